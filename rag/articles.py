@@ -1,0 +1,292 @@
+"""Articles and their loaders: .txt/.md, .html/.htm, .json/.jsonl, and folders of them.
+
+>>> from rag.articles import Article
+>>> a = Article(title="Rates rise", text="The central bank raised rates.")
+>>> a.id == Article(title="Rates rise", text="The central bank raised rates.").id
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from rag.errors import BadInputError
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+JSON_SUFFIXES = {".json", ".jsonl", ".ndjson"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES
+MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_ARTICLE_CHARS = 2_000_000
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article. ``id`` is the given doc_id, else derived from url, else from content.
+
+    ``origin`` says where it was loaded from (``path`` or ``path#line``), so that re-ingesting an
+    edited file replaces the article it had produced before.
+    """
+
+    title: str
+    text: str
+    id: str = ""
+    source: str | None = None
+    url: str | None = None
+    published_at: str | None = None
+    author: str | None = None
+    origin: str | None = None
+
+    def __post_init__(self) -> None:
+        text = _clean_text(self.text or "")
+        title = " ".join((self.title or "").split())
+        if not text.strip():
+            raise BadInputError(f"article {self.title or self.id or self.origin!r} has no text")
+        if len(text) > MAX_ARTICLE_CHARS:
+            raise BadInputError(
+                f"article {title or self.id!r} is {len(text):,} characters, more than the "
+                f"{MAX_ARTICLE_CHARS:,} allowed"
+            )
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "title", title or _first_words(text))
+        object.__setattr__(self, "published_at", normalize_date(self.published_at))
+        for name in ("source", "url", "author"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, str(value).strip() or None if value else None)
+        if not self.id:
+            basis = f"url:{self.url}" if self.url else f"content:{self.title}\n{self.text}"
+            object.__setattr__(self, "id", hashlib.sha1(basis.encode()).hexdigest()[:16])
+        object.__setattr__(self, "id", str(self.id))
+
+    @property
+    def content_hash(self) -> str:
+        payload = "\x1f".join(
+            str(v or "") for v in (self.title, self.text, self.source, self.url,
+                                   self.published_at, self.author)
+        )
+        return hashlib.sha1(payload.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """An input that was skipped, and why."""
+
+    input: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.input}: {self.reason}"
+
+
+@dataclass
+class LoadReport:
+    articles: list[Article] = field(default_factory=list)
+    failures: list[LoadFailure] = field(default_factory=list)
+
+    def extend(self, other: LoadReport) -> None:
+        self.articles.extend(other.articles)
+        self.failures.extend(other.failures)
+
+
+def load_paths(paths: Iterable[str | Path]) -> LoadReport:
+    """Load every supported file under the given files and folders; bad ones become failures."""
+    report = LoadReport()
+    for path in paths:
+        report.extend(load_path(path))
+    return report
+
+
+def load_path(path: str | Path) -> LoadReport:
+    path = Path(path)
+    report = LoadReport()
+    if not path.exists():
+        report.failures.append(LoadFailure(str(path), "no such file or folder"))
+        return report
+    for file in iter_files(path):
+        try:
+            report.articles.extend(load_file(file, report.failures))
+        except BadInputError as exc:
+            report.failures.append(LoadFailure(str(file), str(exc)))
+    if path.is_dir() and not report.articles and not report.failures:
+        report.failures.append(LoadFailure(str(path), "no .txt/.md/.html/.json/.jsonl files"))
+    return report
+
+
+def iter_files(path: Path) -> Iterator[Path]:
+    if path.is_file():
+        yield path
+        return
+    for file in sorted(path.rglob("*")):
+        hidden = any(part.startswith(".") for part in file.relative_to(path).parts)
+        if file.is_file() and not hidden and file.suffix.lower() in SUPPORTED_SUFFIXES:
+            yield file
+
+
+def load_file(path: Path, failures: list[LoadFailure] | None = None) -> list[Article]:
+    """Articles in one file. Bad records of a JSON Lines file go to ``failures``."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise BadInputError(
+            f"unsupported file type {suffix or '(none)'}; use one of "
+            + ", ".join(sorted(SUPPORTED_SUFFIXES))
+        )
+    raw = _read_bytes(path)
+    if suffix in HTML_SUFFIXES:
+        return [article_from_html(decode_text(raw, path), origin=str(path))]
+    text = decode_text(raw, path)
+    if suffix in JSON_SUFFIXES:
+        return list(_articles_from_json(text, path, failures if failures is not None else []))
+    return [article_from_text(text, origin=str(path), markdown=suffix != ".txt")]
+
+
+def article_from_text(text: str, origin: str | None = None, markdown: bool = False) -> Article:
+    """Plain text or Markdown: the first non-empty line is the title."""
+    lines = text.strip().splitlines()
+    if not lines:
+        raise BadInputError("empty file")
+    title = lines[0].strip()
+    if markdown:
+        title = title.lstrip("#").strip()
+    body = "\n".join(lines[1:]).strip()
+    if not body:
+        body, title = title, _first_words(title)
+    return Article(title=title, text=body, origin=origin)
+
+
+def article_from_html(html: str, origin: str | None = None) -> Article:
+    """Main text and metadata (title, date, author, site, url) extracted with trafilatura."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(
+        html, with_metadata=True, include_comments=False, include_tables=True
+    )
+    if doc is None:
+        raise BadInputError("no article text found in the HTML")
+    meta = doc if isinstance(doc, dict) else doc.as_dict()
+    text = meta.get("text") or ""
+    if not text.strip():
+        raise BadInputError("no article text found in the HTML")
+    return Article(
+        title=meta.get("title") or "",
+        text=text,
+        source=meta.get("sitename") or meta.get("hostname"),
+        url=meta.get("url"),
+        published_at=meta.get("date"),
+        author=meta.get("author"),
+        origin=origin,
+    )
+
+
+def article_from_record(record: Any, origin: str | None = None) -> Article:
+    """One JSON object with title, text (or content/body), url, source, published_at, author."""
+    if not isinstance(record, dict):
+        raise BadInputError(f"expected a JSON object, got {type(record).__name__}")
+    text = record.get("text") or record.get("content") or record.get("body")
+    if not isinstance(text, str) or not text.strip():
+        raise BadInputError("record has no 'text'")
+    doc_id = record.get("doc_id", record.get("id"))
+    return Article(
+        title=str(record.get("title") or ""),
+        text=text,
+        id=str(doc_id) if doc_id not in (None, "") else "",
+        source=_opt_str(record.get("source")),
+        url=_opt_str(record.get("url")),
+        published_at=_opt_str(record.get("published_at") or record.get("date")),
+        author=_opt_str(record.get("author")),
+        origin=origin,
+    )
+
+
+def _articles_from_json(text: str, path: Path, failures: list[LoadFailure]) -> Iterator[Article]:
+    stripped = text.lstrip()
+    if path.suffix.lower() == ".json" or stripped.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadInputError(f"malformed JSON at line {exc.lineno}: {exc.msg}") from None
+        records = data if isinstance(data, list) else [data]
+        for i, record in enumerate(records):
+            try:
+                yield article_from_record(record, origin=f"{path}#{i}")
+            except BadInputError as exc:
+                failures.append(LoadFailure(f"{path} item {i}", str(exc)))
+        return
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield article_from_record(json.loads(line), origin=f"{path}#{lineno}")
+        except json.JSONDecodeError as exc:
+            failures.append(LoadFailure(f"{path} line {lineno}", f"malformed JSON: {exc.msg}"))
+        except BadInputError as exc:
+            failures.append(LoadFailure(f"{path} line {lineno}", str(exc)))
+
+
+def _read_bytes(path: Path) -> bytes:
+    size = path.stat().st_size
+    if size == 0:
+        raise BadInputError("empty file")
+    if size > MAX_FILE_BYTES:
+        raise BadInputError(f"file is {size:,} bytes, more than the {MAX_FILE_BYTES:,} allowed")
+    return path.read_bytes()
+
+
+def decode_text(raw: bytes, path: Path | str = "input") -> str:
+    """UTF-8 (with or without BOM), else a detected legacy encoding; binary data is refused."""
+    if b"\x00" in raw[:8192]:
+        raise BadInputError("binary file (contains NUL bytes), not text")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw).best()
+    if best is None or best.chaos > 0.2:
+        raise BadInputError("cannot decode: not UTF-8 and no other text encoding fits")
+    return str(best)
+
+
+def normalize_date(value: Any) -> str | None:
+    """An ISO 8601 date (``YYYY-MM-DD``) or datetime string, or None if absent or unparseable."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raw = str(value).strip()
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        from dateutil import parser
+
+        try:
+            parsed = parser.parse(raw)
+        except (ValueError, OverflowError):
+            return None
+    if (parsed.hour, parsed.minute, parsed.second) == (0, 0, 0) and len(raw) <= 10:
+        return parsed.date().isoformat()
+    return parsed.isoformat()
+
+
+def _clean_text(text: str) -> str:
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    # Drop control characters other than newline and tab; they break offsets in browsers.
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+
+
+def _first_words(text: str, n: int = 10) -> str:
+    words = text.split()
+    return " ".join(words[:n]) + (" …" if len(words) > n else "")
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)

@@ -1,0 +1,81 @@
+"""One settings object for the whole pipeline, overridable by environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "RAG_"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings for ingest, retrieval and answering.
+
+    Every field can be set from the environment as ``RAG_<FIELD NAME IN CAPITALS>``.
+
+    >>> Config(top_k=3).top_k
+    3
+    >>> Config.from_env({"RAG_TOP_K": "7"}).top_k
+    7
+    """
+
+    index_dir: Path = Path(".rag-index")
+    embedding_model: str = "all-MiniLM-L6-v2"
+    index_backend: str = "faiss"
+    answer_backend: str = "extractive"
+    # Chunks are sized in model tokens; the title is prepended to what is embedded.
+    chunk_tokens: int = 200
+    chunk_overlap_sentences: int = 1
+    embed_batch_size: int = 32
+    top_k: int = 6
+    max_passages_per_article: int = 3
+    max_question_chars: int = 2000
+    # Extractive answerer
+    max_answer_sentences: int = 3
+    # Abstain when the best sentence scores below this; calibrated by `python -m eval calibrate`
+    # (see README, "Abstention threshold").
+    abstain_threshold: float = 0.40
+    redundancy_threshold: float = 0.85
+
+    def __post_init__(self) -> None:
+        for name in ("chunk_tokens", "embed_batch_size", "top_k", "max_question_chars", "max_passages_per_article",
+                     "max_answer_sentences"):
+            value = getattr(self, name)
+            if value <= 0:
+                raise ValueError(f"{name} must be greater than 0. Currently, {name} is {value}")
+        if self.chunk_overlap_sentences < 0:
+            raise ValueError("chunk_overlap_sentences must be >= 0")
+        if not isinstance(self.index_dir, Path):
+            object.__setattr__(self, "index_dir", Path(self.index_dir))
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Config:
+        """Defaults, then ``RAG_*`` environment variables, then explicit overrides."""
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            key = ENV_PREFIX + f.name.upper()
+            if key in environ:
+                values[f.name] = _coerce(f, environ[key])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _coerce(f: dataclasses.Field[Any], raw: str) -> Any:
+    default = f.default
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, Path):
+        return Path(raw)
+    return raw

@@ -1,0 +1,363 @@
+"""The default backend: FAISS for vectors, SQLite for articles, chunks and vector cache.
+
+Layout of the index folder::
+
+    store.sqlite    articles, chunks, vectors (the source of truth; transactional)
+    vectors.faiss   FAISS index over chunk ids (derived; rebuilt from SQLite if stale)
+    manifest.json   model, dimension, backend, generation, library versions
+
+No pickle anywhere. A write commits SQLite first, then replaces the FAISS file atomically and then
+the manifest; a crash in between leaves a generation mismatch, and the next open rebuilds the FAISS
+file from the vectors in SQLite, so the last committed state always loads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from rag.articles import Article
+from rag.chunking import Chunk
+from rag.errors import IndexMismatchError
+from rag.index.base import ArticleWrite, Hit, IndexStats, SearchFilters
+
+FORMAT_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, source TEXT, url TEXT,
+    published_at TEXT, author TEXT, origin TEXT, content_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
+CREATE INDEX IF NOT EXISTS articles_origin ON articles(origin);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id),
+    ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, key TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE INDEX IF NOT EXISTS chunks_key ON chunks(key);
+CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL);
+"""
+ARTICLE_COLUMNS = "id, title, text, source, url, published_at, author, origin"
+
+
+class FaissIndex:
+    """Articles, chunks and vectors in a folder; exact inner-product search with FAISS.
+
+    >>> import tempfile, numpy as np
+    >>> from rag.articles import Article
+    >>> from rag.chunking import Chunk
+    >>> from rag.index.base import ArticleWrite
+    >>> idx = FaissIndex(tempfile.mkdtemp(), model="m", dimension=2)
+    >>> a = Article(title="T", text="Hello world.")
+    >>> idx.write([ArticleWrite(a, [Chunk(a.id, 0, 0, 12, "Hello world.", "T")],
+    ...                         np.array([[1.0, 0.0]], dtype="float32"))])
+    >>> idx.search(np.array([1.0, 0.0], dtype="float32"), k=1)[0].chunk.text
+    'Hello world.'
+    """
+
+    backend = "faiss"
+
+    def __init__(self, path: str | Path, model: str, dimension: int) -> None:
+        import faiss
+
+        self._faiss = faiss
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.model = model
+        self.dimension = int(dimension)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path / "store.sqlite", check_same_thread=False,
+                                   isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+        self._check_identity()
+        self._index = self._load_or_rebuild_faiss()
+
+    # --- identity and persistence -------------------------------------------------------
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _check_identity(self) -> None:
+        stored_model, stored_dim = self._meta("model"), self._meta("dimension")
+        if stored_model is None:
+            with self._transaction():
+                for key, value in (("model", self.model), ("dimension", str(self.dimension)),
+                                   ("format", str(FORMAT_VERSION)), ("generation", "0")):
+                    self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+            return
+        if stored_model != self.model or int(stored_dim or 0) != self.dimension:
+            raise IndexMismatchError(
+                f"index at {self.path} was built with model {stored_model!r} "
+                f"({stored_dim} dims), not {self.model!r} ({self.dimension} dims): use that "
+                "model, or another --index folder"
+            )
+
+    def _generation(self) -> int:
+        return int(self._meta("generation") or 0)
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    def _load_or_rebuild_faiss(self):  # type: ignore[no-untyped-def]
+        faiss_path, manifest = self.path / "vectors.faiss", self._read_manifest()
+        if faiss_path.exists() and manifest.get("generation") == self._generation():
+            index = self._faiss.read_index(str(faiss_path))
+            if index.d == self.dimension:
+                return index
+        index = self._new_faiss()
+        rows = self._db.execute(
+            "SELECT chunks.id, vectors.vector FROM chunks JOIN vectors ON vectors.key=chunks.key"
+        ).fetchall()
+        if rows:
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            vecs = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+            index.add_with_ids(vecs, ids)
+        self._persist_faiss(index)
+        return index
+
+    def _new_faiss(self):  # type: ignore[no-untyped-def]
+        return self._faiss.IndexIDMap2(self._faiss.IndexFlatIP(self.dimension))
+
+    def _read_manifest(self) -> dict:
+        try:
+            return json.loads((self.path / "manifest.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _persist_faiss(self, index) -> None:  # type: ignore[no-untyped-def]
+        _atomic_write(self.path / "vectors.faiss",
+                      lambda tmp: self._faiss.write_index(index, str(tmp)))
+        manifest = {
+            "format": FORMAT_VERSION, "backend": self.backend, "model": self.model,
+            "dimension": self.dimension, "generation": self._generation(),
+            "versions": _versions(),
+        }
+        _atomic_write(self.path / "manifest.json",
+                      lambda tmp: tmp.write_text(json.dumps(manifest, indent=2)))
+
+    # --- writes ---------------------------------------------------------------------------
+    def write(self, upserts: list[ArticleWrite], deletes: Iterable[str] = ()) -> None:
+        for w in upserts:
+            if w.vectors.size and w.vectors.shape[1] != self.dimension:
+                raise IndexMismatchError(
+                    f"vectors of {w.vectors.shape[1]} dims for an index of {self.dimension}")
+        replaced = [w.article.id for w in upserts] + list(deletes)
+        with self._lock:
+            new_ids: list[int] = []
+            with self._transaction():
+                removed = self._delete_rows(replaced)
+                for w in upserts:
+                    new_ids.extend(self._insert(w))
+                gen = self._generation() + 1
+                self._db.execute("UPDATE meta SET value=? WHERE key='generation'", (str(gen),))
+            if removed:
+                self._index.remove_ids(np.array(removed, dtype=np.int64))
+            if new_ids:
+                vecs = np.vstack([w.vectors for w in upserts if len(w.chunks)])
+                self._index.add_with_ids(vecs.astype(np.float32),
+                                         np.array(new_ids, dtype=np.int64))
+            self._persist_faiss(self._index)
+
+    def _delete_rows(self, article_ids: list[str]) -> list[int]:
+        if not article_ids:
+            return []
+        removed: list[int] = []
+        keys: set[str] = set()
+        for batch in _batches(article_ids, 500):
+            marks = ",".join("?" * len(batch))
+            rows = self._db.execute(
+                f"SELECT id, key FROM chunks WHERE article_id IN ({marks})", batch).fetchall()
+            removed.extend(r[0] for r in rows)
+            keys.update(r[1] for r in rows)
+            self._db.execute(f"DELETE FROM chunks WHERE article_id IN ({marks})", batch)
+            self._db.execute(f"DELETE FROM articles WHERE id IN ({marks})", batch)
+        for batch in _batches(sorted(keys), 500):
+            marks = ",".join("?" * len(batch))
+            self._db.execute(
+                f"DELETE FROM vectors WHERE key IN ({marks}) "
+                "AND key NOT IN (SELECT key FROM chunks)", batch)
+        return removed
+
+    def _insert(self, w: ArticleWrite) -> list[int]:
+        a = w.article
+        self._db.execute(
+            f"INSERT INTO articles ({ARTICLE_COLUMNS}, content_hash) VALUES (?,?,?,?,?,?,?,?,?)",
+            (a.id, a.title, a.text, a.source, a.url, a.published_at, a.author, a.origin,
+             a.content_hash))
+        ids = []
+        for chunk, vector in zip(w.chunks, w.vectors, strict=True):
+            cur = self._db.execute(
+                'INSERT INTO chunks (article_id, ordinal, start, "end", key) VALUES (?,?,?,?,?)',
+                (a.id, chunk.ordinal, chunk.start, chunk.end, chunk.key))
+            ids.append(int(cur.lastrowid or 0))
+            self._db.execute("INSERT OR IGNORE INTO vectors VALUES (?, ?)",
+                             (chunk.key, np.asarray(vector, dtype=np.float32).tobytes()))
+        return ids
+
+    # --- reads ----------------------------------------------------------------------------
+    def search(self, vector: np.ndarray, k: int,
+               filters: SearchFilters | None = None) -> list[Hit]:
+        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        with self._lock:
+            if self._index.ntotal == 0:
+                return []
+            params = None
+            if filters:
+                allowed = self._allowed_chunk_ids(filters)
+                if not allowed:
+                    return []
+                params = self._faiss.SearchParameters(
+                    sel=self._faiss.IDSelectorBatch(np.array(allowed, dtype=np.int64)))
+            k = min(k, self._index.ntotal)
+            scores, ids = self._index.search(query, k, params=params)
+            found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True)
+                     if i >= 0]
+            return self._hits(found)
+
+    def _allowed_chunk_ids(self, f: SearchFilters) -> list[int]:
+        where, args = ["1=1"], []
+        if f.sources:
+            where.append(f"a.source IN ({','.join('?' * len(f.sources))})")
+            args.extend(f.sources)
+        if f.article_ids:
+            where.append(f"a.id IN ({','.join('?' * len(f.article_ids))})")
+            args.extend(f.article_ids)
+        if f.date_from:
+            where.append("substr(a.published_at, 1, 10) >= ?")
+            args.append(f.date_from[:10])
+        if f.date_to:
+            where.append("substr(a.published_at, 1, 10) <= ?")
+            args.append(f.date_to[:10])
+        sql = f"SELECT c.id FROM chunks c JOIN articles a ON a.id=c.article_id WHERE {' AND '.join(where)}"
+        return [r[0] for r in self._db.execute(sql, args)]
+
+    def _hits(self, found: list[tuple[int, float]]) -> list[Hit]:
+        if not found:
+            return []
+        marks = ",".join("?" * len(found))
+        rows = self._db.execute(
+            f'SELECT c.id, c.ordinal, c.start, c."end", {_prefixed("a")} FROM chunks c '
+            f"JOIN articles a ON a.id=c.article_id WHERE c.id IN ({marks})",
+            [i for i, _ in found]).fetchall()
+        by_id = {r[0]: r for r in rows}
+        hits = []
+        for chunk_id, score in found:
+            row = by_id.get(chunk_id)
+            if row is None:
+                continue
+            article = _article(row[4:])
+            start, end = row[2], row[3]
+            chunk = Chunk(article.id, row[1], start, end, article.text[start:end], article.title)
+            hits.append(Hit(chunk, article, score))
+        return hits
+
+    def article_hashes(self) -> dict[str, tuple[str, str | None]]:
+        with self._lock:
+            rows = self._db.execute("SELECT id, content_hash, origin FROM articles").fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def article_urls(self) -> dict[str, str]:
+        """{url: article id} for every article that has a url."""
+        with self._lock:
+            rows = self._db.execute("SELECT url, id FROM articles WHERE url IS NOT NULL")
+            return dict(rows.fetchall())
+
+    def cached_vectors(self, keys: list[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        with self._lock:
+            for batch in _batches(keys, 500):
+                marks = ",".join("?" * len(batch))
+                for key, blob in self._db.execute(
+                        f"SELECT key, vector FROM vectors WHERE key IN ({marks})", batch):
+                    out[key] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def get_article(self, article_id: str) -> Article | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id=?",
+                                   (article_id,)).fetchone()
+        return _article(row) if row else None
+
+    def list_articles(self) -> list[tuple[Article, int]]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_prefixed('a')}, (SELECT COUNT(*) FROM chunks c WHERE c.article_id=a.id) "
+                "FROM articles a ORDER BY a.published_at DESC, a.title").fetchall()
+        return [(_article(r[:8]), r[8]) for r in rows]
+
+    def chunks_of(self, article_id: str) -> list[Chunk]:
+        article = self.get_article(article_id)
+        if article is None:
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                'SELECT ordinal, start, "end" FROM chunks WHERE article_id=? ORDER BY ordinal',
+                (article_id,)).fetchall()
+        return [Chunk(article.id, o, s, e, article.text[s:e], article.title) for o, s, e in rows]
+
+    def stats(self) -> IndexStats:
+        with self._lock:
+            n_articles = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+            n_chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        size = sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
+        return IndexStats(n_articles, n_chunks, self.model, self.dimension, self.backend, size,
+                          {"path": str(self.path)})
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _article(row: tuple) -> Article:
+    id_, title, text, source, url, published_at, author, origin = row
+    return Article(title=title, text=text, id=id_, source=source, url=url,
+                   published_at=published_at, author=author, origin=origin)
+
+
+def _prefixed(alias: str) -> str:
+    return ", ".join(f"{alias}.{c.strip()}" for c in ARTICLE_COLUMNS.split(","))
+
+
+def _batches(items: list, size: int) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _atomic_write(path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("news-rag", "faiss-cpu", "sentence-transformers"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out

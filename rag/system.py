@@ -1,0 +1,143 @@
+"""RagSystem: one index, its embedding model, retriever and answerer, behind ask()."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from embeddings import get_embedder
+from embeddings.base import Embedder
+from rag.answering import get_answerer
+from rag.answering.base import Answerer
+from rag.articles import Article, load_paths
+from rag.chain import build_chain
+from rag.config import Config
+from rag.errors import BadInputError
+from rag.followup import condense_query
+from rag.index import open_index
+from rag.index.base import IndexStats, SearchFilters
+from rag.ingest import IngestReport, ProgressCallback, ingest_articles
+from rag.retrieval import NewsRetriever, Retriever
+from rag.types import Answer
+
+SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "data" / "sample"
+
+
+class RagSystem:
+    """An index folder opened with its model: ingest articles, ask questions.
+
+    >>> import tempfile
+    >>> system = RagSystem(Config(index_dir=tempfile.mkdtemp()))
+    >>> system.ingest_paths([SAMPLE_CORPUS]).added
+    7
+    >>> system.ask("Where is the nuclear plant being built?").citations[0].quote  # doctest: +ELLIPSIS
+    '...Bushehr...'
+    """
+
+    def __init__(self, config: Config | None = None, *, embedder: Embedder | None = None) -> None:
+        self.config = config or Config.from_env()
+        self.embedder = embedder or get_embedder(self.config.embedding_model)
+        self.index = open_index(self.config.index_backend, self.config.index_dir,
+                                model=self.config.embedding_model,
+                                dimension=self.embedder.dimension)
+        self.retriever = Retriever(self.index, self.embedder, self.config)
+        self._answerers: dict[str, Answerer] = {}
+        self._write_lock = threading.Lock()
+
+    # --- writing ---------------------------------------------------------------------------
+    def ingest_paths(self, paths: Iterable[str | Path], *, commit_every: int = 0,
+                     progress: ProgressCallback | None = None,
+                     show_progress: bool = False) -> IngestReport:
+        """Load files and folders, then ingest; unreadable inputs are reported, not fatal."""
+        loaded = load_paths(paths)
+        report = self.ingest(loaded.articles, commit_every=commit_every, progress=progress,
+                             show_progress=show_progress)
+        report.failures = loaded.failures + report.failures
+        return report
+
+    def ingest(self, articles: Iterable[Article], *, commit_every: int = 0,
+               progress: ProgressCallback | None = None,
+               show_progress: bool = False) -> IngestReport:
+        with self._write_lock:
+            return ingest_articles(self.index, self.embedder, self.config, articles,
+                                   commit_every=commit_every, progress=progress,
+                                   show_progress=show_progress)
+
+    def delete(self, article_ids: Iterable[str]) -> int:
+        """Remove articles by id; returns how many existed."""
+        ids = [i for i in article_ids if self.index.get_article(i) is not None]
+        if ids:
+            with self._write_lock:
+                self.index.write([], ids)
+        return len(ids)
+
+    # --- reading ---------------------------------------------------------------------------
+    def answerer(self, name: str | None = None) -> Answerer:
+        name = name or self.config.answer_backend
+        if name not in self._answerers:
+            self._answerers[name] = get_answerer(name, self.embedder, self.config)
+        return self._answerers[name]
+
+    def ask(self, question: str, *, k: int | None = None, filters: SearchFilters | None = None,
+            history: list[str] | None = None, backend: str | None = None) -> Answer:
+        """Answer ``question`` from the index, every claim cited."""
+        question = self.check_question(question)
+        started = time.perf_counter()
+        chain = build_chain(self.retriever, self.answerer(backend), k=k, filters=filters)
+        query = condense_query(question, history)
+        answer = chain.invoke({"question": question, "query": query})
+        answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
+        if query != question:
+            answer.notes.append(f"searched for: {query}")
+        return answer
+
+    def langchain_retriever(self, k: int | None = None,
+                            filters: SearchFilters | None = None) -> NewsRetriever:
+        return NewsRetriever(retriever=self.retriever, k=k or self.config.top_k, filters=filters)
+
+    def check_question(self, question: str) -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise BadInputError("the question is empty: type a question about the articles")
+        question = " ".join(question.split())
+        if len(question) > self.config.max_question_chars:
+            raise BadInputError(
+                f"the question is {len(question):,} characters long; the limit is "
+                f"{self.config.max_question_chars:,}")
+        return question
+
+    def stats(self) -> IndexStats:
+        return self.index.stats()
+
+    def is_empty(self) -> bool:
+        return self.index.stats().articles == 0
+
+
+_systems: dict[tuple[str, str, str], RagSystem] = {}
+_systems_lock = threading.Lock()
+
+
+def get_system(config: Config | None = None) -> RagSystem:
+    """The process-wide RagSystem for ``config`` (default: ``Config.from_env()``).
+
+    The default index, when empty, is filled with the sample corpus on first use.
+    """
+    config = config or Config.from_env()
+    key = (str(Path(config.index_dir).resolve()), config.embedding_model, config.index_backend)
+    with _systems_lock:
+        system = _systems.get(key)
+        if system is None:
+            system = RagSystem(config)
+            if system.is_empty() and _is_default_index(config) and SAMPLE_CORPUS.is_dir():
+                system.ingest_paths([SAMPLE_CORPUS])
+            _systems[key] = system
+        elif system.config != config:
+            system.config = config
+            system.retriever.config = config
+            system._answerers.clear()
+    return system
+
+
+def _is_default_index(config: Config) -> bool:
+    return Path(config.index_dir) == Config.from_env().index_dir

@@ -1,0 +1,87 @@
+"""What ask() returns: an Answer with numbered Citations and the Passages it was chosen from."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Citation ``[n]``: the exact sentence ``quote`` at ``start:end`` of the article's text."""
+
+    n: int
+    article_id: str
+    title: str
+    quote: str
+    start: int
+    end: int
+    source: str | None = None
+    url: str | None = None
+    published_at: str | None = None
+    verified: bool = True
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ValueError(f"citation numbers start at 1, got {self.n}")
+        if not 0 <= self.start < self.end:
+            raise ValueError(f"bad citation span {self.start}:{self.end}")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk, with its retrieval score, as shown next to an answer."""
+
+    article_id: str
+    title: str
+    text: str
+    score: float
+    start: int
+    end: int
+    source: str | None = None
+    url: str | None = None
+    published_at: str | None = None
+
+
+@dataclass
+class Answer:
+    """A short answer whose every claim carries a [n] marker indexing ``citations``.
+
+    >>> a = Answer(question="q", text="The articles don't say.", abstained=True)
+    >>> a.to_json()["abstained"]
+    True
+    """
+
+    question: str
+    text: str
+    abstained: bool = False
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    backend: str = "extractive"
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON contract of ``rag ask --json`` and the app's ``ask`` API."""
+        return {
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [
+                {"n": c.n, "article_id": c.article_id, "title": c.title, "url": c.url,
+                 "published_at": c.published_at, "quote": c.quote, "source": c.source,
+                 "start": c.start, "end": c.end, "verified": c.verified}
+                for c in self.citations
+            ],
+            "passages": [
+                {"article_id": p.article_id, "title": p.title, "score": round(p.score, 4),
+                 "text": p.text, "source": p.source, "url": p.url,
+                 "published_at": p.published_at, "start": p.start, "end": p.end}
+                for p in self.passages
+            ],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "backend": self.backend,
+            "notes": list(self.notes),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
