@@ -17,7 +17,8 @@ _lock = threading.Lock()
 BACKENDS = ("sentence-transformers",)
 
 
-def get_embedder(name: str = "all-MiniLM-L6-v2", backend: str = "sentence-transformers") -> Embedder:
+def get_embedder(name: str = "all-MiniLM-L6-v2",
+                 backend: str = "sentence-transformers") -> Embedder:
     """The model called ``name``, loaded once per process and shared."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown embedding backend {backend!r}; choose one of {BACKENDS}")

@@ -56,9 +56,9 @@ class SentenceTransformerEmbedder:
                 f"cannot load embedding model {name!r} offline: give a local folder or a model "
                 f"installed as a package ({', '.join(PACKAGED_MODELS)}). Cause: {exc}"
             ) from exc
-        dim = self.model.get_embedding_dimension() if hasattr(
-            self.model, "get_embedding_dimension") else self.model.get_sentence_embedding_dimension()
-        self.dimension = int(dim)
+        get_dim = (getattr(self.model, "get_embedding_dimension", None)
+                   or self.model.get_sentence_embedding_dimension)
+        self.dimension = int(get_dim())
         self.max_tokens = int(self.model.max_seq_length)
         self.tokenizer = self.model.tokenizer
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()

@@ -42,8 +42,8 @@ class Config:
     redundancy_threshold: float = 0.85
 
     def __post_init__(self) -> None:
-        for name in ("chunk_tokens", "embed_batch_size", "top_k", "max_question_chars", "max_passages_per_article",
-                     "max_answer_sentences"):
+        for name in ("chunk_tokens", "embed_batch_size", "top_k", "max_question_chars",
+                     "max_passages_per_article", "max_answer_sentences"):
             value = getattr(self, name)
             if value <= 0:
                 raise ValueError(f"{name} must be greater than 0. Currently, {name} is {value}")

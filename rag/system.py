@@ -32,8 +32,9 @@ class RagSystem:
     >>> system = RagSystem(Config(index_dir=tempfile.mkdtemp()))
     >>> system.ingest_paths([SAMPLE_CORPUS]).added
     7
-    >>> system.ask("Where is the nuclear plant being built?").citations[0].quote  # doctest: +ELLIPSIS
-    '...Bushehr...'
+    >>> answer = system.ask("Where is the nuclear plant being built?")
+    >>> "Bushehr" in answer.text
+    True
     """
 
     def __init__(self, config: Config | None = None, *, embedder: Embedder | None = None) -> None:

@@ -13,6 +13,7 @@ file from the vectors in SQLite, so the last committed state always loads.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -237,7 +238,8 @@ class FaissIndex:
         if f.date_to:
             where.append("substr(a.published_at, 1, 10) <= ?")
             args.append(f.date_to[:10])
-        sql = f"SELECT c.id FROM chunks c JOIN articles a ON a.id=c.article_id WHERE {' AND '.join(where)}"
+        sql = ("SELECT c.id FROM chunks c JOIN articles a ON a.id=c.article_id "
+               f"WHERE {' AND '.join(where)}")
         return [r[0] for r in self._db.execute(sql, args)]
 
     def _hits(self, found: list[tuple[int, float]]) -> list[Hit]:
@@ -356,8 +358,6 @@ def _versions() -> dict[str, str]:
 
     out = {}
     for pkg in ("news-rag", "faiss-cpu", "sentence-transformers"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
     return out
