@@ -6,11 +6,14 @@ from pathlib import Path
 
 from rag.index.base import ArticleWrite, Hit, IndexBackend, IndexStats, SearchFilters
 
-BACKENDS = ("faiss",)
+BACKENDS = ("faiss", "pgvector")
 
 
 def open_index(backend: str, path: str | Path, model: str, dimension: int) -> IndexBackend:
     """Open (or create) the index ``backend`` at ``path`` for vectors of ``model``.
+
+    For ``pgvector`` the path is the index's name in the database given by ``$RAG_PG_DSN``
+    (one schema per name: see ``rag.index.pgvector_store``).
 
     >>> import tempfile
     >>> open_index("faiss", tempfile.mkdtemp(), model="m", dimension=4).stats().chunks
@@ -20,6 +23,10 @@ def open_index(backend: str, path: str | Path, model: str, dimension: int) -> In
         from rag.index.faiss_store import FaissIndex
 
         return FaissIndex(path, model=model, dimension=dimension)
+    if backend == "pgvector":
+        from rag.index.pgvector_store import PgVectorIndex
+
+        return PgVectorIndex(path, model=model, dimension=dimension)
     raise ValueError(f"unknown index backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
