@@ -145,9 +145,13 @@ class PgVectorIndex:
                            f"{str(exc).strip().splitlines()[-1]}") from None
         self._lock = threading.RLock()
         self._s = sql.Identifier(self.schema)
-        self._ensure_extension()
-        register_vector(self._db)
-        self._create_or_check()
+        try:
+            self._ensure_extension()
+            register_vector(self._db)
+            self._create_or_check()
+        except BaseException:
+            self._db.close()
+            raise
 
     # --- schema and identity -------------------------------------------------------------
     def _q(self, template: str):  # type: ignore[no-untyped-def]
