@@ -111,8 +111,8 @@ class FaissIndex:
     def _load_or_rebuild_faiss(self):  # type: ignore[no-untyped-def]
         faiss_path, manifest = self.path / "vectors.faiss", self._read_manifest()
         if faiss_path.exists() and manifest.get("generation") == self._generation():
-            index = self._faiss.read_index(str(faiss_path))
-            if index.d == self.dimension:
+            index = self._read_faiss(faiss_path)
+            if index is not None:
                 return index
         index = self._new_faiss()
         rows = self._db.execute(
@@ -124,6 +124,19 @@ class FaissIndex:
             index.add_with_ids(vecs, ids)
         self._persist_faiss(index)
         return index
+
+    def _read_faiss(self, path: Path):  # type: ignore[no-untyped-def]
+        """The FAISS file if it loads and holds exactly the chunk ids in SQLite, else None."""
+        try:
+            index = self._faiss.read_index(str(path))
+        except RuntimeError:  # truncated or corrupt: SQLite has everything to rebuild it
+            return None
+        if index.d != self.dimension or not hasattr(index, "id_map"):
+            return None
+        ids = np.sort(self._faiss.vector_to_array(index.id_map))
+        stored = np.fromiter((r[0] for r in self._db.execute("SELECT id FROM chunks ORDER BY id")),
+                             dtype=np.int64)
+        return index if np.array_equal(ids, stored) else None
 
     def _new_faiss(self):  # type: ignore[no-untyped-def]
         return self._faiss.IndexIDMap2(self._faiss.IndexFlatIP(self.dimension))
