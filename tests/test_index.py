@@ -1,0 +1,220 @@
+"""The FAISS + SQLite index: round trips, replacement, filters, mismatches and crash safety.
+
+These use real FAISS with small random vectors; the model is not needed to test storage.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.articles import Article
+from rag.chunking import Chunk
+from rag.errors import IndexMismatchError
+from rag.index import ArticleWrite, SearchFilters, open_index
+from rag.index.faiss_store import FaissIndex
+
+DIM = 8
+MODEL = "test-model"
+
+
+def unit(seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=DIM).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def article_write(name: str, n_chunks: int = 2, seed: int = 0, **meta: str) -> ArticleWrite:
+    sentences = [f"{name} sentence number {i}." for i in range(n_chunks)]
+    article = Article(title=name.title(), text=" ".join(sentences), id=name, **meta)
+    chunks, pos = [], 0
+    for i, s in enumerate(sentences):
+        start = article.text.index(s, pos)
+        chunks.append(Chunk(article.id, i, start, start + len(s), s, article.title))
+        pos = start + len(s)
+    vectors = np.vstack([unit(seed * 100 + i) for i in range(n_chunks)])
+    return ArticleWrite(article, chunks, vectors)
+
+
+def open_test(path: Path, model: str = MODEL, dim: int = DIM) -> FaissIndex:
+    return open_index("faiss", path, model=model, dimension=dim)  # type: ignore[return-value]
+
+
+def snapshot(index: FaissIndex, probes: int = 5) -> list[list[tuple[str, int, float]]]:
+    return [[(h.article.id, h.chunk.ordinal, round(h.score, 5))
+             for h in index.search(unit(10_000 + p), k=10)] for p in range(probes)]
+
+
+@pytest.fixture
+def filled(tmp_path: Path) -> FaissIndex:
+    index = open_test(tmp_path / "idx")
+    index.write([article_write("alpha", 3, seed=1, source="A", published_at="2024-01-01"),
+                 article_write("beta", 2, seed=2, source="B", published_at="2024-02-01"),
+                 article_write("gamma", 2, seed=3, source="A", published_at="2024-03-01")])
+    return index
+
+
+def test_search_returns_exact_chunks(filled: FaissIndex) -> None:
+    target = article_write("beta", 2, seed=2)
+    [hit] = filled.search(target.vectors[1], k=1)
+    assert (hit.article.id, hit.chunk.ordinal) == ("beta", 1)
+    assert hit.score == pytest.approx(1.0, abs=1e-5)
+    assert hit.chunk.text == hit.article.text[hit.chunk.start:hit.chunk.end]
+    assert len(filled.search(unit(5), k=100)) == 7
+
+
+def test_round_trip_after_close_and_reopen(filled: FaissIndex) -> None:
+    before, stats = snapshot(filled), filled.stats()
+    filled.close()
+    files = sorted(p.name for p in filled.path.iterdir())
+    assert {"store.sqlite", "vectors.faiss", "manifest.json"} <= set(files)
+    assert not [f for f in files if f.endswith((".pkl", ".pickle", ".tmp"))]
+    manifest = json.loads((filled.path / "manifest.json").read_text())
+    assert (manifest["model"], manifest["dimension"], manifest["backend"]) == (MODEL, DIM, "faiss")
+    again = open_test(filled.path)
+    assert snapshot(again) == before
+    after = again.stats()
+    assert (after.articles, after.chunks) == (stats.articles, stats.chunks) == (3, 7)
+
+
+def test_replace_same_id_leaves_no_stale_chunks(filled: FaissIndex) -> None:
+    old_vectors = article_write("alpha", 3, seed=1).vectors
+    filled.write([article_write("alpha", 1, seed=7)])
+    assert len(filled.chunks_of("alpha")) == 1
+    assert filled.stats().chunks == 5
+    top = filled.search(old_vectors[2], k=10)
+    assert [h for h in top if h.article.id == "alpha" and h.chunk.ordinal > 0] == []
+    # Vectors only the old chunks used are gone from the cache too.
+    old_keys = [c.key for c in article_write("alpha", 3, seed=1).chunks[1:]]
+    assert filled.cached_vectors(old_keys) == {}
+    reopened = open_test(filled.path)
+    assert reopened.stats().chunks == 5
+
+
+def test_delete(filled: FaissIndex) -> None:
+    filled.write([], ["beta"])
+    assert filled.get_article("beta") is None
+    assert filled.chunks_of("beta") == []
+    assert all(h.article.id != "beta" for h in filled.search(unit(1), k=100))
+    assert filled.stats().chunks == 5
+    assert "beta" not in filled.article_hashes()
+
+
+def test_filters(filled: FaissIndex) -> None:
+    def ids(f: SearchFilters) -> set[str]:
+        return {h.article.id for h in filled.search(unit(3), k=100, filters=f)}
+
+    assert ids(SearchFilters(sources=("A",))) == {"alpha", "gamma"}
+    assert ids(SearchFilters(date_from="2024-01-15", date_to="2024-02-28")) == {"beta"}
+    assert ids(SearchFilters(article_ids=("gamma",))) == {"gamma"}
+    assert ids(SearchFilters(sources=("nowhere",))) == set()
+
+
+def test_lookups(filled: FaissIndex) -> None:
+    filled.write([article_write("delta", 1, seed=4, url="https://x.example/d")])
+    assert filled.article_urls() == {"https://x.example/d": "delta"}
+    hashes = filled.article_hashes()
+    assert hashes["delta"][0] == filled.get_article("delta").content_hash  # type: ignore[union-attr]
+    listed = {a.id: n for a, n in filled.list_articles()}
+    assert listed == {"alpha": 3, "beta": 2, "gamma": 2, "delta": 1}
+
+
+def test_model_or_dimension_mismatch_is_a_clear_error(filled: FaissIndex) -> None:
+    filled.close()
+    with pytest.raises(IndexMismatchError) as exc:
+        open_test(filled.path, model="other-model")
+    message = str(exc.value)
+    assert "test-model" in message and "other-model" in message and str(filled.path) in message
+    with pytest.raises(IndexMismatchError, match=f"{DIM} dims"):
+        open_test(filled.path, dim=DIM * 2)
+    with pytest.raises(IndexMismatchError, match="dims"):
+        open_test(filled.path).write([ArticleWrite(
+            Article(title="t", text="x.", id="bad"), [Chunk("bad", 0, 0, 2, "x.", "t")],
+            np.ones((1, DIM + 1), dtype=np.float32))])
+
+
+# --- crash safety ------------------------------------------------------------------------
+
+def test_crash_after_commit_before_faiss_file(filled: FaissIndex, monkeypatch) -> None:
+    def crash(self, index) -> None:  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt("killed while writing vectors.faiss")
+
+    monkeypatch.setattr(FaissIndex, "_persist_faiss", crash)
+    with pytest.raises(KeyboardInterrupt):
+        filled.write([article_write("delta", 2, seed=4)], ["beta"])
+    monkeypatch.undo()
+    # SQLite committed the write; the FAISS file on disk is the old one. Reopening rebuilds it.
+    again = open_test(filled.path)
+    assert sorted(again.article_hashes()) == ["alpha", "delta", "gamma"]
+    found = {h.article.id for h in again.search(unit(1), k=100)}
+    assert found == {"alpha", "delta", "gamma"}
+    [hit] = again.search(article_write("delta", 2, seed=4).vectors[0], k=1)
+    assert hit.article.id == "delta"
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate", "garbage", "stale-manifest",
+                                    "no-manifest"])
+def test_damaged_derived_files_are_rebuilt(filled: FaissIndex, damage: str) -> None:
+    manifest = filled.path / "manifest.json"
+    old_manifest = manifest.read_text()
+    filled.write([article_write("delta", 2, seed=4)])
+    expected = snapshot(filled)
+    filled.close()
+    faiss_file = filled.path / "vectors.faiss"
+    if damage == "delete":
+        faiss_file.unlink()
+    elif damage == "truncate":
+        faiss_file.write_bytes(faiss_file.read_bytes()[:100])
+    elif damage == "garbage":
+        faiss_file.write_bytes(b"not a faiss index at all")
+    elif damage == "stale-manifest":
+        manifest.write_text(old_manifest)
+    else:
+        manifest.unlink()
+    again = open_test(filled.path)
+    assert snapshot(again) == expected
+    assert json.loads(manifest.read_text())["generation"] == json.loads(
+        old_manifest)["generation"] + 1
+
+
+def test_stale_faiss_file_with_current_manifest_is_rebuilt(filled: FaissIndex) -> None:
+    """A FAISS file left from an older state must not be trusted over SQLite."""
+    old_faiss = (filled.path / "vectors.faiss").read_bytes()
+    filled.write([article_write("delta", 2, seed=4)], ["alpha"])
+    expected = snapshot(filled)
+    filled.close()
+    (filled.path / "vectors.faiss").write_bytes(old_faiss)
+    assert snapshot(open_test(filled.path)) == expected
+
+
+def test_exception_mid_transaction_keeps_previous_state(filled: FaissIndex, monkeypatch) -> None:
+    before = snapshot(filled)
+    calls = {"n": 0}
+    real_insert = FaissIndex._insert
+
+    def failing_insert(self, w):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real_insert(self, w)
+
+    monkeypatch.setattr(FaissIndex, "_insert", failing_insert)
+    with pytest.raises(sqlite3.OperationalError):
+        filled.write([article_write("delta", 2, seed=4), article_write("epsilon", 1, seed=5)],
+                     ["beta"])
+    monkeypatch.undo()
+    assert snapshot(filled) == before
+    assert sorted(filled.article_hashes()) == ["alpha", "beta", "gamma"]
+    filled.close()
+    again = open_test(filled.path)
+    assert snapshot(again) == before
+    again.write([article_write("delta", 2, seed=4)])  # and it is still writable
+    assert again.stats().articles == 4
+
+
+def test_unknown_backend() -> None:
+    with pytest.raises(ValueError, match="unknown index backend 'nope'"):
+        open_index("nope", ".", model="m", dimension=2)
