@@ -216,6 +216,9 @@ class PgVectorIndex:
             if bulk:
                 self._db.execute(self._q("DROP INDEX IF EXISTS {s}.chunks_embedding"))
             self._copy_rows(upserts)
+            self._db.execute(self._q(
+                "INSERT INTO {s}.meta VALUES ('generation', '1') ON CONFLICT (key) "
+                "DO UPDATE SET value = (meta.value::bigint + 1)::text"))
             if bulk:
                 self._db.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
                 self._db.execute(self._q(HNSW_SQL))
@@ -256,7 +259,7 @@ class PgVectorIndex:
             rows = self._nearest(query, k, where, args, exact)
             if filters and not exact and len(rows) < min(k, allowed):
                 rows = self._nearest(query, k, where, args, exact=True)
-        return [self._hit(row) for row in rows]
+        return [self._hit(row[:12], row[12]) for row in rows]
 
     def _nearest(self, query: np.ndarray, k: int, where: str, args: list,
                  exact: bool) -> list[tuple]:
@@ -288,11 +291,44 @@ class PgVectorIndex:
         return " AND ".join(where) if len(where) > 1 else "TRUE", args
 
     @staticmethod
-    def _hit(row: tuple) -> Hit:
+    def _hit(row: tuple, score: float) -> Hit:
         article = _article(row[4:12])
         start, end = row[2], row[3]
         chunk = Chunk(article.id, row[1], start, end, article.text[start:end], article.title)
-        return Hit(chunk, article, float(row[12]))
+        return Hit(chunk, article, float(score))
+
+    def hits(self, found: list[tuple[int, float]]) -> list[Hit]:
+        """Hits for ``(chunk id, score)`` pairs, in that order; unknown ids are left out."""
+        if not found:
+            return []
+        with self._lock:
+            rows = self._db.execute(self._q(
+                f"SELECT {HIT_COLUMNS} FROM {{s}}.chunks c JOIN {{s}}.articles a "
+                "ON a.id = c.article_id WHERE c.id = ANY(%s)"), ([i for i, _ in found],))
+            by_id = {row[0]: row for row in rows.fetchall()}
+        return [self._hit(by_id[i], score) for i, score in found if i in by_id]
+
+    def all_chunks(self) -> list[tuple[int, Chunk, Article]]:
+        """Every chunk with its id (as ``hits`` takes it) and its article, in id order."""
+        with self._lock, self._db.transaction():  # one snapshot for both reads
+            self._db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            articles = {r[0]: _article(r) for r in self._db.execute(
+                self._q(f"SELECT {ARTICLE_COLUMNS} FROM {{s}}.articles"))}
+            rows = self._db.execute(self._q(
+                'SELECT id, article_id, ordinal, start, "end" FROM {s}.chunks ORDER BY id'))
+            out = []
+            for chunk_id, article_id, ordinal, start, end in rows:
+                a = articles[article_id]
+                out.append((int(chunk_id),
+                            Chunk(a.id, ordinal, start, end, a.text[start:end], a.title), a))
+        return out
+
+    def generation(self) -> int:
+        """A number that changes with every committed write, seen by every process."""
+        with self._lock:
+            row = self._db.execute(
+                self._q("SELECT value FROM {s}.meta WHERE key = 'generation'")).fetchone()
+        return int(row[0]) if row else 0
 
     # --- reads ----------------------------------------------------------------------------
     def article_hashes(self) -> dict[str, tuple[str, str | None]]:
