@@ -1,0 +1,5 @@
+"""``python -m eval``: the evaluation command line."""
+
+from eval.cli import main
+
+main()

@@ -1,0 +1,140 @@
+"""``python -m eval`` (also ``rag eval``): run, compare, calibrate, slice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rag.errors import RagError
+
+app = typer.Typer(help="Evaluate retrieval, answers and citations on a question set.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+CacheOption = Annotated[Path | None, typer.Option(
+    help="Index cache folder (default: $NEWS_RAG_EVAL_CACHE or ~/.cache/news-rag/eval).")]
+ConfigOption = Annotated[list[str] | None, typer.Option(
+    "--config", help="Config override KEY=VALUE (repeatable), e.g. --config top_k=8.")]
+SeedOption = Annotated[Path | None, typer.Option(
+    help="An index folder built with the same model whose stored vectors are reused "
+         "instead of embedding again.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+@app.command()
+def run(
+    corpus: Annotated[Path, typer.Option(help="Corpus: JSONL (doc_id, title, text, ...), "
+                                              "or any file/folder `rag ingest` reads.")],
+    questions: Annotated[Path, typer.Option(help="Questions JSONL.")],
+    out: Annotated[Path, typer.Option(help="Run folder, e.g. runs/NAME.")],
+    config: ConfigOption = None,
+    baseline: Annotated[str | None, typer.Option(
+        help="Evaluate a baseline instead of ours: bm25, dense or langchain.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    cache_dir: CacheOption = None,
+    seed_index: SeedOption = None,
+    langchain_max_chunks: Annotated[int, typer.Option(
+        help="Refuse to build a LangChain store of more chunks than this.")] = 8000,
+    no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the PNG plots.")] = False,
+) -> None:
+    """Index the corpus (cached), ask every question, write report.json/.md, results, plots."""
+    from eval.report import table
+    from eval.runner import parse_config, run_eval
+
+    try:
+        report = run_eval(corpus, questions, out, config=parse_config(config or []),
+                          system=baseline or "ours", limit=limit, cache_dir=cache_dir,
+                          seed_index=seed_index, langchain_max_chunks=langchain_max_chunks,
+                          plots=not no_plots)
+    except (RagError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(table([report], [report["run"]["system"]]))
+    typer.echo(f"\nwrote {out}/report.json, report.md, results.jsonl")
+
+
+@app.command()
+def compare(
+    runs: Annotated[list[Path], typer.Argument(help="Two or more run folders; the first is "
+                                                    "the reference for flipped questions.")],
+    plot: Annotated[Path | None, typer.Option(help="Also write a hit@k plot here.")] = None,
+) -> None:
+    """Side-by-side metrics of runs, and the questions whose outcome flipped."""
+    from eval.report import compare as compare_runs
+
+    if len(runs) < 2:
+        raise _fail("compare needs at least two run folders")
+    try:
+        typer.echo(compare_runs(runs, plot))
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def calibrate(
+    corpus: Annotated[list[Path], typer.Option(
+        help="Corpus of the --questions at the same position (repeatable).")],
+    questions: Annotated[list[Path], typer.Option(
+        help="Questions labelled by their file: answerable or not (repeatable).")],
+    unanswerable_corpus: Annotated[list[Path] | None, typer.Option(
+        help="Corpus against which the --unanswerable-questions at the same position are "
+             "asked; all count as unanswerable (repeatable).")] = None,
+    unanswerable_questions: Annotated[list[Path] | None, typer.Option()] = None,
+    require_gold: Annotated[bool, typer.Option(
+        help="Count answerable questions only when they name gold articles.")] = True,
+    config: ConfigOption = None,
+    cache_dir: CacheOption = None,
+    seed_index: SeedOption = None,
+    out: Annotated[Path | None, typer.Option(help="Write scores and threshold here (JSON).")]
+    = None,
+) -> None:
+    """Pick the abstain threshold with the best balanced accuracy from best-sentence scores."""
+    from eval.calibrate import calibrate as run_calibration
+    from eval.runner import parse_config
+
+    if len(corpus) != len(questions) or len(unanswerable_corpus or []) != len(
+            unanswerable_questions or []):
+        raise _fail("give one corpus per question file, in the same order")
+    try:
+        result = run_calibration(
+            list(zip(corpus, questions, strict=True)),
+            list(zip(unanswerable_corpus or [], unanswerable_questions or [], strict=True)),
+            config=parse_config(config or []), cache_dir=cache_dir, seed_index=seed_index,
+            require_gold=require_gold)
+    except (RagError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
+    summary = {k: v for k, v in result.items() if k != "scores"}
+    typer.echo(json.dumps(summary, indent=2))
+
+
+@app.command("slice")
+def slice_(
+    corpus: Annotated[Path, typer.Option(help="Corpus JSONL.")],
+    questions: Annotated[Path, typer.Option(help="Questions JSONL.")],
+    out: Annotated[Path, typer.Option(help="Folder for corpus.jsonl and questions.jsonl.")],
+    n_questions: Annotated[int | None, typer.Option(
+        help="First N questions with gold articles (default: all).")] = None,
+    distractors: Annotated[int, typer.Option(help="Other articles drawn at random.")] = 100,
+    seed: Annotated[int, typer.Option(help="Random seed of the draw.")] = 0,
+) -> None:
+    """A fixed smaller set: questions with gold articles, those articles and distractors."""
+    from eval.data import make_slice
+
+    try:
+        c, q = make_slice(corpus, questions, out, n_questions=n_questions,
+                          distractors=distractors, seed=seed)
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"wrote {c} and {q}")
+
+
+def main(args: list[str] | None = None, prog_name: str = "python -m eval") -> None:
+    app(args=args, prog_name=prog_name)

@@ -1,0 +1,179 @@
+"""Pure metric functions: retrieval ranks, answer matching, citations, thresholds, percentiles.
+
+Nothing here touches a model or a file, so every function is tested on hand-computed cases.
+
+>>> hit_at_k(["a", "b", "c"], {"c"}, 2), reciprocal_rank(["a", "b", "c"], {"c"}, 10)
+(0.0, 0.3333333333333333)
+>>> normalize_answer("The Three Bears!")
+'3 bears'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from itertools import pairwise
+
+NUMBER_WORDS = {
+    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+    "thirteen": "13", "fourteen": "14", "fifteen": "15", "sixteen": "16", "seventeen": "17",
+    "eighteen": "18", "nineteen": "19", "twenty": "20", "thirty": "30", "forty": "40",
+    "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90",
+    "hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1000000000",
+}
+ARTICLES = {"a", "an", "the"}
+_CITATION_MARK = re.compile(r"\[\d+\]")
+# Keep a decimal point or thousands separator between digits ("3.5", "1,000") as one token.
+_NUMBER_PUNCT = re.compile(r"(?<=\d)[.,](?=\d)")
+_PUNCT = re.compile(f"[{re.escape(string.punctuation)}‘’“”–—…]")
+
+
+# --- answers ------------------------------------------------------------------------------
+def normalize_answer(text: str) -> str:
+    """Lower-case; drop [n] markers, punctuation and articles; number words as digits.
+
+    >>> normalize_answer("An engine, Twenty-one jets [1]")
+    'engine 21 jets'
+    """
+    text = _CITATION_MARK.sub(" ", text.lower())
+    text = _NUMBER_PUNCT.sub(lambda m: "" if m.group(0) == "," else "·", text)
+    text = _PUNCT.sub(" ", text).replace("·", ".")
+    words = [NUMBER_WORDS.get(w, w) for w in text.split() if w not in ARTICLES]
+    return " ".join(_join_compound_numbers(words))
+
+
+def _join_compound_numbers(words: list[str]) -> list[str]:
+    """"20 1" (from "twenty-one") becomes "21"."""
+    out: list[str] = []
+    for w in words:
+        if (out and len(w) == 1 and w.isdigit() and out[-1].isdigit() and len(out[-1]) == 2
+                and out[-1].endswith("0") and out[-1] != "10"):
+            out[-1] = str(int(out[-1]) + int(w))
+        else:
+            out.append(w)
+    return out
+
+
+def contains_answer(prediction: str, answers: Sequence[str], match: str = "any") -> bool:
+    """Whether the normalized prediction contains an answer (``all``: every answer part).
+
+    Matching is on whole words, so "1994" does not match "19945".
+    """
+    pred = f" {normalize_answer(prediction)} "
+    found = [f" {normalize_answer(a)} " in pred for a in answers if normalize_answer(a)]
+    if not found:
+        return False
+    return all(found) if match == "all" else any(found)
+
+
+def token_f1(prediction: str, answers: Sequence[str]) -> float:
+    """Best bag-of-words F1 of the normalized prediction against any answer (SQuAD style)."""
+    pred = normalize_answer(prediction).split()
+    best = 0.0
+    for answer in answers:
+        gold = normalize_answer(answer).split()
+        common = sum((Counter(pred) & Counter(gold)).values())
+        if not common:
+            continue
+        p, r = common / len(pred), common / len(gold)
+        best = max(best, 2 * p * r / (p + r))
+    return best
+
+
+def exact_match(prediction: str, answers: Sequence[str]) -> bool:
+    pred = normalize_answer(prediction)
+    return any(pred == normalize_answer(a) for a in answers)
+
+
+# --- retrieval (article level) ---------------------------------------------------------
+def dedupe(ids: Iterable[str]) -> list[str]:
+    """Ids in first-seen order, each once (passages -> ranked articles)."""
+    return list(dict.fromkeys(ids))
+
+
+def first_hit_rank(ranked: Sequence[str], gold: set[str]) -> int | None:
+    """1-based rank of the first gold id, or None."""
+    return next((i for i, doc in enumerate(ranked, start=1) if doc in gold), None)
+
+
+def hit_at_k(ranked: Sequence[str], gold: set[str], k: int) -> float:
+    return 1.0 if any(doc in gold for doc in ranked[:k]) else 0.0
+
+
+def reciprocal_rank(ranked: Sequence[str], gold: set[str], k: int = 10) -> float:
+    rank = first_hit_rank(ranked[:k], gold)
+    return 1.0 / rank if rank else 0.0
+
+
+def recall_at_k(ranked: Sequence[str], gold: set[str], k: int) -> float:
+    if not gold:
+        return 0.0
+    return len(set(ranked[:k]) & gold) / len(gold)
+
+
+def ndcg_at_k(ranked: Sequence[str], gold: set[str], k: int) -> float:
+    """Binary-relevance nDCG: DCG of the ranking over the DCG of all gold ids ranked first."""
+    dcg = sum(1.0 / math.log2(i + 1) for i, doc in enumerate(ranked[:k], start=1) if doc in gold)
+    ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(len(gold), k) + 1))
+    return dcg / ideal if ideal else 0.0
+
+
+# --- citations -------------------------------------------------------------------------
+def citation_precision(cited_ids: Sequence[str], gold: set[str]) -> float | None:
+    """Share of citations pointing at a gold article; None without citations or gold."""
+    if not cited_ids or not gold:
+        return None
+    return sum(1 for c in cited_ids if c in gold) / len(cited_ids)
+
+
+def citation_support(quotes: Sequence[str], answers: Sequence[str]) -> float | None:
+    """Share of cited sentences that contain an answer string; None without citations."""
+    if not quotes or not answers:
+        return None
+    return sum(1 for q in quotes if contains_answer(q, answers, "any")) / len(quotes)
+
+
+# --- aggregation -----------------------------------------------------------------------
+def mean(values: Iterable[float | bool | None]) -> float | None:
+    """Mean of the values that are not None; None when there are none."""
+    kept = [float(v) for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else None
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The ``q``-th percentile (0-100) with linear interpolation, as numpy's default."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def best_threshold(answerable: Sequence[float],
+                   unanswerable: Sequence[float]) -> tuple[float, float]:
+    """The abstain threshold (abstain when score < t) with the best balanced accuracy.
+
+    Candidates are midpoints between consecutive distinct scores (and just beyond both ends);
+    ties keep the lowest threshold. Returns (threshold, balanced accuracy).
+
+    >>> best_threshold([0.6, 0.7, 0.8], [0.2, 0.3, 0.65])
+    (0.45, 0.8333333333333333)
+    """
+    if not answerable or not unanswerable:
+        raise ValueError("calibration needs both answerable and unanswerable scores")
+    scores = sorted(set(answerable) | set(unanswerable))
+    candidates = ([scores[0] - 1e-6] + [(a + b) / 2 for a, b in pairwise(scores)]
+                  + [scores[-1] + 1e-6])
+    best = (candidates[0], -1.0)
+    for t in candidates:
+        kept = sum(1 for s in answerable if s >= t) / len(answerable)
+        abstained = sum(1 for s in unanswerable if s < t) / len(unanswerable)
+        balanced = (kept + abstained) / 2
+        if balanced > best[1] + 1e-12:
+            best = (round(t, 6), balanced)
+    return best

@@ -1,0 +1,130 @@
+"""``eval run``: index the corpus (cached), ask every question, score, write the report.
+
+Resumable: each scored question is appended to results.jsonl at once, and a rerun into the same
+folder skips the ids already there (refusing if the run's settings changed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from eval.baselines import make_system
+from eval.cache import default_cache_dir, open_eval_index
+from eval.data import Question, file_hash, load_corpus, load_questions
+from eval.report import read_rows, write_report
+from eval.scoring import score_question, summarize
+from rag.config import Config
+from rag.errors import BadInputError
+
+
+def parse_config(pairs: list[str], base: Config | None = None) -> Config:
+    """``["top_k=8", ...]`` over ``base`` (default: ``Config.from_env()``), typed per field.
+
+    >>> parse_config(["top_k=8"], Config()).top_k
+    8
+    """
+    base = base or Config.from_env()
+    names = {f.name for f in dataclasses.fields(Config)}
+    env: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip().lower().replace("-", "_")
+        if not sep or key not in names:
+            raise BadInputError(f"--config {pair!r}: expected KEY=VALUE with KEY one of "
+                                + ", ".join(sorted(names)))
+        env[f"RAG_{key.upper()}"] = value
+    overrides = Config.from_env(env)
+    return base.replace(**{k.removeprefix("RAG_").lower(): getattr(
+        overrides, k.removeprefix("RAG_").lower()) for k in env})
+
+
+def config_json(config: Config) -> dict[str, Any]:
+    return {f.name: str(v) if isinstance(v := getattr(config, f.name), Path) else v
+            for f in dataclasses.fields(config)}
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for pkg in ("news-rag", "sentence-transformers", "faiss-cpu", "langchain-core", "bm25s",
+                "torch"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def run_eval(corpus: str | Path, questions: str | Path, out: str | Path, *,
+             config: Config | None = None, system: str = "ours", limit: int | None = None,
+             cache_dir: str | Path | None = None, seed_index: str | Path | None = None,
+             langchain_max_chunks: int = 8000, progress: bool = True,
+             plots: bool = True) -> dict[str, Any]:
+    """Evaluate ``system`` on the questions; returns the report (also written to ``out``)."""
+    corpus, questions, out = Path(corpus), Path(questions), Path(out)
+    config = config or Config.from_env()
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    qs = load_questions(questions)[:limit] if limit else load_questions(questions)
+    identity = {"system": system, "corpus": str(corpus), "corpus_sha256": file_hash(corpus),
+                "questions": str(questions), "questions_sha256": file_hash(questions),
+                "config": {k: v for k, v in config_json(config).items() if k != "index_dir"}}
+    out.mkdir(parents=True, exist_ok=True)
+    run_file, results = out / "run.json", out / "results.jsonl"
+    if run_file.is_file():
+        before = json.loads(run_file.read_text())
+        changed = [k for k in identity if before.get(k) != identity[k]]
+        if changed:
+            raise BadInputError(f"{out} holds a run with other {', '.join(changed)}: "
+                                "use another --out folder (or delete that one)")
+    else:
+        results.unlink(missing_ok=True)
+    done = {r["id"] for r in read_rows(results)}
+    todo = [q for q in qs if q.id not in done]
+    info = dict(json.loads(run_file.read_text())) if run_file.is_file() else dict(identity)
+    started = time.perf_counter()
+    if todo or "index_key" not in info:
+        info.update(_ask_all(todo, corpus, identity, config, system, cache_dir, seed_index,
+                             results, langchain_max_chunks, progress))
+        run_file.write_text(json.dumps(info, indent=2) + "\n")
+    ids = {q.id for q in qs}
+    rows = [r for r in read_rows(results) if r["id"] in ids]
+    report = summarize(rows)
+    report["run"] = {k: v for k, v in info.items() if k != "config"}
+    report["run"].update(limit=limit, seconds=round(time.perf_counter() - started, 1),
+                         finished_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    report["config"] = identity["config"]
+    report["versions"] = versions()
+    write_report(out, report, plots=plots)
+    return report
+
+
+def _ask_all(todo: list[Question], corpus: Path, identity: dict[str, Any], config: Config,
+             system_name: str, cache_dir: Path, seed_index: str | Path | None, results: Path,
+             langchain_max_chunks: int, progress: bool) -> dict[str, Any]:
+    from tqdm import tqdm
+
+    index = open_eval_index(corpus, identity["corpus_sha256"], config, cache_dir,
+                            seed=Path(seed_index) if seed_index else None,
+                            show_progress=progress)
+    stats = index.system.stats()
+    articles = load_corpus(corpus) if system_name == "langchain" else None
+    evaluated = make_system(system_name, index.system, articles=articles, cache_dir=cache_dir,
+                            corpus_hash=identity["corpus_sha256"],
+                            langchain_max_chunks=langchain_max_chunks)
+    with open(results, "a", encoding="utf-8") as fh:
+        for q in tqdm(todo, desc=f"eval {system_name}", unit="q", disable=not progress):
+            output = evaluated.run(q.question)
+            row = score_question(q, output.answer.to_json(), output.ranked)
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    return {"index_key": index.key, "index_dir": str(index.path), "articles": stats.articles,
+            "chunks": stats.chunks, "index_build": index.report.summary()}

@@ -1,0 +1,99 @@
+"""Per-question scores (one results.jsonl row) and their summary, overall and per type."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eval import metrics as m
+from eval.data import Question
+
+RETRIEVAL_K = (1, 5, 10)
+CURVE_K = tuple(range(1, 11))
+STAGES = ("retrieve", "answer", "total")
+
+
+def score_question(q: Question, answer: dict[str, Any], ranked: Sequence[str]) -> dict[str, Any]:
+    """One results.jsonl row: the answer (``Answer.to_json()``), hit ranks and every score."""
+    gold = set(q.gold_doc_ids)
+    cited = [c["article_id"] for c in answer["citations"]]
+    quotes = [c["quote"] for c in answer["citations"]]
+    text = "" if answer["abstained"] else answer["answer"]
+    scores: dict[str, Any] = {}
+    if gold:
+        scores.update({f"hit@{k}": m.hit_at_k(ranked, gold, k) for k in RETRIEVAL_K})
+        scores["mrr@10"] = m.reciprocal_rank(ranked, gold, 10)
+        scores["ndcg@10"] = m.ndcg_at_k(ranked, gold, 10)
+        scores["recall@10"] = m.recall_at_k(ranked, gold, 10)
+    if q.answerable:
+        scores["contains"] = m.contains_answer(text, q.answers, q.match)
+        scores["f1"] = m.token_f1(text, q.answers)
+        scores["exact"] = m.exact_match(text, q.answers)
+        scores["citation_support"] = m.citation_support(quotes, q.answers)
+    scores["citation_precision"] = m.citation_precision(cited, gold)
+    return {
+        "id": q.id, "type": q.type, "question": q.question, "answers": list(q.answers),
+        "gold_doc_ids": list(q.gold_doc_ids), "answerable": q.answerable,
+        "answer": answer["answer"], "abstained": answer["abstained"],
+        "citations": [{"n": c["n"], "article_id": c["article_id"], "quote": c["quote"]}
+                      for c in answer["citations"]],
+        "ranked": list(ranked[:10]), "hit_rank": m.first_hit_rank(ranked, gold) if gold else None,
+        "scores": scores,
+        "timings_ms": {k: round(v, 1) for k, v in answer["timings_ms"].items() if k in STAGES},
+    }
+
+
+def _avg(rows: list[dict[str, Any]], key: str) -> float | None:
+    value = m.mean(r["scores"].get(key) for r in rows)
+    return None if value is None else round(value, 4)
+
+
+def summarize(rows: list[dict[str, Any]], by_type: bool = True) -> dict[str, Any]:
+    """The report.json metrics of these rows (nested; see README "Evaluation")."""
+    with_gold = [r for r in rows if r["gold_doc_ids"]]
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    retrieval: dict[str, Any] = {f"hit@{k}": _avg(with_gold, f"hit@{k}") for k in RETRIEVAL_K}
+    retrieval.update({key: _avg(with_gold, key) for key in ("mrr@10", "ndcg@10", "recall@10")})
+    retrieval["n"] = len(with_gold)
+    retrieval["curve"] = {
+        str(k): round(sum(1 for r in with_gold if r["hit_rank"] and r["hit_rank"] <= k)
+                      / len(with_gold), 4) if with_gold else None
+        for k in CURVE_K}
+    latency = {}
+    for stage in STAGES:
+        values = [r["timings_ms"][stage] for r in rows if stage in r["timings_ms"]]
+        latency[stage] = {f"p{p}": _round(m.percentile(values, p)) for p in (50, 95)}
+    report: dict[str, Any] = {
+        "n_questions": len(rows),
+        "retrieval": retrieval,
+        "answer": {"contains": _avg(answerable, "contains"), "f1": _avg(answerable, "f1"),
+                   "exact": _avg(answerable, "exact"), "n": len(answerable)},
+        "citation": {"precision": _avg(rows, "citation_precision"),
+                     "support": _avg(answerable, "citation_support"),
+                     "per_answer": _round(m.mean(len(r["citations"]) for r in rows
+                                                 if not r["abstained"]), 2)},
+        "abstention": {"correct": _round(m.mean(r["abstained"] for r in unanswerable), 4),
+                       "false": _round(m.mean(r["abstained"] for r in answerable), 4),
+                       "n_unanswerable": len(unanswerable)},
+        "latency_ms": latency,
+    }
+    if by_type:
+        types = sorted({r["type"] for r in rows})
+        report["by_type"] = {t: summarize([r for r in rows if r["type"] == t], by_type=False)
+                             for t in types}
+    return report
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def get_path(report: dict[str, Any], dotted: str) -> Any:
+    """``get_path(report, "retrieval.hit@5")``; metric names hold dots only as separators."""
+    node: Any = report
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
