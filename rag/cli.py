@@ -136,6 +136,15 @@ def delete(
         raise typer.Exit(code=1)
 
 
+@app.command("eval", add_help_option=False,
+             context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def eval_(ctx: typer.Context) -> None:
+    """Evaluation harness: rag eval run|compare|calibrate|slice ... (python -m eval --help)."""
+    from eval.cli import main as eval_main  # lazy: eval depends on rag, never the reverse
+
+    eval_main(list(ctx.args) or ["--help"], prog_name="rag eval")
+
+
 def main() -> None:  # pragma: no cover
     app()
 
