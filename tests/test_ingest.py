@@ -1,0 +1,191 @@
+"""Ingest with the real model and real FAISS: skip unchanged, replace changed, survive bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag import SAMPLE_CORPUS, Config, RagSystem
+from rag.articles import Article
+from rag.ingest import IngestReport
+
+pytestmark = pytest.mark.slow
+
+STORIES = {
+    "storm": ("Storm floods coastal towns",
+              "A strong storm flooded three coastal towns on Tuesday. The harbour wall held."),
+    "rates": ("Central bank raises rates",
+              "The central bank raised interest rates by half a point. Inflation stays high."),
+    "match": ("Local team wins final",
+              "The local football team won the cup final 2-1 after extra time on Sunday."),
+}
+
+
+@pytest.fixture
+def system(tmp_path: Path, embedder) -> RagSystem:
+    return RagSystem(Config(index_dir=tmp_path / "index"), embedder=embedder)
+
+
+def write_folder(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for name, (title, text) in STORIES.items():
+        (root / f"{name}.txt").write_text(f"{title}\n\n{text}\n", encoding="utf-8")
+    return root
+
+
+def assert_consistent(system: RagSystem) -> None:
+    """Every indexed article has chunks whose text is its own text at their offsets, and the
+    FAISS index holds exactly those chunks."""
+    articles = system.index.list_articles()
+    total = 0
+    for article, n in articles:
+        chunks = system.index.chunks_of(article.id)
+        assert len(chunks) == n > 0
+        for c in chunks:
+            assert c.text == article.text[c.start:c.end]
+        total += n
+    assert system.stats().chunks == total
+    hits = system.retriever.index.search(system.embedder.embed_query("news"), k=1000)
+    assert len(hits) == total
+
+
+def titles(system: RagSystem) -> list[str]:
+    return sorted(a.title for a, _ in system.index.list_articles())
+
+
+def test_ingest_then_reingest_is_a_no_op(system: RagSystem, tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "news")
+    first = system.ingest_paths([folder])
+    assert (first.added, first.updated, first.skipped, first.failed) == (3, 0, 0, 0)
+    assert first.embedded == first.chunks >= 3
+    assert_consistent(system)
+    faiss_bytes = (system.config.index_dir / "vectors.faiss").read_bytes()
+
+    second = system.ingest_paths([folder])
+    assert (second.added, second.updated, second.skipped, second.embedded) == (0, 0, 3, 0)
+    assert (system.config.index_dir / "vectors.faiss").read_bytes() == faiss_bytes
+    assert "skipped 3 unchanged" in second.summary()
+
+
+def test_edited_file_replaces_its_article(system: RagSystem, tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "news")
+    system.ingest_paths([folder])
+    old_id = next(a.id for a, _ in system.index.list_articles() if a.title.startswith("Storm"))
+    (folder / "storm.txt").write_text(
+        "Storm floods coastal towns\n\nThe storm flooded five towns; the harbour wall broke.",
+        encoding="utf-8")
+    report = system.ingest_paths([folder])
+    assert (report.added, report.updated, report.skipped) == (0, 1, 2)
+    assert system.index.get_article(old_id) is None
+    assert system.index.chunks_of(old_id) == []
+    assert len(titles(system)) == 3
+    [hit] = system.retriever.retrieve("Did the harbour wall break?", k=1)
+    assert "wall broke" in hit.chunk.text
+    assert_consistent(system)
+
+
+def test_same_id_or_url_replaces(system: RagSystem, tmp_path: Path) -> None:
+    feed = tmp_path / "feed.jsonl"
+    records = [
+        {"doc_id": "d1", "title": "Bridge opens", "text": "The new bridge opened on Monday."},
+        {"title": "Museum reopens", "text": "The museum reopened after repairs.",
+         "url": "https://news.example/museum"},
+    ]
+    feed.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    assert system.ingest_paths([feed]).added == 2
+
+    # Same doc_id from another file; same url under a new doc_id.
+    update = tmp_path / "update.json"
+    update.write_text(json.dumps([
+        {"doc_id": "d1", "title": "Bridge opens", "text": "The new bridge opened on Tuesday."},
+        {"doc_id": "m2", "title": "Museum reopens", "text": "The museum reopened in May.",
+         "url": "https://news.example/museum"},
+    ]), encoding="utf-8")
+    report = system.ingest_paths([update])
+    assert (report.added, report.updated, report.skipped) == (0, 2, 0)
+    texts = sorted(a.text for a, _ in system.index.list_articles())
+    assert texts == ["The museum reopened in May.", "The new bridge opened on Tuesday."]
+    assert system.index.article_urls() == {"https://news.example/museum": "m2"}
+    assert_consistent(system)
+
+
+def test_metadata_change_reuses_vectors(system: RagSystem) -> None:
+    title, text = STORIES["rates"]
+    system.ingest([Article(title=title, text=text, id="r1", author="A. Writer")])
+    report = system.ingest([Article(title=title, text=text, id="r1", author="B. Editor")])
+    assert (report.updated, report.embedded) == (1, 0)
+    assert system.index.get_article("r1").author == "B. Editor"  # type: ignore[union-attr]
+
+
+def test_delete(system: RagSystem, tmp_path: Path) -> None:
+    system.ingest_paths([write_folder(tmp_path / "news")])
+    victim = next(a.id for a, _ in system.index.list_articles() if a.title.startswith("Local"))
+    assert system.delete([victim, "no-such-id"]) == 1
+    assert titles(system) == ["Central bank raises rates", "Storm floods coastal towns"]
+    assert all(h.article.id != victim for h in system.retriever.retrieve("football cup final"))
+    assert system.delete([victim]) == 0
+    assert_consistent(system)
+
+
+def test_bad_files_are_skipped_and_the_rest_ingested(system: RagSystem, tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "news")
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.md").write_bytes(b"\x00\x01\x02PK\x03\x04" * 50)
+    (folder / "latin.txt").write_bytes(bytes(range(0x80, 0x100)) * 20)
+    (folder / "broken.json").write_text('{"title": "x", "text": ', encoding="utf-8")
+    (folder / "mixed.jsonl").write_text(
+        json.dumps({"title": "Good line", "text": "A good line of news."}) + "\nnot json\n",
+        encoding="utf-8")
+    (folder / "hostile.html").write_text(
+        "<html><body><script>alert(1)</script><img src=x onerror=alert(2)>"
+        "<article><p>The city council approved the new park budget after a long debate on "
+        "Thursday evening, the mayor said.</p></article></body></html>", encoding="utf-8")
+    report = system.ingest_paths([folder])
+    failed = {Path(f.input.split(" line ")[0]).name: f.reason for f in report.failures}
+    assert set(failed) == {"empty.txt", "binary.md", "latin.txt", "broken.json", "mixed.jsonl"}
+    assert report.added == 5  # three stories, the good JSONL line, the HTML page
+    assert_consistent(system)
+    for article, _ in system.index.list_articles():
+        assert "alert" not in article.text and "<" not in article.text
+
+
+def test_crash_between_batches_keeps_committed_batches(system: RagSystem, tmp_path: Path,
+                                                       monkeypatch) -> None:
+    articles = [Article(title=f"Story {i}", text=f"Event number {i} happened in town {i}.")
+                for i in range(6)]
+    real_embed = system.embedder.embed
+    calls = {"n": 0}
+
+    def interrupted(texts, **kw):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # Ctrl-C during the second batch
+        return real_embed(texts, **kw)
+
+    monkeypatch.setattr(system.embedder, "embed", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        system.ingest(articles, commit_every=2)
+    monkeypatch.undo()
+    assert system.stats().articles == 2
+    system.index.close()
+
+    reopened = RagSystem(system.config, embedder=system.embedder)
+    assert_consistent(reopened)
+    report = reopened.ingest(articles, commit_every=2)
+    assert (report.added, report.skipped, report.embedded) == (4, 2, 4)
+    assert reopened.stats().articles == 6
+
+
+def test_sample_corpus_reingest_skips_everything(writable_sample_system: RagSystem) -> None:
+    report: IngestReport = writable_sample_system.ingest_paths([SAMPLE_CORPUS])
+    assert (report.added, report.updated, report.skipped, report.embedded) == (0, 0, 7, 0)
+    assert_consistent(writable_sample_system)
+
+
+def test_progress_callback(system: RagSystem) -> None:
+    seen: list[tuple[int, int]] = []
+    articles = [Article(title=f"T{i}", text=f"Text {i}.") for i in range(3)]
+    system.ingest(articles, commit_every=2, progress=lambda d, t, _: seen.append((d, t)))
+    assert seen == [(2, 3), (3, 3)]
