@@ -33,6 +33,23 @@ class Config:
     embed_batch_size: int = 32
     top_k: int = 6
     max_passages_per_article: int = 3
+    # Retrieval (README "Retrieval"): dense | bm25 | hybrid (RRF); rerank: none | sentence |
+    # cross-encoder (cross_encoder: a sentence-transformers CrossEncoder name or path).
+    retrieval_mode: str = "hybrid"
+    candidates: int = 30
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    rerank: str = "sentence"
+    rerank_depth: int = 12
+    rerank_fused_weight: float = 0.1
+    cross_encoder: str = ""
+    # "Today" for time phrases ("last week"); ISO date, empty = today. When set, articles
+    # published after it are left out (evaluation over 2022 news).
+    reference_date: str = ""
+    date_mode: str = "boost"  # off | boost | filter
+    date_boost: float = 0.1
+    dedupe_threshold: float = 0.8
     max_question_chars: int = 2000
     # Extractive answerer
     max_answer_sentences: int = 3
@@ -43,7 +60,8 @@ class Config:
 
     def __post_init__(self) -> None:
         for name in ("chunk_tokens", "embed_batch_size", "top_k", "max_question_chars",
-                     "max_passages_per_article", "max_answer_sentences"):
+                     "max_passages_per_article", "max_answer_sentences", "candidates",
+                     "rerank_depth"):
             value = getattr(self, name)
             if value <= 0:
                 raise ValueError(f"{name} must be greater than 0. Currently, {name} is {value}")

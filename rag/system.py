@@ -62,9 +62,12 @@ class RagSystem:
                progress: ProgressCallback | None = None,
                show_progress: bool = False) -> IngestReport:
         with self._write_lock:
-            return ingest_articles(self.index, self.embedder, self.config, articles,
-                                   commit_every=commit_every, progress=progress,
-                                   show_progress=show_progress)
+            report = ingest_articles(self.index, self.embedder, self.config, articles,
+                                     commit_every=commit_every, progress=progress,
+                                     show_progress=show_progress)
+            # BM25 and duplicate groups are rebuilt now, not on the first question.
+            self.retriever.refresh()
+            return report
 
     def delete(self, article_ids: Iterable[str]) -> int:
         """Remove articles by id; returns how many existed."""
@@ -72,6 +75,7 @@ class RagSystem:
         if ids:
             with self._write_lock:
                 self.index.write([], ids)
+                self.retriever.refresh()
         return len(ids)
 
     # --- reading ---------------------------------------------------------------------------

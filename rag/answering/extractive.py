@@ -9,6 +9,7 @@ import numpy as np
 from embeddings.base import Embedder
 from rag.answering.base import NO_ANSWER, passages_of
 from rag.config import Config
+from rag.embed_cache import cached
 from rag.index.base import Hit
 from rag.sentences import sentence_spans
 from rag.text import content_terms
@@ -69,8 +70,10 @@ class ExtractiveAnswerer:
                 found.append((hit, s, e, sentence))
         if not found:
             return []
-        q_vec = self.embedder.embed_query(question)
-        s_vecs = self.embedder.embed([f[3] for f in found], batch_size=64)
+        # Cached: the sentence reranker has usually embedded these very sentences already.
+        vectors = cached(self.embedder)
+        q_vec = vectors.embed_query(question)
+        s_vecs = vectors.embed([f[3] for f in found], batch_size=64)
         dense = s_vecs @ q_vec
         q_terms = set(content_terms(question))
         scored = [

@@ -31,6 +31,8 @@ class Hit:
     chunk: Chunk
     article: Article
     score: float
+    # Near-duplicate copies of ``article`` (the same wire story elsewhere), collapsed into this hit.
+    duplicates: tuple[Article, ...] = ()
 
 
 @dataclass
@@ -93,6 +95,18 @@ class IndexBackend(Protocol):
         ...
 
     def chunks_of(self, article_id: str) -> list[Chunk]: ...
+
+    def generation(self) -> int:
+        """A number that changes with every committed write."""
+        ...
+
+    def all_chunks(self) -> list[tuple[int, Chunk, Article]]:
+        """Every chunk as (chunk id, chunk, article); feeds the BM25 index."""
+        ...
+
+    def hits(self, found: list[tuple[int, float]]) -> list[Hit]:
+        """Hits for (chunk id, score) pairs, in that order."""
+        ...
 
     def stats(self) -> IndexStats: ...
 

@@ -255,6 +255,29 @@ class FaissIndex:
                f"WHERE {' AND '.join(where)}")
         return [r[0] for r in self._db.execute(sql, args)]
 
+    def generation(self) -> int:
+        """A number that changes with every committed write (derived files are keyed to it)."""
+        with self._lock:
+            return self._generation()
+
+    def all_chunks(self) -> list[tuple[int, Chunk, Article]]:
+        """Every chunk with its id (as ``hits`` takes it) and its article, in id order."""
+        with self._lock:
+            articles = {r[0]: _article(r) for r in self._db.execute(
+                f"SELECT {ARTICLE_COLUMNS} FROM articles")}
+            rows = self._db.execute(
+                'SELECT id, article_id, ordinal, start, "end" FROM chunks ORDER BY id').fetchall()
+        out = []
+        for chunk_id, article_id, ordinal, start, end in rows:
+            a = articles[article_id]
+            out.append((chunk_id, Chunk(a.id, ordinal, start, end, a.text[start:end], a.title), a))
+        return out
+
+    def hits(self, found: list[tuple[int, float]]) -> list[Hit]:
+        """Hits for ``(chunk id, score)`` pairs, in that order; unknown ids are left out."""
+        with self._lock:
+            return self._hits(found)
+
     def _hits(self, found: list[tuple[int, float]]) -> list[Hit]:
         if not found:
             return []

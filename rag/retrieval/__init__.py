@@ -1,0 +1,14 @@
+"""Retrieval: question -> ranked passages (Hits), and the same as a LangChain retriever.
+
+Stages: dense (FAISS) + BM25 (bm25s) candidates, reciprocal rank fusion, sentence-level rerank,
+time-phrase boost/filter, near-duplicate collapse, at most a few passages per article.
+"""
+
+from __future__ import annotations
+
+from rag.retrieval.filters import make_filters
+from rag.retrieval.langchain import NewsRetriever, hit_to_document
+from rag.retrieval.retriever import Retriever, boost_range, diversify
+
+__all__ = ["NewsRetriever", "Retriever", "boost_range", "diversify", "hit_to_document",
+           "make_filters"]

@@ -1,0 +1,238 @@
+"""BM25 over the index's chunks (bm25s), kept in the index folder and in step with its writes.
+
+Layout next to the backend's own files::
+
+    bm25.json         {"generation": N, "dir": "bm25-N"}: which build is current
+    bm25-N/           bm25s matrices + docs.json (chunk ids, articles, sources, dates, dupes)
+    bm25-cache.sqlite stemmed terms per chunk key and MinHash signature per article
+
+The build for generation N is made after a write (``sync``), in a fresh folder, and published by
+atomically replacing ``bm25.json``; a build whose generation is not the index's (a crash, another
+process's write) is rebuilt on open. Terms and signatures are cached by content, so a rebuild
+tokenizes only new chunks; bm25s then re-indexes the term lists (seconds for ~20k chunks),
+which keeps scores exact (IDF changes with every article) without a per-query rebuild.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.articles import Article
+from rag.chunking import Chunk
+from rag.dedupe import SIGNATURE_DTYPE, duplicate_groups, signature
+from rag.index.base import Hit, SearchFilters
+from rag.text import content_terms
+
+POINTER = "bm25.json"
+CACHE = "bm25-cache.sqlite"
+CACHE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS terms (key TEXT PRIMARY KEY, terms TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS minhash (article_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL,
+                                    sig BLOB);
+"""
+
+
+@dataclass
+class _Build:
+    generation: int
+    model: Any  # bm25s.BM25, or None for an empty index
+    chunk_ids: np.ndarray
+    article_ids: np.ndarray
+    sources: np.ndarray
+    dates: np.ndarray
+    groups: dict[str, str] = field(default_factory=dict)
+
+
+class Bm25Store:
+    """Lexical search over the chunks of ``index``, rebuilt only when the index changed.
+
+    >>> # store = Bm25Store(index, dedupe_threshold=0.8); store.search("fed rate hike", 20)
+    """
+
+    def __init__(self, index: Any, dedupe_threshold: float = 0.8) -> None:
+        self.index = index
+        self.dedupe_threshold = dedupe_threshold
+        folder = getattr(index, "path", None)
+        self.path = Path(folder) if folder is not None else None
+        self._lock = threading.Lock()
+        self._build: _Build | None = None
+        self.last_build_seconds = 0.0
+
+    # --- keeping in step ----------------------------------------------------------------------
+    def sync(self) -> _Build:
+        """The build for the index's current generation: loaded, or made now."""
+        generation = self.index.generation()
+        build = self._build
+        if build is not None and build.generation == generation:
+            return build
+        with self._lock:
+            if self._build is None or self._build.generation != generation:
+                self._build = self._load(generation) or self._rebuild(generation)
+            return self._build
+
+    def groups(self) -> dict[str, str]:
+        """``{article id: duplicate group id}`` for articles that have near-duplicates."""
+        return self.sync().groups
+
+    def _load(self, generation: int) -> _Build | None:
+        if self.path is None:
+            return None
+        try:
+            pointer = json.loads((self.path / POINTER).read_text())
+            if pointer.get("generation") != generation:
+                return None
+            folder = self.path / pointer["dir"]
+            docs = json.loads((folder / "docs.json").read_text())
+            model = None
+            if docs["chunk_ids"]:
+                import bm25s
+
+                model = bm25s.BM25.load(str(folder))
+        except (OSError, ValueError, KeyError):
+            return None
+        return _build_of(generation, model, docs)
+
+    def _rebuild(self, generation: int) -> _Build:
+        import time
+
+        started = time.perf_counter()
+        rows = self.index.all_chunks()
+        db = self._cache()
+        try:
+            terms = _cached_terms(db, [chunk for _, chunk, _ in rows])
+            articles = {a.id: a for _, _, a in rows}
+            signatures = _cached_signatures(db, list(articles.values()))
+        finally:
+            db.close()
+        docs = {
+            "chunk_ids": [cid for cid, _, _ in rows],
+            "article_ids": [a.id for _, _, a in rows],
+            "sources": [a.source or "" for _, _, a in rows],
+            "dates": [(a.published_at or "")[:10] for _, _, a in rows],
+            "groups": duplicate_groups(signatures, self.dedupe_threshold),
+        }
+        model = None
+        if rows:
+            import bm25s
+
+            model = bm25s.BM25()
+            model.index([terms[chunk.key] for _, chunk, _ in rows], show_progress=False)
+        self._save(generation, model, docs)
+        self.last_build_seconds = time.perf_counter() - started
+        return _build_of(generation, model, docs)
+
+    def _save(self, generation: int, model: Any, docs: dict) -> None:
+        if self.path is None:
+            return
+        from rag.index.faiss_store import _atomic_write
+
+        name = f"bm25-{generation}"
+        tmp = self.path / f"{name}.{os.getpid()}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        if model is not None:
+            model.save(str(tmp), show_progress=False)
+        (tmp / "docs.json").write_text(json.dumps(docs))
+        final = self.path / name
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+        _atomic_write(self.path / POINTER, lambda p: p.write_text(
+            json.dumps({"generation": generation, "dir": name})))
+        for old in self.path.glob("bm25-*"):
+            if old.is_dir() and old.name != name and not old.name.endswith(".tmp"):
+                shutil.rmtree(old, ignore_errors=True)
+
+    def _cache(self) -> sqlite3.Connection:
+        target = str(self.path / CACHE) if self.path is not None else ":memory:"
+        db = sqlite3.connect(target)
+        db.executescript(CACHE_SCHEMA)
+        return db
+
+    # --- searching ----------------------------------------------------------------------------
+    def search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[Hit]:
+        """The ``k`` best chunks for ``query`` by BM25 (only those sharing a term with it)."""
+        build = self.sync()
+        terms = content_terms(query)
+        if build.model is None or not terms:
+            return []
+        scores = build.model.get_scores(terms)
+        if filters:
+            scores = np.where(_mask(build, filters), scores, 0.0)
+        k = min(k, int(np.count_nonzero(scores > 0)))
+        if k <= 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return self.index.hits([(int(build.chunk_ids[i]), float(scores[i])) for i in top])
+
+
+def _build_of(generation: int, model: Any, docs: dict) -> _Build:
+    return _Build(generation, model, np.array(docs["chunk_ids"], dtype=np.int64),
+                  np.array(docs["article_ids"], dtype=object), np.array(docs["sources"]),
+                  np.array(docs["dates"]), dict(docs.get("groups", {})))
+
+
+def _mask(build: _Build, f: SearchFilters) -> np.ndarray:
+    keep = np.ones(len(build.chunk_ids), dtype=bool)
+    if f.sources:
+        keep &= np.isin(build.sources, list(f.sources))
+    if f.article_ids:
+        keep &= np.isin(build.article_ids, list(f.article_ids))
+    if f.date_from:
+        keep &= (build.dates >= f.date_from[:10]) & (build.dates != "")
+    if f.date_to:
+        keep &= (build.dates <= f.date_to[:10]) & (build.dates != "")
+    return keep
+
+
+def _cached_terms(db: sqlite3.Connection, chunks: list[Chunk]) -> dict[str, list[str]]:
+    """Stemmed terms of each chunk (title included), tokenizing only chunks not seen before."""
+    have = {key: text.split(" ") if text else [] for key, text in db.execute(
+        "SELECT key, terms FROM terms")}
+    fresh = {}
+    for chunk in chunks:
+        if chunk.key not in have and chunk.key not in fresh:
+            fresh[chunk.key] = content_terms(chunk.embed_text)
+    wanted = {c.key for c in chunks}
+    with db:
+        db.executemany("INSERT OR REPLACE INTO terms VALUES (?, ?)",
+                       [(k, " ".join(v)) for k, v in fresh.items()])
+        db.executemany("DELETE FROM terms WHERE key=?",
+                       [(k,) for k in have if k not in wanted])
+    have.update(fresh)
+    return have
+
+
+def _cached_signatures(db: sqlite3.Connection,
+                       articles: list[Article]) -> dict[str, np.ndarray]:
+    """MinHash signature per article (None-free), computing only new or changed articles."""
+    have = {aid: (h, sig) for aid, h, sig in db.execute(
+        "SELECT article_id, content_hash, sig FROM minhash")}
+    out: dict[str, np.ndarray] = {}
+    fresh = []
+    for a in articles:
+        cached = have.get(a.id)
+        if cached is not None and cached[0] == a.content_hash:
+            sig = cached[1]
+            if sig is not None:
+                out[a.id] = np.frombuffer(sig, dtype=SIGNATURE_DTYPE)
+            continue
+        computed = signature(a.text)
+        fresh.append((a.id, a.content_hash, None if computed is None else computed.tobytes()))
+        if computed is not None:
+            out[a.id] = computed
+    ids = {a.id for a in articles}
+    with db:
+        db.executemany("INSERT OR REPLACE INTO minhash VALUES (?, ?, ?)", fresh)
+        db.executemany("DELETE FROM minhash WHERE article_id=?",
+                       [(aid,) for aid in have if aid not in ids])
+    return out

@@ -1,0 +1,123 @@
+"""Retriever: question -> ranked passages. Dense (FAISS) and BM25 candidates fused by RRF,
+optionally reranked, news-aware (time phrases, duplicates), diversified per article."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+from embeddings.base import Embedder
+from rag.config import Config
+from rag.index.base import Hit, IndexBackend, SearchFilters
+from rag.retrieval.bm25 import Bm25Store
+from rag.retrieval.dates import DateRange, reference_day, time_range
+from rag.retrieval.dedupe import collapse_duplicates
+from rag.retrieval.fusion import reciprocal_rank_fusion
+from rag.retrieval.rerank import Reranker, get_reranker, rerank_top
+
+MODES = ("dense", "bm25", "hybrid")
+DATE_MODES = ("off", "boost", "filter")
+
+
+class Retriever:
+    """Hybrid retrieval over an index.
+
+    >>> # retriever = Retriever(index, embedder, Config()); retriever.retrieve("who won?")
+    """
+
+    def __init__(self, index: IndexBackend, embedder: Embedder, config: Config) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.config = config
+        lexical_ok = all(hasattr(index, m) for m in ("generation", "all_chunks", "hits"))
+        self.lexical = Bm25Store(index, config.dedupe_threshold) if lexical_ok else None
+        self._rerankers: dict[str, Reranker | None] = {}
+
+    def refresh(self) -> None:
+        """Bring BM25 and duplicate groups in step with the index (call after a write)."""
+        if self.lexical is not None:
+            self.lexical.sync()
+
+    def retrieve(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
+                 reference: date | str | None = None) -> list[Hit]:
+        """The best ``k`` passages for ``query``; ``reference`` (default: config) is "today"."""
+        cfg = self.config
+        k = k or cfg.top_k
+        if k <= 0:
+            raise ValueError(f"k must be greater than 0. Currently, k is {k}")
+        today = reference_day(reference or cfg.reference_date)
+        base = _as_of(filters, today) if cfg.reference_date or reference else filters
+        when = time_range(query, today) if cfg.date_mode != "off" else None
+        hits: list[Hit] = []
+        if when is not None and cfg.date_mode == "filter":
+            hits = self.candidates(query, _within(base, when))
+        if not hits:
+            hits = self.candidates(query, base)
+        hits = rerank_top(self.reranker(), query, hits, cfg.rerank_depth)
+        if when is not None and cfg.date_mode == "boost":
+            hits = boost_range(hits, when, cfg.date_boost)
+        if self.lexical is not None:
+            hits = collapse_duplicates(hits, self.lexical.groups(), self.index.get_article)
+        return diversify(hits, k, cfg.max_passages_per_article)
+
+    def candidates(self, query: str, filters: SearchFilters | None) -> list[Hit]:
+        """Dense and/or BM25 candidates, fused by reciprocal rank."""
+        cfg = self.config
+        mode = cfg.retrieval_mode if self.lexical is not None else "dense"
+        rankings: list[tuple[list[Hit], float]] = []
+        if mode in ("dense", "hybrid"):
+            vector = self.embedder.embed_query(query)
+            rankings.append((self.index.search(vector, cfg.candidates, filters),
+                             cfg.dense_weight))
+        if mode in ("bm25", "hybrid") and self.lexical is not None:
+            rankings.append((self.lexical.search(query, cfg.candidates, filters),
+                             cfg.bm25_weight))
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval_mode {mode!r}; choose one of {', '.join(MODES)}")
+        return reciprocal_rank_fusion(rankings, k=cfg.rrf_k)
+
+    def reranker(self) -> Reranker | None:
+        name = self.config.rerank
+        if name not in self._rerankers:
+            self._rerankers[name] = get_reranker(name, self.embedder, self.config)
+        return self._rerankers[name]
+
+
+def boost_range(hits: list[Hit], when: DateRange, boost: float) -> list[Hit]:
+    """Scores of hits published within ``when`` multiplied by ``1 + boost``, re-sorted."""
+    boosted = [dataclasses.replace(h, score=h.score * (1 + boost))
+               if when.contains(h.article.published_at) else h for h in hits]
+    return sorted(boosted, key=lambda h: -h.score)
+
+
+def diversify(hits: list[Hit], k: int, per_article: int) -> list[Hit]:
+    """The best ``k`` hits, keeping at most ``per_article`` from any one article."""
+    taken: dict[str, int] = {}
+    out = []
+    for hit in hits:
+        if taken.get(hit.article.id, 0) >= per_article:
+            continue
+        taken[hit.article.id] = taken.get(hit.article.id, 0) + 1
+        out.append(hit)
+        if len(out) == k:
+            break
+    return out
+
+
+def _as_of(filters: SearchFilters | None, today: date) -> SearchFilters:
+    """Nothing published after ``today``: with a reference date set, later news did not exist."""
+    f = filters or SearchFilters()
+    end = today.isoformat()
+    if f.date_to and f.date_to[:10] < end:
+        return f
+    return dataclasses.replace(f, date_to=end)
+
+
+def _within(filters: SearchFilters | None, when: DateRange) -> SearchFilters:
+    f = filters or SearchFilters()
+    start, end = when.start.isoformat(), when.end.isoformat()
+    return dataclasses.replace(
+        f, date_from=max(f.date_from[:10], start) if f.date_from else start,
+        date_to=min(f.date_to[:10], end) if f.date_to else end)
+
+

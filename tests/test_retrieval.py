@@ -1,0 +1,166 @@
+"""Retrieval: RRF fusion order, diversity, reranking, BM25 persisted and updated with the index."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rag import Config, RagSystem
+from rag.articles import Article
+from rag.chunking import Chunk
+from rag.index.base import Hit, SearchFilters
+from rag.retrieval import diversify, make_filters
+from rag.retrieval.bm25 import POINTER
+from rag.retrieval.fusion import reciprocal_rank_fusion
+from rag.retrieval.rerank import get_reranker, rerank_top
+
+
+def _hit(article_id: str, ordinal: int = 0, score: float = 0.0) -> Hit:
+    a = Article(title=f"T {article_id}", text="Some text here.", id=article_id)
+    return Hit(Chunk(a.id, ordinal, 0, 15, a.text, a.title), a, score)
+
+
+def _ids(hits: list[Hit]) -> list[str]:
+    return [h.article.id for h in hits]
+
+
+# --- fusion, diversity, rerank order (logic) ------------------------------------------------
+def test_rrf_ranks_agreement_first_and_scores_are_fused():
+    dense = [_hit("a"), _hit("b"), _hit("c")]
+    bm25 = [_hit("b"), _hit("d"), _hit("a")]
+    fused = reciprocal_rank_fusion([(dense, 1.0), (bm25, 1.0)], k=60)
+    # b: 1/62 + 1/61; a: 1/61 + 1/63; d: 1/62; c: 1/63
+    assert _ids(fused) == ["b", "a", "d", "c"]
+    assert fused[0].score == pytest.approx(1 / 62 + 1 / 61)
+    assert fused[-1].score == pytest.approx(1 / 63)
+
+
+def test_rrf_weights_and_k_change_the_order():
+    dense = [_hit("a"), _hit("b")]
+    bm25 = [_hit("b"), _hit("a")]
+    assert _ids(reciprocal_rank_fusion([(dense, 2.0), (bm25, 1.0)])) == ["a", "b"]
+    assert _ids(reciprocal_rank_fusion([(dense, 1.0), (bm25, 2.0)])) == ["b", "a"]
+    # Same article, different chunks, are different passages.
+    fused = reciprocal_rank_fusion([([_hit("a", 0), _hit("a", 1)], 1.0)], k=0)
+    assert [h.chunk.ordinal for h in fused] == [0, 1] and fused[0].score == 1.0
+    with pytest.raises(ValueError, match="rrf k"):
+        reciprocal_rank_fusion([(dense, 1.0)], k=-1)
+
+
+def test_diversify_caps_passages_per_article():
+    hits = [_hit("a", 0), _hit("a", 1), _hit("a", 2), _hit("b"), _hit("c")]
+    assert _ids(diversify(hits, 4, per_article=2)) == ["a", "a", "b", "c"]
+    assert _ids(diversify(hits, 2, per_article=1)) == ["a", "b"]
+
+
+def test_rerank_top_reorders_only_the_head():
+    class Reverse:
+        def rerank(self, question, hits):
+            return list(reversed(hits))
+
+    hits = [_hit(x) for x in "abcd"]
+    assert _ids(rerank_top(Reverse(), "q", hits, depth=3)) == ["c", "b", "a", "d"]
+    assert _ids(rerank_top(None, "q", hits, depth=3)) == list("abcd")
+
+
+def test_unknown_names_are_refused(embedder):
+    with pytest.raises(ValueError, match="unknown reranker"):
+        get_reranker("magic", embedder, Config())
+
+
+def test_cross_encoder_needs_a_model_and_names_a_bad_one(embedder, tmp_path):
+    from rag.errors import RagError
+
+    with pytest.raises(RagError, match="cross_encoder"):
+        get_reranker("cross-encoder", embedder, Config())
+    with pytest.raises(RagError, match="cannot load cross-encoder"):
+        get_reranker("cross-encoder", embedder, Config(cross_encoder=str(tmp_path / "none")))
+
+
+# --- real index ----------------------------------------------------------------------------
+QUESTION = "Where is the nuclear plant being built?"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_each_mode_finds_the_bushehr_article(sample_system, mode):
+    retriever = sample_system.retriever
+    original = retriever.config
+    try:
+        retriever.config = original.replace(retrieval_mode=mode, rerank="none")
+        hits = retriever.retrieve(QUESTION, 3)
+    finally:
+        retriever.config = original
+    assert hits and "Bushehr" in hits[0].article.text
+
+
+@pytest.mark.slow
+def test_sentence_rerank_puts_the_answering_passage_first(sample_system):
+    hits = sample_system.retriever.retrieve(QUESTION, 4)
+    assert "Bushehr" in hits[0].chunk.text
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def _article(title: str, text: str, **meta) -> Article:
+    return Article(title=title, text=text, **meta)
+
+
+@pytest.mark.slow
+def test_bm25_follows_ingest_and_delete_without_rebuilding_per_query(writable_sample_system):
+    system = writable_sample_system
+    store = system.retriever.lexical
+    folder = system.config.index_dir
+    word = "zyxquorbium"
+    report = system.ingest([_article("A new element", f"Chemists named the element {word} "
+                                     "after a long debate in the laboratory.")])
+    assert report.added == 1
+    generation = system.index.generation()
+    assert json.loads((folder / POINTER).read_text())["generation"] == generation
+    found = store.search(word, 5)
+    assert [h.article.title for h in found] == ["A new element"]
+    built = store._build
+    store.search("nuclear plant", 5)
+    assert store._build is built  # no rebuild when nothing was written
+
+    # A second process opening the folder loads the persisted build instead of rebuilding it.
+    other = RagSystem(system.config, embedder=system.embedder)
+    assert other.retriever.lexical.search(word, 5)[0].article.title == "A new element"
+    assert other.retriever.lexical.last_build_seconds == 0.0
+
+    assert system.delete([found[0].article.id]) == 1
+    assert store.search(word, 5) == []
+    assert len(list(folder.glob("bm25-*/"))) == 1  # the old build was cleaned up
+
+
+@pytest.mark.slow
+def test_stale_bm25_build_is_rebuilt_on_open(writable_sample_system):
+    system = writable_sample_system
+    folder = system.config.index_dir
+    system.retriever.refresh()
+    (folder / POINTER).write_text(json.dumps({"generation": -5, "dir": "bm25-x"}))
+    reopened = RagSystem(system.config, embedder=system.embedder)
+    assert reopened.retriever.lexical.search("Bushehr", 3)
+    assert reopened.retriever.lexical.last_build_seconds > 0
+    assert json.loads((folder / POINTER).read_text())["generation"] == (
+        reopened.index.generation())
+
+
+@pytest.mark.slow
+def test_source_and_date_filters_apply_to_dense_and_bm25(writable_sample_system):
+    system = writable_sample_system
+    text = "The harbour bridge reopened to traffic after repairs to its cables, officials said."
+    system.ingest([
+        _article("Bridge reopens", text, source="north.example", published_at="2022-06-01"),
+        _article("Bridge reopens again", text + " Crowds cheered.", source="south.example",
+                 published_at="2022-07-15"),
+    ])
+    question = "When did the harbour bridge reopen?"
+    for mode in ("dense", "bm25", "hybrid"):
+        system.retriever.config = system.config.replace(retrieval_mode=mode)
+        south = system.retriever.retrieve(question, 5, make_filters("south.example"))
+        assert {h.article.source for h in south} == {"south.example"}, mode
+        june = system.retriever.retrieve(question, 5, make_filters(since="2022-06-01",
+                                                                   until="2022-06-30"))
+        assert {h.article.title for h in june} == {"Bridge reopens"}, mode
+        assert system.retriever.retrieve(question, 5, SearchFilters(sources=("nowhere",))) == []
