@@ -62,3 +62,45 @@ def realtimeqa_dir() -> Path:
             pytest.fail(f"{REALTIMEQA} is missing in CI")
         pytest.skip(f"{REALTIMEQA} not found: the shared evaluation data is not on this machine")
     return REALTIMEQA
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(sample_index_dir, tmp_path_factory):
+    """``python app.py`` on a free port over a private copy of the sample index; one per module,
+    always terminated. Yields the page URL."""
+    import subprocess
+    import sys
+    import time
+
+    work = tmp_path_factory.mktemp("app")
+    index = work / "index"
+    shutil.copytree(sample_index_dir, index)
+    log_path = work / "app.log"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("RAG_AUTH", None)
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO / "app.py"), "--port", str(_free_port()),
+             "--index", str(index)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while "Chat UI ready at " not in log_path.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"app.py did not start:\n{log_path.read_text()}")
+            time.sleep(0.3)
+        yield log_path.read_text().split("Chat UI ready at ", 1)[1].split()[0]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,258 @@
+"""The chat page: ``python app.py [--host H] [--port P] [--index DIR]``. UI wiring only.
+
+Answers, ingest and the index come from ``rag``; markup from ``ui``. Also serves
+``api_name="ask"``: a question string in, ``Answer.to_json()`` out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr
+
+from rag import Answer, Config, RagError, RagSystem, get_system
+from rag.answering import BACKENDS
+from ui import EXAMPLE_QUESTIONS, STYLE
+from ui.render import (
+    Turn,
+    answer_markdown,
+    chat_messages,
+    escape_markdown,
+    sources_html,
+    stats_markdown,
+    stream_prefixes,
+)
+from ui.uploads import DEFAULT_MAX_UPLOAD_MB, check_uploads
+
+logger = logging.getLogger("app")
+STREAM_DELAY_S = 0.03
+SEARCHING = "_Searching the articles…_"
+TABLE_HEADERS = ["Title", "Source", "Date", "Chunks", "ID"]
+# System fonts: the default theme would fetch web fonts, and the app runs offline.
+THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                          font_mono=["ui-monospace", "monospace"])
+
+
+def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) -> gr.Blocks:
+    """The Gradio page over ``system``: Chat tab, Articles tab, and the ``ask`` API."""
+    max_bytes = max_upload_mb * 1_048_576
+    # ask_stream (LLM backends stream text, then the Answer) where the library has it.
+    ask_stream = getattr(system, "ask_stream", None) or (
+        lambda q, **kw: iter([system.ask(q, **kw)]))
+
+    def respond(message: str, turns: list[Turn], k: float, backend: str):  # type: ignore[no-untyped-def]
+        question = (message or "").strip()
+        if not question:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        history = [t.question for t in turns]
+        turns = [*turns, Turn(question)]
+        drafted: list[str] = []
+        error = "no answer"
+        yield chat_messages(turns, SEARCHING), turns, gr.skip(), ""
+        answer = None
+        try:
+            for item in ask_stream(question, k=int(k), history=history, backend=backend):
+                if isinstance(item, Answer):
+                    answer = item
+                else:  # an LLM's text so far; its [n] are renumbered in the final Answer
+                    draft = escape_markdown("".join([*drafted, item]))
+                    drafted.append(item)
+                    yield chat_messages(turns, draft), gr.skip(), gr.skip(), gr.skip()
+        except RagError as exc:
+            error = str(exc)
+        except Exception as exc:  # a backend down (LLM server...): say so in the chat
+            logger.exception("answering %r failed", question)
+            error = f"the answer backend failed: {type(exc).__name__}: {exc}"
+        if answer is None:
+            turns[-1] = Turn(question, error=error)
+            yield chat_messages(turns), turns, gr.skip(), gr.skip()
+            return
+        if not drafted:  # not streamed by the backend: show it growing, a few words at a time
+            for prefix in stream_prefixes(answer.text):
+                yield (chat_messages(turns, answer_markdown(answer, prefix)), gr.skip(),
+                       gr.skip(), gr.skip())
+                time.sleep(STREAM_DELAY_S)
+        turns[-1] = Turn(question, answer)
+        yield chat_messages(turns), turns, sources_html(answer), gr.skip()
+
+    def select_answer(turns: list[Turn], evt: gr.SelectData) -> str:
+        index = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
+        turn = turns[index // 2] if 0 <= index // 2 < len(turns) else None
+        return sources_html(turn.answer if turn else None)
+
+    def api_ask(question: str) -> dict[str, Any]:
+        """Answer ``question``; returns the JSON of ``rag ask --json`` (answer, citations...)."""
+        try:
+            return system.ask(question).to_json()
+        except RagError as exc:
+            raise gr.Error(str(exc)) from None
+
+    def articles_view() -> tuple[list[list[Any]], str]:
+        rows = [[a.title, a.source or "", a.published_at or "", n, a.id]
+                for a, n in system.index.list_articles()]
+        rows.sort(key=lambda r: (r[2], r[0]), reverse=True)
+        return rows, stats_markdown(system.stats())
+
+    def ingest(files: list[str] | None, progress: gr.Progress = gr.Progress()):  # noqa: B008  # type: ignore[no-untyped-def]
+        if not files:
+            return "Choose one or more files first.", *articles_view()
+        paths, refused = check_uploads(list(files), max_bytes)
+        progress(0, desc=f"Reading {len(paths)} file(s)")
+
+        def step(done: int, total: int, title: str) -> None:
+            progress((done, total), desc=f"Indexed: {title[:60]}", unit="articles")
+
+        report = system.ingest_paths(paths, commit_every=1, progress=step) if paths else None
+        lines = [f"**{report.summary()}**"] if report else []
+        failures = refused + (report.failures if report else [])
+        lines += [f"- skipped `{Path(f.input).name}`: {f.reason}" for f in failures]
+        return "\n".join(lines), *articles_view()
+
+    def pick_article(evt: gr.SelectData) -> str:
+        return str(evt.row_value[-1]) if evt.row_value else ""
+
+    def delete(article_id: str):  # type: ignore[no-untyped-def]
+        ids = [i for i in (article_id or "").replace(",", " ").split() if i]
+        if not ids:
+            return "Click a row of the table, then Delete.", "", *articles_view()
+        removed = system.delete(ids)
+        return f"Deleted {removed} of {len(ids)} article(s).", "", *articles_view()
+
+    with gr.Blocks(title="News RAG: cited answers") as demo:
+        turns = gr.State([])
+        with gr.Row(elem_id="rag-header"):
+            with gr.Column(scale=3, min_width=300):
+                gr.Markdown("# News RAG\nAsk about the indexed news articles. Every claim is "
+                            "cited [n] to the sentence that supports it.")
+            with gr.Column(scale=2, min_width=300):
+                header_stats = gr.Markdown(elem_id="rag-header-stats")
+        with gr.Tabs():
+            with gr.Tab("Chat"), gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=330):
+                    chatbot = gr.Chatbot(label="Answers", height=520, elem_id="rag-chat",
+                                         latex_delimiters=[], feedback_options=None,
+                                         buttons=["copy"],
+                                         placeholder="Ask a question about the articles.")
+                    with gr.Row():
+                        box = gr.Textbox(placeholder="Ask a question, then Enter",
+                                         show_label=False, scale=5, elem_id="rag-question",
+                                         max_lines=4, submit_btn=True)
+                    examples = gr.Examples(EXAMPLE_QUESTIONS, inputs=[box],
+                                           label="Example questions")
+                    with gr.Accordion("Settings", open=False):
+                        k = gr.Slider(1, 20, value=system.config.top_k, step=1,
+                                      label="Passages retrieved (k)")
+                        backend = gr.Dropdown(list(BACKENDS), value=system.config.answer_backend,
+                                              label="Answer backend",
+                                              visible=len(BACKENDS) > 1)
+                with gr.Column(scale=2, min_width=300):
+                    sources = gr.HTML(sources_html(None), label="Sources", elem_id="rag-sources",
+                                      padding=True, container=True, show_label=True)
+            with gr.Tab("Articles"), gr.Row(equal_height=False):
+                with gr.Column(scale=2, min_width=300):
+                    # No file_types: Gradio would refuse a whole mixed upload; the
+                    # check in ingest() refuses just the odd file, with its reason.
+                    files = gr.File(file_count="multiple", label="Upload articles",
+                                    elem_id="rag-upload")
+                    add = gr.Button("Add to index", variant="primary", elem_id="rag-add")
+                    status = gr.Markdown(elem_id="rag-status")
+                    gr.Markdown(f"Types: .txt .md .html .json .jsonl, up to "
+                                f"{max_upload_mb} MB each. JSON: `title`, `text`, and "
+                                "optional `source`, `url`, `published_at`.")
+                with gr.Column(scale=3, min_width=300):
+                    stats = gr.Markdown(elem_id="rag-stats")
+                    table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False,
+                                         wrap=True, max_height=420, elem_id="rag-table",
+                                         column_widths=["46%", "14%", "14%", "8%", "18%"])
+                    with gr.Row():
+                        chosen = gr.Textbox(label="Selected article ID", scale=3,
+                                            elem_id="rag-selected")
+                        remove = gr.Button("Delete", variant="stop", scale=1,
+                                           elem_id="rag-delete")
+
+        chat_io = dict(inputs=[box, turns, k, backend], outputs=[chatbot, turns, sources, box])
+        box.submit(respond, **chat_io, api_name="chat", concurrency_limit=None)
+        examples.load_input_event.then(respond, **chat_io, api_visibility="private",
+                                       concurrency_limit=None)
+        chatbot.select(select_answer, [turns], [sources], api_visibility="private")
+        chatbot.clear(lambda: ([], sources_html(None)), None, [turns, sources],
+                      api_visibility="private")
+        gr.api(api_ask, api_name="ask")
+
+        view = [table, stats]
+        add.click(ingest, [files], [status, *view], api_name="ingest",
+                  concurrency_id="write", concurrency_limit=1).then(
+            lambda s: (None, s), [stats], [files, header_stats], api_visibility="private")
+        table.select(pick_article, None, [chosen], api_visibility="private")
+        remove.click(delete, [chosen], [status, chosen, *view], api_name="delete",
+                     concurrency_id="write", concurrency_limit=1).then(
+            lambda s: s, [stats], [header_stats], api_visibility="private")
+        demo.load(lambda: (*articles_view(), articles_view()[1]), None,
+                  [*view, header_stats], api_visibility="private")
+    return demo
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ
+    parser = argparse.ArgumentParser(description="Chat with cited answers over news articles.")
+    parser.add_argument("--host", default=env.get("RAG_HOST", "127.0.0.1"),
+                        help="Interface to bind (default 127.0.0.1, env RAG_HOST).")
+    parser.add_argument("--port", type=int, default=int(env.get("RAG_PORT", "7860")),
+                        help="Port (default 7860, env RAG_PORT).")
+    parser.add_argument("--index", type=Path, default=None,
+                        help="Index folder (default $RAG_INDEX_DIR or ./.rag-index).")
+    parser.add_argument("--max-upload-mb", type=int,
+                        default=int(env.get("RAG_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB)),
+                        help="Largest file accepted for upload (env RAG_MAX_UPLOAD_MB).")
+    return parser.parse_args(argv)
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """``RAG_AUTH="user:password"`` -> Gradio's auth tuple; unset or empty -> no login.
+
+    >>> parse_auth("ana:s3cret:x")
+    ('ana', 's3cret:x')
+    """
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not (user and sep and password):
+        raise SystemExit("RAG_AUTH must look like user:password")
+    return user, password
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    auth = parse_auth(os.environ.get("RAG_AUTH"))
+    config = Config.from_env(index_dir=args.index)
+    if not Path(config.index_dir).exists():
+        print(f"Building the index in {config.index_dir} (first start)…", flush=True)
+    try:
+        system = get_system(config)
+    except RagError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(f"Index {config.index_dir}: {stats_markdown(system.stats()).replace('**', '')}",
+          flush=True)
+    demo = build_app(system, max_upload_mb=args.max_upload_mb)
+    demo.queue(default_concurrency_limit=8).launch(
+        server_name=args.host, server_port=args.port, auth=auth, show_error=True,
+        max_file_size=f"{args.max_upload_mb}mb", css_paths=[STYLE], theme=THEME,
+        prevent_thread_lock=True, quiet=True)
+    print(f"Chat UI ready at {demo.local_url}", flush=True)
+    if args.host == "0.0.0.0" and not auth:
+        print("warning: listening on all interfaces without RAG_AUTH", file=sys.stderr)
+    demo.block_thread()
+
+
+if __name__ == "__main__":
+    main()

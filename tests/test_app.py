@@ -1,0 +1,126 @@
+"""The real app (``python app.py``) driven over HTTP with gradio_client."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+QUESTION = "Where is the nuclear plant being built?"
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+def _ingest(client, *paths):
+    from gradio_client import handle_file
+
+    status, table, stats = client.predict([handle_file(str(p)) for p in paths],
+                                          api_name="/ingest")
+    return status, table["data"], stats
+
+
+def _delete(client, article_id: str) -> str:
+    return client.predict(article_id, api_name="/delete")[0]
+
+
+def test_ask_api_returns_the_answer_json_contract(client, sample_system):
+    got = client.predict(QUESTION, api_name="/ask")
+    expected = sample_system.ask(QUESTION).to_json()
+    assert got["citations"], got
+    assert "Bushehr" in got["answer"]
+    got.pop("timings_ms")
+    expected.pop("timings_ms")
+    assert got == expected
+
+
+def test_ask_api_reports_bad_input(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="question is empty"):
+        client.predict("   ", api_name="/ask")
+
+
+def test_chat_streams_the_answer_then_shows_sources(client):
+    job = client.submit(QUESTION, 4, "extractive", api_name="/chat")
+    updates = list(job)
+    messages, sources, _ = job.result()
+    assert len(updates) > 3, "the answer arrives in several updates"
+    answer = messages[-1]["content"][0]["text"]
+    assert 'class="rag-cite"' in answer and "Bushehr" in answer
+    assert '<mark class="rag-hl"' in sources
+
+
+def test_upload_ask_delete(client, tmp_path):
+    article = tmp_path / "zephyr.txt"
+    article.write_text("Zephyr Glacier Museum Opens in Tromso\n\n"
+                       "The Zephyr Glacier Museum opened in Tromso on 3 March 2025 with an ice "
+                       "tunnel 400 metres long. Its director, Ingrid Solheim, said the museum "
+                       "expects 80,000 visitors a year.\n")
+    status, rows, stats = _ingest(client, article)
+    assert "added 1" in status
+    row = next(r for r in rows if r[0].startswith("Zephyr Glacier Museum"))
+    article_id = row[-1]
+    assert "**8** articles" in stats
+
+    question = "How long is the ice tunnel of the Zephyr Glacier Museum?"
+    answer = client.predict(question, api_name="/ask")
+    assert answer["citations"][0]["article_id"] == article_id
+    assert "400 metres" in answer["citations"][0]["quote"]
+
+    assert _delete(client, article_id) == "Deleted 1 of 1 article(s)."
+    after = client.predict(question, api_name="/ask")
+    assert all(c["article_id"] != article_id for c in after["citations"])
+    assert all(p["article_id"] != article_id for p in after["passages"])
+
+
+def test_one_bad_file_does_not_stop_the_others(client, tmp_path):
+    good = tmp_path / "tidal.md"
+    good.write_text("# Tidal Kites Fly Over Lisbon\n\nA festival of tidal kites opened in "
+                    "Lisbon, drawing kite makers from nine countries.\n")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    other = tmp_path / "slides.pdf"
+    other.write_bytes(b"%PDF-1.4")
+    status, rows, _ = _ingest(client, broken, good, other)
+    assert "added 1" in status
+    assert "broken.json" in status and "slides.pdf" in status and "unsupported" in status
+    article_id = next(r[-1] for r in rows if r[0].startswith("Tidal Kites"))
+    assert _delete(client, article_id).startswith("Deleted 1")
+
+
+def test_questions_while_an_upload_is_ingested(client, tmp_path):
+    paths = []
+    for i in range(6):
+        path = tmp_path / f"market-{i}.txt"
+        path.write_text(f"Night Market Report {i}\n\n" + " ".join(
+            f"Stall {j} of night market {i} sold lanterns and spiced tea until midnight."
+            for j in range(12)))
+        paths.append(path)
+    done = threading.Event()
+    answers: list[dict] = []
+
+    def ask_until_done() -> None:
+        while not done.is_set():
+            answers.append(client.predict(QUESTION, api_name="/ask"))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        askers = [pool.submit(ask_until_done) for _ in range(2)]
+        try:
+            status, rows, _ = _ingest(client, *paths)
+        finally:
+            done.set()
+        for f in askers:
+            f.result()  # re-raises any request error
+    assert "added 6" in status
+    assert answers and all("Bushehr" in a["answer"] for a in answers)
+    for row in rows:
+        if row[0].startswith("Night Market Report"):
+            _delete(client, row[-1])

@@ -1,0 +1,200 @@
+"""HTML/Markdown for the chat page, built from the library's Answer; all article text escaped.
+
+Article text is untrusted (an uploaded article may contain ``<script>``), so every string that
+comes from the index goes through :func:`html.escape` before it is put into markup.
+
+>>> from rag.types import Answer
+>>> answer_markdown(Answer(question="q", text="<b>Hi</b> [1]"))
+'&lt;b&gt;Hi&lt;/b&gt; \\\\[1\\\\]'
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from rag.index.base import IndexStats
+from rag.types import Answer, Citation, Passage
+
+_MARKER = re.compile(r"\[(\d+)\]")
+# Characters Markdown would interpret; escaped so article text is shown as written.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
+# Words per streamed update of an answer.
+STREAM_WORDS = 4
+UNCITED_PREVIEW_CHARS = 320
+
+
+def esc(text: str | None) -> str:
+    return html.escape(text or "", quote=True)
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` as literal Markdown: HTML escaped, then Markdown punctuation backslashed."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` if it is http(s), else None (no ``javascript:`` links from article metadata)."""
+    if not url:
+        return None
+    return url if urlparse(url).scheme in {"http", "https"} else None
+
+
+def answer_markdown(answer: Answer, text: str | None = None) -> str:
+    """The chat bubble for ``answer`` (or a streamed prefix ``text`` of it).
+
+    [n] markers of known citations become superscript links; an abstained answer is boxed.
+    """
+    text = answer.text if text is None else text
+    by_n = {c.n: c for c in answer.citations}
+    parts: list[str] = []
+    last = 0
+    for m in _MARKER.finditer(text):
+        citation = by_n.get(int(m.group(1)))
+        if citation is None:
+            continue
+        parts.append(escape_markdown(text[last:m.start()]))
+        parts.append(citation_marker(citation))
+        last = m.end()
+    parts.append(escape_markdown(text[last:]))
+    if answer.abstained:  # inside an HTML block Markdown is not parsed: escape HTML only
+        return (f'<div class="rag-abstain">⚠ <strong>Not in the articles</strong><br>'
+                f"{html.escape(text, quote=False)}</div>")
+    return "".join(parts)
+
+
+def citation_marker(c: Citation) -> str:
+    tip = esc(f"{c.title}: {c.quote}")
+    return f'<sup class="rag-cite"><a href="#rag-src-{c.n}" title="{tip}">[{c.n}]</a></sup>'
+
+
+def stream_prefixes(text: str, words: int = STREAM_WORDS) -> Iterator[str]:
+    """Growing prefixes of ``text``, ``words`` words at a time, ending with the whole text."""
+    tokens = re.findall(r"\S+\s*", text)
+    for i in range(words, len(tokens), words):
+        yield "".join(tokens[:i])
+    yield text
+
+
+def sources_html(answer: Answer | None) -> str:
+    """The sources panel: cited passages with the cited sentences marked, then the rest folded."""
+    if answer is None:
+        return ('<div class="rag-sources rag-empty">Ask a question: the passages an answer '
+                'is drawn from show here, with the cited sentences highlighted.</div>')
+    cited: list[tuple[Passage, list[Citation]]] = []
+    placed: set[int] = set()
+    uncited: list[Passage] = []
+    for p in answer.passages:
+        inside = [c for c in answer.citations
+                  if c.n not in placed and c.article_id == p.article_id
+                  and p.start <= c.start and c.end <= p.end]
+        placed.update(c.n for c in inside)
+        if inside:
+            cited.append((p, inside))
+        else:
+            uncited.append(p)
+    items = [_cited_item(p, cs) for p, cs in cited]
+    items += [_orphan_item(c) for c in answer.citations if c.n not in placed]
+    parts = ['<div class="rag-sources">']
+    if items:
+        parts.append(f'<h4>Cited ({len(answer.citations)})</h4><ol class="rag-cited">')
+        parts += items
+        parts.append("</ol>")
+    elif answer.abstained:
+        parts.append('<p class="rag-note">No passage supports an answer; the closest ones '
+                     'are below.</p>')
+    if uncited:
+        parts.append(f'<details class="rag-uncited"{"" if items else " open"}><summary>'
+                     f'{"Other retrieved" if items else "Retrieved"} passages ({len(uncited)})'
+                     "</summary><ul>")
+        parts += [_uncited_item(p) for p in uncited]
+        parts.append("</ul></details>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _meta(title: str, source: str | None, url: str | None, date: str | None) -> str:
+    link = safe_url(url)
+    head = (f'<a href="{esc(link)}" target="_blank" rel="noopener noreferrer">{esc(title)}</a>'
+            if link else esc(title))
+    extra = " · ".join(esc(x) for x in (source, date) if x)
+    return (f'<div class="rag-title">{head}</div>'
+            + (f'<div class="rag-meta">{extra}</div>' if extra else ""))
+
+
+def _cited_item(p: Passage, citations: list[Citation]) -> str:
+    numbers = " ".join(f"[{c.n}]" for c in citations)
+    return (f'<li class="rag-source" id="rag-src-{citations[0].n}">'
+            f'<span class="rag-n">{numbers}</span>'
+            + _meta(p.title, p.source, p.url, p.published_at)
+            + f'<blockquote class="rag-passage">{highlight(p, citations)}</blockquote>'
+            f'<div class="rag-score">retrieval score {p.score:.3f}</div></li>')
+
+
+def _orphan_item(c: Citation) -> str:
+    return (f'<li class="rag-source" id="rag-src-{c.n}"><span class="rag-n">[{c.n}]</span>'
+            + _meta(c.title, c.source, c.url, c.published_at)
+            + f'<blockquote class="rag-passage"><mark class="rag-hl">{esc(c.quote)}</mark>'
+            "</blockquote></li>")
+
+
+def _uncited_item(p: Passage) -> str:
+    text = p.text if len(p.text) <= UNCITED_PREVIEW_CHARS else (
+        p.text[:UNCITED_PREVIEW_CHARS].rsplit(" ", 1)[0] + " …")
+    return (f'<li><span class="rag-score">{p.score:.3f}</span>'
+            + _meta(p.title, p.source, p.url, p.published_at)
+            + f'<div class="rag-passage">{esc(text)}</div></li>')
+
+
+def highlight(p: Passage, citations: list[Citation]) -> str:
+    """``p``'s text escaped, each cited sentence (by its article offsets) in a ``<mark>``."""
+    out: list[str] = []
+    pos = 0
+    for c in sorted(citations, key=lambda c: c.start):
+        start, end = c.start - p.start, c.end - p.start
+        if start < pos:  # overlapping citations: keep the first mark
+            continue
+        out.append(esc(p.text[pos:start]))
+        out.append(f'<mark class="rag-hl" id="rag-hl-{c.n}">{esc(p.text[start:end])}'
+                   f'<sup>{c.n}</sup></mark>')
+        pos = end
+    out.append(esc(p.text[pos:]))
+    return "".join(out)
+
+
+def stats_markdown(stats: IndexStats) -> str:
+    size = stats.size_bytes / 1_048_576
+    return (f"**{stats.articles:,}** articles · **{stats.chunks:,}** chunks · "
+            f"model `{stats.model}` · {stats.backend} index, {size:.1f} MB")
+
+
+def error_markdown(message: str) -> str:
+    return f'<div class="rag-error">⚠ {esc(message)}</div>'
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One exchange of the chat: the question and its answer, or the error it raised."""
+
+    question: str
+    answer: Answer | None = None
+    error: str | None = None
+
+
+def chat_messages(turns: list[Turn], pending: str | None = None) -> list[dict[str, str]]:
+    """The Chatbot value (messages format) for ``turns``; ``pending`` fills an unanswered last
+    turn (a status line, or a streamed prefix already rendered by :func:`answer_markdown`)."""
+    messages: list[dict[str, str]] = []
+    for turn in turns:
+        messages.append({"role": "user", "content": escape_markdown(turn.question)})
+        if turn.answer is not None:
+            content = answer_markdown(turn.answer)
+        elif turn.error is not None:
+            content = error_markdown(turn.error)
+        else:
+            content = pending or ""
+        messages.append({"role": "assistant", "content": content})
+    return messages
