@@ -67,12 +67,20 @@ def ask(
     index: IndexOption = None,
     k: Annotated[int | None, typer.Option("-k", help="Passages to retrieve.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON contract.")] = False,
+    source: Annotated[list[str] | None, typer.Option(
+        "--source", help="Only articles from this source (repeatable).")] = None,
+    since: Annotated[str | None, typer.Option(help="Only articles published on or after "
+                                              "this date (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only articles published on or before "
+                                              "this date (YYYY-MM-DD).")] = None,
 ) -> None:
     """Answer a question from the indexed articles, with numbered sources."""
+    from rag.retrieval import make_filters
     from rag.system import get_system
 
     try:
-        answer = get_system(_config(index)).ask(question, k=k)
+        filters = make_filters(source, since, until)
+        answer = get_system(_config(index)).ask(question, k=k, filters=filters)
     except RagError as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -85,6 +93,8 @@ def ask(
         meta = ", ".join(x for x in (c.source, c.published_at, c.url) if x)
         typer.echo(f"[{c.n}] {c.title}" + (f" ({meta})" if meta else ""))
         typer.echo(f"    “{c.quote}”")
+        if c.also_in:
+            typer.echo("    also in: " + ", ".join(r.source or r.url or r.title for r in c.also_in))
 
 
 @app.command()

@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Another article carrying the same (syndicated) story as a cited one."""
+
+    article_id: str
+    title: str
+    source: str | None = None
+    url: str | None = None
+    published_at: str | None = None
+
+
+def source_refs(articles: Iterable[Any]) -> tuple[SourceRef, ...]:
+    """SourceRefs of Articles (e.g. ``Hit.duplicates``)."""
+    return tuple(SourceRef(a.id, a.title, a.source, a.url, a.published_at) for a in articles)
 
 
 @dataclass(frozen=True)
@@ -20,6 +37,8 @@ class Citation:
     url: str | None = None
     published_at: str | None = None
     verified: bool = True
+    # Near-duplicate copies of the cited article (same wire story, other sites).
+    also_in: tuple[SourceRef, ...] = ()
 
     def __post_init__(self) -> None:
         if self.n < 1:
@@ -69,7 +88,8 @@ class Answer:
             "citations": [
                 {"n": c.n, "article_id": c.article_id, "title": c.title, "url": c.url,
                  "published_at": c.published_at, "quote": c.quote, "source": c.source,
-                 "start": c.start, "end": c.end, "verified": c.verified}
+                 "start": c.start, "end": c.end, "verified": c.verified,
+                 "also_in": [asdict(r) for r in c.also_in]}
                 for c in self.citations
             ],
             "passages": [

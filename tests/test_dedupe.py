@@ -73,4 +73,6 @@ def test_syndicated_copies_are_detected_at_ingest_and_collapsed(writable_sample_
     sources = {burn[0].article.source} | {d.source for d in burn[0].duplicates}
     assert sources == {"apnews.com", "local.example"}
     answer = system.ask("What did the Senate pass for veterans exposed to burn pits?")
-    assert not answer.abstained
+    cited = answer.citations[0]
+    assert {cited.source} | {r.source for r in cited.also_in} == {"apnews.com", "local.example"}
+    assert answer.to_json()["citations"][0]["also_in"][0]["source"] in sources

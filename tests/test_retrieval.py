@@ -164,3 +164,30 @@ def test_source_and_date_filters_apply_to_dense_and_bm25(writable_sample_system)
                                                                    until="2022-06-30"))
         assert {h.article.title for h in june} == {"Bridge reopens"}, mode
         assert system.retriever.retrieve(question, 5, SearchFilters(sources=("nowhere",))) == []
+
+
+@pytest.mark.slow
+def test_cli_ask_filters_by_source_and_dates(writable_sample_system):
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    system = writable_sample_system
+    text = "The ferry service to the island resumed on Monday after the storm, operators said."
+    system.ingest([
+        _article("Ferry resumes", text, source="coast.example", published_at="2022-06-01"),
+        _article("Ferry back", text + " Queues formed.", source="inland.example",
+                 published_at="2022-08-01"),
+    ])
+    folder = str(system.config.index_dir)
+    question = "When did the ferry service resume?"
+    runner = CliRunner()
+    for args, title in ((["--source", "inland.example"], "Ferry back"),
+                        (["--until", "2022-06-30"], "Ferry resumes"),
+                        (["--since", "2022-07-01"], "Ferry back")):
+        result = runner.invoke(app, ["ask", question, "--index", folder, "--json", *args])
+        assert result.exit_code == 0, result.output
+        passages = json.loads(result.output)["passages"]
+        assert passages and {p["title"] for p in passages} == {title}, args
+    bad = runner.invoke(app, ["ask", question, "--index", folder, "--since", "soon"])
+    assert bad.exit_code == 1 and "--since date 'soon'" in bad.output

@@ -13,7 +13,7 @@ from rag.embed_cache import cached
 from rag.index.base import Hit
 from rag.sentences import sentence_spans
 from rag.text import content_terms
-from rag.types import Answer, Citation
+from rag.types import Answer, Citation, source_refs
 
 DENSE_WEIGHT = 0.7
 MIN_SENTENCE_WORDS = 4
@@ -94,7 +94,8 @@ class ExtractiveAnswerer:
             a = s.hit.article
             citations.append(Citation(n=n, article_id=a.id, title=a.title, quote=s.text,
                                       start=s.start, end=s.end, source=a.source, url=a.url,
-                                      published_at=a.published_at))
+                                      published_at=a.published_at,
+                                      also_in=source_refs(s.hit.duplicates)))
             parts.append(f"{s.text} [{n}]")
         return Answer(question, " ".join(parts), citations=citations, passages=passages,
                       backend=self.name)
