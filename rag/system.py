@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from embeddings import get_embedder
@@ -90,13 +90,41 @@ class RagSystem:
         """Answer ``question`` from the index, every claim cited."""
         question = self.check_question(question)
         started = time.perf_counter()
-        chain = build_chain(self.retriever, self.answerer(backend), k=k, filters=filters)
-        query = condense_query(question, history)
-        answer = chain.invoke({"question": question, "query": query})
+        answerer = self.answerer(backend)
+        chain = build_chain(self.retriever, answerer, k=k, filters=filters)
+        query = standalone_query(answerer, question, history)
+        # An LLM sees no history, so it answers the standalone question.
+        asked = query if hasattr(answerer, "condense") else question
+        answer = chain.invoke({"question": asked, "query": query})
+        answer.question = question
         answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
         if query != question:
             answer.notes.append(f"searched for: {query}")
         return answer
+
+    def ask_stream(self, question: str, *, k: int | None = None,
+                   filters: SearchFilters | None = None, history: list[str] | None = None,
+                   backend: str | None = None) -> Iterator[str | Answer]:
+        """Like :meth:`ask`, streamed: text deltas while an LLM writes (its [n] are passage
+        numbers, as in the final answer), then the verified Answer, which replaces the text.
+        Backends without streaming yield only the Answer."""
+        answerer = self.answerer(backend)
+        if not hasattr(answerer, "stream"):
+            yield self.ask(question, k=k, filters=filters, history=history, backend=backend)
+            return
+        question = self.check_question(question)
+        started = time.perf_counter()
+        query = standalone_query(answerer, question, history)
+        hits = self.retriever.retrieve(query, k, filters)
+        retrieved = time.perf_counter()
+        for item in answerer.stream(query, hits):
+            if isinstance(item, Answer):
+                item.question = question
+                item.timings_ms.update(retrieve=(retrieved - started) * 1000,
+                                       total=(time.perf_counter() - started) * 1000)
+                if query != question:
+                    item.notes.append(f"searched for: {query}")
+            yield item
 
     def langchain_retriever(self, k: int | None = None,
                             filters: SearchFilters | None = None) -> NewsRetriever:
@@ -117,6 +145,12 @@ class RagSystem:
 
     def is_empty(self) -> bool:
         return self.index.stats().articles == 0
+
+
+def standalone_query(answerer: Answerer, question: str, history: list[str] | None) -> str:
+    """The follow-up rewritten by the answerer's model if it has one, else by rule."""
+    condense = getattr(answerer, "condense", None)
+    return condense(question, history) if condense else condense_query(question, history)
 
 
 _systems: dict[tuple[str, str, str], RagSystem] = {}

@@ -79,6 +79,11 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     backend: str = "extractive"
     notes: list[str] = field(default_factory=list)
+    # LLM backends: sentences removed by citation verification, the model's unverified text,
+    # and why the extractive answer was used instead (None when it was not).
+    unsupported: list[str] = field(default_factory=list)
+    draft: str | None = None
+    fallback: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The stable JSON contract of ``rag ask --json`` and the app's ``ask`` API."""
@@ -101,6 +106,9 @@ class Answer:
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
             "backend": self.backend,
             "notes": list(self.notes),
+            "unsupported": list(self.unsupported),
+            "draft": self.draft,
+            "fallback": self.fallback,
         }
 
     def as_dict(self) -> dict[str, Any]:

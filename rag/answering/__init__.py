@@ -6,7 +6,7 @@ from embeddings.base import Embedder
 from rag.answering.base import NO_ANSWER, Answerer
 from rag.config import Config
 
-BACKENDS = ("extractive",)
+BACKENDS = ("extractive", "openai", "llamacpp")
 
 
 def get_answerer(name: str, embedder: Embedder, config: Config) -> Answerer:
@@ -15,6 +15,10 @@ def get_answerer(name: str, embedder: Embedder, config: Config) -> Answerer:
         from rag.answering.extractive import ExtractiveAnswerer
 
         return ExtractiveAnswerer(embedder, config)
+    if name in ("openai", "llamacpp"):
+        from rag.answering.llm import LLMAnswerer, make_chat_model
+
+        return LLMAnswerer(make_chat_model(name, config), embedder, config, name=name)
     raise ValueError(f"unknown answer backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 

@@ -83,9 +83,16 @@ class ExtractiveAnswerer:
         return sorted(scored, key=lambda x: x.score, reverse=True)
 
     def answer(self, question: str, hits: list[Hit]) -> Answer:
-        scored = self.score_sentences(question, hits)
+        return self.compose(question, hits, self.score_sentences(question, hits))
+
+    def should_abstain(self, scored: list[ScoredSentence]) -> bool:
+        """True when no sentence scores up to ``config.abstain_threshold``."""
+        return not scored or scored[0].score < self.config.abstain_threshold
+
+    def compose(self, question: str, hits: list[Hit], scored: list[ScoredSentence]) -> Answer:
+        """The cited answer from sentences already scored by :meth:`score_sentences`."""
         passages = passages_of(hits)
-        if not scored or scored[0].score < self.config.abstain_threshold:
+        if self.should_abstain(scored):
             return Answer(question, NO_ANSWER, abstained=True, passages=passages,
                           backend=self.name)
         chosen = self._select(scored)

