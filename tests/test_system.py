@@ -1,0 +1,116 @@
+"""The whole path on the sample corpus: cited answers, abstention, bad questions, LangChain."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from langchain_core.documents import Document
+
+from rag import BadInputError, RagSystem, SearchFilters, ask
+from rag.chain import build_chain
+from rag.types import Answer
+
+pytestmark = pytest.mark.slow
+
+RUSSIA_IRAN = "Russia and Iran Explore Strategic Partnership"
+WATER_POLO = "Iran Falls to Japan"
+
+# question, title of the story that must be cited, fact that must be in the answer
+ANSWERED = [
+    ("What is Iran interested in, according to Overchuk?", RUSSIA_IRAN, "aviation"),
+    ("Where is the nuclear plant being built?", RUSSIA_IRAN, "Bushehr"),
+    ("Who won the water polo match between Iran and Japan?", WATER_POLO, "Japan"),
+]
+
+
+def assert_well_cited(system: RagSystem, answer: Answer) -> None:
+    markers = sorted({int(n) for n in re.findall(r"\[(\d+)\]", answer.text)})
+    assert markers == [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    for c in answer.citations:
+        article = system.index.get_article(c.article_id)
+        assert article is not None and article.title == c.title
+        assert article.text[c.start:c.end] == c.quote
+        assert c.quote in answer.text
+
+
+@pytest.mark.parametrize(("question", "story", "fact"), ANSWERED)
+def test_example_questions_cite_the_right_story(sample_system: RagSystem, question: str,
+                                                story: str, fact: str) -> None:
+    answer = sample_system.ask(question)
+    assert not answer.abstained, answer.text
+    assert answer.citations
+    assert answer.citations[0].title.startswith(story)
+    assert fact.lower() in answer.text.lower()
+    assert any(fact.lower() in c.quote.lower() for c in answer.citations)
+    assert_well_cited(sample_system, answer)
+    assert answer.passages and answer.passages[0].title.startswith(story)
+    assert {"retrieve", "answer", "total"} <= set(answer.timings_ms)
+
+
+def test_unsupported_question_abstains(sample_system: RagSystem) -> None:
+    answer = sample_system.ask("What did the sides say about the Moscow metro?")
+    assert answer.abstained
+    assert answer.citations == []
+    assert "don't say" in answer.text
+    assert answer.passages  # what was looked at is still shown
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t ", "why? " * 2000])
+def test_empty_or_absurdly_long_question(sample_system: RagSystem, question: str) -> None:
+    with pytest.raises(BadInputError, match="question"):
+        sample_system.ask(question)
+
+
+def test_ask_entry_point_with_index_dir(sample_index_dir, embedder) -> None:
+    answer = ask("Where is the nuclear plant being built?", index_dir=sample_index_dir)
+    assert "Bushehr" in answer.text
+    data = answer.to_json()
+    assert data["answer"] == answer.text and data["citations"][0]["quote"]
+
+
+def test_filters_restrict_the_sources(sample_system: RagSystem) -> None:
+    polo = next(a.id for a, _ in sample_system.index.list_articles()
+                if a.title.startswith(WATER_POLO))
+    answer = sample_system.ask("Where is the nuclear plant being built?",
+                               filters=SearchFilters(article_ids=(polo,)))
+    assert {p.article_id for p in answer.passages} == {polo}
+    assert "Bushehr" not in answer.text
+
+
+def test_langchain_retriever_gives_documents_with_metadata(sample_system: RagSystem) -> None:
+    docs = sample_system.langchain_retriever(k=3).invoke("water polo championship Japan")
+    assert 0 < len(docs) <= 3
+    assert all(isinstance(d, Document) for d in docs)
+    top = docs[0]
+    assert top.metadata["title"].startswith(WATER_POLO)
+    scores = [d.metadata["score"] for d in docs]
+    assert scores == sorted(scores, reverse=True)
+    for d in docs:
+        article = sample_system.index.get_article(d.metadata["article_id"])
+        assert article is not None and article.title == d.metadata["title"]
+        assert article.text[d.metadata["start"]:d.metadata["end"]] == d.page_content
+
+
+def test_chain_is_a_runnable_from_question_to_answer(sample_system: RagSystem) -> None:
+    chain = build_chain(sample_system.retriever, sample_system.answerer(), k=4)
+    answer = chain.invoke({"question": "What is Iran interested in, according to Overchuk?"})
+    assert isinstance(answer, Answer)
+    assert "aviation" in answer.text.lower()
+    assert len(answer.passages) <= 4
+    assert {"retrieve", "answer"} <= set(answer.timings_ms)
+    [batched] = chain.batch([{"question": "What did the sides say about the Moscow metro?"}])
+    assert batched.abstained
+
+
+def test_ask_after_update_sees_new_text(writable_sample_system: RagSystem) -> None:
+    from rag.articles import Article
+
+    system = writable_sample_system
+    story = next(a for a, _ in system.index.list_articles() if a.title.startswith(RUSSIA_IRAN))
+    edited = Article(title=story.title, text=story.text.replace("Bushehr", "Darkhovin"),
+                     id=story.id, origin=story.origin)
+    assert system.ingest([edited]).updated == 1
+    answer = system.ask("Where is the nuclear plant being built?")
+    assert "Darkhovin" in answer.text and "Bushehr" not in answer.text
+    assert_well_cited(system, answer)
