@@ -13,6 +13,7 @@ from rag.articles import Article
 from rag.config import Config
 from rag.errors import BadInputError, IndexMismatchError, RagError
 from rag.index.base import SearchFilters
+from rag.retrieval.filters import make_filters
 from rag.system import SAMPLE_CORPUS, RagSystem, get_system
 from rag.types import Answer, Citation, Passage
 
@@ -23,7 +24,8 @@ def ask(question: str, *, index_dir: str | Path | None = None, config: Config | 
     """Answer ``question`` from the articles in the index, citing each claim as [n].
 
     With no index configured, the sample corpus is indexed on first use. ``history`` holds the
-    earlier questions of a conversation, so a short follow-up keeps its topic.
+    earlier questions of a conversation, so a short follow-up keeps its topic. ``filters``
+    restricts the articles searched, e.g. ``make_filters("cnn.com", since="2022-06-01")``.
     """
     config = config or Config.from_env()
     if index_dir is not None:
@@ -34,4 +36,4 @@ def ask(question: str, *, index_dir: str | Path | None = None, config: Config | 
 
 __all__ = ["SAMPLE_CORPUS", "Answer", "Article", "BadInputError", "Citation", "Config",
            "IndexMismatchError", "Passage", "RagError", "RagSystem", "SearchFilters", "ask",
-           "get_system"]
+           "get_system", "make_filters"]
