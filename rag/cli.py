@@ -65,7 +65,7 @@ def ingest(
 def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
     index: IndexOption = None,
-    k: Annotated[int | None, typer.Option("-k", help="Passages to retrieve.")] = None,
+    k: Annotated[int | None, typer.Option("-k", min=1, help="Passages to retrieve.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON contract.")] = False,
     source: Annotated[list[str] | None, typer.Option(
         "--source", help="Only articles from this source (repeatable).")] = None,
