@@ -104,3 +104,16 @@ def app_url(sample_index_dir, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def llm_base_url() -> str:
+    """$RAG_TEST_LLM_BASE_URL: the local llama.cpp server that .ci/start.d/20-llama-server.sh
+    starts; skipped with a reason where it is not set (fails in CI)."""
+    url = os.environ.get("RAG_TEST_LLM_BASE_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("RAG_TEST_LLM_BASE_URL is not set in CI (.ci/start.d/20-llama-server.sh)")
+        pytest.skip("no LLM server configured: set RAG_TEST_LLM_BASE_URL (see "
+                    ".ci/start.d/20-llama-server.sh)")
+    return url
