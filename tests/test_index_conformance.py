@@ -16,7 +16,7 @@ import pytest
 from rag.articles import Article
 from rag.chunking import Chunk
 from rag.errors import IndexMismatchError
-from rag.index import open_index
+from rag.index import copy_index, open_index
 from rag.index.base import ArticleWrite, SearchFilters
 
 DIM = 16
@@ -40,13 +40,16 @@ def make_index(backend, tmp_path):
     run = uuid.uuid4().hex[:8]
     opened, names = [], set()
 
+    def where(name: str):
+        return tmp_path / name if backend == "faiss" else f"test_{run}_{name}"
+
     def make(name: str = "main", model: str = MODEL, dimension: int = DIM):
-        where = tmp_path / name if backend == "faiss" else f"test_{run}_{name}"
-        names.add(where)
-        index = open_index(backend, where, model=model, dimension=dimension)
+        names.add(where(name))
+        index = open_index(backend, where(name), model=model, dimension=dimension)
         opened.append(index)
         return index
 
+    make.where = where  # type: ignore[attr-defined]  # what Config.index_dir names
     yield make
     for index in opened:
         index.close()
@@ -291,6 +294,26 @@ def test_stats_count_articles_and_chunks(filled, corpus, backend):
     assert stats.size_bytes > 0
 
 
+def test_all_chunks_and_hits_by_chunk_id(filled, corpus):
+    every = filled.all_chunks()
+    assert sorted((c.article_id, c.ordinal) for _, c, _ in every) == sorted(
+        (w.article.id, c.ordinal) for w in corpus for c in w.chunks)
+    assert [i for i, _, _ in every] == sorted(i for i, _, _ in every)
+    assert all(c.article_id == a.id and c.text == a.text[c.start:c.end] for _, c, a in every)
+    picked = [(every[3][0], 0.9), (every[0][0], 0.5), (-1, 0.4)]
+    hits = filled.hits(picked)
+    assert [(h.chunk, h.score) for h in hits] == [(every[3][1], 0.9), (every[0][1], 0.5)]
+    assert filled.hits([]) == []
+
+
+def test_generation_changes_with_every_write(filled, corpus):
+    first = filled.generation()
+    filled.write([], ["art1"])
+    second = filled.generation()
+    filled.write([make_write(40)])
+    assert len({first, second, filled.generation()}) == 3
+
+
 # --- identity and persistence ------------------------------------------------------------------
 def test_reopening_keeps_everything(make_index, corpus):
     index = make_index("kept")
@@ -318,3 +341,30 @@ def test_indexes_with_different_names_are_independent(make_index, corpus):
     assert {a.id for a, _ in second.list_articles()} == {"art2"}
     first.write([], ["art0"])
     assert second.stats().articles == 1 and first.stats().articles == 1
+
+
+# --- the real model on the sample corpus --------------------------------------------------------
+@pytest.mark.slow
+def test_the_sample_corpus_answers_alike_on_every_backend(backend, make_index, sample_system,
+                                                          embedder):
+    from rag import Config, RagSystem
+
+    source = sample_system.index
+    target = make_index("sample", model=source.model, dimension=source.dimension)
+    assert copy_index(source, target, batch=3) == source.stats().articles == 7
+    assert target.stats().chunks == source.stats().chunks
+    for question in ("Where is the nuclear plant being built?", "Who won the election?",
+                     "What happened to interest rates?"):
+        vector = embedder.embed_query(question)
+        expected = source.search(vector, k=8)
+        hits = target.search(vector, k=8)
+        assert found(hits) == found(expected)
+        assert [h.score for h in hits] == pytest.approx([h.score for h in expected], abs=1e-5)
+    target.close()
+    system = RagSystem(Config(index_backend=backend, index_dir=make_index.where("sample")),
+                       embedder=embedder)
+    try:
+        answer = system.ask("Where is the nuclear plant being built?")
+    finally:
+        system.index.close()
+    assert "Bushehr" in " ".join(c.quote for c in answer.citations)

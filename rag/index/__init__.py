@@ -30,5 +30,36 @@ def open_index(backend: str, path: str | Path, model: str, dimension: int) -> In
     raise ValueError(f"unknown index backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
+def copy_index(source: IndexBackend, target: IndexBackend, batch: int = 500) -> int:
+    """Copy every article, chunk and vector of ``source`` into ``target`` (e.g. FAISS into
+    pgvector) in atomic writes of ``batch`` articles, embedding nothing again; returns the
+    number of articles copied.
+
+    >>> import tempfile
+    >>> a, b = (open_index("faiss", tempfile.mkdtemp(), model="m", dimension=4) for _ in "ab")
+    >>> copy_index(a, b)
+    0
+    """
+    if (source.model, source.dimension) != (target.model, target.dimension):
+        from rag.errors import IndexMismatchError
+
+        raise IndexMismatchError(
+            f"cannot copy vectors of {source.model!r} ({source.dimension} dims) into an index "
+            f"of {target.model!r} ({target.dimension} dims)")
+    import numpy as np
+
+    articles = [article for article, _ in source.list_articles()]
+    for start in range(0, len(articles), batch):
+        writes = []
+        for article in articles[start:start + batch]:
+            chunks = source.chunks_of(article.id)
+            vectors = source.cached_vectors([c.key for c in chunks])
+            matrix = (np.vstack([vectors[c.key] for c in chunks]) if chunks
+                      else np.zeros((0, source.dimension), dtype=np.float32))
+            writes.append(ArticleWrite(article, chunks, matrix))
+        target.write(writes)
+    return len(articles)
+
+
 __all__ = ["BACKENDS", "ArticleWrite", "Hit", "IndexBackend", "IndexStats", "SearchFilters",
-           "open_index"]
+           "copy_index", "open_index"]

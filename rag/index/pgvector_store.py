@@ -48,7 +48,8 @@ HNSW_MAX_EF_SEARCH = 1000  # pgvector's upper limit
 # HNSW filters after the graph walk, so a selective filter could otherwise find fewer than k.
 EXACT_FILTER_ROWS = 50_000
 # The first write into an empty index with at least this many chunks builds the HNSW index after
-# loading the rows, which is several times faster than inserting into the graph row by row.
+# loading the rows, which is several times faster than inserting into the graph row by row; the
+# build is fastest when the graph fits in maintenance_work_mem (about 2 GB per million chunks).
 BULK_BUILD_ROWS = 20_000
 BUILD_MEMORY = "1GB"
 
@@ -145,6 +146,7 @@ class PgVectorIndex:
                            f"{str(exc).strip().splitlines()[-1]}") from None
         self._lock = threading.RLock()
         self._s = sql.Identifier(self.schema)
+        self._ef_search: int | None = None  # the session's hnsw.ef_search, once set
         try:
             self._ensure_extension()
             register_vector(self._db)
@@ -220,7 +222,10 @@ class PgVectorIndex:
                 "INSERT INTO {s}.meta VALUES ('generation', '1') ON CONFLICT (key) "
                 "DO UPDATE SET value = (meta.value::bigint + 1)::text"))
             if bulk:
-                self._db.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
+                self._db.execute(  # at least BUILD_MEMORY, more if the server allows more
+                    "SELECT set_config('maintenance_work_mem', %s, true) WHERE pg_size_bytes("
+                    "current_setting('maintenance_work_mem')) < pg_size_bytes(%s)",
+                    (BUILD_MEMORY, BUILD_MEMORY))
                 self._db.execute(self._q(HNSW_SQL))
 
     def _copy_rows(self, upserts: list[ArticleWrite]) -> None:
@@ -247,27 +252,40 @@ class PgVectorIndex:
             raise IndexMismatchError(
                 f"a query vector of {query.shape[0]} dims for an index of {self.dimension}")
         where, args = self._filter_sql(filters or SearchFilters())
-        with self._lock, self._db.transaction():
-            exact = k > HNSW_MAX_EF_SEARCH
-            if filters:
-                allowed = self._db.execute(self._q(
-                    "SELECT count(*) FROM {s}.chunks c JOIN {s}.articles a ON a.id = c.article_id"
-                    f" WHERE {where}"), args).fetchone()[0]
-                if allowed == 0:
-                    return []
-                exact = exact or allowed <= EXACT_FILTER_ROWS
-            rows = self._nearest(query, k, where, args, exact)
-            if filters and not exact and len(rows) < min(k, allowed):
-                rows = self._nearest(query, k, where, args, exact=True)
+        with self._lock:
+            if not filters and k <= HNSW_MAX_EF_SEARCH:  # the common case: one round trip
+                self._session_ef_search(max(k, HNSW_EF_SEARCH))
+                rows = self._nearest(query, k, where, args)
+            else:
+                rows = self._filtered_nearest(query, k, where, args)
         return [self._hit(row[:12], row[12]) for row in rows]
 
-    def _nearest(self, query: np.ndarray, k: int, where: str, args: list,
-                 exact: bool) -> list[tuple]:
-        if exact:  # a top-k sort over the matching rows, not the approximate graph
+    def _filtered_nearest(self, query: np.ndarray, k: int, where: str,
+                          args: list) -> list[tuple]:
+        with self._db.transaction():
+            allowed = self._db.execute(self._q(
+                "SELECT count(*) FROM {s}.chunks c JOIN {s}.articles a ON a.id = c.article_id "
+                f"WHERE {where}"), args).fetchone()[0]
+            if allowed == 0:
+                return []
+            if k <= HNSW_MAX_EF_SEARCH and allowed > EXACT_FILTER_ROWS:
+                # HNSW filters after its graph walk: widen the walk, and if it still finds
+                # fewer than k matching chunks, fall back to the exact scan below.
+                ef = min(HNSW_MAX_EF_SEARCH, max(k, 4 * HNSW_EF_SEARCH))
+                self._db.execute(f"SET LOCAL hnsw.ef_search = {int(ef)}")
+                rows = self._nearest(query, k, where, args)
+                if len(rows) >= min(k, allowed):
+                    return rows
+            # A top-k sort over just the matching rows: exact, and fast for a selective filter.
             self._db.execute("SET LOCAL enable_indexscan = off")
-        else:
-            ef = min(HNSW_MAX_EF_SEARCH, max(k, HNSW_EF_SEARCH if where == "TRUE" else 400))
-            self._db.execute(f"SET LOCAL hnsw.ef_search = {int(ef)}")
+            return self._nearest(query, k, where, args)
+
+    def _session_ef_search(self, ef: int) -> None:
+        if self._ef_search != ef:
+            self._db.execute(f"SET hnsw.ef_search = {int(ef)}")
+            self._ef_search = ef
+
+    def _nearest(self, query: np.ndarray, k: int, where: str, args: list) -> list[tuple]:
         return self._db.execute(self._q(
             f"SELECT {HIT_COLUMNS}, -(c.embedding <#> %s) AS score FROM {{s}}.chunks c "
             f"JOIN {{s}}.articles a ON a.id = c.article_id WHERE {where} "
