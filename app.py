@@ -100,7 +100,8 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) 
     def articles_view() -> tuple[list[list[Any]], str]:
         rows = [[a.title, a.source or "", a.published_at or "", n, a.id]
                 for a, n in system.index.list_articles()]
-        rows.sort(key=lambda r: (r[2], r[0]), reverse=True)
+        rows.sort(key=lambda r: r[0].lower())
+        rows.sort(key=lambda r: r[2], reverse=True)  # newest first, undated last
         return rows, stats_markdown(system.stats())
 
     def ingest(files: list[str] | None, progress: gr.Progress = gr.Progress()):  # noqa: B008  # type: ignore[no-untyped-def]
@@ -173,7 +174,7 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) 
                     stats = gr.Markdown(elem_id="rag-stats")
                     table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False,
                                          wrap=True, max_height=420, elem_id="rag-table",
-                                         column_widths=["46%", "14%", "14%", "8%", "18%"])
+                                         column_widths=["42%", "14%", "12%", "10%", "22%"])
                     with gr.Row():
                         chosen = gr.Textbox(label="Selected article ID", scale=3,
                                             elem_id="rag-selected")

@@ -168,7 +168,7 @@ def highlight(p: Passage, citations: list[Citation]) -> str:
 def stats_markdown(stats: IndexStats) -> str:
     size = stats.size_bytes / 1_048_576
     return (f"**{stats.articles:,}** articles · **{stats.chunks:,}** chunks · "
-            f"model `{stats.model}` · {stats.backend} index, {size:.1f} MB")
+            f"`{stats.model}` · {stats.backend} · {size:.1f} MB")
 
 
 def error_markdown(message: str) -> str:

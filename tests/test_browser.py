@@ -1,0 +1,114 @@
+"""The page in headless Chromium (Debian's ``chromium``, driven by Playwright): chat, sources,
+hostile-article escaping, and the layout at desktop and phone widths. Screenshots go to
+test-artifacts/."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+QUESTION = "Where is the nuclear plant being built?"
+HOSTILE_TAG = "<img src=x onerror=alert(1)>"
+HOSTILE = (
+    f"Harbour Lights Festival {HOSTILE_TAG}\n\n"
+    f"The Harbour Lights festival in Vardo drew 12,000 visitors on Saturday {HOSTILE_TAG} "
+    "despite the cold. <script>window.__xss = 'script'; alert(2)</script> Organisers said the "
+    "fireworks started an hour late. <img src=x onerror=\"window.__xss = 'img'\">\n"
+)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    """A fresh tab on the app; fails the test if any dialog (alert) opens."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(app_url)
+    page.locator("#rag-question textarea").wait_for()
+    yield page
+    context.close()
+    assert not dialogs, f"a dialog opened: {dialogs}"
+
+
+def ask(page, question: str) -> None:
+    box = page.locator("#rag-question textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def test_streamed_answer_with_citation_and_highlighted_sentence(page, sample_system):
+    expected = sample_system.ask(QUESTION)
+    ask(page, QUESTION)
+    marker = page.locator("#rag-chat sup.rag-cite").first
+    marker.wait_for(state="visible", timeout=60_000)
+    assert marker.inner_text().strip() == "[1]"
+    highlight = page.locator("#rag-sources mark.rag-hl").first
+    highlight.wait_for(state="visible", timeout=30_000)
+    quotes = {c.quote for c in expected.citations}
+    shown = {" ".join(m.evaluate("e => e.firstChild.textContent").split())  # text, no <sup>
+             for m in page.locator("#rag-sources mark.rag-hl").all()}
+    assert shown == {" ".join(q.split()) for q in quotes}
+    assert "Bushehr" in page.locator("#rag-chat").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "chat-1280x800.png")
+
+    ask(page, "What is the price of bananas in Peru?")
+    page.locator("#rag-chat .rag-abstain").wait_for(state="visible", timeout=60_000)
+
+
+def test_hostile_article_is_shown_as_text_and_runs_nothing(page, tmp_path):
+    article = tmp_path / "harbour.txt"
+    article.write_text(HOSTILE)
+    page.get_by_role("tab", name="Articles").click()
+    page.locator("#rag-upload input[type=file]").set_input_files(str(article))
+    page.locator("#rag-add").click()
+    page.locator("#rag-status").get_by_text("added 1").wait_for(timeout=60_000)
+    page.locator("#rag-table").get_by_text("Harbour Lights Festival").first.wait_for()
+    page.screenshot(path=ARTIFACTS / "articles-1280x800.png")
+
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "How many visitors did the Harbour Lights festival in Vardo draw?")
+    page.locator("#rag-sources mark.rag-hl").first.wait_for(state="visible", timeout=60_000)
+    sources = page.locator("#rag-sources")
+    assert HOSTILE_TAG in sources.inner_text()
+    assert HOSTILE_TAG in page.locator("#rag-chat").inner_text()
+    assert sources.locator("img, script").count() == 0
+    assert page.locator("#rag-chat img[src='x'], #rag-chat script").count() == 0
+    assert page.evaluate("window.__xss") is None
+    page.screenshot(path=ARTIFACTS / "hostile-1280x800.png")
+
+
+def test_phone_width_is_usable(browser, app_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(app_url)
+        ask(page, QUESTION)
+        page.locator("#rag-sources mark.rag-hl").first.wait_for(state="visible",
+                                                                timeout=60_000)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the page scrolls sideways ({width}px wide)"
+        box = page.locator("#rag-question textarea").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+        page.screenshot(path=ARTIFACTS / "chat-390.png", full_page=True)
+    finally:
+        context.close()

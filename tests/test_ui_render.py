@@ -1,0 +1,143 @@
+"""Markup of the chat page: escaping, citation markers, highlighted sentences, folded passages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag.types import Answer, Citation, Passage
+from ui.render import (
+    Turn,
+    answer_markdown,
+    chat_messages,
+    escape_markdown,
+    highlight,
+    safe_url,
+    sources_html,
+    stream_prefixes,
+)
+from ui.uploads import check_uploads
+
+HOSTILE = "Crowds <img src=x onerror=alert(1)> cheered. <script>alert(2)</script> Then rain."
+
+
+def hostile_answer() -> Answer:
+    text = "Intro line.\n" + HOSTILE
+    start = text.index("Crowds")
+    end = text.index("cheered.") + len("cheered.")
+    passage = Passage(article_id="a1", title="<b>Title</b>", text=text, score=0.8, start=0,
+                      end=len(text), source="<i>src</i>", url="javascript:alert(3)")
+    other = Passage(article_id="a2", title="Other", text="<svg onload=alert(4)>", score=0.12,
+                    start=0, end=21)
+    cite = Citation(n=1, article_id="a1", title="<b>Title</b>", quote=text[start:end],
+                    start=start, end=end)
+    return Answer(question="q", text=f"{text[start:end]} [1]", citations=[cite],
+                  passages=[passage, other])
+
+
+def test_sources_escape_article_text_and_metadata():
+    html = sources_html(hostile_answer())
+    assert "<img" not in html and "<script" not in html and "<svg" not in html
+    assert "<b>" not in html and "<i>" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "javascript:" not in html  # unsafe url is not linked
+
+
+def test_cited_sentence_is_highlighted_from_its_offsets():
+    answer = hostile_answer()
+    html = sources_html(answer)
+    marked = re.findall(r'<mark class="rag-hl" id="rag-hl-1">(.*?)<sup>1</sup></mark>', html)
+    assert marked == ["Crowds &lt;img src=x onerror=alert(1)&gt; cheered."]
+    assert 'id="rag-src-1"' in html
+
+
+def test_highlight_uses_article_offsets_of_a_later_passage():
+    text = "First sentence here. Second sentence there."
+    p = Passage(article_id="a", title="t", text=text, score=1.0, start=100, end=100 + len(text))
+    c = Citation(n=2, article_id="a", title="t", quote="Second sentence there.",
+                 start=121, end=121 + len("Second sentence there."))
+    assert highlight(p, [c]) == ('First sentence here. <mark class="rag-hl" id="rag-hl-2">'
+                                 "Second sentence there.<sup>2</sup></mark>")
+
+
+def test_uncited_passages_are_folded_with_scores():
+    html = sources_html(hostile_answer())
+    folded = html.split('<details class="rag-uncited">', 1)[1]
+    assert "Other retrieved passages (1)" in folded and "0.120" in folded
+    assert "&lt;svg onload=alert(4)&gt;" in folded
+
+
+def test_answer_markers_become_superscript_links_and_text_is_escaped():
+    md = answer_markdown(hostile_answer())
+    assert md.count('<sup class="rag-cite"><a href="#rag-src-1"') == 1
+    assert "<img" not in md and "<script" not in md
+    assert "&lt;img src=x onerror=alert\\(1\\)&gt;" in md
+
+
+def test_abstained_answer_is_boxed_and_escaped():
+    md = answer_markdown(Answer(question="q", text="The articles don't say <b>x</b>.",
+                                abstained=True))
+    assert md.startswith('<div class="rag-abstain">') and "&lt;b&gt;" in md
+
+
+def test_unknown_markers_stay_text():
+    assert "rag-cite" not in answer_markdown(Answer(question="q", text="See [7]."))
+
+
+def test_escape_markdown_keeps_entities_intact():
+    assert escape_markdown("it's <a> & *b*") == "it's &lt;a&gt; &amp; \\*b\\*"
+
+
+def test_stream_prefixes_grow_to_the_whole_text():
+    text = "one two three four five six seven eight nine [1]"
+    prefixes = list(stream_prefixes(text, words=3))
+    assert prefixes[-1] == text
+    assert all(text.startswith(p) for p in prefixes)
+    assert [len(p) for p in prefixes] == sorted({len(p) for p in prefixes})
+
+
+def test_chat_messages_pair_questions_with_answers_errors_and_pending():
+    turns = [Turn("<b>q1</b>", answer=Answer(question="q1", text="A.")),
+             Turn("q2", error="the question is empty"), Turn("q3")]
+    messages = chat_messages(turns, pending="…")
+    assert [m["role"] for m in messages] == ["user", "assistant"] * 3
+    assert messages[0]["content"] == "&lt;b&gt;q1&lt;/b&gt;"
+    assert "rag-error" in messages[3]["content"]
+    assert messages[5]["content"] == "…"
+
+
+@pytest.mark.parametrize(("url", "ok"), [("https://x.org/a", True), ("http://x.org", True),
+                                         ("javascript:alert(1)", False), ("data:text/html,x",
+                                                                          False), (None, False)])
+def test_safe_url(url, ok):
+    assert (safe_url(url) is not None) == ok
+
+
+def test_check_uploads_refuses_type_and_size(tmp_path):
+    small = tmp_path / "a.txt"
+    small.write_text("Title\n\nBody.")
+    big = tmp_path / "b.md"
+    big.write_text("x" * 2048)
+    pdf = tmp_path / "c.pdf"
+    pdf.write_text("%PDF")
+    accepted, refused = check_uploads([small, big, pdf], max_bytes=1024)
+    assert accepted == [small]
+    reasons = {f.input: f.reason for f in refused}
+    assert "upload limit" in reasons["b.md"] and "unsupported file type .pdf" in reasons["c.pdf"]
+
+
+@pytest.mark.slow
+def test_sources_of_the_real_sample_answer(sample_system):
+    answer = sample_system.ask("Where is the nuclear plant being built?")
+    html = sources_html(answer)
+    for c in answer.citations:
+        assert f'id="rag-hl-{c.n}">' in html
+        assert re.search(rf'<mark class="rag-hl" id="rag-hl-{c.n}">(.*?)<sup>', html,
+                         re.S).group(1) == escape_html(c.quote)
+
+
+def escape_html(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True)
