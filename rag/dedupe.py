@@ -7,7 +7,7 @@ estimated Jaccard similarity reaches the threshold are grouped, transitively.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -16,6 +16,10 @@ SCHEME = "affine32"  # datasketch's hashing scheme; signatures are stored as its
 SIGNATURE_DTYPE = np.uint32
 SHINGLE_WORDS = 5
 MIN_WORDS = 40  # shorter texts share too few shingles to tell copies from look-alikes
+# Below this length, equal texts under unrelated titles are scraping stubs (cookie walls, video
+# player errors), not one story: RealTime QA has 28 pages sharing one 1,070-character stub.
+LONG_TEXT_CHARS = 2000
+TITLE_JACCARD = 0.5
 _WORD = re.compile(r"\w+")
 
 
@@ -38,10 +42,28 @@ def signature(text: str) -> np.ndarray | None:
     return minhash.hashvalues.astype(SIGNATURE_DTYPE)
 
 
-def duplicate_groups(signatures: Mapping[str, np.ndarray], threshold: float) -> dict[str, str]:
+def same_story(title_a: str, title_b: str, chars: int) -> bool:
+    """Whether two near-identical texts (the shorter ``chars`` long) are one story: long ones
+    are; short ones only under similar titles (or where a title is missing).
+
+    >>> same_story("Biden honors Biles", "Biden to honor Biles", 900)
+    True
+    >>> same_story("Kanye West buys Parler", "Local elections polls", 1070)
+    False
+    """
+    if chars >= LONG_TEXT_CHARS or not title_a or not title_b:
+        return True
+    a, b = set(_WORD.findall(title_a.lower())), set(_WORD.findall(title_b.lower()))
+    return len(a & b) / max(1, len(a | b)) >= TITLE_JACCARD
+
+
+def duplicate_groups(signatures: Mapping[str, np.ndarray], threshold: float,
+                     also: Callable[[str, str], bool] | None = None) -> dict[str, str]:
     """``{article id: group id}`` for every article with at least one near-duplicate.
 
-    The group id is the smallest article id of the group, so it is stable across rebuilds.
+    Two articles are near-duplicates when their estimated Jaccard similarity reaches
+    ``threshold`` and ``also(id_a, id_b)`` (if given) agrees. The group id is the smallest
+    article id of the group, so it is stable across rebuilds.
     """
     from datasketch import MinHash, MinHashLSH
 
@@ -62,7 +84,8 @@ def duplicate_groups(signatures: Mapping[str, np.ndarray], threshold: float) -> 
 
     for aid, minhash in hashes.items():
         for other in lsh.query(minhash):
-            if other != aid and minhash.jaccard(hashes[other]) >= threshold:
+            if (other != aid and minhash.jaccard(hashes[other]) >= threshold
+                    and (also is None or also(aid, other))):
                 a, b = root(aid), root(other)
                 if a != b:
                     parent[max(a, b)] = min(a, b)

@@ -6,7 +6,7 @@ import pytest
 
 from rag.articles import Article
 from rag.chunking import Chunk
-from rag.dedupe import duplicate_groups, signature
+from rag.dedupe import LONG_TEXT_CHARS, duplicate_groups, same_story, signature
 from rag.index.base import Hit
 from rag.retrieval.dedupe import collapse_duplicates
 
@@ -36,6 +36,16 @@ def test_wire_copies_group_and_different_stories_do_not():
     assert duplicate_groups(sigs, threshold=1.0) == {}
 
 
+def test_short_equal_texts_need_similar_titles():
+    sigs = {"a": signature(OTHER), "b": signature(OTHER), "c": signature(OTHER)}
+    titles = {"a": "Baby giraffe born at zoo", "b": "Zoo welcomes baby giraffe",
+              "c": "Stock markets fall"}
+    groups = duplicate_groups(sigs, 0.8, lambda x, y: same_story(titles[x], titles[y],
+                                                                  len(OTHER)))
+    assert groups == {"a": "a", "b": "a"}
+    assert same_story("Stock markets fall", "Baby giraffe", LONG_TEXT_CHARS)
+
+
 def _hit(article: Article, score: float) -> Hit:
     return Hit(Chunk(article.id, 0, 0, 10, article.text[:10], article.title), article, score)
 
@@ -60,7 +70,8 @@ def test_syndicated_copies_are_detected_at_ingest_and_collapsed(writable_sample_
     system = writable_sample_system
     system.ingest([
         Article(title="Senate passes burn pits bill", text=WIRE, source="apnews.com"),
-        Article(title="Veterans bill passes", text=WIRE + " Local reaction follows.",
+        Article(title="Senate passes burn pits bill for veterans",
+                text=WIRE + " Local reaction follows.",
                 source="local.example"),
         Article(title="Baby giraffe", text=OTHER, source="zoo.example"),
     ])

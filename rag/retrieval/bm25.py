@@ -28,7 +28,7 @@ import numpy as np
 
 from rag.articles import Article
 from rag.chunking import Chunk
-from rag.dedupe import SIGNATURE_DTYPE, duplicate_groups, signature
+from rag.dedupe import SIGNATURE_DTYPE, duplicate_groups, same_story, signature
 from rag.index.base import Hit, SearchFilters
 from rag.text import content_terms
 
@@ -118,7 +118,8 @@ class Bm25Store:
             "article_ids": [a.id for _, _, a in rows],
             "sources": [a.source or "" for _, _, a in rows],
             "dates": [(a.published_at or "")[:10] for _, _, a in rows],
-            "groups": duplicate_groups(signatures, self.dedupe_threshold),
+            "groups": duplicate_groups(signatures, self.dedupe_threshold,
+                                       lambda a, b: _same_story(articles[a], articles[b])),
         }
         model = None
         if rows:
@@ -179,6 +180,10 @@ def _build_of(generation: int, model: Any, docs: dict) -> _Build:
     return _Build(generation, model, np.array(docs["chunk_ids"], dtype=np.int64),
                   np.array(docs["article_ids"], dtype=object), np.array(docs["sources"]),
                   np.array(docs["dates"]), dict(docs.get("groups", {})))
+
+
+def _same_story(a: Article, b: Article) -> bool:
+    return same_story(a.title, b.title, min(len(a.text), len(b.text)))
 
 
 def _mask(build: _Build, f: SearchFilters) -> np.ndarray:
