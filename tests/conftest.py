@@ -117,3 +117,9 @@ def llm_base_url() -> str:
         pytest.skip("no LLM server configured: set RAG_TEST_LLM_BASE_URL (see "
                     ".ci/start.d/20-llama-server.sh)")
     return url
+
+
+@pytest.fixture(scope="session")
+def eval_cache_dir(tmp_path_factory) -> Path:
+    """The eval harness's index cache for this session (indexes built once, shared)."""
+    return tmp_path_factory.mktemp("eval-cache")
