@@ -1,0 +1,123 @@
+"""The `rag` command, run as a user would: a real subprocess over real indexes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+RAG = shutil.which("rag")
+QUESTION = "Where is the nuclear plant being built?"
+
+
+def rag(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [RAG] if RAG else [sys.executable, "-m", "rag.cli"]
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "NO_COLOR": "1", **(env or {})}
+    return subprocess.run([*command, *args], capture_output=True, text=True, env=full_env,
+                          timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def cli_index(sample_index_dir: Path, tmp_path_factory) -> Path:
+    """A private copy of the sample index for this module's commands to write to."""
+    path = tmp_path_factory.mktemp("cli") / "index"
+    shutil.copytree(sample_index_dir, path)
+    return path
+
+
+def test_console_script_is_installed() -> None:
+    assert RAG, "the `rag` console script is not on PATH: pip install -e ."
+
+
+def test_ingest_reports_added_and_skipped_files(tmp_path: Path) -> None:
+    news = tmp_path / "news"
+    (news / "sub").mkdir(parents=True)
+    (news / "storm.txt").write_text("Storm floods towns\n\nA storm flooded three towns.",
+                                    encoding="utf-8")
+    (news / "sub" / "rates.md").write_text("# Bank raises rates\n\nRates rose half a point.",
+                                           encoding="utf-8")
+    (news / "broken.json").write_text("[{", encoding="utf-8")
+    index = tmp_path / "index"
+    first = rag("ingest", str(news), "--index", str(index))
+    assert first.returncode == 0, first.stderr
+    assert "added 2, updated 0, skipped 0 unchanged, failed 1" in first.stdout
+    assert "skipped" in first.stderr and "broken.json" in first.stderr
+    assert "malformed JSON" in first.stderr
+    assert "Traceback" not in first.stderr
+    assert (index / "store.sqlite").exists() and (index / "vectors.faiss").exists()
+
+
+def test_ask_prints_answer_and_numbered_sources(cli_index: Path) -> None:
+    result = rag("ask", QUESTION, "--index", str(cli_index))
+    assert result.returncode == 0, result.stderr
+    answer, _, sources = result.stdout.partition("\nSources:\n")
+    assert "Bushehr" in answer and "[1]" in answer
+    assert sources.startswith("[1] Russia and Iran Explore Strategic Partnership")
+    assert "Bushehr" in sources  # the quoted sentence
+
+
+def test_ask_json_follows_the_contract(cli_index: Path) -> None:
+    result = rag("ask", "--json", QUESTION, "--index", str(cli_index))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert isinstance(data["answer"], str) and "Bushehr" in data["answer"]
+    assert data["abstained"] is False
+    assert isinstance(data["timings_ms"], dict)
+    assert all(isinstance(v, float | int) for v in data["timings_ms"].values())
+    citation_types = {"n": int, "article_id": str, "title": str, "url": (str, type(None)),
+                      "published_at": (str, type(None)), "quote": str}
+    passage_types = {"article_id": str, "title": str, "score": float, "text": str}
+    assert data["citations"] and data["passages"]
+    for c in data["citations"]:
+        for key, kind in citation_types.items():
+            assert isinstance(c[key], kind), (key, c[key])
+    assert [c["n"] for c in data["citations"]] == list(range(1, len(data["citations"]) + 1))
+    for p in data["passages"]:
+        for key, kind in passage_types.items():
+            assert isinstance(p[key], kind), (key, p[key])
+    assert data["citations"][0]["title"].startswith("Russia and Iran")
+
+
+def test_stats(cli_index: Path) -> None:
+    result = rag("stats", "--index", str(cli_index))
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(":", 1) for line in result.stdout.splitlines())
+    assert lines["articles"].strip() == "7"
+    assert int(lines["chunks"]) >= 7
+    assert "all-MiniLM-L6-v2 (384 dims)" in lines["model"]
+
+
+def test_delete(cli_index: Path) -> None:
+    from rag.index.faiss_store import FaissIndex
+
+    index = FaissIndex(cli_index, model="all-MiniLM-L6-v2", dimension=384)
+    victim = next(a.id for a, _ in index.list_articles() if a.title.startswith("Iran Falls"))
+    index.close()
+    result = rag("delete", victim, "missing-id", "--index", str(cli_index))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "deleted 1 article(s); 1 not found"
+    index = FaissIndex(cli_index, model="all-MiniLM-L6-v2", dimension=384)
+    assert index.get_article(victim) is None and index.chunks_of(victim) == []
+    assert index.stats().articles == 6
+    index.close()
+
+
+@pytest.mark.parametrize(("args", "env", "message"), [
+    (("ask", "   "), {}, "error: the question is empty"),
+    (("stats",), {"RAG_TOP_K": "0"}, "error: top_k must be greater than 0"),
+])
+def test_user_error_is_one_line_and_exit_1(cli_index: Path, args: tuple[str, ...],
+                                           env: dict[str, str], message: str) -> None:
+    result = rag(*args, "--index", str(cli_index), env=env)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines()
+              if line.strip() and "Loading weights" not in line]
+    assert errors == [errors[0]] and errors[0].startswith(message), result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
