@@ -124,3 +124,20 @@ def test_questions_while_an_upload_is_ingested(client, tmp_path):
     for row in rows:
         if row[0].startswith("Night Market Report"):
             _delete(client, row[-1])
+
+
+def test_example_questions_all_get_cited_answers(client):
+    from ui import EXAMPLE_QUESTIONS
+
+    for question in EXAMPLE_QUESTIONS:
+        answer = client.predict(question, api_name="/ask")
+        assert not answer["abstained"] and answer["citations"], question
+
+
+def test_parse_auth():
+    from app import parse_auth
+
+    assert parse_auth(None) is None and parse_auth("") is None
+    assert parse_auth("ana:pa:ss") == ("ana", "pa:ss")
+    with pytest.raises(SystemExit, match="user:password"):
+        parse_auth("ana")

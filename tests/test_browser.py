@@ -73,6 +73,11 @@ def test_streamed_answer_with_citation_and_highlighted_sentence(page, sample_sys
 
     ask(page, "What is the price of bananas in Peru?")
     page.locator("#rag-chat .rag-abstain").wait_for(state="visible", timeout=60_000)
+    page.locator("#rag-sources .rag-note").wait_for(state="visible")
+    assert page.locator("#rag-sources mark.rag-hl").count() == 0
+    # Clicking the first answer brings its sources back.
+    page.locator("#rag-chat").get_by_text("Energy Sector Collaboration").first.click()
+    page.locator("#rag-sources mark.rag-hl").first.wait_for(state="visible", timeout=30_000)
 
 
 def test_hostile_article_is_shown_as_text_and_runs_nothing(page, tmp_path):

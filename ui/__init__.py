@@ -13,5 +13,5 @@ EXAMPLE_QUESTIONS = [
     "Who won the water polo match between Iran and Japan?",
     "What did coach Abdi say about Iran's U-20 team?",
     "How is Iran's central bank helping merchants?",
-    "When do Iran and Pakistan play beach handball?",
+    "What did Larijani say about the nuclear issue?",
 ]

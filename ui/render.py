@@ -83,7 +83,8 @@ def sources_html(answer: Answer | None) -> str:
     """The sources panel: cited passages with the cited sentences marked, then the rest folded."""
     if answer is None:
         return ('<div class="rag-sources rag-empty">Ask a question: the passages an answer '
-                'is drawn from show here, with the cited sentences highlighted.</div>')
+                'is drawn from show here, with the cited sentences highlighted. Click an '
+                'earlier answer to see its sources again.</div>')
     cited: list[tuple[Passage, list[Citation]]] = []
     placed: set[int] = set()
     uncited: list[Passage] = []
