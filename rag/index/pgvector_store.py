@@ -406,7 +406,8 @@ class PgVectorIndex:
                 " WHERE n.nspname = %s AND c.relkind = 'r')"), (self.schema,)).fetchone()
         return IndexStats(int(n_articles), int(n_chunks), self.model, self.dimension,
                           self.backend, int(size),
-                          {"database": self.where, "schema": self.schema})
+                          {"path": f"{self.where} schema {self.schema}",
+                           "database": self.where, "schema": self.schema})
 
     def close(self) -> None:
         with self._lock:
