@@ -21,6 +21,7 @@ import gradio as gr
 
 from rag import Answer, Config, RagError, RagSystem, get_system
 from rag.answering import BACKENDS
+from rag.articles import load_paths
 from ui import EXAMPLE_QUESTIONS, STYLE
 from ui.render import (
     Turn,
@@ -113,9 +114,13 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) 
         def step(done: int, total: int, title: str) -> None:
             progress((done, total), desc=f"Indexed: {title[:60]}", unit="articles")
 
-        report = system.ingest_paths(paths, commit_every=1, progress=step) if paths else None
-        lines = [f"**{report.summary()}**"] if report else []
-        failures = refused + (report.failures if report else [])
+        loaded = load_paths(paths)
+        # Each commit is atomic (questions see whole articles); at most ~50 per upload, as
+        # every commit rewrites the vector file.
+        report = system.ingest(loaded.articles, progress=step,
+                               commit_every=max(1, len(loaded.articles) // 50))
+        lines = [f"**{report.summary()}**"]
+        failures = refused + loaded.failures + report.failures
         lines += [f"- skipped `{Path(f.input).name}`: {f.reason}" for f in failures]
         return "\n".join(lines), *articles_view()
 
