@@ -12,6 +12,7 @@ import uuid
 
 import numpy as np
 import pytest
+from synthetic import DIM, exact_top, found, make_write, unit_vectors
 
 from rag.articles import Article
 from rag.chunking import Chunk
@@ -19,14 +20,23 @@ from rag.errors import IndexMismatchError
 from rag.index import copy_index, open_index
 from rag.index.base import ArticleWrite, SearchFilters
 
-DIM = 16
 MODEL = "test-model"
 NO_SERVER = ("RAG_PG_DSN is not set, so there is no PostgreSQL server to test the pgvector "
              "backend on: `source .ci/start.d/30-postgres.sh` starts one and sets it")
 
 
-@pytest.fixture(params=["faiss", pytest.param("pgvector", marks=pytest.mark.pgvector)])
-def backend(request) -> str:
+@pytest.fixture(params=["faiss", "faiss-ivf", pytest.param("pgvector", marks=pytest.mark.pgvector)])
+def backend(request, monkeypatch) -> str:
+    """The backend name (for open_index and Config), once per backend and mode."""
+    if request.param == "faiss-ivf":
+        # FaissIndex's IVF mode (what it switches to at scale) from the first chunk on, scanning
+        # every list so that results stay exact: the same bookkeeping as at scale, where recall
+        # is measured by bench/scale.py instead.
+        from rag.index import faiss_store
+
+        monkeypatch.setattr(faiss_store, "APPROX_MIN_CHUNKS", 1)
+        monkeypatch.setattr(faiss_store, "IVF_NPROBE", 1_000_000)
+        return "faiss"
     if request.param == "pgvector" and not os.environ.get("RAG_PG_DSN"):
         if os.environ.get("CI"):
             pytest.fail(f"in CI the pgvector tests must run: {NO_SERVER}")
@@ -63,24 +73,6 @@ def make_index(backend, tmp_path):
                 db.execute(f'DROP SCHEMA IF EXISTS "{schema_for(name)}" CASCADE')
 
 
-def unit_vectors(n: int, seed: int) -> np.ndarray:
-    v = np.random.default_rng(seed).standard_normal((n, DIM)).astype(np.float32)
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-
-def make_write(i: int, n_chunks: int = 3, seed: int | None = None, title: str | None = None,
-               **meta) -> ArticleWrite:
-    """Article ``i`` whose text is ``n_chunks`` sentences, one chunk each, random vectors."""
-    sentences = [f"Sentence {j} of story {i} ({seed})." for j in range(n_chunks)]
-    text = " ".join(sentences)
-    article = Article(title=title or f"Story {i}", text=text, id=f"art{i}", **meta)
-    chunks, start = [], 0
-    for j, s in enumerate(sentences):
-        chunks.append(Chunk(article.id, j, start, start + len(s), s, article.title))
-        start += len(s) + 1
-    return ArticleWrite(article, chunks, unit_vectors(n_chunks, seed if seed is not None else i))
-
-
 CORPUS_META = [
     {"source": "wire", "published_at": "2024-01-01", "url": "https://news.example/1"},
     {"source": "wire", "published_at": "2024-01-03T10:30:00", "origin": "feed.jsonl#2"},
@@ -101,18 +93,6 @@ def filled(make_index, corpus):
     index = make_index()
     index.write(corpus)
     return index
-
-
-def exact_top(corpus: list[ArticleWrite], query: np.ndarray, k: int,
-              keep=lambda a: True) -> list[tuple[str, int]]:
-    """(article id, chunk ordinal) of the ``k`` best chunks by inner product, in numpy."""
-    rows = [(float(v @ query), w.article.id, c.ordinal)
-            for w in corpus if keep(w.article) for c, v in zip(w.chunks, w.vectors, strict=True)]
-    return [(aid, o) for _, aid, o in sorted(rows, key=lambda r: -r[0])[:k]]
-
-
-def found(hits) -> list[tuple[str, int]]:
-    return [(h.article.id, h.chunk.ordinal) for h in hits]
 
 
 # --- search --------------------------------------------------------------------------------

@@ -9,13 +9,11 @@ import os
 import re
 import uuid
 
-import numpy as np
 import pytest
+from synthetic import DIM, exact_top, found, make_write, unit_vectors
 
-from rag.articles import Article
-from rag.chunking import Chunk
 from rag.errors import RagError
-from rag.index.base import ArticleWrite, SearchFilters
+from rag.index.base import SearchFilters
 from rag.index.pgvector_store import DSN_ENV, PgVectorIndex, describe_dsn, schema_for
 
 needs_server = pytest.mark.skipif(
@@ -28,7 +26,7 @@ def fresh_index():
     """A PgVectorIndex in a new schema, dropped afterwards."""
     opened = []
 
-    def make(dimension: int = 8) -> PgVectorIndex:
+    def make(dimension: int = DIM) -> PgVectorIndex:
         index = PgVectorIndex(f"test_pg_{uuid.uuid4().hex[:8]}", model="m", dimension=dimension)
         opened.append(index)
         return index
@@ -39,27 +37,9 @@ def fresh_index():
         index.close()
 
 
-def random_writes(n_articles: int, chunks_each: int, dim: int, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    writes = []
-    for i in range(n_articles):
-        sentences = [f"Line {j} of {i}." for j in range(chunks_each)]
-        article = Article(title=f"A{i}", text=" ".join(sentences), id=f"a{i}",
-                          source="even" if i % 2 == 0 else "odd")
-        chunks, start = [], 0
-        for j, s in enumerate(sentences):
-            chunks.append(Chunk(article.id, j, start, start + len(s), s, article.title))
-            start += len(s) + 1
-        v = rng.standard_normal((chunks_each, dim)).astype(np.float32)
-        writes.append(ArticleWrite(article, chunks, v / np.linalg.norm(v, axis=1, keepdims=True)))
-    return writes
-
-
-def exact(writes, query, k, keep=lambda a: True):
-    scored = sorted(((float(v @ query), w.article.id, c.ordinal) for w in writes
-                     if keep(w.article) for c, v in zip(w.chunks, w.vectors, strict=True)),
-                    reverse=True)
-    return [(aid, o) for _, aid, o in scored[:k]]
+def source_writes(n_articles: int, chunks_each: int, seed: int = 0):
+    return [make_write(i, chunks_each, seed=seed * 1000 + i,
+                       source="even" if i % 2 == 0 else "odd") for i in range(n_articles)]
 
 
 def test_schema_names_are_readable_distinct_and_valid():
@@ -97,15 +77,14 @@ def test_a_big_first_write_builds_the_hnsw_index_after_loading(fresh_index, monk
 
     monkeypatch.setattr(pgvector_store, "BULK_BUILD_ROWS", 20)
     index = fresh_index()
-    writes = random_writes(10, 4, 8)
+    writes = source_writes(10, 4)
     index.write(writes)
     indexes = dict(index._db.execute(
         "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s",
         (index.schema,)).fetchall())
     assert "hnsw" in indexes["chunks_embedding"] and "vector_ip_ops" in indexes["chunks_embedding"]
     for query in writes[3].vectors:
-        assert [(h.article.id, h.chunk.ordinal) for h in index.search(query, 5)] == exact(
-            writes, query, 5)
+        assert found(index.search(query, 5)) == exact_top(writes, query, 5)
 
 
 @pytest.mark.pgvector
@@ -115,14 +94,11 @@ def test_the_approximate_filtered_path_finds_what_exact_search_finds(fresh_index
 
     monkeypatch.setattr(pgvector_store, "EXACT_FILTER_ROWS", 0)  # force the HNSW route
     index = fresh_index()
-    writes = random_writes(30, 3, 8, seed=1)
+    writes = source_writes(30, 3, seed=1)
     index.write(writes)
-    rng = np.random.default_rng(2)
-    for _ in range(3):
-        query = rng.standard_normal(8).astype(np.float32)
+    for query in unit_vectors(3, seed=2):
         hits = index.search(query, 6, SearchFilters(sources=("odd",)))
-        assert [(h.article.id, h.chunk.ordinal) for h in hits] == exact(
-            writes, query, 6, lambda a: a.source == "odd")
+        assert found(hits) == exact_top(writes, query, 6, lambda a: a.source == "odd")
 
 
 @pytest.mark.pgvector

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -29,6 +30,11 @@ from rag.errors import IndexMismatchError
 from rag.index.base import ArticleWrite, Hit, IndexStats, SearchFilters
 
 FORMAT_VERSION = 1
+# From this many chunks on, a rebuild trains an IVF index (approximate: it scans IVF_NPROBE of
+# its lists) instead of the exact flat one; bench/scale.py measured the trade (README, "Scale
+# benchmark"). IVF, unlike HNSW, can remove ids, so writes stay incremental.
+APPROX_MIN_CHUNKS = 200_000
+IVF_NPROBE = 16
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -114,15 +120,21 @@ class FaissIndex:
             index = self._read_faiss(faiss_path)
             if index is not None:
                 return index
-        index = self._new_faiss()
+        index = self._rebuild_faiss()
+        self._persist_faiss(index)
+        return index
+
+    def _rebuild_faiss(self):  # type: ignore[no-untyped-def]
         rows = self._db.execute(
             "SELECT chunks.id, vectors.vector FROM chunks JOIN vectors ON vectors.key=chunks.key"
         ).fetchall()
-        if rows:
-            ids = np.array([r[0] for r in rows], dtype=np.int64)
-            vecs = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
-            index.add_with_ids(vecs, ids)
-        self._persist_faiss(index)
+        if not rows:
+            return self._new_faiss()
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vecs = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+        index = (ivf_index(vecs, self.dimension) if len(rows) >= APPROX_MIN_CHUNKS
+                 else self._new_faiss())
+        index.add_with_ids(vecs, ids)
         return index
 
     def _read_faiss(self, path: Path):  # type: ignore[no-untyped-def]
@@ -131,9 +143,10 @@ class FaissIndex:
             index = self._faiss.read_index(str(path))
         except RuntimeError:  # truncated or corrupt: SQLite has everything to rebuild it
             return None
-        if index.d != self.dimension or not hasattr(index, "id_map"):
+        ids = _faiss_ids(index)
+        if index.d != self.dimension or ids is None:
             return None
-        ids = np.sort(self._faiss.vector_to_array(index.id_map))
+        ids = np.sort(ids)
         stored = np.fromiter((r[0] for r in self._db.execute("SELECT id FROM chunks ORDER BY id")),
                              dtype=np.int64)
         return index if np.array_equal(ids, stored) else None
@@ -179,6 +192,8 @@ class FaissIndex:
                 vecs = np.vstack([w.vectors for w in upserts if len(w.chunks)])
                 self._index.add_with_ids(vecs.astype(np.float32),
                                          np.array(new_ids, dtype=np.int64))
+            if self._index.ntotal >= APPROX_MIN_CHUNKS and hasattr(self._index, "id_map"):
+                self._index = self._rebuild_faiss()  # now big enough for IVF: trained once
             self._persist_faiss(self._index)
 
     def _delete_rows(self, article_ids: list[str]) -> list[int]:
@@ -229,8 +244,11 @@ class FaissIndex:
                 allowed = self._allowed_chunk_ids(filters)
                 if not allowed:
                     return []
-                params = self._faiss.SearchParameters(
-                    sel=self._faiss.IDSelectorBatch(np.array(allowed, dtype=np.int64)))
+                sel = self._faiss.IDSelectorBatch(np.array(allowed, dtype=np.int64))
+                ivf = self._faiss.try_extract_index_ivf(self._index)
+                # IVF scans every list when filtered: exact over the allowed chunks.
+                params = (self._faiss.SearchParametersIVF(sel=sel, nprobe=ivf.nlist) if ivf
+                          else self._faiss.SearchParameters(sel=sel))
             k = min(k, self._index.ntotal)
             scores, ids = self._index.search(query, k, params=params)
             found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True)
@@ -364,6 +382,35 @@ class _Transaction:
 
     def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
         self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def ivf_index(vecs: np.ndarray, dimension: int):  # type: ignore[no-untyped-def]
+    """An empty IVF index (4·sqrt(n) lists, at most n/39) trained on a sample of ``vecs``."""
+    import faiss
+
+    n = len(vecs)
+    nlist = max(1, min(int(4 * math.sqrt(n)), n // 39))
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, nlist,
+                               faiss.METRIC_INNER_PRODUCT)
+    sample = np.random.default_rng(0).choice(n, min(n, 64 * nlist), replace=False)
+    index.train(np.ascontiguousarray(vecs[np.sort(sample)]))
+    index.nprobe = IVF_NPROBE
+    return index
+
+
+def _faiss_ids(index) -> np.ndarray | None:  # type: ignore[no-untyped-def]
+    """The chunk ids held by a flat (IDMap2) or IVF index; None for any other kind."""
+    import faiss
+
+    if hasattr(index, "id_map"):
+        return faiss.vector_to_array(index.id_map)
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is None:
+        return None
+    lists = ivf.invlists
+    parts = [faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
+             for i in range(lists.nlist) if lists.list_size(i)]
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
 
 
 def _article(row: tuple) -> Article:

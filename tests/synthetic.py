@@ -1,0 +1,43 @@
+"""Synthetic articles, chunks and unit vectors for index tests, and exact search in numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.articles import Article
+from rag.chunking import Chunk
+from rag.index.base import ArticleWrite
+
+DIM = 16
+
+
+def unit_vectors(n: int, seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal((n, DIM)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def make_write(i: int, n_chunks: int = 3, seed: int | None = None, title: str | None = None,
+               **meta) -> ArticleWrite:
+    """Article ``i`` whose text is ``n_chunks`` sentences, one chunk each, random vectors."""
+    sentences = [f"Sentence {j} of story {i} ({seed})." for j in range(n_chunks)]
+    text = " ".join(sentences)
+    article = Article(title=title or f"Story {i}", text=text, id=f"art{i}", **meta)
+    chunks, start = [], 0
+    for j, s in enumerate(sentences):
+        chunks.append(Chunk(article.id, j, start, start + len(s), s, article.title))
+        start += len(s) + 1
+    return ArticleWrite(article, chunks, unit_vectors(n_chunks, seed if seed is not None else i))
+
+
+def exact_top(corpus: list[ArticleWrite], query: np.ndarray, k: int,
+              keep=lambda a: True) -> list[tuple[str, int]]:
+    """(article id, chunk ordinal) of the ``k`` best chunks by inner product, in numpy."""
+    rows = [(float(v @ query), w.article.id, c.ordinal)
+            for w in corpus if keep(w.article) for c, v in zip(w.chunks, w.vectors, strict=True)]
+    return [(aid, o) for _, aid, o in sorted(rows, key=lambda r: -r[0])[:k]]
+
+
+def found(hits) -> list[tuple[str, int]]:
+    return [(h.article.id, h.chunk.ordinal) for h in hits]
+
+
