@@ -58,6 +58,19 @@ def test_chat_streams_the_answer_then_shows_sources(client):
     assert '<mark class="rag-hl"' in sources
 
 
+def test_follow_up_in_the_chat_searches_with_the_previous_question(app_url):
+    from gradio_client import Client
+
+    chat = Client(app_url, verbose=False)  # its own session: a conversation of its own
+    chat.predict("What are Russia and Iran cooperating on?", 4, "extractive", api_name="/chat")
+    messages, _, _ = chat.predict("and the jet engines?", 4, "extractive", api_name="/chat")
+    assert [m["role"] for m in messages] == ["user", "assistant"] * 2
+    last = messages[-1]["content"][0]["text"]
+    assert "Jet Engines" in last
+    assert ("searched for: What are Russia and Iran cooperating on? and the jet engines?"
+            in last)
+
+
 def test_upload_ask_delete(client, tmp_path):
     article = tmp_path / "zephyr.txt"
     article.write_text("Zephyr Glacier Museum Opens in Tromso\n\n"

@@ -141,3 +141,9 @@ def escape_html(text: str) -> str:
     import html
 
     return html.escape(text, quote=True)
+
+
+def test_notes_show_under_the_finished_answer_only():
+    answer = Answer(question="q", text="A b c d e f.", notes=["searched for: <x> q"])
+    assert 'class="rag-notes">searched for: &lt;x&gt; q</div>' in answer_markdown(answer)
+    assert "rag-notes" not in answer_markdown(answer, "A b")

@@ -48,6 +48,7 @@ def answer_markdown(answer: Answer, text: str | None = None) -> str:
 
     [n] markers of known citations become superscript links; an abstained answer is boxed.
     """
+    final = text is None
     text = answer.text if text is None else text
     by_n = {c.n: c for c in answer.citations}
     parts: list[str] = []
@@ -60,10 +61,13 @@ def answer_markdown(answer: Answer, text: str | None = None) -> str:
         parts.append(citation_marker(citation))
         last = m.end()
     parts.append(escape_markdown(text[last:]))
+    # Notes (e.g. "searched for: ..." of a follow-up) under the finished answer only.
+    notes = ("".join(f'\n\n<div class="rag-notes">{esc(n)}</div>' for n in answer.notes)
+             if final else "")
     if answer.abstained:  # inside an HTML block Markdown is not parsed: escape HTML only
         return (f'<div class="rag-abstain">⚠ <strong>Not in the articles</strong><br>'
-                f"{html.escape(text, quote=False)}</div>")
-    return "".join(parts)
+                f"{html.escape(text, quote=False)}</div>{notes}")
+    return "".join(parts) + notes
 
 
 def citation_marker(c: Citation) -> str:
