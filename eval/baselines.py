@@ -26,6 +26,7 @@ from rag.answering import get_answerer
 from rag.answering.base import Answerer
 from rag.articles import Article
 from rag.chunking import Chunk
+from rag.config import Config
 from rag.errors import BadInputError
 from rag.index.base import Hit
 from rag.retrieval import diversify
@@ -76,6 +77,7 @@ class BaselineSystem:
         self.answerer = answerer
         self.top_k = top_k
         self.depth = depth
+        self.info: dict[str, object] = {}  # what a run records about its index
 
     def run(self, question: str) -> SystemOutput:
         started = time.perf_counter()
@@ -185,24 +187,37 @@ class LangChainSearch:
         return hits
 
 
-def make_system(name: str, system: RagSystem, *, articles: list[Article] | None = None,
+def make_system(name: str, system: RagSystem | None = None, *,
+                articles: list[Article] | None = None, config: Config | None = None,
                 cache_dir: Path | None = None, corpus_hash: str = "",
                 langchain_max_chunks: int = 8000) -> EvalSystem:
-    """The evaluated system called ``name`` (one of SYSTEMS) over ``system``'s index."""
+    """The evaluated system called ``name`` (one of SYSTEMS).
+
+    ``ours``, ``dense`` and ``bm25`` run over ``system``'s index; ``langchain`` builds its own
+    store from ``articles`` and needs only the ``config``.
+    """
+    if name not in SYSTEMS:
+        raise BadInputError(f"unknown system {name!r}; choose one of {', '.join(SYSTEMS)}")
+    if name == "langchain":
+        from embeddings import get_embedder
+        from embeddings.sentence_transformers import resolve_model_path
+
+        config = config or (system.config if system else Config())
+        if articles is None or cache_dir is None:
+            raise ValueError("the langchain baseline needs the corpus articles and a cache dir")
+        search = LangChainSearch(articles, resolve_model_path(config.embedding_model),
+                                 cache_dir, corpus_hash, langchain_max_chunks)
+        embedder = system.embedder if system else get_embedder(config.embedding_model)
+        evaluated = BaselineSystem(name, search, get_answerer("extractive", embedder, config),
+                                   config.top_k)
+        evaluated.info = {"index_key": search.path.name, "index_dir": str(search.path),
+                          "articles": len(articles), "chunks": search.store.index.ntotal,
+                          "index_build": "LangChain FAISS store, chunks of 1000/200 chars"}
+        return evaluated
+    if system is None:
+        raise ValueError(f"system {name!r} needs a RagSystem")
     if name == "ours":
         return OursSystem(system)
     answerer = get_answerer("extractive", system.embedder, system.config)
-    top_k = system.config.top_k
-    if name == "dense":
-        return BaselineSystem(name, dense_search(system), answerer, top_k)
-    if name == "bm25":
-        return BaselineSystem(name, BM25Search(system), answerer, top_k)
-    if name == "langchain":
-        from embeddings.sentence_transformers import resolve_model_path
-
-        if articles is None or cache_dir is None:
-            raise ValueError("the langchain baseline needs the corpus articles and a cache dir")
-        search = LangChainSearch(articles, resolve_model_path(system.config.embedding_model),
-                                 cache_dir, corpus_hash, langchain_max_chunks)
-        return BaselineSystem(name, search, answerer, top_k)
-    raise BadInputError(f"unknown system {name!r}; choose one of {', '.join(SYSTEMS)}")
+    search = dense_search(system) if name == "dense" else BM25Search(system)
+    return BaselineSystem(name, search, answerer, system.config.top_k)

@@ -86,7 +86,10 @@ def run_eval(corpus: str | Path, questions: str | Path, out: str | Path, *,
                                 "use another --out folder (or delete that one)")
     else:
         results.unlink(missing_ok=True)
-    done = {r["id"] for r in read_rows(results)}
+    kept = read_rows(results)
+    if results.is_file():  # rewrite without a line an interrupted run left cut short
+        _write_rows(results, kept)
+    done = {r["id"] for r in kept}
     todo = [q for q in qs if q.id not in done]
     info = dict(json.loads(run_file.read_text())) if run_file.is_file() else dict(identity)
     started = time.perf_counter()
@@ -106,19 +109,32 @@ def run_eval(corpus: str | Path, questions: str | Path, out: str | Path, *,
     return report
 
 
+def _write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                   encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def _ask_all(todo: list[Question], corpus: Path, identity: dict[str, Any], config: Config,
              system_name: str, cache_dir: Path, seed_index: str | Path | None, results: Path,
              langchain_max_chunks: int, progress: bool) -> dict[str, Any]:
     from tqdm import tqdm
 
-    index = open_eval_index(corpus, identity["corpus_sha256"], config, cache_dir,
-                            seed=Path(seed_index) if seed_index else None,
-                            show_progress=progress)
-    stats = index.system.stats()
+    info: dict[str, Any] = {}
+    system = None
+    if system_name != "langchain":  # the LangChain baseline has its own store
+        index = open_eval_index(corpus, identity["corpus_sha256"], config, cache_dir,
+                                seed=Path(seed_index) if seed_index else None,
+                                show_progress=progress)
+        system, stats = index.system, index.system.stats()
+        info = {"index_key": index.key, "index_dir": str(index.path), "articles": stats.articles,
+                "chunks": stats.chunks, "index_build": index.report.summary()}
     articles = load_corpus(corpus) if system_name == "langchain" else None
-    evaluated = make_system(system_name, index.system, articles=articles, cache_dir=cache_dir,
-                            corpus_hash=identity["corpus_sha256"],
+    evaluated = make_system(system_name, system, articles=articles, config=config,
+                            cache_dir=cache_dir, corpus_hash=identity["corpus_sha256"],
                             langchain_max_chunks=langchain_max_chunks)
+    info = info or getattr(evaluated, "info", {})
     with open(results, "a", encoding="utf-8") as fh:
         for q in tqdm(todo, desc=f"eval {system_name}", unit="q", disable=not progress):
             output = evaluated.run(q.question)
@@ -126,5 +142,4 @@ def _ask_all(todo: list[Question], corpus: Path, identity: dict[str, Any], confi
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-    return {"index_key": index.key, "index_dir": str(index.path), "articles": stats.articles,
-            "chunks": stats.chunks, "index_build": index.report.summary()}
+    return info

@@ -1,0 +1,104 @@
+"""Metric functions of eval/metrics.py on hand-computed cases."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from eval import metrics as m
+
+RANKED = ["a", "b", "c", "d"]
+
+
+@pytest.mark.parametrize(("gold", "k", "expected"), [
+    ({"a"}, 1, 1.0), ({"b"}, 1, 0.0), ({"b"}, 2, 1.0), ({"z"}, 10, 0.0), ({"d", "z"}, 4, 1.0),
+])
+def test_hit_at_k(gold, k, expected):
+    assert m.hit_at_k(RANKED, gold, k) == expected
+
+
+def test_reciprocal_rank_uses_first_gold_within_k():
+    assert m.reciprocal_rank(RANKED, {"c", "d"}, 10) == pytest.approx(1 / 3)
+    assert m.reciprocal_rank(RANKED, {"d"}, 3) == 0.0
+    assert m.first_hit_rank(RANKED, {"b"}) == 2
+    assert m.first_hit_rank(RANKED, {"z"}) is None
+
+
+def test_ndcg_binary_relevance():
+    # gold at ranks 2 and 4: DCG = 1/log2(3) + 1/log2(5); ideal = 1/log2(2) + 1/log2(3)
+    dcg = 1 / math.log2(3) + 1 / math.log2(5)
+    ideal = 1 + 1 / math.log2(3)
+    assert m.ndcg_at_k(RANKED, {"b", "d"}, 10) == pytest.approx(dcg / ideal)
+    assert m.ndcg_at_k(RANKED, {"a"}, 10) == 1.0
+    assert m.ndcg_at_k(RANKED, {"z"}, 10) == 0.0
+
+
+def test_recall_at_k():
+    assert m.recall_at_k(RANKED, {"a", "c", "z"}, 2) == pytest.approx(1 / 3)
+    assert m.recall_at_k(RANKED, {"a", "c", "z"}, 10) == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("The Bushehr plant.", "bushehr plant"),
+    ("  An   apple, a PEAR!  ", "apple pear"),
+    ("three-quarters of a point", "3 quarters of point"),
+    ("Twenty-one jets [2]", "21 jets"),
+    ("It cost $1,000 or 3.5%", "it cost 1000 or 3.5"),
+    ("“Iran’s” — plan", "iran s plan"),
+])
+def test_normalize_answer(text, expected):
+    assert m.normalize_answer(text) == expected
+
+
+def test_contains_answer_any_all_and_whole_words():
+    assert m.contains_answer("The plant is in Bushehr, Iran [1]", ["bushehr"])
+    assert m.contains_answer("won by three goals", ["3 goals"])
+    assert not m.contains_answer("in 19945", ["1994"])
+    assert m.contains_answer("Nafari and Dehghan scored", ["Nafari", "Dehghan"], "all")
+    assert not m.contains_answer("Nafari scored", ["Nafari", "Dehghan"], "all")
+    assert m.contains_answer("Nafari scored", ["Nafari", "Dehghan"], "any")
+    assert not m.contains_answer("anything", [])
+
+
+def test_token_f1_and_exact_match():
+    # prediction "the bushehr nuclear plant" -> [bushehr, nuclear, plant]; gold [bushehr]
+    # precision 1/3, recall 1 -> F1 = 0.5
+    assert m.token_f1("the Bushehr nuclear plant", ["Bushehr"]) == pytest.approx(0.5)
+    assert m.token_f1("Bushehr", ["Tehran", "Bushehr"]) == 1.0
+    assert m.token_f1("nothing", ["Bushehr"]) == 0.0
+    assert m.exact_match("The Bushehr.", ["bushehr"])
+    assert not m.exact_match("Bushehr plant", ["bushehr"])
+
+
+def test_citation_precision_and_support():
+    assert m.citation_precision(["a", "b", "a", "c"], {"a"}) == 0.5
+    assert m.citation_precision([], {"a"}) is None
+    assert m.citation_precision(["a"], set()) is None
+    quotes = ["The plant is in Bushehr.", "Talks went on.", "Bushehr again."]
+    assert m.citation_support(quotes, ["Bushehr"]) == pytest.approx(2 / 3)
+    assert m.citation_support([], ["Bushehr"]) is None
+
+
+def test_percentile_interpolates_like_numpy():
+    values = [10.0, 20.0, 30.0, 40.0]
+    assert m.percentile(values, 50) == 25.0
+    assert m.percentile(values, 95) == pytest.approx(38.5)
+    assert m.percentile([], 50) is None
+
+
+def test_mean_skips_none():
+    assert m.mean([1.0, None, 0.0, True]) == pytest.approx(2 / 3)
+    assert m.mean([None]) is None
+
+
+def test_best_threshold_maximizes_balanced_accuracy():
+    # answerable 0.6 0.7 0.8, unanswerable 0.2 0.3 0.65: t=0.45 keeps all answerable and
+    # abstains on 2 of 3 unanswerable -> (1 + 2/3) / 2.
+    t, acc = m.best_threshold([0.6, 0.7, 0.8], [0.2, 0.3, 0.65])
+    assert t == pytest.approx(0.45)
+    assert acc == pytest.approx(5 / 6)
+    t, acc = m.best_threshold([0.9], [0.1])
+    assert 0.1 < t <= 0.9 and acc == 1.0
+    with pytest.raises(ValueError):
+        m.best_threshold([], [0.1])
