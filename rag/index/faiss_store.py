@@ -147,6 +147,9 @@ class FaissIndex:
         if index.d != self.dimension or ids is None:
             return None
         ids = np.sort(ids)
+        ivf = self._faiss.try_extract_index_ivf(index)
+        if ivf is not None:
+            ivf.nprobe = IVF_NPROBE  # the setting in force now, not the one at training
         stored = np.fromiter((r[0] for r in self._db.execute("SELECT id FROM chunks ORDER BY id")),
                              dtype=np.int64)
         return index if np.array_equal(ids, stored) else None
