@@ -145,7 +145,7 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) 
         with gr.Tabs():
             with gr.Tab("Chat"), gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=330):
-                    chatbot = gr.Chatbot(label="Answers", height=520, elem_id="rag-chat",
+                    chatbot = gr.Chatbot(label="Answers", height=460, elem_id="rag-chat",
                                          latex_delimiters=[], feedback_options=None,
                                          buttons=["copy"],
                                          placeholder="Ask a question about the articles.")

@@ -56,6 +56,7 @@ def test_chat_streams_the_answer_then_shows_sources(client):
     answer = messages[-1]["content"][0]["text"]
     assert 'class="rag-cite"' in answer and "Bushehr" in answer
     assert '<mark class="rag-hl"' in sources
+    assert sources.count("<li") == 4, "k=4 passages: cited ones, then the rest folded"
 
 
 def test_follow_up_in_the_chat_searches_with_the_previous_question(app_url):

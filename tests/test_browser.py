@@ -107,7 +107,7 @@ def test_phone_width_is_usable(browser, app_url):
     page = context.new_page()
     try:
         page.goto(app_url)
-        ask(page, QUESTION)
+        page.get_by_text(QUESTION, exact=True).first.click()  # the example question
         page.locator("#rag-sources mark.rag-hl").first.wait_for(state="visible",
                                                                 timeout=60_000)
         width = page.evaluate("document.documentElement.scrollWidth")
