@@ -121,7 +121,8 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) 
                                commit_every=max(1, len(loaded.articles) // 50))
         lines = [f"**{report.summary()}**"]
         failures = refused + loaded.failures + report.failures
-        lines += [f"- skipped `{Path(f.input).name}`: {f.reason}" for f in failures]
+        lines += [f"- skipped **{escape_markdown(Path(f.input).name)}**: "
+                  f"{escape_markdown(f.reason)}" for f in failures]
         return "\n".join(lines), *articles_view()
 
     def pick_article(evt: gr.SelectData) -> str:
