@@ -147,3 +147,8 @@ def test_notes_show_under_the_finished_answer_only():
     answer = Answer(question="q", text="A b c d e f.", notes=["searched for: <x> q"])
     assert 'class="rag-notes">searched for: &lt;x&gt; q</div>' in answer_markdown(answer)
     assert "rag-notes" not in answer_markdown(answer, "A b")
+
+
+def test_sources_say_when_nothing_was_retrieved():
+    html = sources_html(Answer(question="q", text="The articles don't say.", abstained=True))
+    assert "Nothing was retrieved" in html and "<details" not in html

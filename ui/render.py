@@ -108,6 +108,9 @@ def sources_html(answer: Answer | None) -> str:
         parts.append(f'<h4>Cited ({len(answer.citations)})</h4><ol class="rag-cited">')
         parts += items
         parts.append("</ol>")
+    elif not answer.passages:
+        parts.append('<p class="rag-note">Nothing was retrieved: is the index empty? Add '
+                     'articles in the Articles tab.</p>')
     elif answer.abstained:
         parts.append('<p class="rag-note">No passage supports an answer; the closest ones '
                      'are below.</p>')
