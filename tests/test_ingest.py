@@ -189,3 +189,17 @@ def test_progress_callback(system: RagSystem) -> None:
     articles = [Article(title=f"T{i}", text=f"Text {i}.") for i in range(3)]
     system.ingest(articles, commit_every=2, progress=lambda d, t, _: seen.append((d, t)))
     assert seen == [(2, 3), (3, 3)]
+
+
+def test_reopened_index_answers_the_same(system: RagSystem, tmp_path: Path) -> None:
+    system.ingest_paths([write_folder(tmp_path / "news")])
+    questions = ["Did the harbour wall hold?", "How much did rates rise?", "Who won the final?"]
+    before = [[(h.article.id, h.chunk.start, round(h.score, 5))
+               for h in system.retriever.retrieve(q, k=3)] for q in questions]
+    answers = [system.ask(q).text for q in questions]
+    system.index.close()
+    reopened = RagSystem(system.config, embedder=system.embedder)
+    after = [[(h.article.id, h.chunk.start, round(h.score, 5))
+              for h in reopened.retriever.retrieve(q, k=3)] for q in questions]
+    assert after == before
+    assert [reopened.ask(q).text for q in questions] == answers
