@@ -46,9 +46,6 @@ THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
 def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) -> gr.Blocks:
     """The Gradio page over ``system``: Chat tab, Articles tab, and the ``ask`` API."""
     max_bytes = max_upload_mb * 1_048_576
-    # ask_stream (LLM backends stream text, then the Answer) where the library has it.
-    ask_stream = getattr(system, "ask_stream", None) or (
-        lambda q, **kw: iter([system.ask(q, **kw)]))
 
     def respond(message: str, turns: list[Turn], k: float, backend: str):  # type: ignore[no-untyped-def]
         question = (message or "").strip()
@@ -57,18 +54,20 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) 
             return
         history = [t.question for t in turns]
         turns = [*turns, Turn(question)]
-        drafted: list[str] = []
+        drafted = ""
         error = "no answer"
         yield chat_messages(turns, SEARCHING), turns, gr.skip(), ""
         answer = None
         try:
-            for item in ask_stream(question, k=int(k), history=history, backend=backend):
+            # LLM backends stream text, then the Answer; the others just the Answer.
+            for item in system.ask_stream(question, k=int(k), history=history,
+                                          backend=backend):
                 if isinstance(item, Answer):
                     answer = item
-                else:  # an LLM's text so far; its [n] are renumbered in the final Answer
-                    draft = escape_markdown("".join([*drafted, item]))
-                    drafted.append(item)
-                    yield chat_messages(turns, draft), gr.skip(), gr.skip(), gr.skip()
+                else:  # an LLM's next words; its [n] are renumbered in the final Answer
+                    drafted += item
+                    yield (chat_messages(turns, escape_markdown(drafted)), gr.skip(), gr.skip(),
+                           gr.skip())
         except RagError as exc:
             error = str(exc)
         except Exception as exc:  # a backend down (LLM server...): say so in the chat

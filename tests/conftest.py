@@ -86,6 +86,8 @@ def app_url(sample_index_dir, tmp_path_factory):
     log_path = work / "app.log"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     env.pop("RAG_AUTH", None)
+    if env.get("RAG_TEST_LLM_BASE_URL"):  # the chat's LLM backends use the test server
+        env.update(RAG_LLM_BASE_URL=env["RAG_TEST_LLM_BASE_URL"], RAG_LLM_MAX_TOKENS="128")
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             [sys.executable, str(REPO / "app.py"), "--port", str(_free_port()),

@@ -59,6 +59,18 @@ def test_chat_streams_the_answer_then_shows_sources(client):
     assert sources.count("<li") == 4, "k=4 passages: cited ones, then the rest folded"
 
 
+@pytest.mark.llm
+def test_chat_streams_an_llm_answer(app_url, llm_base_url):
+    from gradio_client import Client
+
+    job = Client(app_url, verbose=False).submit(QUESTION, 4, "openai", api_name="/chat")
+    updates = list(job)
+    messages, sources, _ = job.result()
+    assert len(updates) > 2
+    assert "rag-error" not in messages[-1]["content"][0]["text"]
+    assert 'class="rag-sources"' in sources
+
+
 def test_follow_up_in_the_chat_searches_with_the_previous_question(app_url):
     from gradio_client import Client
 
