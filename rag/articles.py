@@ -104,7 +104,9 @@ def load_paths(paths: Iterable[str | Path]) -> LoadReport:
 
 
 def load_path(path: str | Path) -> LoadReport:
-    path = Path(path)
+    # Absolute, so an article's origin is the same however the file was named on the command
+    # line, and an edited file replaces what it produced before.
+    path = Path(path).expanduser().resolve()
     report = LoadReport()
     if not path.exists():
         report.failures.append(LoadFailure(str(path), "no such file or folder"))
