@@ -50,7 +50,7 @@ def test_txt_title_is_first_line(tmp_path: Path) -> None:
     [article] = load_file(path)
     assert article.title == "Storm hits coast"
     assert article.text == STORY
-    assert article.origin == str(path)
+    assert article.origin == str(path.resolve())
     assert len(article.id) == 16
 
 
@@ -119,7 +119,7 @@ def test_jsonl_with_content_field(tmp_path: Path) -> None:
     ]) + "\n\n", encoding="utf-8")
     a, b = load_file(path)
     assert (a.text, b.text, b.published_at) == ("Alpha story.", "Beta story.", "2023-05-06")
-    assert a.origin == f"{path}#1" and b.origin == f"{path}#2"
+    assert a.origin == f"{path.resolve()}#1" and b.origin == f"{path.resolve()}#2"
 
 
 def test_realtimeqa_corpus_format_loads_as_is(realtimeqa_dir: Path, tmp_path: Path) -> None:

@@ -203,3 +203,15 @@ def test_reopened_index_answers_the_same(system: RagSystem, tmp_path: Path) -> N
               for h in reopened.retriever.retrieve(q, k=3)] for q in questions]
     assert after == before
     assert [reopened.ask(q).text for q in questions] == answers
+
+
+def test_edited_file_named_another_way_still_replaces(system: RagSystem, tmp_path: Path,
+                                                       monkeypatch) -> None:
+    folder = write_folder(tmp_path / "news")
+    monkeypatch.chdir(tmp_path)
+    system.ingest_paths(["news"])  # relative, as typed after `rag ingest`
+    (folder / "rates.txt").write_text("Central bank raises rates\n\nRates rose a full point.",
+                                      encoding="utf-8")
+    report = system.ingest_paths([folder / ".." / "news" / "rates.txt"])
+    assert (report.added, report.updated) == (0, 1)
+    assert len(titles(system)) == 3
