@@ -117,3 +117,23 @@ def test_phone_width_is_usable(browser, app_url):
         page.screenshot(path=ARTIFACTS / "chat-390.png", full_page=True)
     finally:
         context.close()
+
+
+def test_two_tabs_chat_at_once(browser, app_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        pages = [context.new_page(), context.new_page()]
+        for page in pages:
+            page.goto(app_url)
+            page.locator("#rag-question textarea").wait_for()
+        questions = ["Who won the water polo match between Iran and Japan?",
+                     "How is Iran's central bank helping merchants?"]
+        for page, question in zip(pages, questions, strict=True):
+            ask(page, question)
+        for page, word in zip(pages, ["Japan", "Central Bank"], strict=True):
+            page.locator("#rag-sources mark.rag-hl").first.wait_for(state="visible",
+                                                                    timeout=60_000)
+            assert word in page.locator("#rag-chat").inner_text()
+            assert page.locator("#rag-chat .rag-error").count() == 0
+    finally:
+        context.close()
