@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,8 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) 
     """The Gradio page over ``system``: Chat tab, Articles tab, and the ``ask`` API."""
     max_bytes = max_upload_mb * 1_048_576
 
-    def respond(message: str, turns: list[Turn], k: float, backend: str):  # type: ignore[no-untyped-def]
+    def respond(message: str, turns: list[Turn], k: float,
+                backend: str) -> Iterator[tuple[Any, ...]]:
         question = (message or "").strip()
         if not question:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -104,7 +106,8 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) 
         rows.sort(key=lambda r: r[2], reverse=True)  # newest first, undated last
         return rows, stats_markdown(system.stats())
 
-    def ingest(files: list[str] | None, progress: gr.Progress = gr.Progress()):  # noqa: B008  # type: ignore[no-untyped-def]
+    def ingest(files: list[str] | None,
+               progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         if not files:
             return "Choose one or more files first.", *articles_view()
         paths, refused = check_uploads(list(files), max_bytes)
@@ -127,7 +130,7 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) 
     def pick_article(evt: gr.SelectData) -> str:
         return str(evt.row_value[-1]) if evt.row_value else ""
 
-    def delete(article_id: str):  # type: ignore[no-untyped-def]
+    def delete(article_id: str) -> tuple[Any, ...]:
         ids = [i for i in (article_id or "").replace(",", " ").split() if i]
         if not ids:
             return "Click a row of the table, then Delete.", "", *articles_view()
