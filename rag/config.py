@@ -55,9 +55,11 @@ class Config:
     max_question_chars: int = 2000
     # Extractive answerer
     max_answer_sentences: int = 3
-    # Abstain when the best sentence scores below this; calibrated by `python -m eval calibrate`
-    # (see README, "Abstention threshold").
-    abstain_threshold: float = 0.40
+    # Abstain when the best sentence scores below this. Calibrated (best balanced accuracy, 0.95)
+    # by `python -m eval calibrate` on eval/questions/sample.jsonl @ data/sample, RealTime QA dev
+    # gold questions @ their corpus, and RealTime QA dev @ data/sample as unanswerable (README,
+    # "Abstention threshold").
+    abstain_threshold: float = 0.338
     redundancy_threshold: float = 0.85
     # LLM backends (`openai`: any OpenAI-compatible server; `llamacpp`: a local GGUF file).
     llm_base_url: str = "http://127.0.0.1:8080/v1"
