@@ -36,7 +36,7 @@ from rag.config import Config
 from rag.index.base import Hit
 from rag.sentences import sentence_spans
 from rag.text import content_terms
-from rag.types import Citation
+from rag.types import Citation, source_refs
 
 # Weight of embedding similarity against weighted word overlap; chosen with the threshold by
 # rag/answering/calibrate.py.
@@ -214,5 +214,6 @@ class CitationVerifier:
             citations.append(Citation(n=n, article_id=a.id, title=a.title, quote=s.text,
                                       start=s.start, end=s.end, source=a.source, url=a.url,
                                       published_at=a.published_at,
-                                      verified=any(v for _, _, v in found)))
+                                      verified=any(v for _, _, v in found),
+                                      also_in=source_refs(s.hit.duplicates)))
         return Verification(" ".join(parts), citations, unsupported, notes)
