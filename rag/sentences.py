@@ -2,7 +2,7 @@
 
 >>> text = "Dr. Smith arrived. He spoke.\\n• A bullet"
 >>> [text[s:e] for s, e in sentence_spans(text)]
-['Dr. Smith arrived.', 'He spoke.', '• A bullet']
+['Dr. Smith arrived.', 'He spoke.', 'A bullet']
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 
 _LINE = re.compile(r"[^\n]+")
+# A list marker is layout, not part of the sentence a citation quotes.
+_BULLET = re.compile(r"^(?:[•·▪‣◦●○■□\-*–—]|\d{1,2}[.)])\s+")
 
 
 def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
@@ -27,6 +29,9 @@ def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
             # blingfire reports byte-free character offsets; trim stray whitespace.
             piece = segment[start:end]
             lead = len(piece) - len(piece.lstrip())
+            bullet = _BULLET.match(piece[lead:])
+            if bullet:
+                lead += bullet.end()
             trail = len(piece) - len(piece.rstrip())
             if end - trail > start + lead:
                 spans.append((offset + base + start + lead, offset + base + end - trail))

@@ -17,7 +17,13 @@ def test_spans_slice_back_to_sentences() -> None:
 def test_line_breaks_end_sentences_and_blank_lines_vanish() -> None:
     text = "Headline without stop\n\n  • First bullet\n• Second bullet. With two sentences.\n\n"
     assert [text[s:e] for s, e in sentence_spans(text)] == [
-        "Headline without stop", "• First bullet", "• Second bullet.", "With two sentences."]
+        "Headline without stop", "First bullet", "Second bullet.", "With two sentences."]
+
+
+def test_list_markers_are_not_part_of_the_sentence() -> None:
+    text = "- Dash item here.\n3) Numbered item here.\n2025 was a year."
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "Dash item here.", "Numbered item here.", "2025 was a year."]
 
 
 def test_offset_shifts_spans() -> None:
