@@ -7,7 +7,7 @@ import re
 import pytest
 from langchain_core.documents import Document
 
-from rag import BadInputError, RagSystem, SearchFilters, ask
+from rag import BadInputError, Config, IndexMismatchError, RagSystem, SearchFilters, ask
 from rag.chain import build_chain
 from rag.types import Answer
 
@@ -114,3 +114,12 @@ def test_ask_after_update_sees_new_text(writable_sample_system: RagSystem) -> No
     answer = system.ask("Where is the nuclear plant being built?")
     assert "Darkhovin" in answer.text and "Bushehr" not in answer.text
     assert_well_cited(system, answer)
+
+
+def test_index_of_another_model_is_refused(sample_index_dir, embedder) -> None:
+    config = Config(index_dir=sample_index_dir, embedding_model="other-model")
+    with pytest.raises(IndexMismatchError) as exc:
+        RagSystem(config, embedder=embedder)
+    message = str(exc.value)
+    assert "'all-MiniLM-L6-v2' (384 dims)" in message and "'other-model'" in message
+    assert str(sample_index_dir) in message
