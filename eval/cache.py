@@ -6,12 +6,14 @@ A cached index is reused across runs; a new one may take its vectors from anothe
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +27,12 @@ from rag.system import RagSystem
 # Settings that change what is stored in an index (a new field that does belongs here too).
 INDEX_FIELDS = ("embedding_model", "index_backend", "chunk_tokens", "chunk_overlap_sentences")
 CACHE_ENV = "NEWS_RAG_EVAL_CACHE"
+
+
+def config_json(config: Config) -> dict[str, Any]:
+    """The config as JSON values (paths as strings)."""
+    return {f.name: str(v) if isinstance(v := getattr(config, f.name), Path) else v
+            for f in dataclasses.fields(config)}
 
 
 def default_cache_dir() -> Path:

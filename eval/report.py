@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from eval.cache import INDEX_FIELDS, config_json
 from eval.scoring import get_path
+from rag.config import Config
 
 # (label, report.json path) of the rows of every table a person reads.
 MAIN_METRICS = (
@@ -54,13 +56,16 @@ def write_report(out: Path, report: dict[str, Any], plots: bool = True) -> None:
 
 def markdown(report: dict[str, Any]) -> str:
     run = report["run"]
+    defaults = config_json(Config())
     parts = [f"# Evaluation: {run['system']}", "",
              f"- corpus: `{run['corpus']}` ({run['articles']} articles, sha256 "
              f"{run['corpus_sha256'][:12]})",
              f"- questions: `{run['questions']}` ({report['n_questions']} scored, sha256 "
              f"{run['questions_sha256'][:12]})",
-             f"- index: {run['index_key']} ({run['chunks']} chunks); config: "
-             + ", ".join(f"{k}={v}" for k, v in report["config"].items() if k != "index_dir"),
+             f"- index: {run['index_key']} ({run['chunks']} chunks); config (index settings "
+             "and changes from the defaults): " + ", ".join(
+                 f"{k}={v}" for k, v in report["config"].items()
+                 if k in INDEX_FIELDS or v != defaults.get(k)),
              "- versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()),
              "", "## Overall", "", table([report], [run["system"]]), ""]
     by_type = report.get("by_type", {})

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.baselines import make_system
-from eval.cache import default_cache_dir, open_eval_index
+from eval.cache import config_json, default_cache_dir, open_eval_index
 from eval.data import Question, file_hash, load_corpus, load_questions
 from eval.report import read_rows, write_report
 from eval.scoring import score_question, summarize
@@ -43,11 +43,6 @@ def parse_config(pairs: list[str], base: Config | None = None) -> Config:
     overrides = Config.from_env(env)
     return base.replace(**{k.removeprefix("RAG_").lower(): getattr(
         overrides, k.removeprefix("RAG_").lower()) for k in env})
-
-
-def config_json(config: Config) -> dict[str, Any]:
-    return {f.name: str(v) if isinstance(v := getattr(config, f.name), Path) else v
-            for f in dataclasses.fields(config)}
 
 
 def versions() -> dict[str, str]:
