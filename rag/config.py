@@ -45,9 +45,10 @@ class Config:
     rerank: str = "sentence"
     rerank_depth: int = 12
     rerank_fused_weight: float = 0.1
+    rerank_sentences: int = 3  # per passage, by question-word overlap; 0 = all
     cross_encoder: str = ""
-    # "Today" for time phrases ("last week"); ISO date, empty = today. When set, articles
-    # published after it are left out (evaluation over 2022 news).
+    # "Today" for time phrases ("last week"): ISO date, empty = today (evaluating 2022 news:
+    # the question's date).
     reference_date: str = ""
     date_mode: str = "boost"  # off | boost | filter
     date_boost: float = 0.1

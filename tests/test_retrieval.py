@@ -102,6 +102,20 @@ def test_sentence_rerank_puts_the_answering_passage_first(sample_system):
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
+@pytest.mark.slow
+def test_sentence_rerank_can_embed_only_the_best_worded_sentences(sample_system, embedder):
+    from rag.answering.extractive import ExtractiveAnswerer
+    from rag.retrieval.rerank import SentenceReranker
+
+    candidates = sample_system.retriever.candidates(QUESTION, None)[:6]
+    scorer = ExtractiveAnswerer(embedder, Config())
+    every = scorer.score_sentences(QUESTION, candidates)
+    few = scorer.score_sentences(QUESTION, candidates, per_passage=1)
+    assert len(few) <= len(candidates) < len(every)
+    reranked = SentenceReranker(embedder, Config(rerank_sentences=1)).rerank(QUESTION, candidates)
+    assert "Bushehr" in reranked[0].chunk.text
+
+
 def _article(title: str, text: str, **meta) -> Article:
     return Article(title=title, text=text, **meta)
 

@@ -56,18 +56,28 @@ class ExtractiveAnswerer:
         self.embedder = embedder
         self.config = config
 
-    def score_sentences(self, question: str, hits: list[Hit]) -> list[ScoredSentence]:
-        """Every distinct sentence of ``hits``, scored against ``question``, best first."""
+    def score_sentences(self, question: str, hits: list[Hit],
+                        per_passage: int | None = None) -> list[ScoredSentence]:
+        """Every distinct sentence of ``hits``, scored against ``question``, best first.
+
+        With ``per_passage``, only that many sentences of each hit, those sharing the most
+        question words, are embedded and scored (embedding is the cost; a cheap first cut).
+        """
+        q_terms = set(content_terms(question))
         seen: set[tuple[str, int]] = set()
-        found: list[tuple[Hit, int, int, str]] = []
+        found: list[tuple[Hit, int, int, str, float]] = []
         for hit in hits:
             text = hit.article.text
+            mine = []
             for s, e in sentence_spans(hit.chunk.text, offset=hit.chunk.start):
                 sentence = text[s:e]
                 if (hit.article.id, s) in seen or len(sentence.split()) < MIN_SENTENCE_WORDS:
                     continue
                 seen.add((hit.article.id, s))
-                found.append((hit, s, e, sentence))
+                mine.append((hit, s, e, sentence, lexical_overlap(q_terms, sentence)))
+            if per_passage is not None:
+                mine = sorted(mine, key=lambda f: -f[4])[:per_passage]
+            found.extend(mine)
         if not found:
             return []
         # Cached: the sentence reranker has usually embedded these very sentences already.
@@ -75,10 +85,9 @@ class ExtractiveAnswerer:
         q_vec = vectors.embed_query(question)
         s_vecs = vectors.embed([f[3] for f in found], batch_size=64)
         dense = s_vecs @ q_vec
-        q_terms = set(content_terms(question))
         scored = [
-            ScoredSentence(hit, s, e, sentence, float(d), lexical_overlap(q_terms, sentence), v)
-            for (hit, s, e, sentence), d, v in zip(found, dense, s_vecs, strict=True)
+            ScoredSentence(hit, s, e, sentence, float(d), lexical, v)
+            for (hit, s, e, sentence, lexical), d, v in zip(found, dense, s_vecs, strict=True)
         ]
         return sorted(scored, key=lambda x: x.score, reverse=True)
 

@@ -36,12 +36,13 @@ class SentenceReranker:
 
         self.scorer = ExtractiveAnswerer(embedder, config)
         self.fused_weight = config.rerank_fused_weight
+        self.per_passage = config.rerank_sentences or None
 
     def rerank(self, question: str, hits: list[Hit]) -> list[Hit]:
         if not hits:
             return []
         spans: dict[str, list[tuple[int, int, float]]] = {}
-        for s in self.scorer.score_sentences(question, hits):
+        for s in self.scorer.score_sentences(question, hits, self.per_passage):
             spans.setdefault(s.hit.article.id, []).append((s.start, s.end, s.score))
         top = max(h.score for h in hits) or 1.0
         rescored = []

@@ -46,7 +46,7 @@ class Retriever:
         if k <= 0:
             raise ValueError(f"k must be greater than 0. Currently, k is {k}")
         today = reference_day(reference or cfg.reference_date)
-        base = _as_of(filters, today) if cfg.reference_date or reference else filters
+        base = filters
         when = time_range(query, today) if cfg.date_mode != "off" else None
         hits: list[Hit] = []
         if when is not None and cfg.date_mode == "filter":
@@ -102,15 +102,6 @@ def diversify(hits: list[Hit], k: int, per_article: int) -> list[Hit]:
         if len(out) == k:
             break
     return out
-
-
-def _as_of(filters: SearchFilters | None, today: date) -> SearchFilters:
-    """Nothing published after ``today``: with a reference date set, later news did not exist."""
-    f = filters or SearchFilters()
-    end = today.isoformat()
-    if f.date_to and f.date_to[:10] < end:
-        return f
-    return dataclasses.replace(f, date_to=end)
 
 
 def _within(filters: SearchFilters | None, when: DateRange) -> SearchFilters:
