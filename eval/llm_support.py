@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=SAMPLE_CORPUS)
     parser.add_argument("--index", type=Path, default=None)
     parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--limit", type=int, default=None, help="Only the first N questions.")
     parser.add_argument("--out", type=Path, default=None, help="Per-question rows (JSONL).")
     args = parser.parse_args()
 
@@ -58,9 +59,8 @@ def main() -> None:
     assert isinstance(answerer, LLMAnswerer)
     rows = []
     started = time.perf_counter()
-    for q in load_questions(args.questions):
-        if not q.answerable:
-            continue
+    questions = [q for q in load_questions(args.questions) if q.answerable][:args.limit]
+    for q in questions:
         hits = system.retriever.retrieve(q.question)
         answer = answerer.answer(q.question, hits)
         before = draft_quotes(answerer, q.question, hits, answer.draft) if answer.draft else []

@@ -157,6 +157,7 @@ def test_openai_backend_settings_come_from_config(sample_system, monkeypatch):
     assert (model.model_name, model.openai_api_base, model.request_timeout, model.max_retries,
             model.max_tokens) == ("m", "http://127.0.0.1:9/v1", 3.0, 0, 50)
     assert model.openai_api_key.get_secret_value() == "sk-test"
+    assert model.extra_body == {"max_tokens": 50}  # what llama.cpp's server reads
     with pytest.raises(ValueError, match="unknown answer backend"):
         get_answerer("gpt", sample_system.embedder, config)
     # Nothing listens on port 9: the connection error falls back to the extractive answer.

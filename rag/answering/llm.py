@@ -48,9 +48,14 @@ def make_chat_model(backend: str, config: Config) -> BaseChatModel:
 
         # Local OpenAI-compatible servers (llama.cpp, vLLM, Ollama) accept any key.
         key = os.environ.get(config.llm_api_key_env) or "not-needed"
+        # langchain-openai sends max_completion_tokens, which llama.cpp's and other local
+        # servers ignore: they read max_tokens.
+        extra = None if "api.openai.com" in config.llm_base_url else {
+            "max_tokens": config.llm_max_tokens}
         return ChatOpenAI(model=config.llm_model, base_url=config.llm_base_url, api_key=key,
                           timeout=config.llm_timeout_s, max_retries=config.llm_max_retries,
-                          temperature=config.llm_temperature, max_tokens=config.llm_max_tokens)
+                          temperature=config.llm_temperature, max_tokens=config.llm_max_tokens,
+                          extra_body=extra)
     if backend == "llamacpp":
         if importlib.util.find_spec("llama_cpp") is None:
             raise RagError("the llamacpp backend needs llama-cpp-python: pip install -e '.[llm]'")
