@@ -42,7 +42,7 @@ class Config:
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
-    rerank: str = "sentence"
+    rerank: str = "none"  # sentence rerank measured: no gain for 2x latency (README)
     rerank_depth: int = 12
     rerank_fused_weight: float = 0.1
     rerank_sentences: int = 3  # per passage, by question-word overlap; 0 = all
