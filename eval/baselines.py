@@ -48,7 +48,9 @@ class SystemOutput:
 class EvalSystem(Protocol):
     name: str
 
-    def run(self, question: str) -> SystemOutput: ...
+    def run(self, question: str, reference_date: str | None = None) -> SystemOutput:
+        """Answer ``question``; ``reference_date`` is the day it was asked (for "this week")."""
+        ...
 
 
 class OursSystem:
@@ -60,10 +62,11 @@ class OursSystem:
         self.system = system
         self.depth = depth
 
-    def run(self, question: str) -> SystemOutput:
-        answer = self.system.ask(question)
+    def run(self, question: str, reference_date: str | None = None) -> SystemOutput:
+        answer = self.system.ask(question, reference_date=reference_date)
         per_article = self.system.config.max_passages_per_article
-        hits = self.system.retriever.retrieve(question, self.depth * per_article)
+        hits = self.system.retriever.retrieve(question, self.depth * per_article,
+                                              reference=reference_date)
         return SystemOutput(answer, dedupe(h.article.id for h in hits)[:self.depth])
 
 
@@ -79,7 +82,8 @@ class BaselineSystem:
         self.depth = depth
         self.info: dict[str, object] = {}  # what a run records about its index
 
-    def run(self, question: str) -> SystemOutput:
+    def run(self, question: str, reference_date: str | None = None) -> SystemOutput:
+        """Baselines know nothing of dates: ``reference_date`` is ignored."""
         started = time.perf_counter()
         # One search deep enough for the article ranking; its first top_k are the passages.
         hits = self.search(question, max(self.top_k, self.depth * 3))

@@ -20,18 +20,20 @@ from rag.types import Answer, Citation, Passage
 
 def ask(question: str, *, index_dir: str | Path | None = None, config: Config | None = None,
         k: int | None = None, filters: SearchFilters | None = None,
-        history: list[str] | None = None, backend: str | None = None) -> Answer:
+        history: list[str] | None = None, backend: str | None = None,
+        reference_date: str | None = None) -> Answer:
     """Answer ``question`` from the articles in the index, citing each claim as [n].
 
     With no index configured, the sample corpus is indexed on first use. ``history`` holds the
     earlier questions of a conversation, so a short follow-up keeps its topic. ``filters``
     restricts the articles searched, e.g. ``make_filters("cnn.com", since="2022-06-01")``.
+    ``reference_date`` (ISO date, default today) is what "this week" or "yesterday" refer to.
     """
     config = config or Config.from_env()
     if index_dir is not None:
         config = config.replace(index_dir=Path(index_dir))
     return get_system(config).ask(question, k=k, filters=filters, history=history,
-                                  backend=backend)
+                                  backend=backend, reference_date=reference_date)
 
 
 __all__ = ["SAMPLE_CORPUS", "Answer", "Article", "BadInputError", "Citation", "Config",

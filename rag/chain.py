@@ -15,15 +15,17 @@ from rag.types import Answer
 
 def build_chain(retriever: Retriever, answerer: Answerer, *, k: int | None = None,
                 filters: SearchFilters | None = None) -> Runnable[dict[str, Any], Answer]:
-    """``{"question", "query"?}`` -> Answer, timing each stage into ``answer.timings_ms``.
+    """``{"question", "query"?, "reference"?}`` -> Answer, timing each stage.
 
     ``query`` (default: the question) is what retrieval searches with; a follow-up question is
-    rewritten into it from the conversation.
+    rewritten into it from the conversation. ``reference`` (ISO date) is "today" for time
+    phrases such as "this week" (default: the config's ``reference_date``).
     """
 
     def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
-        hits = retriever.retrieve(inputs.get("query") or inputs["question"], k, filters)
+        hits = retriever.retrieve(inputs.get("query") or inputs["question"], k, filters,
+                                  inputs.get("reference"))
         return {**inputs, "hits": hits,
                 "timings_ms": {"retrieve": (time.perf_counter() - started) * 1000}}
 

@@ -86,8 +86,13 @@ class RagSystem:
         return self._answerers[name]
 
     def ask(self, question: str, *, k: int | None = None, filters: SearchFilters | None = None,
-            history: list[str] | None = None, backend: str | None = None) -> Answer:
-        """Answer ``question`` from the index, every claim cited."""
+            history: list[str] | None = None, backend: str | None = None,
+            reference_date: str | None = None) -> Answer:
+        """Answer ``question`` from the index, every claim cited.
+
+        ``reference_date`` (ISO date) is "today" for time phrases in the question; by default
+        the config's ``reference_date``, else the real today.
+        """
         question = self.check_question(question)
         started = time.perf_counter()
         answerer = self.answerer(backend)
@@ -95,7 +100,7 @@ class RagSystem:
         query = standalone_query(answerer, question, history)
         # An LLM sees no history, so it answers the standalone question.
         asked = query if hasattr(answerer, "condense") else question
-        answer = chain.invoke({"question": asked, "query": query})
+        answer = chain.invoke({"question": asked, "query": query, "reference": reference_date})
         answer.question = question
         answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
         if query != question:
@@ -104,18 +109,20 @@ class RagSystem:
 
     def ask_stream(self, question: str, *, k: int | None = None,
                    filters: SearchFilters | None = None, history: list[str] | None = None,
-                   backend: str | None = None) -> Iterator[str | Answer]:
+                   backend: str | None = None,
+                   reference_date: str | None = None) -> Iterator[str | Answer]:
         """Like :meth:`ask`, streamed: text deltas while an LLM writes (its [n] are passage
         numbers, as in the final answer), then the verified Answer, which replaces the text.
         Backends without streaming yield only the Answer."""
         answerer = self.answerer(backend)
         if not hasattr(answerer, "stream"):
-            yield self.ask(question, k=k, filters=filters, history=history, backend=backend)
+            yield self.ask(question, k=k, filters=filters, history=history, backend=backend,
+                           reference_date=reference_date)
             return
         question = self.check_question(question)
         started = time.perf_counter()
         query = standalone_query(answerer, question, history)
-        hits = self.retriever.retrieve(query, k, filters)
+        hits = self.retriever.retrieve(query, k, filters, reference_date)
         retrieved = time.perf_counter()
         for item in answerer.stream(query, hits):
             if isinstance(item, Answer):

@@ -98,3 +98,21 @@ def test_time_phrase_filters_or_boosts_retrieval(writable_sample_system):
     assert system.retriever.retrieve("What did the city council approve in May 2019?", 5)
     system.retriever.config = cfg.replace(date_mode="boost", date_boost=5.0)
     assert system.retriever.retrieve(question, 1)[0].article.title == "Council budget"
+
+
+@pytest.mark.slow
+def test_ask_takes_the_reference_date_per_question(writable_sample_system):
+    """"this week" means the week of the question's own date, passed through ask()."""
+    system = writable_sample_system
+    text = ("The city council approved the new budget for parks and libraries on a split vote, "
+            "the mayor said.")
+    system.ingest([Article(title="Budget of June", text=text, published_at="2022-06-15"),
+                   Article(title="Budget of March", text=text + " Protesters gathered.",
+                           published_at="2022-03-02")])
+    system.retriever.config = system.config.replace(date_mode="filter")
+    question = "What did the city council approve this week?"
+    june = system.ask(question, reference_date="2022-06-17")
+    march = system.ask(question, reference_date="2022-03-04")
+    assert june.citations and march.citations
+    assert {c.title for c in june.citations} == {"Budget of June"}
+    assert {c.title for c in march.citations} == {"Budget of March"}
