@@ -33,7 +33,7 @@ from ui.render import (
     stats_markdown,
     stream_prefixes,
 )
-from ui.uploads import DEFAULT_MAX_UPLOAD_MB, check_uploads
+from ui.uploads import DEFAULT_MAX_UPLOAD_MB, as_uploaded, check_uploads
 
 logger = logging.getLogger("app")
 STREAM_DELAY_S = 0.03
@@ -119,7 +119,7 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) 
         loaded = load_paths(paths)
         # Each commit is atomic (questions see whole articles); at most ~50 per upload, as
         # every commit rewrites the vector file.
-        report = system.ingest(loaded.articles, progress=step,
+        report = system.ingest([as_uploaded(a) for a in loaded.articles], progress=step,
                                commit_every=max(1, len(loaded.articles) // 50))
         lines = [f"**{report.summary()}**"]
         failures = refused + loaded.failures + report.failures

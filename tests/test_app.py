@@ -107,6 +107,27 @@ def test_upload_ask_delete(client, tmp_path):
     assert all(p["article_id"] != article_id for p in after["passages"])
 
 
+def test_reuploading_an_edited_file_replaces_its_article(client, tmp_path):
+    first, second = tmp_path / "v1", tmp_path / "v2"
+    first.mkdir()
+    second.mkdir()
+    name = "harbour-ferry.txt"
+    (first / name).write_text("Harbour Ferry Timetable Changes\n\nThe harbour ferry will leave "
+                              "every 40 minutes from Pier 7 starting in April.\n")
+    (second / name).write_text("Harbour Ferry Timetable Changes\n\nThe harbour ferry will leave "
+                               "every 25 minutes from Pier 9 starting in May.\n")
+    status, rows, _ = _ingest(client, first / name)
+    assert "added 1" in status
+    status, rows, _ = _ingest(client, second / name)
+    assert "updated 1" in status
+    ferries = [r for r in rows if r[0].startswith("Harbour Ferry Timetable")]
+    assert len(ferries) == 1
+    answer = client.predict("How often will the harbour ferry leave?", api_name="/ask")
+    quotes = " ".join(c["quote"] for c in answer["citations"])
+    assert "25 minutes" in quotes and "40 minutes" not in quotes
+    assert _delete(client, ferries[0][-1]) == "Deleted 1 of 1 article(s)."
+
+
 def test_one_bad_file_does_not_stop_the_others(client, tmp_path):
     good = tmp_path / "tidal.md"
     good.write_text("# Tidal Kites Fly Over Lisbon\n\nA festival of tidal kites opened in "

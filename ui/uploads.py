@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from rag.articles import SUPPORTED_SUFFIXES, LoadFailure
+from rag.articles import SUPPORTED_SUFFIXES, Article, LoadFailure
 
 DEFAULT_MAX_UPLOAD_MB = 20
 
@@ -29,3 +30,20 @@ def check_uploads(paths: list[str | Path], max_bytes: int) -> tuple[list[Path], 
         else:
             accepted.append(path)
     return accepted, refused
+
+
+def as_uploaded(article: Article) -> Article:
+    """The article with its origin named by the uploaded file's name, not Gradio's temp path.
+
+    Gradio stores each upload under a folder named after the file's content, so an edited file
+    arrives under a new path; naming the origin by file name lets a re-upload replace the
+    article it had produced before.
+
+    >>> a = Article(title="T", text="Body.", origin="/tmp/gradio/ab12/notes.jsonl#3")
+    >>> as_uploaded(a).origin
+    'upload:notes.jsonl#3'
+    """
+    if not article.origin:
+        return article
+    path, sep, item = article.origin.partition("#")
+    return dataclasses.replace(article, origin=f"upload:{Path(path).name}{sep}{item}")
