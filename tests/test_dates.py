@@ -81,14 +81,20 @@ def test_boost_range_lifts_articles_from_the_phrase_period():
     assert boosted[0].score == pytest.approx(0.528)
 
 
+def _ingest_budget_stories(system, first: tuple[str, str], second: tuple[str, str]) -> None:
+    """Two near-identical council stories (title, date): only their dates tell them apart."""
+    text = ("The city council approved the new budget for parks and libraries on a split vote, "
+            "the mayor said.")
+    system.ingest([Article(title=first[0], text=text, published_at=first[1]),
+                   Article(title=second[0], text=text + " Protesters gathered.",
+                           published_at=second[1])])
+
+
 @pytest.mark.slow
 def test_time_phrase_filters_or_boosts_retrieval(writable_sample_system):
     system = writable_sample_system
-    text = ("The city council approved the new budget for parks and libraries on a split vote, "
-            "the mayor said.")
-    system.ingest([Article(title="Council budget", text=text, published_at="2022-06-15"),
-                   Article(title="Council budget vote", text=text + " Protesters gathered.",
-                           published_at="2021-03-02")])
+    _ingest_budget_stories(system, ("Council budget", "2022-06-15"),
+                           ("Council budget vote", "2021-03-02"))
     question = "What did the city council approve this week?"
     cfg = system.config.replace(reference_date="2022-06-17")
     system.retriever.config = cfg.replace(date_mode="filter")
@@ -104,11 +110,8 @@ def test_time_phrase_filters_or_boosts_retrieval(writable_sample_system):
 def test_ask_takes_the_reference_date_per_question(writable_sample_system):
     """"this week" means the week of the question's own date, passed through ask()."""
     system = writable_sample_system
-    text = ("The city council approved the new budget for parks and libraries on a split vote, "
-            "the mayor said.")
-    system.ingest([Article(title="Budget of June", text=text, published_at="2022-06-15"),
-                   Article(title="Budget of March", text=text + " Protesters gathered.",
-                           published_at="2022-03-02")])
+    _ingest_budget_stories(system, ("Budget of June", "2022-06-15"),
+                           ("Budget of March", "2022-03-02"))
     system.retriever.config = system.config.replace(date_mode="filter")
     question = "What did the city council approve this week?"
     june = system.ask(question, reference_date="2022-06-17")
