@@ -17,7 +17,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -39,10 +39,12 @@ Search = Callable[[str, int], list[Hit]]
 
 @dataclass
 class SystemOutput:
-    """An answer (with timings_ms retrieve/answer/total) and the ranked article ids."""
+    """An answer (with timings_ms retrieve/answer/total) and the ranked article ids, with the
+    near-duplicate copies collapsed into each (``copies``; only ours collapses)."""
 
     answer: Answer
     ranked: list[str]
+    copies: dict[str, list[str]] = field(default_factory=dict)
 
 
 class EvalSystem(Protocol):
@@ -67,7 +69,8 @@ class OursSystem:
         per_article = self.system.config.max_passages_per_article
         hits = self.system.retriever.retrieve(question, self.depth * per_article,
                                               reference=reference_date)
-        return SystemOutput(answer, dedupe(h.article.id for h in hits)[:self.depth])
+        copies = {h.article.id: [d.id for d in h.duplicates] for h in hits if h.duplicates}
+        return SystemOutput(answer, dedupe(h.article.id for h in hits)[:self.depth], copies)
 
 
 class BaselineSystem:

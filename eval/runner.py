@@ -133,7 +133,7 @@ def _ask_all(todo: list[Question], corpus: Path, identity: dict[str, Any], confi
     with open(results, "a", encoding="utf-8") as fh:
         for q in tqdm(todo, desc=f"eval {system_name}", unit="q", disable=not progress):
             output = evaluated.run(q.question, q.meta.get("question_date") or None)
-            row = score_question(q, output.answer.to_json(), output.ranked)
+            row = score_question(q, output.answer.to_json(), output.ranked, output.copies)
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             fh.flush()
             os.fsync(fh.fileno())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eval import metrics as m
@@ -13,10 +13,19 @@ CURVE_K = tuple(range(1, 11))
 STAGES = ("retrieve", "answer", "total")
 
 
-def score_question(q: Question, answer: dict[str, Any], ranked: Sequence[str]) -> dict[str, Any]:
-    """One results.jsonl row: the answer (``Answer.to_json()``), hit ranks and every score."""
+def score_question(q: Question, answer: dict[str, Any], ranked: Sequence[str],
+                   copies: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
+    """One results.jsonl row: the answer (``Answer.to_json()``), hit ranks and every score.
+
+    ``copies`` maps a ranked article to the near-duplicates collapsed into it (the same wire
+    story on other sites); like a citation's ``also_in``, a copy that is gold makes it a hit.
+    """
     gold = set(q.gold_doc_ids)
-    cited = [c["article_id"] for c in answer["citations"]]
+    raw_ranked = list(ranked)
+    ranked = as_gold(ranked, copies or {}, gold)
+    cited = as_gold([c["article_id"] for c in answer["citations"]],
+                    {c["article_id"]: [r["article_id"] for r in c.get("also_in", ())]
+                     for c in answer["citations"]}, gold)
     quotes = [c["quote"] for c in answer["citations"]]
     text = "" if answer["abstained"] else answer["answer"]
     scores: dict[str, Any] = {}
@@ -37,7 +46,7 @@ def score_question(q: Question, answer: dict[str, Any], ranked: Sequence[str]) -
         "answer": answer["answer"], "abstained": answer["abstained"],
         "citations": [{"n": c["n"], "article_id": c["article_id"], "quote": c["quote"]}
                       for c in answer["citations"]],
-        "ranked": list(ranked[:10]), "hit_rank": m.first_hit_rank(ranked, gold) if gold else None,
+        "ranked": raw_ranked[:10], "hit_rank": m.first_hit_rank(ranked, gold) if gold else None,
         "scores": scores,
         "timings_ms": {k: round(v, 1) for k, v in answer["timings_ms"].items() if k in STAGES},
     }
@@ -46,6 +55,16 @@ def score_question(q: Question, answer: dict[str, Any], ranked: Sequence[str]) -
 def _avg(rows: list[dict[str, Any]], key: str) -> float | None:
     value = m.mean(r["scores"].get(key) for r in rows)
     return None if value is None else round(value, 4)
+
+
+def as_gold(ids: Sequence[str], copies: Mapping[str, Sequence[str]],
+            gold: set[str]) -> list[str]:
+    """``ids`` with each one that stands for a gold copy replaced by that gold id.
+
+    >>> as_gold(["a", "b"], {"b": ["g"]}, {"g"})
+    ['a', 'g']
+    """
+    return [next((c for c in (i, *copies.get(i, ())) if c in gold), i) for i in ids]
 
 
 def summarize(rows: list[dict[str, Any]], by_type: bool = True) -> dict[str, Any]:

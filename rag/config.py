@@ -52,6 +52,13 @@ class Config:
     reference_date: str = ""
     date_mode: str = "boost"  # off | boost | filter
     date_boost: float = 0.1
+    # The corpus as of the reference day: articles published after it (+ grace, for time zones)
+    # are left out. Questions without a time phrase prefer recent stories:
+    # score x (1 + recency_weight * 0.5 ** (age_days / recency_half_life_days)); 0 = off.
+    as_of_reference: bool = True
+    future_grace_days: int = 1
+    recency_half_life_days: float = 0.0
+    recency_weight: float = 0.0
     dedupe_threshold: float = 0.8
     max_question_chars: int = 2000
     # Extractive answerer

@@ -1,4 +1,5 @@
-"""Synthetic articles, chunks and unit vectors for index tests, and exact search in numpy."""
+"""Synthetic articles, chunks and unit vectors for index tests, exact search in numpy, and
+look-alike stories that only their dates tell apart (date and recency tests)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,10 @@ def found(hits) -> list[tuple[str, int]]:
     return [(h.article.id, h.chunk.ordinal) for h in hits]
 
 
+def ingest_budget_stories(system, first: tuple[str, str], second: tuple[str, str]) -> None:
+    """Two near-identical council stories (title, date): only their dates tell them apart."""
+    text = ("The city council approved the new budget for parks and libraries on a split vote, "
+            "the mayor said.")
+    system.ingest([Article(title=first[0], text=text, published_at=first[1]),
+                   Article(title=second[0], text=text + " Protesters gathered.",
+                           published_at=second[1])])

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from synthetic import ingest_budget_stories
 
-from rag.articles import Article
 from rag.errors import BadInputError
-from rag.retrieval import boost_range, make_filters
+from rag.retrieval import make_filters
 from rag.retrieval.dates import DateRange, parse_day, reference_day, time_range
 
 REF = date(2022, 6, 17)  # a Friday
@@ -67,33 +67,10 @@ def test_make_filters_checks_its_input():
         make_filters(until="soon")
 
 
-def test_boost_range_lifts_articles_from_the_phrase_period():
-    from rag.chunking import Chunk
-    from rag.index.base import Hit
-
-    def hit(title, day, score):
-        a = Article(title=title, text="Words of the story.", published_at=day)
-        return Hit(Chunk(a.id, 0, 0, 19, a.text, a.title), a, score)
-
-    hits = [hit("old", "2022-01-05", 0.50), hit("recent", "2022-06-15", 0.48)]
-    boosted = boost_range(hits, time_range("this week", REF), 0.1)
-    assert [h.article.title for h in boosted] == ["recent", "old"]
-    assert boosted[0].score == pytest.approx(0.528)
-
-
-def _ingest_budget_stories(system, first: tuple[str, str], second: tuple[str, str]) -> None:
-    """Two near-identical council stories (title, date): only their dates tell them apart."""
-    text = ("The city council approved the new budget for parks and libraries on a split vote, "
-            "the mayor said.")
-    system.ingest([Article(title=first[0], text=text, published_at=first[1]),
-                   Article(title=second[0], text=text + " Protesters gathered.",
-                           published_at=second[1])])
-
-
 @pytest.mark.slow
 def test_time_phrase_filters_or_boosts_retrieval(writable_sample_system):
     system = writable_sample_system
-    _ingest_budget_stories(system, ("Council budget", "2022-06-15"),
+    ingest_budget_stories(system, ("Council budget", "2022-06-15"),
                            ("Council budget vote", "2021-03-02"))
     question = "What did the city council approve this week?"
     cfg = system.config.replace(reference_date="2022-06-17")
@@ -110,7 +87,7 @@ def test_time_phrase_filters_or_boosts_retrieval(writable_sample_system):
 def test_ask_takes_the_reference_date_per_question(writable_sample_system):
     """"this week" means the week of the question's own date, passed through ask()."""
     system = writable_sample_system
-    _ingest_budget_stories(system, ("Budget of June", "2022-06-15"),
+    ingest_budget_stories(system, ("Budget of June", "2022-06-15"),
                            ("Budget of March", "2022-03-02"))
     system.retriever.config = system.config.replace(date_mode="filter")
     question = "What did the city council approve this week?"

@@ -73,3 +73,15 @@ def test_table_and_flips(rows):
     lines = flips({"1": rows[0]}, {"1": changed})
     assert lines == ["- -contains `1`: Where?"]
     assert flips({"1": rows[0]}, {"1": rows[0]}) == []
+
+
+def test_a_collapsed_gold_copy_counts_as_a_hit_and_a_gold_citation():
+    """Ours shows one of a wire story's copies; the gold copy rides along (``also_in``)."""
+    q = Question("1", "Where?", ("Bushehr",), ("gold",), "factoid")
+    answer = _answer("It is in Bushehr. [1]", [("copy", "It is in Bushehr.")])
+    answer["citations"][0]["also_in"] = [{"article_id": "gold"}]
+    row = score_question(q, answer, ["other", "copy"], {"copy": ["gold"]})
+    assert row["hit_rank"] == 2 and row["ranked"] == ["other", "copy"]
+    assert row["scores"]["citation_precision"] == 1.0
+    plain = score_question(q, _answer("It is in Bushehr. [1]", [("copy", "x")]), ["other", "copy"])
+    assert plain["hit_rank"] is None and plain["scores"]["citation_precision"] == 0.0

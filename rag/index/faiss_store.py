@@ -309,12 +309,13 @@ class FaissIndex:
             f"JOIN articles a ON a.id=c.article_id WHERE c.id IN ({marks})",
             [i for i, _ in found]).fetchall()
         by_id = {r[0]: r for r in rows}
+        articles: dict[str, Article] = {}  # several chunks of one article share one Article
         hits = []
         for chunk_id, score in found:
             row = by_id.get(chunk_id)
             if row is None:
                 continue
-            article = _article(row[4:])
+            article = articles.get(row[4]) or articles.setdefault(row[4], _article(row[4:]))
             start, end = row[2], row[3]
             chunk = Chunk(article.id, row[1], start, end, article.text[start:end], article.title)
             hits.append(Hit(chunk, article, score))
@@ -419,8 +420,8 @@ def _faiss_ids(index) -> np.ndarray | None:  # type: ignore[no-untyped-def]
 
 def _article(row: tuple) -> Article:
     id_, title, text, source, url, published_at, author, origin = row
-    return Article(title=title, text=text, id=id_, source=source, url=url,
-                   published_at=published_at, author=author, origin=origin)
+    return Article.stored(title=title, text=text, id=id_, source=source, url=url,
+                          published_at=published_at, author=author, origin=origin)
 
 
 def _prefixed(alias: str) -> str:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from rag.retrieval.filters import make_filters
 from rag.retrieval.langchain import NewsRetriever, hit_to_document
-from rag.retrieval.retriever import Retriever, boost_range, diversify
+from rag.retrieval.recency import boost_range, boost_recent, drop_future
+from rag.retrieval.retriever import Retriever, diversify
 
-__all__ = ["NewsRetriever", "Retriever", "boost_range", "diversify", "hit_to_document",
-           "make_filters"]
+__all__ = ["NewsRetriever", "Retriever", "boost_range", "boost_recent", "diversify",
+           "drop_future", "hit_to_document", "make_filters"]

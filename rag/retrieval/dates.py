@@ -41,7 +41,7 @@ class DateRange:
     phrase: str
 
     def contains(self, published_at: str | None) -> bool:
-        day = _to_date(published_at)
+        day = published_day(published_at)
         return day is not None and self.start <= day <= self.end
 
 
@@ -60,7 +60,7 @@ def parse_day(value: str, name: str = "date") -> date:
     >>> parse_day("2022/06/17")
     datetime.date(2022, 6, 17)
     """
-    day = _to_date(value)
+    day = published_day(value)
     if day is None:
         raise BadInputError(f"{name} {value!r} is not a date: write it as YYYY-MM-DD")
     return day
@@ -114,7 +114,8 @@ def _parser_for(reference: date):  # type: ignore[no-untyped-def]
         "RELATIVE_BASE": base, "PREFER_DATES_FROM": "past", "RETURN_TIME_AS_PERIOD": False})
 
 
-def _to_date(value: str | None) -> date | None:
+def published_day(value: str | None) -> date | None:
+    """The day of an ISO date or timestamp (``2022/06/17`` works too), or None."""
     if not value:
         return None
     text = str(value).strip()[:10].replace("/", "-")

@@ -13,6 +13,7 @@ from rag.retrieval.bm25 import Bm25Store
 from rag.retrieval.dates import DateRange, reference_day, time_range
 from rag.retrieval.dedupe import collapse_duplicates
 from rag.retrieval.fusion import reciprocal_rank_fusion
+from rag.retrieval.recency import boost_range, boost_recent, drop_future
 from rag.retrieval.rerank import Reranker, get_reranker, rerank_top
 
 MODES = ("dense", "bm25", "hybrid")
@@ -53,9 +54,12 @@ class Retriever:
             hits = self.candidates(query, _within(base, when))
         if not hits:
             hits = self.candidates(query, base)
+        if cfg.as_of_reference:
+            hits = drop_future(hits, today, cfg.future_grace_days)
         hits = rerank_top(self.reranker(), query, hits, cfg.rerank_depth)
         if when is not None and cfg.date_mode == "boost":
             hits = boost_range(hits, when, cfg.date_boost)
+        hits = boost_recent(hits, today, cfg.recency_half_life_days, cfg.recency_weight)
         if self.lexical is not None:
             hits = collapse_duplicates(hits, self.lexical.groups(), self.index.get_article)
         return diversify(hits, k, cfg.max_passages_per_article)
@@ -81,13 +85,6 @@ class Retriever:
         if name not in self._rerankers:
             self._rerankers[name] = get_reranker(name, self.embedder, self.config)
         return self._rerankers[name]
-
-
-def boost_range(hits: list[Hit], when: DateRange, boost: float) -> list[Hit]:
-    """Scores of hits published within ``when`` multiplied by ``1 + boost``, re-sorted."""
-    boosted = [dataclasses.replace(h, score=h.score * (1 + boost))
-               if when.contains(h.article.published_at) else h for h in hits]
-    return sorted(boosted, key=lambda h: -h.score)
 
 
 def diversify(hits: list[Hit], k: int, per_article: int) -> list[Hit]:
