@@ -12,7 +12,7 @@ from rag.chunking import Chunk
 from rag.index.base import Hit, SearchFilters
 from rag.retrieval import diversify, make_filters
 from rag.retrieval.bm25 import POINTER
-from rag.retrieval.fusion import reciprocal_rank_fusion
+from rag.retrieval.fusion import best_of, reciprocal_rank_fusion
 from rag.retrieval.rerank import get_reranker, rerank_top
 
 
@@ -46,6 +46,14 @@ def test_rrf_weights_and_k_change_the_order():
     assert [h.chunk.ordinal for h in fused] == [0, 1] and fused[0].score == 1.0
     with pytest.raises(ValueError, match="rrf k"):
         reciprocal_rank_fusion([(dense, 1.0)], k=-1)
+
+
+def test_best_of_keeps_each_hit_once_with_its_best_score():
+    whole = [_hit("a", score=0.9), _hit("b", score=0.5)]
+    period = [_hit("c", score=0.7), _hit("b", score=0.8)]
+    merged = best_of(whole, period)
+    assert _ids(merged) == ["a", "b", "c"]
+    assert [h.score for h in merged] == [0.9, 0.8, 0.7]
 
 
 def test_diversify_caps_passages_per_article():

@@ -32,3 +32,18 @@ def reciprocal_rank_fusion(rankings: Sequence[tuple[Sequence[Hit], float]],
             scores[key] = scores.get(key, 0.0) + weight / (k + rank)
     order = sorted(first, key=lambda key: -scores[key])
     return [dataclasses.replace(first[key], score=scores[key]) for key in order]
+
+
+def best_of(*rankings: Sequence[Hit]) -> list[Hit]:
+    """The union of rankings on one score scale, each hit once with its best score, best first.
+
+    >>> best_of([], [])
+    []
+    """
+    best: dict[tuple[str, int], Hit] = {}
+    for hits in rankings:
+        for hit in hits:
+            key = hit_key(hit)
+            if key not in best or hit.score > best[key].score:
+                best[key] = hit
+    return sorted(best.values(), key=lambda h: -h.score)

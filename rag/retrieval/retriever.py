@@ -12,7 +12,7 @@ from rag.index.base import Hit, IndexBackend, SearchFilters
 from rag.retrieval.bm25 import Bm25Store
 from rag.retrieval.dates import DateRange, reference_day, time_range
 from rag.retrieval.dedupe import collapse_duplicates
-from rag.retrieval.fusion import reciprocal_rank_fusion
+from rag.retrieval.fusion import best_of, reciprocal_rank_fusion
 from rag.retrieval.recency import boost_range, boost_recent, drop_future
 from rag.retrieval.rerank import Reranker, get_reranker, rerank_top
 
@@ -54,6 +54,10 @@ class Retriever:
             hits = self.candidates(query, _within(base, when))
         if not hits:
             hits = self.candidates(query, base)
+        if when is not None and cfg.date_mode == "boost":
+            # The period's own best passages join the pool, so the boost can lift them even
+            # when the whole archive's best push them below the candidate cut.
+            hits = best_of(hits, self.candidates(query, _within(base, when)))
         if cfg.as_of_reference:
             hits = drop_future(hits, today, cfg.future_grace_days)
         hits = rerank_top(self.reranker(), query, hits, cfg.rerank_depth)
