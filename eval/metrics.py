@@ -177,3 +177,21 @@ def best_threshold(answerable: Sequence[float],
         if balanced > best[1] + 1e-12:
             best = (round(t, 6), balanced)
     return best
+
+
+# --- comparing two runs -----------------------------------------------------------------
+def sign_test(gained: int, lost: int) -> float:
+    """Two-sided exact sign test p-value of ``gained`` vs ``lost`` paired flips (ties left
+    out): how often chance alone would split the flipped questions at least this unevenly.
+
+    >>> sign_test(1, 4)
+    0.375
+    >>> sign_test(0, 0)
+    1.0
+    """
+    if gained + lost == 0:
+        return 1.0
+    from scipy.stats import binomtest
+
+    return float(binomtest(gained, gained + lost, 0.5).pvalue)
+

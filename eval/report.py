@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.cache import INDEX_FIELDS, config_json
+from eval.metrics import sign_test
 from eval.scoring import get_path
 from rag.config import Config
 
@@ -138,6 +139,7 @@ def compare(run_dirs: list[Path], plot: Path | None = None) -> str:
     for d, name in zip(run_dirs[1:], names[1:], strict=True):
         other = {r["id"]: r for r in read_rows(Path(d) / "results.jsonl")}
         parts += [f"### Flipped: {names[0]} -> {name}", ""]
+        parts += [*flip_counts(base, other), ""]
         parts += flips(base, other) or ["(none)"]
         parts.append("")
     if plot is not None:
@@ -145,14 +147,35 @@ def compare(run_dirs: list[Path], plot: Path | None = None) -> str:
     return "\n".join(parts)
 
 
+FLIP_OUTCOMES = (("contains", lambda r: r["scores"].get("contains")),
+                 ("hit@1", lambda r: r["scores"].get("hit@1")),
+                 ("hit@5", lambda r: r["scores"].get("hit@5")),
+                 ("abstained", lambda r: r["abstained"]))
+
+
+def flip_counts(base: dict[str, dict], other: dict[str, dict]) -> list[str]:
+    """Per outcome: questions gained and lost from ``base`` to ``other``, and the sign test's
+    p-value (is the difference more than chance?)."""
+    out = []
+    for label, get in FLIP_OUTCOMES:
+        gained = lost = 0
+        for qid in base.keys() & other.keys():
+            va, vb = get(base[qid]), get(other[qid])
+            if va is not None and vb is not None and bool(va) != bool(vb):
+                gained, lost = gained + bool(vb), lost + bool(va)
+        out.append(f"- {label}: +{gained} / -{lost} questions, "
+                   f"sign test p = {sign_test(gained, lost):.3f}")
+    return out
+
+
 def flips(base: dict[str, dict], other: dict[str, dict]) -> list[str]:
     """One line per shared question whose outcome changed, e.g. ``+ contains q7: ...``."""
     out = []
     for qid in base.keys() & other.keys():
         a, b = base[qid], other[qid]
-        for label, get in (("contains", lambda r: r["scores"].get("contains")),
-                           ("hit@5", lambda r: r["scores"].get("hit@5")),
-                           ("abstained", lambda r: r["abstained"])):
+        for label, get in FLIP_OUTCOMES:
+            if label == "hit@1":
+                continue
             va, vb = get(a), get(b)
             if va is not None and vb is not None and bool(va) != bool(vb):
                 out.append(f"- {'+' if vb else '-'}{label} `{qid}`: {a['question'][:90]}")

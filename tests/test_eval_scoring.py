@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from eval.data import Question
-from eval.report import flips, table
+from eval.metrics import sign_test
+from eval.report import flip_counts, flips, table
 from eval.scoring import get_path, score_question, summarize
 
 STABLE_KEYS = ["retrieval.hit@1", "retrieval.hit@5", "retrieval.hit@10", "retrieval.mrr@10",
@@ -73,6 +74,15 @@ def test_table_and_flips(rows):
     lines = flips({"1": rows[0]}, {"1": changed})
     assert lines == ["- -contains `1`: Where?"]
     assert flips({"1": rows[0]}, {"1": rows[0]}) == []
+    counts = flip_counts({"1": rows[0]}, {"1": changed})
+    assert counts[0] == "- contains: +0 / -1 questions, sign test p = 1.000"
+
+
+def test_sign_test_against_hand_computed_binomial_tails():
+    # 1 vs 4 flips: P(X <= 1) = (1 + 5) / 32 per tail, doubled.
+    assert sign_test(1, 4) == pytest.approx(12 / 32)
+    assert sign_test(0, 8) == pytest.approx(2 / 256)
+    assert sign_test(3, 3) == 1.0
 
 
 def test_a_collapsed_gold_copy_counts_as_a_hit_and_a_gold_citation():

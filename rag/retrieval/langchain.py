@@ -36,5 +36,8 @@ class NewsRetriever(BaseRetriever):
     filters: SearchFilters | None = None
 
     def _get_relevant_documents(self, query: str, *,
-                                run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        return [hit_to_document(h) for h in self.retriever.retrieve(query, self.k, self.filters)]
+                                run_manager: CallbackManagerForRetrieverRun,
+                                k: int | None = None) -> list[Document]:
+        """``k`` given to ``invoke(query, k=3)`` overrides the retriever's own."""
+        hits = self.retriever.retrieve(query, k or self.k, self.filters)
+        return [hit_to_document(h) for h in hits]
