@@ -1,7 +1,8 @@
 """Retrieval: question -> ranked passages (Hits), and the same as a LangChain retriever.
 
 Stages: dense (FAISS) + BM25 (bm25s) candidates, reciprocal rank fusion, sentence-level rerank,
-time-phrase boost/filter, near-duplicate collapse, at most a few passages per article.
+news priors (time-phrase boost/filter, the corpus as of the reference day, recency),
+near-duplicate collapse, at most a few passages per article.
 """
 
 from __future__ import annotations
