@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 from embeddings.base import Embedder
+from embeddings.lazy import LazyEmbedder
 
 _loaded: dict[tuple[str, str], Embedder] = {}
 _lock = threading.Lock()
@@ -31,4 +32,4 @@ def get_embedder(name: str = "all-MiniLM-L6-v2",
         return _loaded[key]
 
 
-__all__ = ["Embedder", "get_embedder"]
+__all__ = ["Embedder", "LazyEmbedder", "get_embedder"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections import OrderedDict
@@ -93,3 +94,35 @@ class SentenceTransformerEmbedder:
         encoded = self.tokenizer(texts, add_special_tokens=False, truncation=False,
                                  return_attention_mask=False, return_token_type_ids=False)
         return [len(ids) for ids in encoded["input_ids"]]
+
+
+_POOLING_MODES = ("pooling_mode_cls_token", "pooling_mode_mean_tokens", "pooling_mode_max_tokens",
+                  "pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens",
+                  "pooling_mode_lasttoken")
+
+
+def configured_dimension(name: str) -> int | None:
+    """The vector size a local model folder declares (Pooling, then any Dense layer), read from
+    its config files without loading weights; None when the folder does not say plainly.
+
+    >>> configured_dimension("all-MiniLM-L6-v2")
+    384
+    """
+    try:
+        folder = Path(resolve_model_path(name))
+        modules = json.loads((folder / "modules.json").read_text())
+        dimension = None
+        for module in modules:
+            kind = module["type"].rsplit(".", 1)[-1]
+            config_file = folder / module["path"] / "config.json"
+            if kind == "Pooling":
+                config = json.loads(config_file.read_text())
+                modes = sum(bool(config.get(m)) for m in _POOLING_MODES)
+                dimension = int(config["word_embedding_dimension"]) * max(modes, 1)
+            elif kind == "Dense":
+                dimension = int(json.loads(config_file.read_text())["out_features"])
+            elif kind not in ("Transformer", "Normalize"):
+                return None  # a module whose effect on the size we do not know
+        return dimension
+    except (OSError, ValueError, KeyError, TypeError, ImportError):
+        return None

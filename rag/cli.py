@@ -120,13 +120,20 @@ def _stream(items: Iterator[str | Answer]) -> Answer:
     raise RagError("the answer stream ended without an answer")
 
 
+def _system_without_model(index: Path | None):  # type: ignore[no-untyped-def]
+    """A RagSystem for commands that embed nothing: the model is not loaded (seconds saved)."""
+    from embeddings.lazy import LazyEmbedder
+    from rag.system import RagSystem
+
+    config = _config(index)
+    return RagSystem(config, embedder=LazyEmbedder(config.embedding_model))
+
+
 @app.command()
 def stats(index: IndexOption = None) -> None:
     """Articles, chunks, model and size of the index."""
-    from rag.system import RagSystem
-
     try:
-        s = RagSystem(_config(index)).stats()
+        s = _system_without_model(index).stats()
     except RagError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"index:    {s.extra.get('path', '')} ({s.backend})")
@@ -139,10 +146,8 @@ def stats(index: IndexOption = None) -> None:
 @app.command("list")
 def list_articles(index: IndexOption = None) -> None:
     """Indexed articles: id, date, source, chunks, title."""
-    from rag.system import RagSystem
-
     try:
-        rows = RagSystem(_config(index)).index.list_articles()
+        rows = _system_without_model(index).index.list_articles()
     except RagError as exc:
         raise _fail(str(exc)) from None
     for article, n_chunks in rows:
@@ -156,10 +161,8 @@ def delete(
     index: IndexOption = None,
 ) -> None:
     """Remove articles from the index."""
-    from rag.system import RagSystem
-
     try:
-        system = RagSystem(_config(index))
+        system = _system_without_model(index)
         removed = system.delete(article_ids)
     except RagError as exc:
         raise _fail(str(exc)) from None

@@ -99,6 +99,18 @@ def test_stats(cli_index: Path) -> None:
     assert "all-MiniLM-L6-v2 (384 dims)" in lines["model"]
 
 
+def test_reading_commands_do_not_load_the_model(cli_index: Path) -> None:
+    """stats, list and delete embed nothing, so torch is never imported (seconds saved)."""
+    code = ("import sys\nfrom typer.testing import CliRunner\nfrom rag.cli import app\n"
+            "for args in (['stats'], ['list'], ['delete', 'no-such-id']):\n"
+            f"    r = CliRunner().invoke(app, [*args, '--index', {str(cli_index)!r}])\n"
+            "    print(args[0], r.exit_code, 'torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=120, check=False)
+    assert out.stdout.split("\n")[:3] == ["stats 0 False", "list 0 False", "delete 1 False"], (
+        out.stdout + out.stderr)
+
+
 def test_delete(cli_index: Path) -> None:
     from rag.index.faiss_store import FaissIndex
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings import get_embedder
+from embeddings import LazyEmbedder, get_embedder
 from embeddings.base import Embedder
-from embeddings.sentence_transformers import resolve_model_path
+from embeddings.sentence_transformers import configured_dimension, resolve_model_path
 
 pytestmark = pytest.mark.slow
 
@@ -51,3 +51,14 @@ def test_unknown_model_is_a_clear_error(tmp_path) -> None:
     assert (Path(resolve_model_path("all-MiniLM-L6-v2")) / "config.json").is_file()
     with pytest.raises(ValueError, match="unknown embedding backend"):
         get_embedder("all-MiniLM-L6-v2", backend="nope")
+
+
+def test_dimension_is_read_from_the_model_folder_without_loading(embedder, tmp_path) -> None:
+    assert configured_dimension("all-MiniLM-L6-v2") == embedder.dimension == 384
+    assert configured_dimension(str(tmp_path)) is None  # no modules.json: load to find out
+    lazy = LazyEmbedder("all-MiniLM-L6-v2")
+    assert lazy.dimension == 384 and not lazy.loaded
+    vector = lazy.embed_query("Iran and Russia discussed aviation.")
+    assert lazy.loaded and lazy.model is embedder  # the process's one shared model
+    assert np.allclose(vector, embedder.embed_query("Iran and Russia discussed aviation."))
+
