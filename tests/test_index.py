@@ -122,6 +122,26 @@ def test_lookups(filled: FaissIndex) -> None:
     assert listed == {"alpha": 3, "beta": 2, "gamma": 2, "delta": 1}
 
 
+def test_a_refused_index_closes_its_connection(filled: FaissIndex, monkeypatch) -> None:
+    import sqlite3
+
+    from rag.index import faiss_store
+
+    opened: list[sqlite3.Connection] = []
+    real_connect = sqlite3.connect
+
+    def connect(*args, **kwargs):
+        opened.append(real_connect(*args, **kwargs))
+        return opened[-1]
+
+    filled.close()
+    monkeypatch.setattr(faiss_store.sqlite3, "connect", connect)
+    with pytest.raises(IndexMismatchError):
+        open_test(filled.path, model="other-model")
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        opened[0].execute("SELECT 1")
+
+
 def test_model_or_dimension_mismatch_is_a_clear_error(filled: FaissIndex) -> None:
     filled.close()
     with pytest.raises(IndexMismatchError) as exc:

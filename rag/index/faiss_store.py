@@ -85,9 +85,13 @@ class FaissIndex:
                                    isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(SCHEMA)
-        self._check_identity()
-        self._index = self._load_or_rebuild_faiss()
+        try:
+            self._db.executescript(SCHEMA)
+            self._check_identity()
+            self._index = self._load_or_rebuild_faiss()
+        except BaseException:
+            self._db.close()  # a refused or broken index leaves no open connection behind
+            raise
 
     # --- identity and persistence -------------------------------------------------------
     def _meta(self, key: str) -> str | None:
