@@ -262,12 +262,49 @@ def decode_text(raw: bytes, path: Path | str = "input") -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    western = _as_western_european(raw)
+    if western is not None:
+        return western
     from charset_normalizer import from_bytes
 
     best = from_bytes(raw).best()
     if best is None or best.chaos > 0.2:
         raise BadInputError("cannot decode: not UTF-8 and no other text encoding fits")
     return str(best)
+
+
+# Non-ASCII characters that Windows-1252 text is made of: Latin letters and typography.
+_CP1252_TYPOGRAPHY = set("“”‘’‚„–—…•€£°«»·×§©®™¢¥¿¡´¨±½¼¾\u00a0")
+
+
+def _as_western_european(raw: bytes) -> str | None:
+    """``raw`` as Windows-1252 when that reads as Western European text, else None.
+
+    Detectors guess poorly on short Western texts (French "à" came out as Polish "ą"), and
+    Windows-1252 is what the web means by Latin-1. It is chosen only when every non-ASCII
+    character it yields is a letter or common typography (a Central European cp1250 file would
+    give "³" or "¹" mid-word) and letters are mostly ASCII (Cyrillic or Greek read as cp1252 are
+    accented letters throughout); otherwise detection decides.
+
+    >>> _as_western_european("Le café était à côté.".encode("cp1252"))
+    'Le café était à côté.'
+    >>> _as_western_european("Вчера правительство объявило".encode("cp1251")) is None
+    True
+    """
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:  # bytes cp1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+        return None
+    letters = ascii_letters = 0
+    for ch in text:
+        if ch.isalpha():
+            letters += 1
+            ascii_letters += ch.isascii()
+        elif not ch.isascii() and ch not in _CP1252_TYPOGRAPHY:
+            return None
+    if letters == 0 or ascii_letters < 0.7 * letters:
+        return None
+    return text
 
 
 def normalize_date(value: Any) -> str | None:

@@ -250,6 +250,24 @@ def test_normalize_date(raw: str | None, expected: str | None) -> None:
         assert result is not None and result.startswith(expected)
 
 
+@pytest.mark.parametrize(("text", "encoding"), [
+    # Short Western texts that charset_normalizer alone read as mac_latin2, cp775 or cp1250.
+    ("Le café était à côté de la gare, où Zoë a dîné.", "cp1252"),
+    ("The “quoted” résumé — naïve façade, 5 € only.", "cp1252"),
+    ("He said: “It’s à la carte.”", "cp1252"),
+    ("Straße, Müller und Größe: die Überraschung.", "cp1252"),
+    # Other legacy encodings must still be detected, not read as cp1252.
+    ("Zażółć gęślą jaźń. Wczoraj rząd ogłosił nowe przepisy dotyczące podatków, które wejdą "
+     "w życie w przyszłym roku.", "cp1250"),
+    ("Вчера правительство объявило о новых правилах налогообложения, которые вступят в силу в "
+     "следующем году.", "cp1251"),
+    ("Η κυβέρνηση ανακοίνωσε χθες νέους κανόνες για τη φορολογία, που θα ισχύσουν από το "
+     "επόμενο έτος.", "cp1253"),
+])
+def test_legacy_encodings_decode_to_the_original_text(text: str, encoding: str) -> None:
+    assert decode_text(text.encode(encoding)) == text
+
+
 def test_decode_text_refuses_binary_and_accepts_utf8() -> None:
     assert decode_text("Grüße".encode()) == "Grüße"
     with pytest.raises(BadInputError, match="binary"):
