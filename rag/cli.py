@@ -78,6 +78,9 @@ def ask(
     backend: Annotated[str | None, typer.Option(
         help="Answer backend: extractive, openai or llamacpp (default: $RAG_ANSWER_BACKEND)."
     )] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Ask as of this day (YYYY-MM-DD): later articles are left out, and "
+                        "'this week' or 'yesterday' count from it. Default: today.")] = None,
 ) -> None:
     """Answer a question from the indexed articles, with numbered sources."""
     from rag.retrieval import make_filters
@@ -87,10 +90,12 @@ def ask(
         filters = make_filters(source, since, until)
         system = get_system(_config(index))
         if as_json:
-            answer = system.ask(question, k=k, filters=filters, backend=backend)
+            answer = system.ask(question, k=k, filters=filters, backend=backend,
+                                reference_date=as_of)
             typer.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
             return
-        answer = _stream(system.ask_stream(question, k=k, filters=filters, backend=backend))
+        answer = _stream(system.ask_stream(question, k=k, filters=filters, backend=backend,
+                                           reference_date=as_of))
     except (RagError, ValueError) as exc:
         raise _fail(str(exc)) from None
     typer.echo(answer.text)

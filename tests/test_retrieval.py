@@ -217,5 +217,12 @@ def test_cli_ask_filters_by_source_and_dates(writable_sample_system):
         assert result.exit_code == 0, result.output
         passages = json.loads(result.output)["passages"]
         assert passages and {p["title"] for p in passages} == {title}, args
+    # As of mid-July the August story does not exist yet (undated articles stay).
+    result = runner.invoke(app, ["ask", question, "--index", folder, "--json",
+                                 "--as-of", "2022-07-15"])
+    titles = [p["title"] for p in json.loads(result.output)["passages"]]
+    assert titles[0] == "Ferry resumes" and "Ferry back" not in titles
     bad = runner.invoke(app, ["ask", question, "--index", folder, "--since", "soon"])
     assert bad.exit_code == 1 and "--since date 'soon'" in bad.output
+    bad = runner.invoke(app, ["ask", question, "--index", folder, "--as-of", "soon"])
+    assert bad.exit_code == 1 and "reference date 'soon' is not a date" in bad.output
