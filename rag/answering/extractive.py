@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embeddings.base import Embedder
+from rag.answering.answer_types import expected_type, has_type
 from rag.answering.base import NO_ANSWER, passages_of
 from rag.config import Config
 from rag.embed_cache import cached
@@ -94,13 +95,24 @@ class ExtractiveAnswerer:
     def answer(self, question: str, hits: list[Hit]) -> Answer:
         return self.compose(question, hits, self.score_sentences(question, hits))
 
-    def should_abstain(self, scored: list[ScoredSentence]) -> bool:
-        """True when no sentence scores up to ``config.abstain_threshold``."""
+    @staticmethod
+    def of_the_asked_kind(question: str, scored: list[ScoredSentence]) -> list[ScoredSentence]:
+        """The sentences that can answer ``question``: for "how many" or "when", only those
+        stating a number or a date (rag/answering/answer_types.py); else all."""
+        kind = expected_type(question)
+        return [s for s in scored if has_type(s.text, kind)] if kind else scored
+
+    def should_abstain(self, scored: list[ScoredSentence], question: str | None = None) -> bool:
+        """True when no sentence (of the kind ``question`` asks for) scores up to
+        ``config.abstain_threshold``."""
+        if question is not None:
+            scored = self.of_the_asked_kind(question, scored)
         return not scored or scored[0].score < self.config.abstain_threshold
 
     def compose(self, question: str, hits: list[Hit], scored: list[ScoredSentence]) -> Answer:
         """The cited answer from sentences already scored by :meth:`score_sentences`."""
         passages = passages_of(hits)
+        scored = self.of_the_asked_kind(question, scored)
         if self.should_abstain(scored):
             return Answer(question, NO_ANSWER, abstained=True, passages=passages,
                           backend=self.name)

@@ -1,0 +1,46 @@
+"""Questions that ask for a number or a date are answered only by sentences that state one."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answering.answer_types import DATE, NUMBER, expected_type, has_type
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("How much will the Bushehr nuclear plant cost?", NUMBER),
+    ("How many people were arrested?", NUMBER),
+    ("What percentage of Britons exercise weekly?", NUMBER),
+    ("What interest rate did the central bank set?", NUMBER),
+    ("By what score did Iran beat Indonesia?", NUMBER),
+    ("What is the population of Zhaoqing?", NUMBER),
+    ("When will the first factory open?", DATE),
+    ("In what year did she take the throne?", DATE),
+    ("Who won the water polo match?", None),
+    ("Where is the nuclear plant being built?", None),
+    ("How far back do the penalties go?", None),  # "pre-revolution era": not a number
+    ("Which airline will fly the jets?", None),
+])
+def test_expected_type(question, kind):
+    assert expected_type(question) == kind
+
+
+@pytest.mark.parametrize(("sentence", "kind", "found"), [
+    ("Iran lost to Japan 16-13.", NUMBER, True),
+    ("Gas averaged five dollars a gallon.", NUMBER, True),
+    ("The plant's cost has not been disclosed.", NUMBER, False),
+    ("The factory will open in March.", DATE, True),
+    ("It opens next year, officials said.", DATE, True),
+    ("Carmakers are keen to enter the market.", DATE, False),
+    ("Anything at all.", None, True),
+])
+def test_has_type(sentence, kind, found):
+    assert has_type(sentence, kind) is found
+
+
+@pytest.mark.slow
+def test_a_number_question_the_articles_do_not_answer_abstains(sample_system):
+    # On topic (the plant is in the sample) but no passage states a cost.
+    assert sample_system.ask("How much will the Bushehr nuclear plant cost?").abstained
+    answer = sample_system.ask("By what score did Iran lose to Japan in water polo?")
+    assert not answer.abstained and "16-13" in answer.text
