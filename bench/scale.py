@@ -220,22 +220,28 @@ def bench_pgvector(data: np.ndarray, queries: np.ndarray, truth: np.ndarray,
             "SELECT pg_total_relation_size(%s::regclass) - pg_indexes_size(%s::regclass), "
             "pg_relation_size(%s::regclass), (SELECT min(id) FROM {s}.chunks)"),
             (f"{index.schema}.chunks",) * 2 + (f"{index.schema}.chunks_embedding",)).fetchone()
-        db.execute(f"SET hnsw.ef_search = {pg.HNSW_EF_SEARCH}")
         sql = index._q("SELECT id FROM {s}.chunks ORDER BY embedding <#> %s LIMIT %s")
-        found, times = timed_queries(
-            lambda q: [r[0] - first_id for r in db.execute(sql, (q, K)).fetchall()], queries)
-        params = (f"m={pg.HNSW_M} ef_construction={pg.HNSW_EF_CONSTRUCTION} "
-                  f"ef_search={pg.HNSW_EF_SEARCH}")
-        rows = [row(n, "pgvector-hnsw (SQL, ids)", build, index_b / 1e6, times,
-                    recall(found, truth), params=params, table_mb=round(table_b / 1e6, 1))]
+        rows = []
+        for ef in args.pg_ef_search:  # one build, several search breadths
+            params = f"m={pg.HNSW_M} ef_construction={pg.HNSW_EF_CONSTRUCTION} ef_search={ef}"
+            db.execute(f"SET hnsw.ef_search = {int(ef)}")
+            index._ef_search = None  # the backend sets its own ef_search again below
+            found, times = timed_queries(
+                lambda q: [r[0] - first_id for r in db.execute(sql, (q, K)).fetchall()],
+                queries)
+            rows.append(row(n, "pgvector-hnsw (SQL, ids)", build, index_b / 1e6, times,
+                            recall(found, truth), params=params,
+                            table_mb=round(table_b / 1e6, 1)))
+            index.ef_search = int(ef)
 
-        def via_backend(q: np.ndarray) -> list[int]:
-            return [int(h.article.id[1:]) * CHUNKS_PER_ARTICLE + h.chunk.ordinal
-                    for h in index.search(q, K)]
+            def via_backend(q: np.ndarray) -> list[int]:
+                return [int(h.article.id[1:]) * CHUNKS_PER_ARTICLE + h.chunk.ordinal
+                        for h in index.search(q, K)]
 
-        found, times = timed_queries(via_backend, queries)
-        rows.append(row(n, "pgvector-hnsw (PgVectorIndex.search)", build, index_b / 1e6, times,
-                        recall(found, truth), params=params, table_mb=round(table_b / 1e6, 1)))
+            found, times = timed_queries(via_backend, queries)
+            rows.append(row(n, "pgvector-hnsw (PgVectorIndex.search)", build, index_b / 1e6,
+                            times, recall(found, truth), params=params,
+                            table_mb=round(table_b / 1e6, 1)))
         return rows
     finally:
         index.drop()
@@ -261,6 +267,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pg-workers", type=int, default=1,
                         help="parallel maintenance workers besides the leader")
     parser.add_argument("--pg-timeout-min", type=float, default=25.0)
+    parser.add_argument("--pg-ef-search", type=int, nargs="+", default=[100],
+                        help="pgvector hnsw.ef_search values to query the one build with")
     parser.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
     args = parser.parse_args(argv)
     if args.nprobe is None:

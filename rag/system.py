@@ -42,7 +42,8 @@ class RagSystem:
         self.embedder = embedder or get_embedder(self.config.embedding_model)
         self.index = open_index(self.config.index_backend, self.config.index_dir,
                                 model=self.config.embedding_model,
-                                dimension=self.embedder.dimension)
+                                dimension=self.embedder.dimension,
+                                pg_ef_search=self.config.pg_ef_search)
         self.retriever = Retriever(self.index, self.embedder, self.config)
         self._answerers: dict[str, Answerer] = {}
         self._write_lock = threading.Lock()

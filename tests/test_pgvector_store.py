@@ -26,8 +26,9 @@ def fresh_index():
     """A PgVectorIndex in a new schema, dropped afterwards."""
     opened = []
 
-    def make(dimension: int = DIM) -> PgVectorIndex:
-        index = PgVectorIndex(f"test_pg_{uuid.uuid4().hex[:8]}", model="m", dimension=dimension)
+    def make(dimension: int = DIM, **options) -> PgVectorIndex:
+        index = PgVectorIndex(f"test_pg_{uuid.uuid4().hex[:8]}", model="m", dimension=dimension,
+                              **options)
         opened.append(index)
         return index
 
@@ -40,6 +41,29 @@ def fresh_index():
 def source_writes(n_articles: int, chunks_each: int, seed: int = 0):
     return [make_write(i, chunks_each, seed=seed * 1000 + i,
                        source="even" if i % 2 == 0 else "odd") for i in range(n_articles)]
+
+
+def test_an_out_of_range_ef_search_is_refused_before_connecting():
+    with pytest.raises(RagError, match="ef_search must be between 1 and 1000, got 0"):
+        PgVectorIndex("x", model="m", dimension=DIM, ef_search=0, dsn="postgresql://nowhere")
+
+
+@pytest.mark.pgvector
+@needs_server
+def test_ef_search_sets_the_hnsw_search_breadth(fresh_index):
+    from rag.index import open_index
+
+    index = fresh_index(ef_search=250)
+    index.write(source_writes(3, 2))
+    assert index.search(unit_vectors(1, 7)[0], 3)
+    assert index._db.execute("SHOW hnsw.ef_search").fetchone()[0] == "250"
+    assert index.search(unit_vectors(1, 7)[0], 400)  # k above it widens the walk to k
+    assert index._db.execute("SHOW hnsw.ef_search").fetchone()[0] == "400"
+    other = open_index("pgvector", index.name, model="m", dimension=DIM, pg_ef_search=40)
+    try:
+        assert other.ef_search == 40
+    finally:
+        other.close()
 
 
 def test_schema_names_are_readable_distinct_and_valid():

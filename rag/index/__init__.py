@@ -9,11 +9,13 @@ from rag.index.base import ArticleWrite, Hit, IndexBackend, IndexStats, SearchFi
 BACKENDS = ("faiss", "pgvector")
 
 
-def open_index(backend: str, path: str | Path, model: str, dimension: int) -> IndexBackend:
+def open_index(backend: str, path: str | Path, model: str, dimension: int,
+               pg_ef_search: int | None = None) -> IndexBackend:
     """Open (or create) the index ``backend`` at ``path`` for vectors of ``model``.
 
     For ``pgvector`` the path is the index's name in the database given by ``$RAG_PG_DSN``
-    (one schema per name: see ``rag.index.pgvector_store``).
+    (one schema per name: see ``rag.index.pgvector_store``), and ``pg_ef_search`` its HNSW
+    search breadth (default 100).
 
     >>> import tempfile
     >>> open_index("faiss", tempfile.mkdtemp(), model="m", dimension=4).stats().chunks
@@ -26,7 +28,9 @@ def open_index(backend: str, path: str | Path, model: str, dimension: int) -> In
     if backend == "pgvector":
         from rag.index.pgvector_store import PgVectorIndex
 
-        return PgVectorIndex(path, model=model, dimension=dimension)
+        if pg_ef_search is None:
+            return PgVectorIndex(path, model=model, dimension=dimension)
+        return PgVectorIndex(path, model=model, dimension=dimension, ef_search=pg_ef_search)
     raise ValueError(f"unknown index backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 

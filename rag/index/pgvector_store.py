@@ -124,7 +124,7 @@ class PgVectorIndex:
     backend = "pgvector"
 
     def __init__(self, name: str | Path, model: str, dimension: int,
-                 dsn: str | None = None) -> None:
+                 dsn: str | None = None, ef_search: int = HNSW_EF_SEARCH) -> None:
         import psycopg
         from pgvector.psycopg import register_vector
         from psycopg import sql
@@ -134,6 +134,10 @@ class PgVectorIndex:
         self.schema = schema_for(name)
         self.model = model
         self.dimension = int(dimension)
+        if not 1 <= ef_search <= HNSW_MAX_EF_SEARCH:
+            raise RagError(f"hnsw ef_search must be between 1 and {HNSW_MAX_EF_SEARCH}, "
+                           f"got {ef_search}")
+        self.ef_search = int(ef_search)  # graph candidates per query: recall vs latency
         dsn = dsn or os.environ.get(DSN_ENV)
         if not dsn:
             raise RagError(f"the pgvector backend needs a PostgreSQL connection string: set "
@@ -254,7 +258,7 @@ class PgVectorIndex:
         where, args = self._filter_sql(filters or SearchFilters())
         with self._lock:
             if not filters and k <= HNSW_MAX_EF_SEARCH:  # the common case: one round trip
-                self._session_ef_search(max(k, HNSW_EF_SEARCH))
+                self._session_ef_search(max(k, self.ef_search))
                 rows = self._nearest(query, k, where, args)
             else:
                 rows = self._filtered_nearest(query, k, where, args)
@@ -271,7 +275,7 @@ class PgVectorIndex:
             if k <= HNSW_MAX_EF_SEARCH and allowed > EXACT_FILTER_ROWS:
                 # HNSW filters after its graph walk: widen the walk, and if it still finds
                 # fewer than k matching chunks, fall back to the exact scan below.
-                ef = min(HNSW_MAX_EF_SEARCH, max(k, 4 * HNSW_EF_SEARCH))
+                ef = min(HNSW_MAX_EF_SEARCH, max(k, 4 * self.ef_search))
                 self._db.execute(f"SET LOCAL hnsw.ef_search = {int(ef)}")
                 rows = self._nearest(query, k, where, args)
                 if len(rows) >= min(k, allowed):
