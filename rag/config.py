@@ -30,7 +30,7 @@ class Config:
     index_backend: str = "faiss"
     # pgvector: HNSW candidates per query (pgvector's hnsw.ef_search); more = higher recall,
     # slower (README "Scale benchmark": recall@10 at 1M chunks per value).
-    pg_ef_search: int = 100
+    pg_ef_search: int = 200
     answer_backend: str = "extractive"
     # Chunks are sized in model tokens; the title is prepended to what is embedded.
     chunk_tokens: int = 200
