@@ -23,6 +23,7 @@ import gradio as gr
 from rag import Answer, Config, RagError, RagSystem, get_system
 from rag.answering import BACKENDS
 from rag.articles import load_paths
+from rag.retrieval import make_filters
 from ui import EXAMPLE_QUESTIONS, STYLE
 from ui.render import (
     Turn,
@@ -48,8 +49,8 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) 
     """The Gradio page over ``system``: Chat tab, Articles tab, and the ``ask`` API."""
     max_bytes = max_upload_mb * 1_048_576
 
-    def respond(message: str, turns: list[Turn], k: float,
-                backend: str) -> Iterator[tuple[Any, ...]]:
+    def respond(message: str, turns: list[Turn], k: float, backend: str, only_sources: str = "",
+                since: str = "", until: str = "", as_of: str = "") -> Iterator[tuple[Any, ...]]:
         question = (message or "").strip()
         if not question:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -62,8 +63,13 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) 
         answer = None
         try:
             # LLM backends stream text, then the Answer; the others just the Answer.
+            filters = make_filters(only_sources, (since or "").strip() or None,
+                                   (until or "").strip() or None,
+                                   since_name="'Published since' date",
+                                   until_name="'Published until' date")
             for item in system.ask_stream(question, k=int(k), history=history,
-                                          backend=backend):
+                                          backend=backend, filters=filters,
+                                          reference_date=(as_of or "").strip() or None):
                 if isinstance(item, Answer):
                     answer = item
                 else:  # an LLM's next words; its [n] are renumbered in the final Answer
@@ -164,6 +170,20 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) 
                         backend = gr.Dropdown(list(BACKENDS), value=system.config.answer_backend,
                                               label="Answer backend",
                                               visible=len(BACKENDS) > 1)
+                        only_sources = gr.Textbox(label="Only these sources", value="",
+                                                  placeholder="cnn.com, bbc.com",
+                                                  elem_id="rag-filter-sources")
+                        with gr.Row():
+                            since = gr.Textbox(label="Published since", value="",
+                                               placeholder="YYYY-MM-DD",
+                                               elem_id="rag-filter-since", min_width=120)
+                            until = gr.Textbox(label="Published until", value="",
+                                               placeholder="YYYY-MM-DD",
+                                               elem_id="rag-filter-until", min_width=120)
+                            # Later articles are left out; "this week" counts from this day.
+                            as_of = gr.Textbox(label="As of", value="",
+                                               placeholder="YYYY-MM-DD (today)",
+                                               elem_id="rag-as-of", min_width=120)
                 with gr.Column(scale=2, min_width=300):
                     sources = gr.HTML(sources_html(None), label="Sources", elem_id="rag-sources",
                                       padding=True, container=True, show_label=True)
@@ -189,7 +209,8 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) 
                         remove = gr.Button("Delete", variant="stop", scale=1,
                                            elem_id="rag-delete")
 
-        chat_io = dict(inputs=[box, turns, k, backend], outputs=[chatbot, turns, sources, box])
+        chat_io = dict(inputs=[box, turns, k, backend, only_sources, since, until, as_of],
+                       outputs=[chatbot, turns, sources, box])
         box.submit(respond, **chat_io, api_name="chat", concurrency_limit=None)
         examples.load_input_event.then(respond, **chat_io, api_visibility="private",
                                        concurrency_limit=None)

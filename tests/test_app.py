@@ -59,6 +59,19 @@ def test_chat_streams_the_answer_then_shows_sources(client):
     assert sources.count("<li") == 4, "k=4 passages: cited ones, then the rest folded"
 
 
+def test_chat_filters_by_source_and_date_and_names_a_bad_date(client):
+    def last_message(*settings: str) -> str:
+        messages, _, _ = client.predict(QUESTION, 4, "extractive", *settings, api_name="/chat")
+        return messages[-1]["content"][0]["text"]
+
+    # The sample articles have no source: a source filter leaves nothing to cite.
+    assert "Bushehr" not in last_message("nosuchsite.example", "", "", "")
+    assert "Bushehr" in last_message("", "", "", "2026-01-01")  # undated articles stay
+    bad_since = last_message("", "soon", "", "")
+    assert "Published since" in bad_since and "is not a date" in bad_since
+    assert "is not a date" in last_message("", "", "", "someday")
+
+
 @pytest.mark.llm
 def test_chat_streams_an_llm_answer(app_url, llm_base_url):
     from gradio_client import Client

@@ -10,8 +10,11 @@ from rag.retrieval.dates import parse_day
 
 
 def make_filters(sources: Iterable[str] | str | None = None, since: str | None = None,
-                 until: str | None = None) -> SearchFilters | None:
+                 until: str | None = None, *, since_name: str = "--since date",
+                 until_name: str = "--until date") -> SearchFilters | None:
     """Filters by source (a list, or one comma-separated string) and date range, or None.
+    ``since_name`` / ``until_name`` name the date fields in error messages (CLI flags here,
+    field labels in the UI).
 
     >>> make_filters("cnn.com, bbc.com", since="2022-06-01").sources
     ('cnn.com', 'bbc.com')
@@ -21,8 +24,8 @@ def make_filters(sources: Iterable[str] | str | None = None, since: str | None =
     if isinstance(sources, str):
         sources = sources.split(",")
     names = tuple(s.strip() for s in sources or () if s and s.strip())
-    date_from = parse_day(since, "--since date").isoformat() if since else None
-    date_to = parse_day(until, "--until date").isoformat() if until else None
+    date_from = parse_day(since, since_name).isoformat() if since else None
+    date_to = parse_day(until, until_name).isoformat() if until else None
     if date_from and date_to and date_from > date_to:
         raise BadInputError(f"the date range is empty: since {date_from} is after until {date_to}")
     filters = SearchFilters(sources=names, date_from=date_from, date_to=date_to)
