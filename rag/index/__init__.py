@@ -15,7 +15,7 @@ def open_index(backend: str, path: str | Path, model: str, dimension: int,
 
     For ``pgvector`` the path is the index's name in the database given by ``$RAG_PG_DSN``
     (one schema per name: see ``rag.index.pgvector_store``), and ``pg_ef_search`` its HNSW
-    search breadth (default 100).
+    search breadth (default: ``Config.pg_ef_search``).
 
     >>> import tempfile
     >>> open_index("faiss", tempfile.mkdtemp(), model="m", dimension=4).stats().chunks
@@ -28,9 +28,8 @@ def open_index(backend: str, path: str | Path, model: str, dimension: int,
     if backend == "pgvector":
         from rag.index.pgvector_store import PgVectorIndex
 
-        if pg_ef_search is None:
-            return PgVectorIndex(path, model=model, dimension=dimension)
-        return PgVectorIndex(path, model=model, dimension=dimension, ef_search=pg_ef_search)
+        options = {} if pg_ef_search is None else {"ef_search": pg_ef_search}
+        return PgVectorIndex(path, model=model, dimension=dimension, **options)
     raise ValueError(f"unknown index backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from rag.articles import Article
 from rag.chunking import Chunk
+from rag.config import Config
 from rag.errors import IndexMismatchError, RagError
 from rag.index.base import ArticleWrite, Hit, IndexStats, SearchFilters
 from rag.index.faiss_store import ARTICLE_COLUMNS, _article, _prefixed
@@ -42,8 +43,7 @@ DSN_ENV = "RAG_PG_DSN"
 # ef_search=40); bench/scale.py measures recall and latency with these same values.
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
-# 200: recall@10 0.992 at 1M chunks for p95 8 ms, where 100 gave 0.967-0.982 (README).
-HNSW_EF_SEARCH = 200
+HNSW_EF_SEARCH = Config.pg_ef_search  # the default lives in the one config object
 HNSW_MAX_EF_SEARCH = 1000  # pgvector's upper limit
 # A filtered search over at most this many chunks is exact (a scan of just those rows): pgvector's
 # HNSW filters after the graph walk, so a selective filter could otherwise find fewer than k.
