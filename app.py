@@ -63,13 +63,12 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) 
         answer = None
         try:
             # LLM backends stream text, then the Answer; the others just the Answer.
-            filters = make_filters(only_sources, (since or "").strip() or None,
-                                   (until or "").strip() or None,
+            filters = make_filters(only_sources, _blank(since), _blank(until),
                                    since_name="'Published since' date",
                                    until_name="'Published until' date")
             for item in system.ask_stream(question, k=int(k), history=history,
                                           backend=backend, filters=filters,
-                                          reference_date=(as_of or "").strip() or None):
+                                          reference_date=_blank(as_of)):
                 if isinstance(item, Answer):
                     answer = item
                 else:  # an LLM's next words; its [n] are renumbered in the final Answer
@@ -230,6 +229,11 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) 
         demo.load(lambda: (*articles_view(), articles_view()[1]), None,
                   [*view, header_stats], api_visibility="private")
     return demo
+
+
+def _blank(value: str | None) -> str | None:
+    """A text field's value, None when left empty."""
+    return (value or "").strip() or None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
