@@ -373,7 +373,7 @@ class PgVectorIndex:
             rows = self._db.execute(self._q(
                 "SELECT DISTINCT ON (key) key, embedding FROM {s}.chunks WHERE key = ANY(%s)"),
                 (list(keys),)).fetchall()
-        return {key: np.asarray(vec, dtype=np.float32) for key, vec in rows}
+        return {key: _as_float32(vec) for key, vec in rows}
 
     def get_article(self, article_id: str) -> Article | None:
         with self._lock:
@@ -417,3 +417,9 @@ class PgVectorIndex:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _as_float32(vec: object) -> np.ndarray:
+    """A stored vector as float32: pgvector-python 0.5 reads `pgvector.Vector`, older ones numpy."""
+    to_numpy = getattr(vec, "to_numpy", None)
+    return np.asarray(to_numpy() if to_numpy else vec, dtype=np.float32)
