@@ -74,6 +74,9 @@ class Answer:
     question: str
     text: str
     abstained: bool = False
+    # The few words that answer the question (a name, number, date, place or phrase): always a
+    # span of a cited sentence, so its citation verifies it. None when no span was chosen.
+    short_answer: str | None = None
     citations: list[Citation] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
@@ -89,6 +92,7 @@ class Answer:
         """The stable JSON contract of ``rag ask --json`` and the app's ``ask`` API."""
         return {
             "answer": self.text,
+            "short_answer": self.short_answer,
             "abstained": self.abstained,
             "citations": [
                 {"n": c.n, "article_id": c.article_id, "title": c.title, "url": c.url,
