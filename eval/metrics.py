@@ -30,6 +30,11 @@ _CITATION_MARK = re.compile(r"\[\d+\]")
 # Keep a decimal point or thousands separator between digits ("3.5", "1,000") as one token.
 _NUMBER_PUNCT = re.compile(r"(?<=\d)[.,](?=\d)")
 _PUNCT = re.compile(f"[{re.escape(string.punctuation)}‘’“”–—…]")
+# "$5 million" and "5 million dollars", "47%" and "47 percent", "&" and "and" read the same.
+_CURRENCIES = {"$": "dollars", "£": "pounds", "€": "euros"}
+_MONEY = re.compile(r"(?:us)?([$£€])\s?(\d[\d,.]*(?:\s?(?:million|billion|trillion|thousand|"
+                    r"m|bn|k)\b)?)", re.IGNORECASE)
+_PERCENT = re.compile(r"(?<=\d)\s?(?:%|per ?cent\b)", re.IGNORECASE)
 
 
 # --- answers ------------------------------------------------------------------------------
@@ -38,8 +43,12 @@ def normalize_answer(text: str) -> str:
 
     >>> normalize_answer("An engine, Twenty-one jets [1]")
     'engine 21 jets'
+    >>> normalize_answer("$5 & 47%"), normalize_answer("5 dollars and 47 percent")
+    ('5 dollars and 47 percent', '5 dollars and 47 percent')
     """
     text = _CITATION_MARK.sub(" ", text.lower())
+    text = _MONEY.sub(lambda m: f"{m.group(2)} {_CURRENCIES[m.group(1)]}", text)
+    text = _PERCENT.sub(" percent", text).replace("&", " and ")
     text = _NUMBER_PUNCT.sub(lambda m: "" if m.group(0) == "," else "·", text)
     text = _PUNCT.sub(" ", text).replace("·", ".")
     words = [NUMBER_WORDS.get(w, w) for w in text.split() if w not in ARTICLES]

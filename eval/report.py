@@ -17,6 +17,7 @@ MAIN_METRICS = (
     ("MRR@10", "retrieval.mrr@10"), ("nDCG@10", "retrieval.ndcg@10"),
     ("recall@10", "retrieval.recall@10"), ("answer contains", "answer.contains"),
     ("answer F1", "answer.f1"), ("exact match", "answer.exact"),
+    ("short answer exact", "answer.short_exact"), ("short answer F1", "answer.short_f1"),
     ("citation precision", "citation.precision"), ("citation support", "citation.support"),
     ("abstained, unanswerable (↑)", "abstention.correct"),
     ("abstained, answerable (↓)", "abstention.false"),
@@ -74,7 +75,10 @@ def markdown(report: dict[str, Any]) -> str:
         names = list(by_type)
         parts += ["## By question type", "", table([by_type[n] for n in names], names), ""]
     parts += ["Retrieval metrics count questions with gold articles; answer metrics the "
-              "answerable ones; citation precision those with gold articles and citations.", ""]
+              "answerable ones; citation precision those with gold articles and citations. "
+              "Answer contains, F1 and exact match read the whole answer shown (short answer "
+              "and cited sentences); short answer exact and F1 read the short answer alone "
+              "(none counts as wrong).", ""]
     return "\n".join(parts)
 
 
@@ -150,7 +154,8 @@ def compare(run_dirs: list[Path], plot: Path | None = None) -> str:
 FLIP_OUTCOMES = (("contains", lambda r: r["scores"].get("contains")),
                  ("hit@1", lambda r: r["scores"].get("hit@1")),
                  ("hit@5", lambda r: r["scores"].get("hit@5")),
-                 ("abstained", lambda r: r["abstained"]))
+                 ("abstained", lambda r: r["abstained"]),
+                 ("short exact", lambda r: r["scores"].get("short_exact")))
 
 
 def flip_counts(base: dict[str, dict], other: dict[str, dict]) -> list[str]:
@@ -165,6 +170,13 @@ def flip_counts(base: dict[str, dict], other: dict[str, dict]) -> list[str]:
                 gained, lost = gained + bool(vb), lost + bool(va)
         out.append(f"- {label}: +{gained} / -{lost} questions, "
                    f"sign test p = {sign_test(gained, lost):.3f}")
+    up = down = 0
+    for qid in base.keys() & other.keys():
+        fa, fb = (r["scores"].get("short_f1") for r in (base[qid], other[qid]))
+        if fa is not None or fb is not None:
+            up, down = up + ((fb or 0) > (fa or 0)), down + ((fb or 0) < (fa or 0))
+    out.append(f"- short F1: higher on {up} / lower on {down} questions, "
+               f"sign test p = {sign_test(up, down):.3f}")
     return out
 
 

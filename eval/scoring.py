@@ -27,7 +27,9 @@ def score_question(q: Question, answer: dict[str, Any], ranked: Sequence[str],
                     {c["article_id"]: [r["article_id"] for r in c.get("also_in", ())]
                      for c in answer["citations"]}, gold)
     quotes = [c["quote"] for c in answer["citations"]]
-    text = "" if answer["abstained"] else answer["answer"]
+    short = None if answer["abstained"] else answer.get("short_answer")
+    # What a reader sees: the short answer, then the cited sentences.
+    text = "" if answer["abstained"] else " ".join(x for x in (short, answer["answer"]) if x)
     scores: dict[str, Any] = {}
     if gold:
         scores.update({f"hit@{k}": m.hit_at_k(ranked, gold, k) for k in RETRIEVAL_K})
@@ -38,12 +40,14 @@ def score_question(q: Question, answer: dict[str, Any], ranked: Sequence[str],
         scores["contains"] = m.contains_answer(text, q.answers, q.match)
         scores["f1"] = m.token_f1(text, q.answers)
         scores["exact"] = m.exact_match(text, q.answers)
+        scores["short_exact"] = m.exact_match(short or "", q.answers)
+        scores["short_f1"] = m.token_f1(short or "", q.answers)
         scores["citation_support"] = m.citation_support(quotes, q.answers)
     scores["citation_precision"] = m.citation_precision(cited, gold)
     return {
         "id": q.id, "type": q.type, "question": q.question, "answers": list(q.answers),
         "gold_doc_ids": list(q.gold_doc_ids), "answerable": q.answerable,
-        "answer": answer["answer"], "abstained": answer["abstained"],
+        "answer": answer["answer"], "short_answer": short, "abstained": answer["abstained"],
         "citations": [{"n": c["n"], "article_id": c["article_id"], "quote": c["quote"]}
                       for c in answer["citations"]],
         "ranked": raw_ranked[:10], "hit_rank": m.first_hit_rank(ranked, gold) if gold else None,
@@ -83,11 +87,17 @@ def summarize(rows: list[dict[str, Any]], by_type: bool = True) -> dict[str, Any
     for stage in STAGES:
         values = [r["timings_ms"][stage] for r in rows if stage in r["timings_ms"]]
         latency[stage] = {f"p{p}": _round(m.percentile(values, p)) for p in (50, 95)}
+    # Short-answer metrics count a question without a short answer as wrong; they are null
+    # for a system that gives none at all (the baselines' sentence answers).
+    shorts = any(r.get("short_answer") for r in rows)
     report: dict[str, Any] = {
         "n_questions": len(rows),
         "retrieval": retrieval,
         "answer": {"contains": _avg(answerable, "contains"), "f1": _avg(answerable, "f1"),
-                   "exact": _avg(answerable, "exact"), "n": len(answerable)},
+                   "exact": _avg(answerable, "exact"),
+                   "short_exact": _avg(answerable, "short_exact") if shorts else None,
+                   "short_f1": _avg(answerable, "short_f1") if shorts else None,
+                   "n": len(answerable)},
         "citation": {"precision": _avg(rows, "citation_precision"),
                      "support": _avg(answerable, "citation_support"),
                      "per_answer": _round(m.mean(len(r["citations"]) for r in rows

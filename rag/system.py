@@ -10,7 +10,7 @@ from pathlib import Path
 from embeddings import get_embedder
 from embeddings.base import Embedder
 from rag.answering import get_answerer
-from rag.answering.base import Answerer
+from rag.answering.base import Answerer, reading_depth, shown_passages
 from rag.articles import Article, load_paths
 from rag.chain import build_chain
 from rag.config import Config
@@ -123,11 +123,14 @@ class RagSystem:
         question = self.check_question(question)
         started = time.perf_counter()
         query = standalone_query(answerer, question, history)
-        hits = self.retriever.retrieve(query, k, filters, reference_date)
+        shown = k or self.config.top_k
+        hits = self.retriever.retrieve(query, reading_depth(answerer, shown), filters,
+                                       reference_date)
         retrieved = time.perf_counter()
         for item in answerer.stream(query, hits):
             if isinstance(item, Answer):
                 item.question = question
+                item.passages = shown_passages(hits, shown, item.citations)
                 item.timings_ms.update(retrieve=(retrieved - started) * 1000,
                                        total=(time.perf_counter() - started) * 1000)
                 if query != question:

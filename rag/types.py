@@ -88,6 +88,20 @@ class Answer:
     draft: str | None = None
     fallback: str | None = None
 
+    def short_answer_citation(self) -> Citation | None:
+        """The first citation whose quote holds the short answer (its evidence).
+
+        >>> c = Citation(n=1, article_id="a", title="t", quote="Japan won 16-13.", start=0, end=16)
+        >>> Answer("q", "Japan won 16-13. [1]", short_answer="16-13",
+        ...        citations=[c]).short_answer_citation().n
+        1
+        """
+        if not self.short_answer or self.abstained:
+            return None
+        wanted = " ".join(self.short_answer.split()).casefold()
+        return next((c for c in self.citations if wanted in " ".join(c.quote.split()).casefold()),
+                    None)
+
     def to_json(self) -> dict[str, Any]:
         """The stable JSON contract of ``rag ask --json`` and the app's ``ask`` API."""
         return {

@@ -44,7 +44,7 @@ def test_recall_at_k():
     ("  An   apple, a PEAR!  ", "apple pear"),
     ("three-quarters of a point", "3 quarters of point"),
     ("Twenty-one jets [2]", "21 jets"),
-    ("It cost $1,000 or 3.5%", "it cost 1000 or 3.5"),
+    ("It cost $1,000 or 3.5%", "it cost 1000 dollars or 3.5 percent"),
     ("“Iran’s” — plan", "iran s plan"),
 ])
 def test_normalize_answer(text, expected):

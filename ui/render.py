@@ -67,7 +67,17 @@ def answer_markdown(answer: Answer, text: str | None = None) -> str:
     if answer.abstained:  # inside an HTML block Markdown is not parsed: escape HTML only
         return (f'<div class="rag-abstain">⚠ <strong>Not in the articles</strong><br>'
                 f"{html.escape(text, quote=False)}</div>{notes}")
-    return "".join(parts) + notes
+    return short_answer_html(answer) + "".join(parts) + notes
+
+
+def short_answer_html(answer: Answer) -> str:
+    """The short answer in bold with the [n] of the sentence that holds it, then a blank line;
+    empty when the answer has none."""
+    evidence = answer.short_answer_citation()
+    if evidence is None or not answer.short_answer:
+        return ""
+    return (f'<strong class="rag-short">{esc(answer.short_answer)}</strong> '
+            f"{citation_marker(evidence)}\n\n")
 
 
 def citation_marker(c: Citation) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +16,9 @@ from rag.index.base import Hit
 from rag.sentences import sentence_spans
 from rag.text import content_terms
 from rag.types import Answer, Citation, source_refs
+
+if TYPE_CHECKING:
+    from rag.answering.reader import ShortAnswerReader
 
 DENSE_WEIGHT = 0.7
 MIN_SENTENCE_WORDS = 4
@@ -33,6 +37,15 @@ class ScoredSentence:
     @property
     def score(self) -> float:
         return DENSE_WEIGHT * self.dense + (1 - DENSE_WEIGHT) * self.lexical
+
+
+def is_question(sentence: str) -> bool:
+    """A sentence that asks something, which never answers a question.
+
+    >>> is_question("Who will pay for it?"), is_question('"Why not?" he said.')
+    (True, False)
+    """
+    return sentence.rstrip(" \"'”’)").endswith("?")
 
 
 def lexical_overlap(question_terms: set[str], text: str) -> float:
@@ -56,6 +69,22 @@ class ExtractiveAnswerer:
     def __init__(self, embedder: Embedder, config: Config) -> None:
         self.embedder = embedder
         self.config = config
+        self._reader: ShortAnswerReader | None = None
+
+    @property
+    def reader(self) -> ShortAnswerReader | None:
+        """The short-answer reader (None when ``config.ner_model`` is empty); the NER model
+        loads on the first answer, not at start-up."""
+        if self._reader is None and self.config.ner_model:
+            from rag.answering.reader import ShortAnswerReader
+            from rag.answering.spans import get_span_finder
+
+            self._reader = ShortAnswerReader(get_span_finder(self.config.ner_model))
+        return self._reader
+
+    def depth(self, k: int) -> int:
+        """Passages to read when ``k`` are shown: the answer often sits in a deeper one."""
+        return max(k, self.config.reader_passages)
 
     def score_sentences(self, question: str, hits: list[Hit],
                         per_passage: int | None = None) -> list[ScoredSentence]:
@@ -72,7 +101,8 @@ class ExtractiveAnswerer:
             mine = []
             for s, e in sentence_spans(hit.chunk.text, offset=hit.chunk.start):
                 sentence = text[s:e]
-                if (hit.article.id, s) in seen or len(sentence.split()) < MIN_SENTENCE_WORDS:
+                if ((hit.article.id, s) in seen or len(sentence.split()) < MIN_SENTENCE_WORDS
+                        or is_question(sentence)):
                     continue
                 seen.add((hit.article.id, s))
                 mine.append((hit, s, e, sentence, lexical_overlap(q_terms, sentence)))
@@ -117,6 +147,11 @@ class ExtractiveAnswerer:
             return Answer(question, NO_ANSWER, abstained=True, passages=passages,
                           backend=self.name)
         chosen = self._select(scored)
+        short = self.reader.read(question, scored) if self.reader else None
+        if short is not None:
+            # The sentence holding the short answer is cited first: its [1] verifies it.
+            chosen = [short.sentence, *(c for c in chosen if c is not short.sentence)]
+            chosen = chosen[: self.config.max_answer_sentences]
         citations, parts = [], []
         for n, s in enumerate(chosen, start=1):
             a = s.hit.article
@@ -126,7 +161,7 @@ class ExtractiveAnswerer:
                                       also_in=source_refs(s.hit.duplicates)))
             parts.append(f"{s.text} [{n}]")
         return Answer(question, " ".join(parts), citations=citations, passages=passages,
-                      backend=self.name)
+                      backend=self.name, short_answer=short.text if short else None)
 
     def _select(self, scored: list[ScoredSentence]) -> list[ScoredSentence]:
         """The best sentence, then up to two more that score close to it and add something new."""
