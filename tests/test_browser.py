@@ -55,6 +55,20 @@ def ask(page, question: str) -> None:
     box.press("Enter")
 
 
+def test_short_answer_is_shown_first_in_bold_with_its_citation(page):
+    ask(page, "Who is the coach of Iran's U-20 team?")
+    short = page.locator("#rag-chat strong.rag-short").last
+    short.wait_for(state="visible", timeout=60_000)
+    assert short.inner_text().strip() == "Hossein Abdi"
+    bubble = page.locator("#rag-chat .message-content, #rag-chat [data-testid='bot']").last
+    assert bubble.inner_text().strip().startswith("Hossein Abdi")
+    evidence = page.locator("#rag-sources mark#rag-hl-1")  # the sentence [1] quotes
+    evidence.wait_for(state="visible", timeout=30_000)
+    assert "Hossein Abdi" in evidence.inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "chat-short-answer.png")
+
+
 def test_streamed_answer_with_citation_and_highlighted_sentence(page, sample_system):
     expected = sample_system.ask(QUESTION)
     ask(page, QUESTION)
