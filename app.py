@@ -1,7 +1,8 @@
-"""The chat page: ``python app.py [--host H] [--port P] [--index DIR]``. UI wiring only.
+"""The chat page: ``python app.py [--host H] [--port P] [--index DIR]`` (or ``rag serve``).
 
-Answers, ingest and the index come from ``rag``; markup from ``ui``. Also serves
-``api_name="ask"``: a question string in, ``Answer.to_json()`` out.
+UI wiring only: answers, ingest and the index come from ``rag``, markup from ``ui``. The page
+also serves ``api_name="ask"`` (a question string in, ``Answer.to_json()`` out), and runs
+mounted at ``/`` of the server of ``serve`` (OpenAI-compatible and REST APIs under ``/v1``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from rag import Answer, Config, RagError, RagSystem, get_system
 from rag.answering import BACKENDS
 from rag.articles import load_paths
 from rag.retrieval import make_filters
+from serve.limits import ServeSettings
+from serve.server import create_app, serve_forever
 from ui import EXAMPLE_QUESTIONS, STYLE
 from ui.render import (
     Turn,
@@ -277,16 +280,25 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"error: {exc}") from None
     print(f"Index {config.index_dir}: {stats_markdown(system.stats()).replace('**', '')}",
           flush=True)
+    try:
+        settings = ServeSettings.from_env(max_upload_mb=args.max_upload_mb)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
     demo = build_app(system, max_upload_mb=args.max_upload_mb)
-    demo.queue(default_concurrency_limit=8).launch(
-        server_name=args.host, server_port=args.port, auth=auth, show_error=True,
-        max_file_size=f"{args.max_upload_mb}mb", css_paths=[STYLE], theme=THEME,
-        prevent_thread_lock=True, quiet=True)
-    print(f"Chat UI ready at {demo.local_url}", flush=True)
-    if args.host == "0.0.0.0" and not auth:
-        print("warning: listening on all interfaces without RAG_AUTH", file=sys.stderr)
-    demo.block_thread()
-
+    demo.queue(default_concurrency_limit=8)
+    app = create_app(system, settings, page=demo, page_options=dict(
+        auth=auth, show_error=True, max_file_size=f"{args.max_upload_mb}mb", css_paths=[STYLE],
+        theme=THEME))
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        if not auth:
+            print(f"warning: listening on {args.host} without RAG_AUTH", file=sys.stderr)
+        if not settings.api_keys:
+            print(f"warning: listening on {args.host} without RAG_API_KEY: /v1 is open",
+                  file=sys.stderr)
+    elif auth and not settings.api_keys:
+        print("warning: RAG_AUTH protects the page; set RAG_API_KEY to protect /v1 too",
+              file=sys.stderr)
+    serve_forever(app, args.host, args.port)
 
 if __name__ == "__main__":
     main()

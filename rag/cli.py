@@ -1,4 +1,4 @@
-"""The `rag` command: ingest, ask, stats, delete. A thin layer over the library."""
+"""The `rag` command: ingest, ask, stats, delete, serve, mcp. A thin layer over the library."""
 
 from __future__ import annotations
 
@@ -179,6 +179,45 @@ def delete(
     typer.echo(f"deleted {removed} article(s)" + (f"; {missing} not found" if missing else ""))
     if removed == 0:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1, "
+                                             "env RAG_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 7860, env RAG_PORT).")] = None,
+    index: IndexOption = None,
+) -> None:
+    """The chat page at / and the APIs under /v1 (OpenAI-compatible chat, REST) in one server."""
+    from serve.server import chat_app_module  # lazy: serve depends on rag, never the reverse
+
+    argv = [*(["--host", host] if host else []), *(["--port", str(port)] if port else []),
+            *(["--index", str(index)] if index else [])]
+    try:
+        module = chat_app_module()
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    module.main(argv)
+
+
+@app.command()
+def mcp(
+    index: IndexOption = None,
+    http: Annotated[bool, typer.Option(
+        "--http", help="Streamable HTTP at http://HOST:PORT/mcp instead of stdio.")] = False,
+    host: Annotated[str, typer.Option(help="With --http: interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="With --http: port.")] = 8765,
+) -> None:
+    """MCP server over the index (stdio): tools ask, search, list_articles."""
+    from rag.system import get_system
+    from serve.mcp_server import build_mcp
+
+    config = _config(index)
+    server = build_mcp(lambda: get_system(config))
+    if http:
+        server.run("streamable-http", host=host, port=port)
+    else:
+        server.run("stdio")
 
 
 @app.command("eval", add_help_option=False,

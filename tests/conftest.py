@@ -86,6 +86,7 @@ def app_url(sample_index_dir, tmp_path_factory):
     log_path = work / "app.log"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     env.pop("RAG_AUTH", None)
+    env.pop("RAG_API_KEY", None)
     if env.get("RAG_TEST_LLM_BASE_URL"):  # the chat's LLM backends use the test server
         env.update(RAG_LLM_BASE_URL=env["RAG_TEST_LLM_BASE_URL"], RAG_LLM_MAX_TOKENS="128")
     with log_path.open("w") as log:
@@ -106,6 +107,35 @@ def app_url(sample_index_dir, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+API_KEYS = ("test-key-1", "test-key-2")
+
+
+@pytest.fixture(scope="session")
+def api_system(sample_index_dir, tmp_path_factory, embedder):
+    """The RagSystem behind ``api_url``: a private copy of the sample index, free to write to."""
+    from rag import Config, RagSystem
+
+    path = tmp_path_factory.mktemp("api") / "index"
+    shutil.copytree(sample_index_dir, path)
+    return RagSystem(Config(index_dir=path), embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def api_url(api_system):
+    """The API (``serve.api``) served by a real uvicorn on a free 127.0.0.1 port, in a thread of
+    this process, with bearer keys ``API_KEYS``; yields the base URL (ending in ``/``)."""
+    from serve.api import create_api
+    from serve.limits import ServeSettings
+    from serve.server import start
+
+    settings = ServeSettings(api_keys=API_KEYS, max_body_mb=2, max_upload_mb=1)
+    server = start(create_api(api_system, settings))
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,348 @@
+"""The HTTP API over a RagSystem: OpenAI-compatible chat, REST routes, auth, JSON errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rag.articles import Article, LoadFailure, load_paths
+from rag.errors import BadInputError, RagError
+from rag.ingest import IngestReport
+from rag.retrieval import make_filters
+from rag.system import RagSystem
+from serve import openai_compat as oa
+from serve.limits import BodyLimit, ServeSettings
+from serve.schemas import (
+    AnswerResponse,
+    ArticleList,
+    ArticleOut,
+    AskOptions,
+    AskRequest,
+    ChatRequest,
+    Deleted,
+    IngestRequest,
+    IngestResponse,
+    Stats,
+)
+from ui.uploads import as_uploaded, check_uploads
+
+logger = logging.getLogger("serve")
+_SAFE_NAME = re.compile(r"[^\w.\- ]+")
+
+
+class ApiError(Exception):
+    """An error answered as OpenAI's error object with ``status``."""
+
+    def __init__(self, status: int, message: str, *, param: str | None = None,
+                 code: str | None = None, type_: str = "invalid_request_error") -> None:
+        super().__init__(message)
+        self.status, self.param, self.code, self.type = status, param, code, type_
+
+
+def create_api(system: RagSystem, settings: ServeSettings | None = None) -> FastAPI:
+    """A FastAPI app with the ``/v1`` routes and ``/healthz`` over ``system``.
+
+    >>> from rag import get_system
+    >>> api = create_api(get_system())  # doctest: +SKIP
+    >>> # uvicorn.run(api, host="127.0.0.1", port=8000)
+    """
+    settings = settings or ServeSettings.from_env()
+    api = FastAPI(title="news-rag API", version="1",
+                  description="Cited answers over news articles: OpenAI-compatible chat "
+                  "completions (model `news-rag`, structured `citations` beside the text) and "
+                  "REST routes. With RAG_API_KEY set, every /v1 route needs "
+                  "`Authorization: Bearer <key>`.")
+    _add_error_handlers(api)
+    api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # type: ignore[arg-type]
+
+    def require_key(request: Request) -> None:
+        if not settings.authorized(request.headers.get("authorization")):
+            given = bool(request.headers.get("authorization"))
+            raise ApiError(401, "Incorrect API key provided." if given else
+                           "Missing API key: send 'Authorization: Bearer <key>' (RAG_API_KEY).",
+                           code="invalid_api_key")
+
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
+
+    @api.get("/healthz", tags=["meta"])
+    def healthz() -> dict[str, str]:
+        """Liveness: 200 while the server runs (no auth)."""
+        return {"status": "ok"}
+
+    @v1.get("/models", tags=["openai"])
+    def models() -> dict[str, Any]:
+        """The one model, ``news-rag``: answers from the indexed articles, cited."""
+        return {"object": "list", "data": [
+            {"id": oa.MODEL_ID, "object": "model", "created": 0, "owned_by": "news-rag"}]}
+
+    @v1.post("/chat/completions", tags=["openai"], response_model=None)
+    async def chat_completions(body: ChatRequest) -> Any:
+        """OpenAI chat completions: the answer with [n] markers and a Sources list as
+        ``content``, the verified citations in the extra top-level ``citations`` field (and on
+        the last chunk of a stream). Extra body fields: ``k``, ``filters``, ``as_of``,
+        ``backend``."""
+        if body.model != oa.MODEL_ID:
+            raise ApiError(404, f"The model {body.model!r} does not exist; this server has "
+                           f"{oa.MODEL_ID!r}.", param="model", code="model_not_found")
+        if body.n not in (None, 1):
+            raise ApiError(400, f"n={body.n}: only one choice (n=1) is supported", param="n")
+        question, history = oa.split_messages(body.messages)
+        question = system.check_question(question)
+        kwargs = _ask_kwargs(body, history)
+        if not body.stream:
+            answer = await run_in_threadpool(_answer_json, system, question, kwargs)
+            return oa.completion(answer)
+        return StreamingResponse(_chat_events(system, question, kwargs),
+                                 media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache",
+                                          "X-Accel-Buffering": "no"})
+
+    @v1.post("/ask", tags=["rest"], response_model=AnswerResponse)
+    def ask(body: AskRequest) -> dict[str, Any]:
+        """A cited answer: exactly the JSON of ``rag ask --json``."""
+        return _answer_json(system, body.question, _ask_kwargs(body, body.history))
+
+    @v1.get("/articles", tags=["rest"])
+    def list_articles() -> ArticleList:
+        """Indexed articles, newest first (undated last)."""
+        rows = [ArticleOut(id=a.id, title=a.title, source=a.source, url=a.url,
+                           published_at=a.published_at, chunks=n)
+                for a, n in system.index.list_articles()]
+        rows.sort(key=lambda r: r.title.lower())
+        rows.sort(key=lambda r: r.published_at or "", reverse=True)
+        return ArticleList(data=rows)
+
+    @v1.post("/articles", tags=["rest"], openapi_extra=_INGEST_BODY)
+    async def ingest(request: Request) -> IngestResponse:
+        """Index articles: a JSON body ``{"articles": [{"title", "text", "url",
+        "published_at", "source"}, ...]}``, or files uploaded as multipart field ``files``
+        (.txt .md .html .json .jsonl). An article with a known id, url or file name replaces
+        the indexed one when it changed; unchanged ones are skipped."""
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind == "multipart/form-data":
+            report = await _ingest_files(system, request, settings)
+        elif kind in ("application/json", ""):
+            report = await run_in_threadpool(_ingest_json, system, await _json(request),
+                                             settings)
+        else:
+            raise ApiError(415, f"Content-Type {kind!r} is not accepted: send application/json "
+                           "or multipart/form-data")
+        return _report(report)
+
+    @v1.delete("/articles/{article_id}", tags=["rest"])
+    def delete_article(article_id: str) -> Deleted:
+        """Remove an article (id from ``GET /v1/articles``); 404 when there is none."""
+        if system.delete([article_id]) == 0:
+            raise ApiError(404, f"no article with id {article_id!r}", param="article_id",
+                           code="article_not_found")
+        return Deleted(id=article_id)
+
+    @v1.get("/stats", tags=["rest"])
+    def stats() -> Stats:
+        """Articles, chunks, embedding model and size of the index."""
+        s = system.stats()
+        return Stats(articles=s.articles, chunks=s.chunks, model=s.model,
+                     dimension=s.dimension, backend=s.backend, size_bytes=s.size_bytes)
+
+    @v1.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                  include_in_schema=False)
+    def unknown(path: str) -> None:
+        raise ApiError(404, f"no route /v1/{path}; see /docs", code="unknown_url")
+
+    api.include_router(v1)
+    return api
+
+
+def _ask_kwargs(options: AskOptions, history: list[str]) -> dict[str, Any]:
+    f = options.filters
+    filters = make_filters(f.sources, f.since, f.until, since_name="filters.since",
+                           until_name="filters.until") if f else None
+    return {"k": options.k, "filters": filters, "history": history or None,
+            "backend": options.backend, "reference_date": options.as_of}
+
+
+def _answer_json(system: RagSystem, question: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    return system.ask(question, **kwargs).to_json()
+
+
+async def _chat_events(system: RagSystem, question: str,
+                       kwargs: dict[str, Any]) -> AsyncIterator[str]:
+    """SSE of the verified answer: a role chunk at once, the content in pieces once the answer
+    is checked (an LLM's draft is never sent: verification may change it), then a last chunk
+    with ``citations``, then ``[DONE]``."""
+    cid = oa.new_id()
+    yield _sse(oa.chunk(cid, {"role": "assistant", "content": ""}))
+    try:
+        answer = await run_in_threadpool(_answer_json, system, question, kwargs)
+    except Exception as exc:  # the stream has begun: report it in OpenAI's stream error form
+        logger.exception("streamed answer to %r failed", question)
+        yield _sse(_error_of(exc)[1])
+        yield "data: [DONE]\n\n"
+        return
+    for piece in oa.content_pieces(oa.reply_content(answer)):
+        yield _sse(oa.chunk(cid, {"content": piece}))
+    yield _sse(oa.chunk(cid, {}, finish_reason="stop", citations=answer.get("citations") or []))
+    yield "data: [DONE]\n\n"
+
+
+def _sse(payload: dict[str, Any]) -> str:
+    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+
+async def _json(request: Request) -> Any:
+    try:
+        return await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(422, f"the body is not valid JSON: {exc}") from None
+
+
+def _ingest_json(system: RagSystem, payload: Any, settings: ServeSettings) -> IngestReport:
+    try:
+        body = IngestRequest.model_validate(payload)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(), body=payload) from None
+    if len(body.articles) > settings.max_articles:
+        raise ApiError(413, f"{len(body.articles)} articles in one request; the limit is "
+                       f"{settings.max_articles}", param="articles", code="request_too_large")
+    articles, failures = [], []
+    for i, item in enumerate(body.articles):
+        record = item.model_dump()
+        try:
+            # No origin: a JSON article is matched by its id or url only.
+            articles.append(Article(**{k: record.get(k) for k in (
+                "title", "text", "source", "url", "published_at", "author")},
+                id=str(record.get("id") or record.get("doc_id") or "")))
+        except BadInputError as exc:
+            failures.append(LoadFailure(f"articles[{i}]", str(exc)))
+    report = system.ingest(articles)
+    report.failures = failures + report.failures
+    return report
+
+
+async def _ingest_files(system: RagSystem, request: Request,
+                        settings: ServeSettings) -> IngestReport:
+    form = await request.form(max_files=1000)
+    try:
+        uploads = [v for v in form.getlist("files") if isinstance(v, UploadFile)]
+        if not uploads:
+            raise ApiError(422, "no files: upload them in the multipart field 'files'",
+                           param="files")
+        for upload in uploads:
+            if (upload.size or 0) > settings.max_upload_bytes:
+                raise ApiError(413, f"{upload.filename}: {upload.size / 1_048_576:.1f} MB is "
+                               f"over the {settings.max_upload_mb:g} MB upload limit "
+                               "(RAG_MAX_UPLOAD_MB)", param="files", code="file_too_large")
+        with tempfile.TemporaryDirectory(prefix="rag-upload-") as tmp:
+            paths = []
+            for i, upload in enumerate(uploads):
+                name = _SAFE_NAME.sub("_", Path(upload.filename or f"upload-{i}").name)
+                folder = Path(tmp) / str(i)  # one folder each: equal names do not collide
+                folder.mkdir()
+                (folder / name).write_bytes(await upload.read())
+                paths.append(folder / name)
+            return await run_in_threadpool(_ingest_paths, system, paths, settings, tmp)
+    finally:
+        await form.close()
+
+
+def _ingest_paths(system: RagSystem, paths: list[Path], settings: ServeSettings,
+                  tmp: str) -> IngestReport:
+    accepted, refused = check_uploads(list(paths), settings.max_upload_bytes)
+    loaded = load_paths(accepted)
+    articles = [as_uploaded(a) for a in loaded.articles]
+    report = system.ingest(articles, commit_every=max(1, len(articles) // 50))
+    report.failures = [LoadFailure(_relative(f.input, tmp), f.reason)
+                       for f in refused + loaded.failures + report.failures]
+    return report
+
+
+def _relative(name: str, tmp: str) -> str:
+    """An uploaded file's own name instead of its temporary path."""
+    if name.startswith(tmp):
+        return Path(name[len(tmp):].lstrip("/")).as_posix().split("/", 1)[-1]
+    return name
+
+
+def _report(report: IngestReport) -> IngestResponse:
+    return IngestResponse(added=report.added, updated=report.updated, skipped=report.skipped,
+                          failed=report.failed, chunks=report.chunks, embedded=report.embedded,
+                          seconds=round(report.seconds, 3), summary=report.summary(),
+                          failures=[{"input": f.input, "reason": f.reason}
+                                    for f in report.failures])
+
+
+def _error_of(exc: Exception) -> tuple[int, dict[str, Any]]:
+    """The status and OpenAI error body for an exception; a bug says its type, no traceback."""
+    if isinstance(exc, ApiError):
+        return exc.status, oa.error_body(str(exc), type_=exc.type, param=exc.param,
+                                         code=exc.code)
+    if isinstance(exc, BadInputError | ValueError):
+        return 422, oa.error_body(str(exc))
+    if isinstance(exc, RagError):
+        return 400, oa.error_body(str(exc))
+    return 500, oa.error_body(f"internal error ({type(exc).__name__}); see the server log",
+                              type_="server_error")
+
+
+def _add_error_handlers(api: FastAPI) -> None:
+    async def api_error(request: Request, exc: Exception) -> JSONResponse:
+        status, body = _error_of(exc)
+        if status >= 500:
+            logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    async def invalid(request: Request, exc: Exception) -> JSONResponse:
+        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+        first = errors[0] if errors else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        message = f"{where}: {first.get('msg', 'invalid request')}" if where else first.get(
+            "msg", "invalid request")
+        return JSONResponse(oa.error_body(message, param=where or None), status_code=422)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return JSONResponse(oa.error_body(str(exc.detail)), status_code=exc.status_code,
+                            headers=exc.headers)
+
+    api.add_exception_handler(RequestValidationError, invalid)
+    api.add_exception_handler(StarletteHTTPException, http_error)
+    for kind in (ApiError, RagError, ValueError, Exception):
+        api.add_exception_handler(kind, api_error)
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic JSON schema with its ``$defs`` written in place (for ``openapi_extra``)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return walk(defs[ref.removeprefix("#/$defs/")])
+            return {k: walk(v) for k, v in node.items()}
+        return [walk(v) for v in node] if isinstance(node, list) else node
+
+    return walk(schema)
+
+
+_INGEST_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": _inlined(IngestRequest.model_json_schema())},
+    "multipart/form-data": {"schema": {
+        "type": "object", "required": ["files"],
+        "properties": {"files": {"type": "array",
+                                 "items": {"type": "string", "format": "binary"}}}}},
+}}}

@@ -1,0 +1,125 @@
+"""API settings (keys, size limits), bearer-token auth, and the request body cap."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from serve.openai_compat import error_body
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """Limits and keys of the HTTP API; ``from_env`` reads ``RAG_API_KEY`` (comma-separated
+    keys: bearer auth on every ``/v1`` route when set) and ``RAG_API_MAX_BODY_MB``.
+
+    >>> ServeSettings.from_env({"RAG_API_KEY": "k1, k2"}).api_keys
+    ('k1', 'k2')
+    >>> ServeSettings().authorized(None)
+    True
+    """
+
+    api_keys: tuple[str, ...] = ()
+    max_body_mb: float = 32.0  # above the default 20 MB upload limit plus multipart overhead
+    max_upload_mb: float = 20.0
+    max_articles: int = 1000  # per POST /v1/articles
+
+    def __post_init__(self) -> None:
+        for name in ("max_body_mb", "max_upload_mb", "max_articles"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be greater than 0. Currently, {name} is "
+                                 f"{getattr(self, name)}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ServeSettings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        keys = tuple(k.strip() for k in env.get("RAG_API_KEY", "").split(",") if k.strip())
+        if keys:
+            values["api_keys"] = keys
+        for name, key in (("max_body_mb", "RAG_API_MAX_BODY_MB"),
+                          ("max_upload_mb", "RAG_MAX_UPLOAD_MB")):
+            if env.get(key):
+                try:
+                    values[name] = float(env[key])
+                except ValueError:
+                    raise ValueError(f"{key}={env[key]!r} is not a number of MB") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_mb * 1_048_576)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1_048_576)
+
+    def authorized(self, authorization: str | None) -> bool:
+        """Whether an ``Authorization`` header carries one of the keys (always, with none)."""
+        if not self.api_keys:
+            return True
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return False
+        given = token.strip().encode()
+        # Every key is compared, in constant time, so timing says nothing about which matched.
+        return any([hmac.compare_digest(given, k.encode()) for k in self.api_keys])
+
+
+class BodyLimit:
+    """ASGI middleware: a request to ``prefix`` whose body exceeds ``max_bytes`` gets 413 with
+    an OpenAI-style error naming the limit, before the route reads any of it."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, prefix: str = "/v1") -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send, int(declared))
+            return
+        body = bytearray()
+        more = True
+        while more:  # also catches a chunked body with no Content-Length
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                await self._refuse(send, None)
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()  # the route's wait for a disconnect (streaming)
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Send, size: int | None) -> None:
+        limit_mb = self.max_bytes / 1_048_576
+        got = f"{size / 1_048_576:.1f} MB" if size else "the request body"
+        payload = error_body(f"{got} is over the {limit_mb:g} MB request body limit "
+                             "(RAG_API_MAX_BODY_MB)", code="request_too_large")
+        raw = json.dumps(payload).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(raw)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": raw})

@@ -1,0 +1,93 @@
+"""An MCP server over the index (``rag mcp``): tools ask, search and list_articles.
+
+Built with the official ``mcp`` SDK; stdio by default (an agent starts it as a subprocess), or
+streamable HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+
+from rag.retrieval import make_filters
+from rag.system import RagSystem
+
+INSTRUCTIONS = (
+    "Answers questions from an index of news articles. Every claim of an answer is cited [n] to "
+    "the exact sentence of an article that supports it, and the citations were checked against "
+    "their sources. Use `ask` for an answer, `search` to read the most relevant passages "
+    "yourself, `list_articles` to see what the index holds. When `ask` returns abstained=true, "
+    "the articles do not answer the question: say so rather than guessing.")
+
+
+def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
+    """The MCP server; ``system`` may be a factory, called once on the first tool call.
+
+    >>> server = build_mcp(get_system)  # doctest: +SKIP
+    >>> server.run("stdio")  # doctest: +SKIP
+    """
+    lock = threading.Lock()
+    holder: list[RagSystem] = [system] if isinstance(system, RagSystem) else []
+
+    def rag() -> RagSystem:
+        with lock:
+            if not holder:
+                assert callable(system)
+                holder.append(system())
+            return holder[0]
+
+    server = MCPServer(name="news-rag", instructions=INSTRUCTIONS)
+
+    @server.tool(title="Ask the news articles")
+    def ask(question: str, k: int | None = None, sources: list[str] | None = None,
+            since: str | None = None, until: str | None = None,
+            as_of: str | None = None, history: list[str] | None = None) -> dict[str, Any]:
+        """Answer a question from the indexed news articles, with verified citations.
+
+        Returns `answer` (text with [n] markers), `abstained` (true: the articles do not say),
+        `citations` (n, title, url, published_at, source, the exact `quote`, its `start`/`end`
+        offsets in the article), and `passages` (the retrieved text with scores).
+        Optional: k passages to retrieve (default 6); only these `sources` (site names);
+        published `since`/`until` (YYYY-MM-DD); `as_of` a day (later articles are left out,
+        "this week" counts from it); `history`: earlier questions, for a follow-up.
+        """
+        filters = make_filters(sources, since, until, since_name="since", until_name="until")
+        return rag().ask(question, k=k, filters=filters, history=history,
+                         reference_date=as_of).to_json()
+
+    @server.tool(title="Search the news articles")
+    def search(query: str, k: int = 6, sources: list[str] | None = None,
+               since: str | None = None, until: str | None = None) -> dict[str, Any]:
+        """Find the passages of news articles most relevant to `query` (hybrid keyword and
+        semantic search, recent stories preferred). Returns `passages`, best first: text,
+        score, and the article's article_id, title, source, url, published_at, with the
+        passage's `start`/`end` offsets in the article. Use it to read around a topic; use
+        `ask` for a cited answer."""
+        system = rag()
+        filters = make_filters(sources, since, until, since_name="since", until_name="until")
+        hits = system.retriever.retrieve(system.check_question(query), k, filters)
+        return {"passages": [
+            {"article_id": h.article.id, "title": h.article.title, "source": h.article.source,
+             "url": h.article.url, "published_at": h.article.published_at,
+             "score": round(h.score, 4), "text": h.chunk.text, "start": h.chunk.start,
+             "end": h.chunk.end} for h in hits]}
+
+    @server.tool(title="List the indexed articles")
+    def list_articles(limit: int = 200, offset: int = 0) -> dict[str, Any]:
+        """The articles in the index, newest first: id, title, source, url, published_at,
+        chunks. `total` counts them all; page with `offset` and `limit` (at most 1000)."""
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise ValueError(f"limit must be 1..1000 and offset >= 0; got limit={limit}, "
+                             f"offset={offset}")
+        rows = rag().index.list_articles()
+        rows.sort(key=lambda r: r[0].title.lower())
+        rows.sort(key=lambda r: r[0].published_at or "", reverse=True)
+        return {"total": len(rows), "articles": [
+            {"id": a.id, "title": a.title, "source": a.source, "url": a.url,
+             "published_at": a.published_at, "chunks": n}
+            for a, n in rows[offset:offset + limit]]}
+
+    return server

@@ -1,0 +1,147 @@
+"""OpenAI chat completions <-> ask(): messages in, a cited answer out (pure functions).
+
+The reply's ``content`` is the answer with its ``[n]`` markers and a short Sources list, so any
+client shows usable citations; the structured citations of ``rag ask --json`` ride along in an
+extra top-level ``citations`` field, which OpenAI clients keep (``model_extra``) or ignore.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from rag.errors import BadInputError
+
+MODEL_ID = "news-rag"
+MAX_MESSAGES = 200
+
+
+def split_messages(messages: list[dict[str, Any]]) -> tuple[str, list[str]]:
+    """The question (the last message, which must be the user's) and the earlier user messages
+    as the follow-up history; system and assistant messages are not questions.
+
+    >>> split_messages([{"role": "user", "content": "Who won?"},
+    ...                 {"role": "assistant", "content": "Japan [1]."},
+    ...                 {"role": "user", "content": [{"type": "text", "text": "By how much?"}]}])
+    ('By how much?', ['Who won?'])
+    """
+    if not messages:
+        raise BadInputError("messages is empty: send at least one user message")
+    if len(messages) > MAX_MESSAGES:
+        raise BadInputError(f"messages holds {len(messages)} messages; the limit is {MAX_MESSAGES}")
+    last = messages[-1]
+    if last.get("role") != "user":
+        raise BadInputError(f"the last message must have role 'user' (the question), "
+                            f"not {last.get('role')!r}")
+    texts = [(m.get("role"), message_text(m.get("content"), i)) for i, m in enumerate(messages)]
+    history = [text for role, text in texts[:-1] if role == "user" and text.strip()]
+    return texts[-1][1], history
+
+
+def message_text(content: Any, index: int = 0) -> str:
+    """The text of a message's ``content``: a string, or a list of parts of which only
+    ``{"type": "text"}`` ones are read."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if not isinstance(part, dict) or part.get("type") != "text":
+                kind = part.get("type") if isinstance(part, dict) else type(part).__name__
+                raise BadInputError(f"messages[{index}].content has a {kind!r} part; only text "
+                                    "parts are supported")
+            parts.append(str(part.get("text") or ""))
+        return "\n".join(parts)
+    raise BadInputError(f"messages[{index}].content must be a string or a list of text parts")
+
+
+def sources_markdown(citations: list[dict[str, Any]]) -> str:
+    """The Sources list under an answer: ``[n] title (source, date) url`` per citation.
+
+    >>> print(sources_markdown([{"n": 1, "title": "T", "source": "cnn.com",
+    ...                          "published_at": "2022-06-01", "url": "https://x.test/a"}]))
+    Sources:
+    - [1] T (cnn.com, 2022-06-01) https://x.test/a
+    """
+    if not citations:
+        return ""
+    lines = ["Sources:"]
+    for c in citations:
+        meta = ", ".join(str(x) for x in (c.get("source"), c.get("published_at")) if x)
+        line = f"- [{c['n']}] {c['title']}" + (f" ({meta})" if meta else "")
+        lines.append(line + (f" {c['url']}" if c.get("url") else ""))
+    return "\n".join(lines)
+
+
+def reply_content(answer: dict[str, Any]) -> str:
+    """What an OpenAI client shows: the answer text, then its Sources list."""
+    sources = sources_markdown(answer.get("citations") or [])
+    return answer["answer"] + (f"\n\n{sources}" if sources else "")
+
+
+def completion(answer: dict[str, Any], *, model: str = MODEL_ID) -> dict[str, Any]:
+    """A ``chat.completion`` object for ``answer`` (``Answer.to_json()``)."""
+    return {
+        "id": new_id(),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                     "message": {"role": "assistant", "content": reply_content(answer),
+                                 "refusal": None}}],
+        "citations": answer.get("citations") or [],
+    }
+
+
+def chunk(completion_id: str, delta: dict[str, Any], *, model: str = MODEL_ID,
+          finish_reason: str | None = None, **extra: Any) -> dict[str, Any]:
+    """One ``chat.completion.chunk`` of a stream."""
+    return {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason,
+                         "logprobs": None}],
+            **extra}
+
+
+def content_pieces(text: str, words: int = 4) -> Iterator[str]:
+    """``text`` in pieces of a few words whose concatenation is exactly ``text``.
+
+    >>> list(content_pieces("a b  c\\nd e", words=2))
+    ['a b  ', 'c\\nd ', 'e']
+    """
+    piece, count = "", 0
+    for token in _tokens(text):
+        piece += token
+        if not token.isspace():
+            count += 1
+        elif count >= words:
+            yield piece
+            piece, count = "", 0
+    if piece:
+        yield piece
+
+
+def _tokens(text: str) -> Iterator[str]:
+    start = 0
+    for i in range(1, len(text) + 1):
+        if i == len(text) or text[i].isspace() != text[start].isspace():
+            yield text[start:i]
+            start = i
+
+
+def new_id() -> str:
+    return f"chatcmpl-{uuid.uuid4().hex[:24]}"
+
+
+def error_body(message: str, *, type_: str = "invalid_request_error", param: str | None = None,
+               code: str | None = None) -> dict[str, Any]:
+    """OpenAI's error object, which its clients turn into a typed exception.
+
+    >>> error_body("bad k", param="k")["error"]["param"]
+    'k'
+    """
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}

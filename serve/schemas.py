@@ -1,0 +1,129 @@
+"""Request and response bodies of the HTTP API, as they appear in the OpenAPI schema."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rag.answering import BACKENDS
+
+Backend = Literal[BACKENDS]  # type: ignore[valid-type]
+
+
+class Filters(BaseModel):
+    """Only articles from these sources and/or published in this range (ISO dates)."""
+
+    model_config = ConfigDict(extra="forbid")
+    sources: list[str] = Field(default_factory=list, max_length=100,
+                               examples=[["cnn.com", "bbc.com"]])
+    since: str | None = Field(None, examples=["2022-06-01"])
+    until: str | None = Field(None, examples=["2022-06-30"])
+
+
+class AskOptions(BaseModel):
+    """Retrieval options shared by ``/v1/ask`` and (as extra body fields) chat completions."""
+
+    k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve.")
+    filters: Filters | None = None
+    as_of: str | None = Field(None, description="Ask as of this day (YYYY-MM-DD): later "
+                              "articles are left out; 'this week' counts from it.")
+    backend: Backend | None = Field(None, description="Answer backend (default: the server's).")
+
+
+class AskRequest(AskOptions):
+    """``POST /v1/ask``: a question, the earlier questions of the conversation, options."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"question": "Where is the nuclear plant being built?", "k": 6}]})
+    question: str = Field(description="The question (at most RAG_MAX_QUESTION_CHARS).")
+    history: list[str] = Field(default_factory=list, max_length=50,
+                               description="Earlier questions, oldest first (follow-ups).")
+
+
+class AnswerResponse(BaseModel):
+    """Exactly the JSON of ``rag ask --json`` (``Answer.to_json()``); keys may be added."""
+
+    model_config = ConfigDict(extra="allow")
+    answer: str
+    abstained: bool
+    citations: list[dict[str, Any]]
+    passages: list[dict[str, Any]]
+
+
+class ChatRequest(AskOptions):
+    """OpenAI's chat completion request. Parameters that do not apply to retrieval answers
+    (temperature, max_tokens, tools...) are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str = Field(examples=["news-rag"])
+    messages: list[dict[str, Any]] = Field(description="The last user message is the question; "
+                                           "earlier user messages are the history.")
+    stream: bool = False
+    n: int | None = Field(None, description="Only 1 is supported.")
+    stream_options: dict[str, Any] | None = None
+
+
+class ArticleIn(BaseModel):
+    """One article to index; ``id`` (or ``doc_id``) defaults to a hash of the url or text."""
+
+    model_config = ConfigDict(extra="allow")
+    title: str = ""
+    text: str
+    id: str | None = None
+    source: str | None = None
+    url: str | None = None
+    published_at: str | None = None
+    author: str | None = None
+
+
+class IngestRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    articles: list[ArticleIn]
+
+
+class Failure(BaseModel):
+    input: str
+    reason: str
+
+
+class IngestResponse(BaseModel):
+    """What an ingest did (``IngestReport``); ``failures`` name each skipped input."""
+
+    added: int
+    updated: int
+    skipped: int
+    failed: int
+    chunks: int
+    embedded: int
+    seconds: float
+    summary: str
+    failures: list[Failure]
+
+
+class ArticleOut(BaseModel):
+    id: str
+    title: str
+    source: str | None
+    url: str | None
+    published_at: str | None
+    chunks: int
+
+
+class ArticleList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ArticleOut]
+
+
+class Deleted(BaseModel):
+    id: str
+    deleted: bool = True
+
+
+class Stats(BaseModel):
+    articles: int
+    chunks: int
+    model: str
+    dimension: int
+    backend: str
+    size_bytes: int
