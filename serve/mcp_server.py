@@ -7,11 +7,14 @@ streamable HTTP on 127.0.0.1.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
+from rag.errors import RagError
 from rag.retrieval import make_filters
 from rag.system import RagSystem
 
@@ -54,9 +57,11 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
         published `since`/`until` (YYYY-MM-DD); `as_of` a day (later articles are left out,
         "this week" counts from it); `history`: earlier questions, for a follow-up.
         """
-        filters = make_filters(sources, since, until, since_name="since", until_name="until")
-        return rag().ask(question, k=k, filters=filters, history=history,
-                         reference_date=as_of).to_json()
+        with _told():
+            filters = make_filters(sources, since, until, since_name="since",
+                                   until_name="until")
+            return rag().ask(question, k=k, filters=filters, history=history,
+                             reference_date=as_of).to_json()
 
     @server.tool(title="Search the news articles")
     def search(query: str, k: int = 6, sources: list[str] | None = None,
@@ -67,8 +72,10 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
         passage's `start`/`end` offsets in the article. Use it to read around a topic; use
         `ask` for a cited answer."""
         system = rag()
-        filters = make_filters(sources, since, until, since_name="since", until_name="until")
-        hits = system.retriever.retrieve(system.check_question(query), k, filters)
+        with _told():
+            filters = make_filters(sources, since, until, since_name="since",
+                                   until_name="until")
+            hits = system.retriever.retrieve(system.check_question(query), k, filters)
         return {"passages": [
             {"article_id": h.article.id, "title": h.article.title, "source": h.article.source,
              "url": h.article.url, "published_at": h.article.published_at,
@@ -80,7 +87,7 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
         """The articles in the index, newest first: id, title, source, url, published_at,
         chunks. `total` counts them all; page with `offset` and `limit` (at most 1000)."""
         if not 1 <= limit <= 1000 or offset < 0:
-            raise ValueError(f"limit must be 1..1000 and offset >= 0; got limit={limit}, "
+            raise ToolError(f"limit must be 1..1000 and offset >= 0; got limit={limit}, "
                              f"offset={offset}")
         rows = rag().index.list_articles()
         rows.sort(key=lambda r: r[0].title.lower())
@@ -91,3 +98,13 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
             for a, n in rows[offset:offset + limit]]}
 
     return server
+
+
+@contextmanager
+def _told() -> Iterator[None]:
+    """A user's mistake (bad question, date, k) reaches the agent with its message; the SDK
+    hides the text of any other exception."""
+    try:
+        yield
+    except (RagError, ValueError) as exc:
+        raise ToolError(str(exc)) from exc

@@ -1,0 +1,77 @@
+"""``rag mcp`` over stdio, driven by the official ``mcp`` SDK's client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+QUESTION = "Where is the nuclear plant being built?"
+
+
+async def _session_run(index: Path, calls: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+
+    rag = Path(sys.executable).with_name("rag")
+    params = StdioServerParameters(command=str(rag), args=["mcp", "--index", str(index)],
+                                   env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                                        "PATH": os.environ.get("PATH", "")})
+    results: dict[str, Any] = {}
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        results["tools"] = (await session.list_tools()).tools
+        for name, arguments in calls:
+            results.setdefault(name, []).append(await session.call_tool(name, arguments))
+    return results
+
+
+@pytest.fixture(scope="module")
+def mcp_results(sample_index_dir, tmp_path_factory):
+    index = tmp_path_factory.mktemp("mcp") / "index"
+    shutil.copytree(sample_index_dir, index)
+    return asyncio.run(asyncio.wait_for(_session_run(index, [
+        ("ask", {"question": QUESTION, "k": 4}),
+        ("search", {"query": "water polo Japan", "k": 3}),
+        ("list_articles", {"limit": 5}),
+        ("ask", {"question": "  "}),
+    ]), timeout=240))
+
+
+def test_tools_are_listed_with_descriptions_and_schemas(mcp_results):
+    tools = {t.name: t for t in mcp_results["tools"]}
+    assert set(tools) == {"ask", "search", "list_articles"}
+    assert "verified citations" in tools["ask"].description
+    assert tools["ask"].input_schema["required"] == ["question"]
+    assert tools["ask"].output_schema is not None, "ask returns structured content"
+
+
+def test_ask_returns_the_cited_answer_as_structured_content(mcp_results, sample_system):
+    result = mcp_results["ask"][0]
+    got = result.structured_content
+    expected = sample_system.ask(QUESTION, k=4).to_json()
+    assert not result.is_error and "Bushehr" in got["answer"]
+    got.pop("timings_ms")
+    expected.pop("timings_ms")
+    assert got == expected
+    assert got["citations"][0]["quote"] and got["citations"][0]["verified"]
+
+
+def test_search_and_list_articles(mcp_results):
+    passages = mcp_results["search"][0].structured_content["passages"]
+    assert len(passages) == 3 and "Water Polo" in passages[0]["title"]
+    assert {"article_id", "title", "url", "published_at", "score", "text", "start",
+            "end"} <= set(passages[0])
+    listed = mcp_results["list_articles"][0].structured_content
+    assert listed["total"] == 7 and len(listed["articles"]) == 5
+
+
+def test_bad_input_is_a_tool_error_naming_it(mcp_results):
+    result = mcp_results["ask"][1]
+    assert result.is_error and "question is empty" in result.content[0].text

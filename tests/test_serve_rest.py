@@ -1,0 +1,156 @@
+"""The REST routes on a real uvicorn server, over plain HTTP (httpx)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from conftest import API_KEYS
+
+pytestmark = pytest.mark.slow
+
+QUESTION = "Where is the nuclear plant being built?"
+NEW_ARTICLE = {"title": "Lisbon opens a tide-powered ferry line",
+               "text": "Lisbon opened a ferry line powered by tidal turbines on Monday. The "
+                       "ferries cross the Tagus every twenty minutes.",
+               "url": "https://news.example/lisbon-ferry", "source": "news.example",
+               "published_at": "2026-11-30"}
+
+
+@pytest.fixture(scope="module")
+def http(api_url):
+    with httpx.Client(base_url=api_url, timeout=120,
+                      headers={"Authorization": f"Bearer {API_KEYS[0]}"}) as client:
+        yield client
+
+
+def error_of(response: httpx.Response) -> str:
+    body = response.json()
+    assert set(body) == {"error"} and body["error"]["type"], body
+    return body["error"]["message"]
+
+
+def test_ask_returns_the_json_contract(http, api_system):
+    got = http.post("/v1/ask", json={"question": QUESTION, "k": 4}).json()
+    expected = api_system.ask(QUESTION, k=4).to_json()
+    assert "Bushehr" in got["answer"] and got["citations"]
+    got.pop("timings_ms")
+    expected.pop("timings_ms")
+    assert got == expected
+
+
+def test_ask_with_filters_history_and_as_of(http, api_system):
+    from rag import make_filters
+
+    body = {"question": "and the jet engines?", "history": ["What is Iran interested in?"],
+            "filters": {"since": "2020-01-01", "sources": []}, "as_of": "2026-01-01"}
+    got = http.post("/v1/ask", json=body).json()
+    expected = api_system.ask("and the jet engines?", history=body["history"],
+                              filters=make_filters(since="2020-01-01"),
+                              reference_date="2026-01-01").to_json()
+    assert got["answer"] == expected["answer"] and got["citations"] == expected["citations"]
+    assert "searched for: What is Iran interested in? and the jet engines?" in got["notes"]
+
+
+def test_bad_input_is_named(http):
+    too_long = http.post("/v1/ask", json={"question": "why " * 600})
+    assert too_long.status_code == 422 and "limit is 2,000" in error_of(too_long)
+    empty = http.post("/v1/ask", json={"question": "  "})
+    assert empty.status_code == 422 and "question is empty" in error_of(empty)
+    bad_k = http.post("/v1/ask", json={"question": QUESTION, "k": 0})
+    assert bad_k.status_code == 422 and error_of(bad_k).startswith("k: ")
+    unknown = http.post("/v1/ask", json={"question": QUESTION, "top_p": 1})
+    assert unknown.status_code == 422 and "top_p" in error_of(unknown)
+    bad_date = http.post("/v1/ask", json={"question": QUESTION, "filters": {"since": "soon"}})
+    assert bad_date.status_code == 422 and "filters.since" in error_of(bad_date)
+    not_json = http.post("/v1/ask", content=b"{oops", headers={"content-type":
+                                                              "application/json"})
+    assert not_json.status_code == 422 and error_of(not_json)
+    nowhere = http.get("/v1/nowhere")
+    assert nowhere.status_code == 404 and "/v1/nowhere" in error_of(nowhere)
+
+
+def test_ingest_json_list_ask_delete(http):
+    report = http.post("/v1/articles", json={"articles": [NEW_ARTICLE, {"title": "Empty",
+                                                                         "text": "   "}]})
+    assert report.status_code == 200, report.text
+    body = report.json()
+    assert (body["added"], body["failed"]) == (1, 1) and body["chunks"] >= 1
+    assert body["failures"][0]["input"] == "articles[1]" and "no text" in body["failures"][0][
+        "reason"]
+    listed = http.get("/v1/articles").json()["data"]
+    new = next(a for a in listed if a["url"] == NEW_ARTICLE["url"])
+    assert listed[0] == new, "newest first"
+    assert (new["title"], new["published_at"], new["source"]) == (
+        NEW_ARTICLE["title"], "2026-11-30", "news.example")
+    answer = http.post("/v1/ask", json={"question": "What powers the Lisbon ferries?"}).json()
+    assert answer["citations"][0]["article_id"] == new["id"]
+    again = http.post("/v1/articles", json={"articles": [NEW_ARTICLE]}).json()
+    assert again["skipped"] == 1 and again["added"] == 0
+    assert http.delete(f"/v1/articles/{new['id']}").json() == {"id": new["id"], "deleted": True}
+    assert new["id"] not in {a["id"] for a in http.get("/v1/articles").json()["data"]}
+    gone = http.delete(f"/v1/articles/{new['id']}")
+    assert gone.status_code == 404 and new["id"] in error_of(gone)
+
+
+def test_ingest_uploaded_files(http, tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps({**NEW_ARTICLE, "url": "https://news.example/ferry-2",
+                                "title": "Porto copies the tidal ferry"}) + "\n")
+    page = tmp_path / "note.txt"
+    page.write_text("Harbour notes\n\nThe Porto harbour master approved two tidal ferries.")
+    files = [("files", (p.name, p.read_bytes())) for p in (feed, page)]
+    files.append(("files", ("slides.pdf", b"%PDF-1.4")))
+    body = http.post("/v1/articles", files=files).json()
+    assert (body["added"], body["failed"]) == (2, 1), body
+    assert body["failures"] == [{"input": "slides.pdf", "reason": body["failures"][0]["reason"]}]
+    assert "unsupported file type .pdf" in body["failures"][0]["reason"]
+    titles = {a["title"]: a["id"] for a in http.get("/v1/articles").json()["data"]}
+    assert {"Porto copies the tidal ferry", "Harbour notes"} <= set(titles)
+    for title in ("Porto copies the tidal ferry", "Harbour notes"):
+        assert http.delete(f"/v1/articles/{titles[title]}").status_code == 200
+
+
+def test_oversize_requests_are_refused_with_the_limit(http):
+    # The test server allows 2 MB bodies and 1 MB files.
+    big_file = http.post("/v1/articles", files=[("files", ("big.txt", b"word " * 300_000))])
+    assert big_file.status_code == 413
+    assert "big.txt" in error_of(big_file) and "1 MB upload limit" in error_of(big_file)
+    big_body = http.post("/v1/ask", json={"question": "x" * 3_000_000})
+    assert big_body.status_code == 413 and "2 MB request body limit" in error_of(big_body)
+
+    def chunked():  # no Content-Length: counted as it arrives
+        for _ in range(30):
+            yield b"x" * 100_000
+
+    streamed = http.post("/v1/ask", content=chunked(),
+                         headers={"content-type": "application/json"})
+    assert streamed.status_code == 413 and "request body limit" in error_of(streamed)
+    many = http.post("/v1/articles", content=b"[" + b"1," * 10 + b"1]",
+                     headers={"content-type": "text/csv"})
+    assert many.status_code == 415 and "text/csv" in error_of(many)
+
+
+def test_auth_refused_and_accepted(api_url, http):
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": API_KEYS[0]}):
+        refused = httpx.get(api_url + "v1/stats", headers=headers)
+        assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+        assert refused.json()["error"]["code"] == "invalid_api_key"
+    missing = httpx.post(api_url + "v1/ask", json={"question": QUESTION})
+    assert "Missing API key" in error_of(missing)
+    second = httpx.get(api_url + "v1/stats",
+                       headers={"Authorization": f"Bearer {API_KEYS[1]}"}).json()
+    assert second["articles"] == 7 and second["model"] == "all-MiniLM-L6-v2"
+    assert httpx.get(api_url + "healthz").json() == {"status": "ok"}, "no key needed"
+
+
+def test_openapi_schema_lists_the_routes(api_url):
+    schema = httpx.get(api_url + "openapi.json").json()
+    assert {"/v1/chat/completions", "/v1/models", "/v1/ask", "/v1/articles",
+            "/v1/articles/{article_id}", "/v1/stats", "/healthz"} <= set(schema["paths"])
+    ingest = schema["paths"]["/v1/articles"]["post"]["requestBody"]["content"]
+    assert set(ingest) == {"application/json", "multipart/form-data"}
+    assert "text" in ingest["application/json"]["schema"]["properties"]["articles"]["items"][
+        "required"]
+    assert httpx.get(api_url + "docs").status_code == 200
