@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.articles import Article, LoadFailure, load_paths
 from rag.errors import BadInputError, RagError
@@ -300,8 +301,6 @@ def _error_of(exc: Exception) -> tuple[int, dict[str, Any]]:
 def _add_error_handlers(api: FastAPI) -> None:
     async def api_error(request: Request, exc: Exception) -> JSONResponse:
         status, body = _error_of(exc)
-        if status >= 500:
-            logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(body, status_code=status, headers=headers)
 
@@ -320,8 +319,39 @@ def _add_error_handlers(api: FastAPI) -> None:
 
     api.add_exception_handler(RequestValidationError, invalid)
     api.add_exception_handler(StarletteHTTPException, http_error)
-    for kind in (ApiError, RagError, ValueError, Exception):
+    for kind in (ApiError, RagError, ValueError):
         api.add_exception_handler(kind, api_error)
+    # Not add_exception_handler(Exception): Starlette re-raises after answering, and uvicorn
+    # then drops the client's keep-alive connection.
+    api.add_middleware(CatchAll)  # type: ignore[arg-type]
+
+
+class CatchAll:
+    """ASGI middleware: a bug becomes a JSON 500 naming the exception type (the traceback goes
+    to the log), and the connection stays usable."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            logger.error("%s %s failed", scope.get("method"), scope.get("path"), exc_info=exc)
+            if started:  # too late for a status: the client sees a cut response
+                return
+            status, body = _error_of(exc)
+            await JSONResponse(body, status_code=status)(scope, receive, send)
 
 
 def _inlined(schema: dict[str, Any]) -> dict[str, Any]:

@@ -154,3 +154,27 @@ def test_openapi_schema_lists_the_routes(api_url):
     assert "text" in ingest["application/json"]["schema"]["properties"]["articles"]["items"][
         "required"]
     assert httpx.get(api_url + "docs").status_code == 200
+
+
+class BrokenAnswerer:
+    """An answer backend with a bug."""
+
+    def answer(self, question, hits):
+        raise RuntimeError("secret detail")
+
+
+def test_a_backend_bug_is_a_json_500_without_a_traceback(http, api_system):
+    api_system._answerers["llamacpp"] = BrokenAnswerer()
+    try:
+        failed = http.post("/v1/ask", json={"question": QUESTION, "backend": "llamacpp"})
+        with http.stream("POST", "/v1/chat/completions", json={
+                "model": "news-rag", "stream": True, "backend": "llamacpp",
+                "messages": [{"role": "user", "content": QUESTION}]}) as stream:
+            events = [line for line in stream.iter_lines() if line]
+    finally:
+        api_system._answerers.pop("llamacpp")
+    assert failed.status_code == 500
+    assert error_of(failed) == "internal error (RuntimeError); see the server log"
+    assert "Traceback" not in failed.text and "secret detail" not in failed.text
+    assert events[-1] == "data: [DONE]"
+    assert json.loads(events[-2].removeprefix("data: "))["error"]["type"] == "server_error"
