@@ -197,8 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             single, many = bench(url)
     tagged = "verbatim" if args.repeat_questions else "each tagged unique"
     print(f"POST /v1/chat/completions, the {len(questions)} questions of {QUESTIONS.name} in "
-          f"turn ({tagged}), {args.seconds:g} s per phase, {os.cpu_count()} CPUs shared (load average "
-          f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after)")
+          f"turn ({tagged}), {args.seconds:g} s per phase, {os.cpu_count()} CPUs shared "
+          f"(load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after)")
     print(report(single, many))
     for error in (single.errors + many.errors)[:5]:
         print(f"error: {error}")
