@@ -104,8 +104,8 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None) -> Fast
         question = system.check_question(question)
         kwargs = _ask_kwargs(body, history)
         if not body.stream:
-            answer = await run_in_threadpool(_answer_json, system, question, kwargs)
-            return oa.completion(answer)
+            answer, evidence = await run_in_threadpool(_chat_answer, system, question, kwargs)
+            return oa.completion(answer, evidence=evidence)
         return StreamingResponse(_chat_events(system, question, kwargs),
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache",
@@ -179,6 +179,14 @@ def _answer_json(system: RagSystem, question: str, kwargs: dict[str, Any]) -> di
     return system.ask(question, **kwargs).to_json()
 
 
+def _chat_answer(system: RagSystem, question: str,
+                 kwargs: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+    """The answer's JSON and the number of the citation holding its short answer, if any."""
+    answer = system.ask(question, **kwargs)
+    evidence = answer.short_answer_citation()
+    return answer.to_json(), evidence.n if evidence else None
+
+
 async def _chat_events(system: RagSystem, question: str,
                        kwargs: dict[str, Any]) -> AsyncIterator[str]:
     """SSE of the verified answer: a role chunk at once, the content in pieces once the answer
@@ -187,13 +195,13 @@ async def _chat_events(system: RagSystem, question: str,
     cid = oa.new_id()
     yield _sse(oa.chunk(cid, {"role": "assistant", "content": ""}))
     try:
-        answer = await run_in_threadpool(_answer_json, system, question, kwargs)
+        answer, evidence = await run_in_threadpool(_chat_answer, system, question, kwargs)
     except Exception as exc:  # the stream has begun: report it in OpenAI's stream error form
         logger.exception("streamed answer to %r failed", question)
         yield _sse(_error_of(exc)[1])
         yield "data: [DONE]\n\n"
         return
-    for piece in oa.content_pieces(oa.reply_content(answer)):
+    for piece in oa.content_pieces(oa.reply_content(answer, evidence)):
         yield _sse(oa.chunk(cid, {"content": piece}))
     yield _sse(oa.chunk(cid, {}, finish_reason="stop", citations=answer.get("citations") or []))
     yield "data: [DONE]\n\n"
@@ -292,8 +300,8 @@ def _error_of(exc: Exception) -> tuple[int, dict[str, Any]]:
                                          code=exc.code)
     if isinstance(exc, BadInputError | ValueError):
         return 422, oa.error_body(str(exc))
-    if isinstance(exc, RagError):
-        return 400, oa.error_body(str(exc))
+    if isinstance(exc, RagError):  # the server's setup (a model not installed...): say what
+        return 500, oa.error_body(str(exc), type_="server_error")
     return 500, oa.error_body(f"internal error ({type(exc).__name__}); see the server log",
                               type_="server_error")
 

@@ -77,13 +77,27 @@ def sources_markdown(citations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def reply_content(answer: dict[str, Any]) -> str:
-    """What an OpenAI client shows: the answer text, then its Sources list."""
+def reply_content(answer: dict[str, Any], evidence: int | None = None) -> str:
+    """What an OpenAI client shows: the short answer in bold with ``[evidence]`` (the citation
+    holding it; none: no short answer line), the answer text, then its Sources list.
+
+    >>> print(reply_content({"answer": "Japan won 16-13. [1]", "short_answer": "16-13",
+    ...                      "citations": [{"n": 1, "title": "Polo"}]}, evidence=1))
+    **16-13** [1]
+    <BLANKLINE>
+    Japan won 16-13. [1]
+    <BLANKLINE>
+    Sources:
+    - [1] Polo
+    """
+    short = answer.get("short_answer")
+    lead = f"**{short}** [{evidence}]\n\n" if short and evidence else ""
     sources = sources_markdown(answer.get("citations") or [])
-    return answer["answer"] + (f"\n\n{sources}" if sources else "")
+    return lead + answer["answer"] + (f"\n\n{sources}" if sources else "")
 
 
-def completion(answer: dict[str, Any], *, model: str = MODEL_ID) -> dict[str, Any]:
+def completion(answer: dict[str, Any], *, evidence: int | None = None,
+               model: str = MODEL_ID) -> dict[str, Any]:
     """A ``chat.completion`` object for ``answer`` (``Answer.to_json()``)."""
     return {
         "id": new_id(),
@@ -91,7 +105,7 @@ def completion(answer: dict[str, Any], *, model: str = MODEL_ID) -> dict[str, An
         "created": int(time.time()),
         "model": model,
         "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                     "message": {"role": "assistant", "content": reply_content(answer),
+                     "message": {"role": "assistant", "content": reply_content(answer, evidence),
                                  "refusal": None}}],
         "citations": answer.get("citations") or [],
     }

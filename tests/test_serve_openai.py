@@ -30,6 +30,15 @@ def ask_json(system, question: str, **kwargs) -> dict:
     return answer
 
 
+def expected_content(system, question: str, **kwargs) -> str:
+    """What the chat reply must show: the short answer line, the answer, its Sources."""
+    from serve.openai_compat import reply_content
+
+    answer = system.ask(question, **kwargs)
+    evidence = answer.short_answer_citation()
+    return reply_content(answer.to_json(), evidence.n if evidence else None)
+
+
 def test_models_lists_news_rag(client):
     assert [m.id for m in client.models.list()] == ["news-rag"]
 
@@ -40,7 +49,9 @@ def test_completion_carries_the_answer_sources_and_citations(client, api_system)
                                     {"role": "user", "content": QUESTION}], temperature=0.2)
     content = response.choices[0].message.content
     expected = ask_json(api_system, QUESTION)
-    assert content.startswith(expected["answer"]) and "Bushehr" in content
+    assert content == expected_content(api_system, QUESTION)
+    assert content.startswith(f"**{expected['short_answer']}** [") and "Bushehr" in content
+    assert f"\n\n{expected['answer']}\n\nSources:\n" in content
     sources = content.split("\n\nSources:\n", 1)[1].splitlines()
     assert len(sources) == len(expected["citations"]) >= 1
     for line, c in zip(sources, expected["citations"], strict=True):
@@ -70,7 +81,8 @@ def test_earlier_user_messages_are_the_history(client, api_system):
         {"role": "user", "content": [{"type": "text", "text": follow}]}])
     expected = ask_json(api_system, follow, history=[first])
     assert response.model_extra["citations"] == expected["citations"]
-    assert response.choices[0].message.content.startswith(expected["answer"])
+    assert response.choices[0].message.content == expected_content(api_system, follow,
+                                                                    history=[first])
     assert f"searched for: {first} {follow}" in expected["notes"]
 
 
@@ -126,8 +138,7 @@ def test_langchain_chat_openai_reads_the_answer(api_url, api_system):
     llm = ChatOpenAI(model="news-rag", base_url=api_url + "v1", api_key=API_KEYS[1],
                      max_retries=0, timeout=120)
     reply = llm.invoke(QUESTION)
-    expected = ask_json(api_system, QUESTION)
-    assert reply.content.startswith(expected["answer"]) and "Sources:" in reply.content
+    assert reply.content == expected_content(api_system, QUESTION)
     streamed = "".join(chunk.content for chunk in llm.stream(QUESTION))
     assert streamed == reply.content
 
@@ -151,7 +162,7 @@ def test_only_verified_citations_reach_the_client(client, api_system):
     finally:
         api_system._answerers.pop("openai")
     content = plain.choices[0].message.content
-    answer_text = content.split("\n\nSources:")[0]
+    answer_text = content.split("\n\nSources:")[0].split("\n\n")[-1]
     assert answer_text == verified["answer"] == f"{SUPPORTED}. [{right}]"
     assert "Oslo" not in content and verified["unsupported"], "the unsupported claim is removed"
     assert re.findall(r"\[(\d+)\]", answer_text) == [str(right)]
