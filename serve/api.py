@@ -12,19 +12,18 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.articles import Article, LoadFailure, load_paths
-from rag.errors import BadInputError, RagError
+from rag.errors import BadInputError
 from rag.ingest import IngestReport
 from rag.retrieval import make_filters
 from rag.system import RagSystem
 from serve import openai_compat as oa
+from serve.errors import ApiError, add_error_handlers, error_of
 from serve.limits import BodyLimit, ServeSettings
 from serve.schemas import (
     AnswerResponse,
@@ -44,15 +43,6 @@ logger = logging.getLogger("serve")
 _SAFE_NAME = re.compile(r"[^\w.\- ]+")
 
 
-class ApiError(Exception):
-    """An error answered as OpenAI's error object with ``status``."""
-
-    def __init__(self, status: int, message: str, *, param: str | None = None,
-                 code: str | None = None, type_: str = "invalid_request_error") -> None:
-        super().__init__(message)
-        self.status, self.param, self.code, self.type = status, param, code, type_
-
-
 def create_api(system: RagSystem, settings: ServeSettings | None = None) -> FastAPI:
     """A FastAPI app with the ``/v1`` routes and ``/healthz`` over ``system``.
 
@@ -66,7 +56,7 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None) -> Fast
                   "completions (model `news-rag`, structured `citations` beside the text) and "
                   "REST routes. With RAG_API_KEY set, every /v1 route needs "
                   "`Authorization: Bearer <key>`.")
-    _add_error_handlers(api)
+    add_error_handlers(api)
     api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # type: ignore[arg-type]
 
     def require_key(request: Request) -> None:
@@ -198,7 +188,7 @@ async def _chat_events(system: RagSystem, question: str,
         answer, evidence = await run_in_threadpool(_chat_answer, system, question, kwargs)
     except Exception as exc:  # the stream has begun: report it in OpenAI's stream error form
         logger.exception("streamed answer to %r failed", question)
-        yield _sse(_error_of(exc)[1])
+        yield _sse(error_of(exc)[1])
         yield "data: [DONE]\n\n"
         return
     for piece in oa.content_pieces(oa.reply_content(answer, evidence)):
@@ -291,75 +281,6 @@ def _report(report: IngestReport) -> IngestResponse:
                           seconds=round(report.seconds, 3), summary=report.summary(),
                           failures=[{"input": f.input, "reason": f.reason}
                                     for f in report.failures])
-
-
-def _error_of(exc: Exception) -> tuple[int, dict[str, Any]]:
-    """The status and OpenAI error body for an exception; a bug says its type, no traceback."""
-    if isinstance(exc, ApiError):
-        return exc.status, oa.error_body(str(exc), type_=exc.type, param=exc.param,
-                                         code=exc.code)
-    if isinstance(exc, BadInputError | ValueError):
-        return 422, oa.error_body(str(exc))
-    if isinstance(exc, RagError):  # the server's setup (a model not installed...): say what
-        return 500, oa.error_body(str(exc), type_="server_error")
-    return 500, oa.error_body(f"internal error ({type(exc).__name__}); see the server log",
-                              type_="server_error")
-
-
-def _add_error_handlers(api: FastAPI) -> None:
-    async def api_error(request: Request, exc: Exception) -> JSONResponse:
-        status, body = _error_of(exc)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse(body, status_code=status, headers=headers)
-
-    async def invalid(request: Request, exc: Exception) -> JSONResponse:
-        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-        first = errors[0] if errors else {}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        message = f"{where}: {first.get('msg', 'invalid request')}" if where else first.get(
-            "msg", "invalid request")
-        return JSONResponse(oa.error_body(message, param=where or None), status_code=422)
-
-    async def http_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
-        return JSONResponse(oa.error_body(str(exc.detail)), status_code=exc.status_code,
-                            headers=exc.headers)
-
-    api.add_exception_handler(RequestValidationError, invalid)
-    api.add_exception_handler(StarletteHTTPException, http_error)
-    for kind in (ApiError, RagError, ValueError):
-        api.add_exception_handler(kind, api_error)
-    # Not add_exception_handler(Exception): Starlette re-raises after answering, and uvicorn
-    # then drops the client's keep-alive connection.
-    api.add_middleware(CatchAll)  # type: ignore[arg-type]
-
-
-class CatchAll:
-    """ASGI middleware: a bug becomes a JSON 500 naming the exception type (the traceback goes
-    to the log), and the connection stays usable."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracked)
-        except Exception as exc:
-            logger.error("%s %s failed", scope.get("method"), scope.get("path"), exc_info=exc)
-            if started:  # too late for a status: the client sees a cut response
-                return
-            status, body = _error_of(exc)
-            await JSONResponse(body, status_code=status)(scope, receive, send)
 
 
 def _inlined(schema: dict[str, Any]) -> dict[str, Any]:

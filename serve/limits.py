@@ -75,7 +75,12 @@ class ServeSettings:
 
 class BodyLimit:
     """ASGI middleware: a request to ``prefix`` whose body exceeds ``max_bytes`` gets 413 with
-    an OpenAI-style error naming the limit, before the route reads any of it."""
+    an OpenAI-style error naming the limit, before the route reads any of it.
+
+    >>> from fastapi import FastAPI
+    >>> api = FastAPI()
+    >>> api.add_middleware(BodyLimit, max_bytes=1_048_576)
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int, prefix: str = "/v1") -> None:
         self.app = app

@@ -1,0 +1,102 @@
+"""Errors as OpenAI's JSON error object: handlers, and a catch-all for bugs (no traceback)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rag.errors import BadInputError, RagError
+from serve import openai_compat as oa
+
+logger = logging.getLogger("serve")
+
+
+class ApiError(Exception):
+    """An error answered as OpenAI's error object with ``status``.
+
+    >>> error_of(ApiError(404, "no article with id 'x'", code="article_not_found"))[0]
+    404
+    """
+
+    def __init__(self, status: int, message: str, *, param: str | None = None,
+                 code: str | None = None, type_: str = "invalid_request_error") -> None:
+        super().__init__(message)
+        self.status, self.param, self.code, self.type = status, param, code, type_
+
+
+def error_of(exc: Exception) -> tuple[int, dict[str, Any]]:
+    """The status and OpenAI error body for an exception; a bug says its type, no traceback."""
+    if isinstance(exc, ApiError):
+        return exc.status, oa.error_body(str(exc), type_=exc.type, param=exc.param,
+                                         code=exc.code)
+    if isinstance(exc, BadInputError | ValueError):
+        return 422, oa.error_body(str(exc))
+    if isinstance(exc, RagError):  # the server's setup (a model not installed...): say what
+        return 500, oa.error_body(str(exc), type_="server_error")
+    return 500, oa.error_body(f"internal error ({type(exc).__name__}); see the server log",
+                              type_="server_error")
+
+
+def add_error_handlers(api: FastAPI) -> None:
+    async def api_error(request: Request, exc: Exception) -> JSONResponse:
+        status, body = error_of(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    async def invalid(request: Request, exc: Exception) -> JSONResponse:
+        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+        first = errors[0] if errors else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        message = f"{where}: {first.get('msg', 'invalid request')}" if where else first.get(
+            "msg", "invalid request")
+        return JSONResponse(oa.error_body(message, param=where or None), status_code=422)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return JSONResponse(oa.error_body(str(exc.detail)), status_code=exc.status_code,
+                            headers=exc.headers)
+
+    api.add_exception_handler(RequestValidationError, invalid)
+    api.add_exception_handler(StarletteHTTPException, http_error)
+    for kind in (ApiError, RagError, ValueError):
+        api.add_exception_handler(kind, api_error)
+    # Not add_exception_handler(Exception): Starlette re-raises after answering, and uvicorn
+    # then drops the client's keep-alive connection.
+    api.add_middleware(CatchAll)  # type: ignore[arg-type]
+
+
+class CatchAll:
+    """ASGI middleware: a bug becomes a JSON 500 naming the exception type (the traceback goes
+    to the log), and the connection stays usable.
+
+    >>> app = CatchAll(FastAPI())  # what add_error_handlers installs
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            logger.error("%s %s failed", scope.get("method"), scope.get("path"), exc_info=exc)
+            if started:  # too late for a status: the client sees a cut response
+                return
+            status, body = error_of(exc)
+            await JSONResponse(body, status_code=status)(scope, receive, send)
