@@ -101,11 +101,13 @@ def test_ingest_uploaded_files(http, tmp_path):
     page = tmp_path / "note.txt"
     page.write_text("Harbour notes\n\nThe Porto harbour master approved two tidal ferries.")
     files = [("files", (p.name, p.read_bytes())) for p in (feed, page)]
-    files.append(("files", ("slides.pdf", b"%PDF-1.4")))
+    files += [("files", ("slides.pdf", b"%PDF-1.4")), ("files", ("broken.json", b"{oops"))]
     body = http.post("/v1/articles", files=files).json()
-    assert (body["added"], body["failed"]) == (2, 1), body
-    assert body["failures"] == [{"input": "slides.pdf", "reason": body["failures"][0]["reason"]}]
-    assert "unsupported file type .pdf" in body["failures"][0]["reason"]
+    assert (body["added"], body["failed"]) == (2, 2), body
+    reasons = {f["input"]: f["reason"] for f in body["failures"]}
+    assert set(reasons) == {"slides.pdf", "broken.json"}, "named as uploaded, no temp path"
+    assert "unsupported file type .pdf" in reasons["slides.pdf"]
+    assert "malformed JSON" in reasons["broken.json"]
     titles = {a["title"]: a["id"] for a in http.get("/v1/articles").json()["data"]}
     assert {"Porto copies the tidal ferry", "Harbour notes"} <= set(titles)
     for title in ("Porto copies the tidal ferry", "Harbour notes"):
