@@ -81,10 +81,10 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None) -> Fast
 
     @v1.post("/chat/completions", tags=["openai"], response_model=None)
     async def chat_completions(body: ChatRequest) -> Any:
-        """OpenAI chat completions: the answer with [n] markers and a Sources list as
-        ``content``, the verified citations in the extra top-level ``citations`` field (and on
-        the last chunk of a stream). Extra body fields: ``k``, ``filters``, ``as_of``,
-        ``backend``."""
+        """OpenAI chat completions. ``content``: the short answer, the answer with [n]
+        markers, a Sources list; the verified citations ride in the extra top-level
+        ``citations`` field (on the last chunk of a stream). Extra body fields: ``k``,
+        ``filters``, ``as_of``, ``backend``."""
         if body.model != oa.MODEL_ID:
             raise ApiError(404, f"The model {body.model!r} does not exist; this server has "
                            f"{oa.MODEL_ID!r}.", param="model", code="model_not_found")
