@@ -171,3 +171,22 @@ def test_only_verified_citations_reach_the_client(client, api_system):
     assert citations[0]["verified"] and "Bushehr" in citations[0]["quote"]
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == content
     assert chunks[-1].model_extra["citations"] == citations
+
+
+@pytest.mark.llm
+def test_real_llm_backend_streams_only_its_verified_answer(client, api_system, llm_base_url):
+    from rag.answering import get_answerer
+
+    config = api_system.config.replace(llm_base_url=llm_base_url, llm_max_tokens=128)
+    api_system._answerers["openai"] = get_answerer("openai", api_system.embedder, config)
+    try:
+        chunks = list(client.chat.completions.create(
+            model="news-rag", messages=[{"role": "user", "content": QUESTION}],
+            extra_body={"backend": "openai"}, stream=True))
+    finally:
+        api_system._answerers.pop("openai")
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    citations = chunks[-1].model_extra["citations"]
+    shown = {int(n) for n in re.findall(r"\[(\d+)\]", streamed.split("\n\nSources:")[0])}
+    assert shown == {c["n"] for c in citations}
+    assert all(c["verified"] and c["quote"] for c in citations)
