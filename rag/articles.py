@@ -8,6 +8,7 @@ True
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import re
@@ -32,8 +33,9 @@ MAX_ARTICLE_CHARS = 2_000_000
 class Article:
     """One news article. ``id`` is the given doc_id, else derived from url, else from content.
 
-    ``origin`` says where it was loaded from (``path`` or ``path#line``), so that re-ingesting an
-    edited file replaces the article it had produced before.
+    ``origin`` says where it was loaded from (``path``; ``path#id=DOC_ID`` for a JSON record with
+    an id, else ``path#line`` or ``path#item``), so that re-ingesting an edited file replaces the
+    article it had produced before.
     """
 
     title: str
@@ -47,7 +49,7 @@ class Article:
 
     def __post_init__(self) -> None:
         text = _clean_text(self.text or "")
-        title = " ".join((self.title or "").split())
+        title = clean_line(self.title or "")
         if not text.strip():
             raise BadInputError(f"article {self.title or self.id or self.origin!r} has no text")
         if len(text) > MAX_ARTICLE_CHARS:
@@ -60,11 +62,11 @@ class Article:
         object.__setattr__(self, "published_at", normalize_date(self.published_at))
         for name in ("source", "url", "author"):
             value = getattr(self, name)
-            object.__setattr__(self, name, str(value).strip() or None if value else None)
+            object.__setattr__(self, name, clean_line(str(value)) or None if value else None)
+        object.__setattr__(self, "id", clean_line(str(self.id or "")))
         if not self.id:
             basis = f"url:{self.url}" if self.url else f"content:{self.title}\n{self.text}"
             object.__setattr__(self, "id", hashlib.sha1(basis.encode()).hexdigest()[:16])
-        object.__setattr__(self, "id", str(self.id))
 
     @classmethod
     def stored(cls, **values: str | None) -> Article:
@@ -101,12 +103,17 @@ class LoadFailure:
 
 @dataclass
 class LoadReport:
+    """Articles loaded, inputs that failed, and notes on inputs read with a repair (a stray
+    byte replaced, ...)."""
+
     articles: list[Article] = field(default_factory=list)
     failures: list[LoadFailure] = field(default_factory=list)
+    notes: list[LoadFailure] = field(default_factory=list)
 
     def extend(self, other: LoadReport) -> None:
         self.articles.extend(other.articles)
         self.failures.extend(other.failures)
+        self.notes.extend(other.notes)
 
 
 def load_paths(paths: Iterable[str | Path]) -> LoadReport:
@@ -126,13 +133,30 @@ def load_path(path: str | Path) -> LoadReport:
         report.failures.append(LoadFailure(str(path), "no such file or folder"))
         return report
     for file in iter_files(path):
+        outside = _outside(file, path)
+        if outside is not None:
+            report.failures.append(LoadFailure(
+                str(file), f"a link to {outside}, outside {path}: not followed"))
+            continue
         try:
-            report.articles.extend(load_file(file, report.failures))
+            report.articles.extend(load_file(file, report.failures, report.notes))
         except BadInputError as exc:
             report.failures.append(LoadFailure(str(file), str(exc)))
+        except (OSError, ValueError, RecursionError, MemoryError) as exc:
+            # One unreadable file never stops the others; the reason names what went wrong.
+            report.failures.append(LoadFailure(
+                str(file), f"cannot be read: {type(exc).__name__}: {exc}"[:300]))
     if path.is_dir() and not report.articles and not report.failures:
         report.failures.append(LoadFailure(str(path), "no .txt/.md/.html/.json/.jsonl files"))
     return report
+
+
+def _outside(file: Path, root: Path) -> Path | None:
+    """Where ``file`` really is when a link takes it outside the folder ``root``, else None."""
+    if file == root:
+        return None
+    real = file.resolve()
+    return None if real.is_relative_to(root) else real
 
 
 def iter_files(path: Path) -> Iterator[Path]:
@@ -145,8 +169,10 @@ def iter_files(path: Path) -> Iterator[Path]:
             yield file
 
 
-def load_file(path: Path, failures: list[LoadFailure] | None = None) -> list[Article]:
-    """Articles in one file. Bad records of a JSON Lines file go to ``failures``."""
+def load_file(path: Path, failures: list[LoadFailure] | None = None,
+              notes: list[LoadFailure] | None = None) -> list[Article]:
+    """Articles in one file. Bad records of a JSON Lines file go to ``failures``, repairs
+    made while reading (a stray byte replaced) to ``notes``."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise BadInputError(
@@ -154,9 +180,13 @@ def load_file(path: Path, failures: list[LoadFailure] | None = None) -> list[Art
             + ", ".join(sorted(SUPPORTED_SUFFIXES))
         )
     raw = _read_bytes(path)
+    said: list[str] = []
+    # In JSON Lines a NUL spoils only its line (refused there), not the file.
+    text = decode_text(raw, path, notes=said, nul_ok=suffix in {".jsonl", ".ndjson"})
+    if notes is not None:
+        notes.extend(LoadFailure(str(path), note) for note in said)
     if suffix in HTML_SUFFIXES:
-        return [article_from_html(decode_text(raw, path), origin=str(path))]
-    text = decode_text(raw, path)
+        return [article_from_html(text, origin=str(path))]
     if suffix in JSON_SUFFIXES:
         return list(_articles_from_json(text, path, failures if failures is not None else []))
     return [article_from_text(text, origin=str(path), markdown=suffix != ".txt")]
@@ -208,10 +238,15 @@ def article_from_record(record: Any, origin: str | None = None) -> Article:
     if not isinstance(text, str) or not text.strip():
         raise BadInputError("record has no 'text'")
     doc_id = record.get("doc_id", record.get("id"))
+    doc_id = str(doc_id) if doc_id not in (None, "") else ""
+    if doc_id and origin:
+        # A record with an id is that id wherever it sits: not line N, which another record
+        # takes when a line is inserted above it.
+        origin = f"{origin.partition('#')[0]}#id={doc_id}"
     return Article(
         title=str(record.get("title") or ""),
         text=text,
-        id=str(doc_id) if doc_id not in (None, "") else "",
+        id=doc_id,
         source=_opt_str(record.get("source")),
         url=_opt_str(record.get("url")),
         published_at=_opt_str(record.get("published_at") or record.get("date")),
@@ -223,10 +258,14 @@ def article_from_record(record: Any, origin: str | None = None) -> Article:
 def _articles_from_json(text: str, path: Path, failures: list[LoadFailure]) -> Iterator[Article]:
     stripped = text.lstrip()
     if path.suffix.lower() == ".json" or stripped.startswith("["):
+        if "\x00" in text:
+            raise BadInputError("binary file (contains NUL bytes), not text")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise BadInputError(f"malformed JSON at line {exc.lineno}: {exc.msg}") from None
+        except RecursionError:
+            raise BadInputError(_TOO_DEEP) from None
         records = data if isinstance(data, list) else [data]
         for i, record in enumerate(records):
             try:
@@ -237,12 +276,21 @@ def _articles_from_json(text: str, path: Path, failures: list[LoadFailure]) -> I
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
+        where = f"{path} line {lineno}"
+        if "\x00" in line:
+            failures.append(LoadFailure(where, "contains NUL bytes: not a JSON record"))
+            continue
         try:
             yield article_from_record(json.loads(line), origin=f"{path}#{lineno}")
         except json.JSONDecodeError as exc:
-            failures.append(LoadFailure(f"{path} line {lineno}", f"malformed JSON: {exc.msg}"))
+            failures.append(LoadFailure(where, f"malformed JSON: {exc.msg}"))
+        except RecursionError:
+            failures.append(LoadFailure(where, _TOO_DEEP))
         except BadInputError as exc:
-            failures.append(LoadFailure(f"{path} line {lineno}", str(exc)))
+            failures.append(LoadFailure(where, str(exc)))
+
+
+_TOO_DEEP = "malformed JSON: nested too deeply to read"
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -254,14 +302,40 @@ def _read_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def decode_text(raw: bytes, path: Path | str = "input") -> str:
-    """UTF-8 (with or without BOM), else a detected legacy encoding; binary data is refused."""
-    if b"\x00" in raw[:8192]:
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def decode_text(raw: bytes, path: Path | str = "input", *, notes: list[str] | None = None,
+                nul_ok: bool = False) -> str:
+    """UTF-8 (with or without BOM), UTF-16/32 with a BOM, UTF-8 with a few stray bytes
+    (replaced by U+FFFD, said in ``notes``), else a detected legacy encoding. Binary data (NUL
+    bytes, unless ``nul_ok``) is refused.
+
+    >>> decode_text(codecs.BOM_UTF16_LE + "Grüße".encode("utf-16-le"))
+    'Grüße'
+    >>> decode_text("Café ".encode() + bytes([255]) + " déjà vu".encode(), notes=[])
+    'Café � déjà vu'
+    """
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise BadInputError(f"not valid {encoding.upper()} despite its byte-order mark "
+                                    f"(at byte {exc.start})") from None
+    if not nul_ok and b"\x00" in raw[:8192]:
         raise BadInputError("binary file (contains NUL bytes), not text")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    repaired = _mostly_utf8(raw)
+    if repaired is not None:
+        text, bad = repaired
+        if notes is not None:
+            notes.append(f"read as UTF-8 with {bad} invalid byte sequence(s) replaced by U+FFFD")
+        return text
     western = _as_western_european(raw)
     if western is not None:
         return western
@@ -271,6 +345,16 @@ def decode_text(raw: bytes, path: Path | str = "input") -> str:
     if best is None or best.chaos > 0.2:
         raise BadInputError("cannot decode: not UTF-8 and no other text encoding fits")
     return str(best)
+
+
+def _mostly_utf8(raw: bytes) -> tuple[str, int] | None:
+    """(text, number of invalid sequences) when ``raw`` is UTF-8 with a few stray bytes: it has
+    valid multi-byte characters, and no more invalid sequences than valid ones. A legacy
+    8-bit file (cp1252 "café" is ``caf\xe9``) has no valid multi-byte sequence at all."""
+    text = raw.decode("utf-8-sig", errors="replace")
+    bad = text.count("\ufffd") - raw.count("\ufffd".encode())
+    good = sum(1 for ch in text if ord(ch) > 0x7F and ch != "\ufffd")
+    return (text, bad) if 0 < bad <= good else None
 
 
 # Non-ASCII characters that Windows-1252 text is made of: Latin letters and typography.
@@ -330,13 +414,28 @@ def normalize_date(value: Any) -> str | None:
     return parsed.isoformat()
 
 
-# Unicode category Cc (C0, DEL, C1) except newline and tab: they break offsets in browsers.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Unicode category Cc (C0, DEL, C1) except newline and tab: they break offsets in browsers, and
+# ESC/BEL drive terminals. Bidi embeddings, overrides and isolates (U+202A-E, U+2066-9) reorder
+# what follows them on screen (a title that reads backwards, a spoofed file name). Lone
+# surrogates cannot be encoded at all.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_LINE_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _clean_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROL.sub("", text).strip()
+
+
+def clean_line(value: str) -> str:
+    """One line of metadata (a title, a source, a question): control characters, bidi
+    overrides and lone surrogates removed, whitespace collapsed.
+
+    >>> clean_line("Evil\x1b[2J title\u202e txt.exe \x07")
+    'Evil[2J title txt.exe'
+    """
+    text = " ".join(unicodedata.normalize("NFC", value).split())  # tabs, newlines: spaces
+    return " ".join(_LINE_CONTROL.sub("", text).split())
 
 
 def _first_words(text: str, n: int = 10) -> str:

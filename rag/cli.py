@@ -88,7 +88,7 @@ def ask(
 
     try:
         filters = make_filters(source, since, until)
-        system = get_system(_config(index))
+        system = get_system(_config(index), create=False)
         if as_json:
             answer = system.ask(question, k=k, filters=filters, backend=backend,
                                 reference_date=as_of)
@@ -132,10 +132,11 @@ def _stream(items: Iterator[str | Answer]) -> Answer:
 def _system_without_model(index: Path | None):  # type: ignore[no-untyped-def]
     """A RagSystem for commands that embed nothing: the model is not loaded (seconds saved)."""
     from embeddings.lazy import LazyEmbedder
-    from rag.system import RagSystem
+    from rag.system import RagSystem, _is_default_index
 
     config = _config(index)
-    return RagSystem(config, embedder=LazyEmbedder(config.embedding_model))
+    return RagSystem(config, embedder=LazyEmbedder(config.embedding_model),
+                     create=_is_default_index(config))
 
 
 @app.command()

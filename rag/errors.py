@@ -15,3 +15,7 @@ class IndexMismatchError(RagError):
 
 class IndexNotFoundError(RagError):
     """No index exists where one was expected."""
+
+
+class IndexDamagedError(RagError):
+    """An index folder whose files cannot be used as they are (named in the message)."""

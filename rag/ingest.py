@@ -45,8 +45,10 @@ def ingest_articles(index: IndexBackend, embedder: Embedder, config: Config,
                     show_progress: bool = False) -> IngestReport:
     """Add new articles, replace changed ones, skip unchanged ones.
 
-    An article replaces an indexed one with the same id, url or origin (file) when its content
-    differs. Each batch of ``commit_every`` articles (all at once when 0) is written atomically.
+    An article replaces an indexed one with the same id, url or origin (file, or record of a
+    JSON file) when its content differs, but never one that is itself among ``articles``: a
+    record that moved (a line inserted above it) is kept, not overwritten by its new neighbour.
+    Each batch of ``commit_every`` articles (all at once when 0) is written atomically.
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -64,7 +66,7 @@ def ingest_articles(index: IndexBackend, embedder: Embedder, config: Config,
             report.skipped += 1
             continue
         replaces = {aid for aid in (by_origin.get(article.origin or ""),
-                                    by_url.get(article.url or "")) if aid and aid != article.id}
+                                    by_url.get(article.url or "")) if aid and aid not in latest}
         if previous is not None or replaces:
             report.updated += 1
         else:

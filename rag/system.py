@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -11,12 +12,12 @@ from embeddings import get_embedder
 from embeddings.base import Embedder
 from rag.answering import get_answerer
 from rag.answering.base import Answerer, reading_depth, shown_passages
-from rag.articles import Article, load_paths
+from rag.articles import Article, clean_line, load_paths
 from rag.chain import build_chain
 from rag.config import Config
 from rag.errors import BadInputError
 from rag.followup import condense_query
-from rag.index import open_index
+from rag.index import open_index, require_index
 from rag.index.base import IndexStats, SearchFilters
 from rag.ingest import IngestReport, ProgressCallback, ingest_articles
 from rag.retrieval import NewsRetriever, Retriever
@@ -37,13 +38,17 @@ class RagSystem:
     True
     """
 
-    def __init__(self, config: Config | None = None, *, embedder: Embedder | None = None) -> None:
+    def __init__(self, config: Config | None = None, *, embedder: Embedder | None = None,
+                 create: bool = True) -> None:
+        """``create=False``: the index must exist (``IndexNotFoundError`` names the path)."""
         self.config = config or Config.from_env()
+        if not create:  # before the model loads: a typo'd --index fails at once
+            require_index(self.config.index_backend, self.config.index_dir)
         self.embedder = embedder or get_embedder(self.config.embedding_model)
         self.index = open_index(self.config.index_backend, self.config.index_dir,
                                 model=self.config.embedding_model,
                                 dimension=self.embedder.dimension,
-                                pg_ef_search=self.config.pg_ef_search)
+                                pg_ef_search=self.config.pg_ef_search, create=create)
         self.retriever = Retriever(self.index, self.embedder, self.config)
         self._answerers: dict[str, Answerer] = {}
         self._write_lock = threading.Lock()
@@ -95,6 +100,7 @@ class RagSystem:
         the config's ``reference_date``, else the real today.
         """
         question = self.check_question(question)
+        k = check_k(k)
         started = time.perf_counter()
         answerer = self.answerer(backend)
         chain = build_chain(self.retriever, answerer, k=k, filters=filters)
@@ -115,6 +121,7 @@ class RagSystem:
         """Like :meth:`ask`, streamed: text deltas while an LLM writes (its [n] are passage
         numbers, as in the final answer), then the verified Answer, which replaces the text.
         Backends without streaming yield only the Answer."""
+        question, k = self.check_question(question), check_k(k)
         answerer = self.answerer(backend)
         if not hasattr(answerer, "stream"):
             yield self.ask(question, k=k, filters=filters, history=history, backend=backend,
@@ -142,9 +149,14 @@ class RagSystem:
         return NewsRetriever(retriever=self.retriever, k=k or self.config.top_k, filters=filters)
 
     def check_question(self, question: str) -> str:
-        if not isinstance(question, str) or not question.strip():
+        """The question on one line, without control characters, bidi overrides or lone
+        surrogates (which no tokenizer encodes); empty or too long ones are refused."""
+        if not isinstance(question, str):
+            raise BadInputError(
+                f"the question must be text, not {type(question).__name__}")
+        question = clean_line(question)
+        if not question:
             raise BadInputError("the question is empty: type a question about the articles")
-        question = " ".join(question.split())
         if len(question) > self.config.max_question_chars:
             raise BadInputError(
                 f"the question is {len(question):,} characters long; the limit is "
@@ -158,6 +170,23 @@ class RagSystem:
         return self.index.stats().articles == 0
 
 
+def check_k(k: object) -> int | None:
+    """``k`` (passages to retrieve) as given, None for the default; anything but a whole
+    number from 1 up is refused, naming the value.
+
+    >>> check_k(-1)
+    Traceback (most recent call last):
+    ...
+    rag.errors.BadInputError: k must be a whole number greater than 0. Currently, k is -1
+    """
+    if k is None:
+        return None
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k <= 0:
+        raise BadInputError(
+            f"k must be a whole number greater than 0. Currently, k is {k!r}")
+    return int(k)
+
+
 def standalone_query(answerer: Answerer, question: str, history: list[str] | None) -> str:
     """The follow-up rewritten by the answerer's model if it has one, else by rule."""
     condense = getattr(answerer, "condense", None)
@@ -168,17 +197,19 @@ _systems: dict[tuple[str, str, str], RagSystem] = {}
 _systems_lock = threading.Lock()
 
 
-def get_system(config: Config | None = None) -> RagSystem:
+def get_system(config: Config | None = None, *, create: bool = True) -> RagSystem:
     """The process-wide RagSystem for ``config`` (default: ``Config.from_env()``).
 
-    The default index, when empty, is filled with the sample corpus on first use.
+    The default index, when empty, is filled with the sample corpus on first use; another
+    index must already exist unless ``create`` (``IndexNotFoundError`` names its path).
     """
     config = config or Config.from_env()
+    create = create or _is_default_index(config)
     key = (str(Path(config.index_dir).resolve()), config.embedding_model, config.index_backend)
     with _systems_lock:
         system = _systems.get(key)
         if system is None:
-            system = RagSystem(config)
+            system = RagSystem(config, create=create)
             if system.is_empty() and _is_default_index(config) and SAMPLE_CORPUS.is_dir():
                 system.ingest_paths([SAMPLE_CORPUS])
             _systems[key] = system

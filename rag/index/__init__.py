@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rag.errors import BadInputError
 from rag.index.base import ArticleWrite, Hit, IndexBackend, IndexStats, SearchFilters
 
 BACKENDS = ("faiss", "pgvector")
 
 
 def open_index(backend: str, path: str | Path, model: str, dimension: int,
-               pg_ef_search: int | None = None) -> IndexBackend:
-    """Open (or create) the index ``backend`` at ``path`` for vectors of ``model``.
+               pg_ef_search: int | None = None, *, create: bool = True) -> IndexBackend:
+    """Open (or, when ``create``, create) the index ``backend`` at ``path`` for vectors of
+    ``model``; a missing FAISS folder with ``create=False`` raises ``IndexNotFoundError``.
 
     For ``pgvector`` the path is the index's name in the database given by ``$RAG_PG_DSN``
     (one schema per name: see ``rag.index.pgvector_store``), and ``pg_ef_search`` its HNSW
@@ -24,13 +26,22 @@ def open_index(backend: str, path: str | Path, model: str, dimension: int,
     if backend == "faiss":
         from rag.index.faiss_store import FaissIndex
 
-        return FaissIndex(path, model=model, dimension=dimension)
+        return FaissIndex(path, model=model, dimension=dimension, create=create)
     if backend == "pgvector":
         from rag.index.pgvector_store import PgVectorIndex
 
         options = {} if pg_ef_search is None else {"ef_search": pg_ef_search}
         return PgVectorIndex(path, model=model, dimension=dimension, **options)
-    raise ValueError(f"unknown index backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    raise BadInputError(f"unknown index backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def require_index(backend: str, path: str | Path) -> None:
+    """Raise ``IndexNotFoundError`` (or a named damage error) unless an index exists at
+    ``path``; cheap, so a read command fails before it loads a model. pgvector: no check."""
+    if backend == "faiss":
+        from rag.index.faiss_store import check_index_folder
+
+        check_index_folder(path, create=False)
 
 
 def copy_index(source: IndexBackend, target: IndexBackend, batch: int = 500) -> int:
@@ -65,4 +76,4 @@ def copy_index(source: IndexBackend, target: IndexBackend, batch: int = 500) -> 
 
 
 __all__ = ["BACKENDS", "ArticleWrite", "Hit", "IndexBackend", "IndexStats", "SearchFilters",
-           "copy_index", "open_index"]
+           "copy_index", "open_index", "require_index"]

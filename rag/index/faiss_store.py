@@ -9,6 +9,11 @@ Layout of the index folder::
 No pickle anywhere. A write commits SQLite first, then replaces the FAISS file atomically and then
 the manifest; a crash in between leaves a generation mismatch, and the next open rebuilds the FAISS
 file from the vectors in SQLite, so the last committed state always loads.
+
+Several processes may share one folder (the app and `rag ingest`, two ingests): writes hold a
+cross-process lock (``write.lock``) from the SQLite commit to the manifest, temp files are unique
+per writer, and a process whose in-memory FAISS index is older than SQLite's generation reloads it
+before it searches or writes, so it never saves a stale index over another process's commit.
 """
 
 from __future__ import annotations
@@ -19,14 +24,16 @@ import math
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 
 from rag.articles import Article
 from rag.chunking import Chunk
-from rag.errors import IndexMismatchError
+from rag.errors import BadInputError, IndexDamagedError, IndexMismatchError, IndexNotFoundError
 from rag.index.base import ArticleWrite, Hit, IndexStats, SearchFilters
 
 FORMAT_VERSION = 1
@@ -53,6 +60,37 @@ CREATE INDEX IF NOT EXISTS chunks_key ON chunks(key);
 CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL);
 """
 ARTICLE_COLUMNS = "id, title, text, source, url, published_at, author, origin"
+STORE = "store.sqlite"
+DERIVED = ("vectors.faiss", "manifest.json")
+LOCK = "write.lock"
+
+
+def check_index_folder(path: str | Path, *, create: bool = True) -> Path:
+    """``path`` as an index folder, or a named error: a file, a typo (``create=False``), or a
+    folder whose ``store.sqlite`` is gone (its derived files are never overwritten).
+
+    >>> import tempfile
+    >>> check_index_folder(Path(tempfile.mkdtemp()) / "typo", create=False)
+    Traceback (most recent call last):
+    ...
+    rag.errors.IndexNotFoundError: no index at ...
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise BadInputError(f"index path {path} is a file, not an index folder")
+    if (path / STORE).exists():
+        if not (path / STORE).is_file():
+            raise IndexDamagedError(f"index at {path} is damaged: {STORE} is not a file")
+        return path
+    if any((path / name).exists() for name in DERIVED):
+        raise IndexDamagedError(
+            f"index at {path} is damaged: {STORE} (its articles) is missing; the other files "
+            f"are left untouched. Restore {STORE}, or ingest into a new --index folder")
+    if not create:
+        raise IndexNotFoundError(
+            f"no index at {path}: check --index, or build one with `rag ingest FILES --index "
+            f"{path}`")
+    return path
 
 
 class FaissIndex:
@@ -72,23 +110,36 @@ class FaissIndex:
 
     backend = "faiss"
 
-    def __init__(self, path: str | Path, model: str, dimension: int) -> None:
+    def __init__(self, path: str | Path, model: str, dimension: int, *,
+                 create: bool = True) -> None:
         import faiss
 
         self._faiss = faiss
-        self.path = Path(path)
+        self.path = check_index_folder(path, create=create)
         self.path.mkdir(parents=True, exist_ok=True)
         self.model = model
         self.dimension = int(dimension)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path / "store.sqlite", check_same_thread=False,
-                                   isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        # Held by every writer from its SQLite commit to its manifest, across processes.
+        self.file_lock = FileLock(self.path / LOCK)
+        self._loaded_generation = -1  # the generation the in-memory FAISS index holds
         try:
-            self._db.executescript(SCHEMA)
-            self._check_identity()
-            self._index = self._load_or_rebuild_faiss()
+            self._db = sqlite3.connect(self.path / STORE, check_same_thread=False,
+                                       isolation_level=None, timeout=60)
+        except sqlite3.Error as exc:
+            raise IndexDamagedError(f"cannot open {self.path / STORE}: {exc}") from None
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            with self.file_lock:
+                self._db.executescript(SCHEMA)
+                self._check_identity()
+                self._index = self._load_or_rebuild_faiss()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise IndexDamagedError(
+                f"index at {self.path} is damaged: {STORE} is not a readable SQLite database "
+                f"({exc}); restore it, or ingest into a new --index folder") from None
         except BaseException:
             self._db.close()  # a refused or broken index leaves no open connection behind
             raise
@@ -120,14 +171,26 @@ class FaissIndex:
         return _Transaction(self._db)
 
     def _load_or_rebuild_faiss(self):  # type: ignore[no-untyped-def]
+        """The FAISS index of SQLite's current generation; call with ``file_lock`` held."""
+        generation = self._generation()
         faiss_path, manifest = self.path / "vectors.faiss", self._read_manifest()
-        if faiss_path.exists() and manifest.get("generation") == self._generation():
+        if faiss_path.exists() and manifest.get("generation") == generation:
             index = self._read_faiss(faiss_path)
             if index is not None:
+                self._loaded_generation = generation
                 return index
         index = self._rebuild_faiss()
         self._persist_faiss(index)
+        self._loaded_generation = generation
         return index
+
+    def _sync(self) -> None:
+        """Reload the FAISS index if another process committed since it was loaded (call with
+        ``_lock`` held): a search sees that commit, and a write never saves a stale index."""
+        if self._generation() == self._loaded_generation:
+            return
+        with self.file_lock:  # a writer in another process finishes its files first
+            self._index = self._load_or_rebuild_faiss()
 
     def _rebuild_faiss(self):  # type: ignore[no-untyped-def]
         rows = self._db.execute(
@@ -186,7 +249,9 @@ class FaissIndex:
                 raise IndexMismatchError(
                     f"vectors of {w.vectors.shape[1]} dims for an index of {self.dimension}")
         replaced = [w.article.id for w in upserts] + list(deletes)
-        with self._lock:
+        with self._lock, self.file_lock:
+            self._sync()
+            _remove_stale_temp_files(self.path, DERIVED)
             new_ids: list[int] = []
             with self._transaction():
                 removed = self._delete_rows(replaced)
@@ -203,6 +268,7 @@ class FaissIndex:
             if self._index.ntotal >= APPROX_MIN_CHUNKS and hasattr(self._index, "id_map"):
                 self._index = self._rebuild_faiss()  # now big enough for IVF: trained once
             self._persist_faiss(self._index)
+            self._loaded_generation = gen
 
     def _delete_rows(self, article_ids: list[str]) -> list[int]:
         if not article_ids:
@@ -245,6 +311,7 @@ class FaissIndex:
                filters: SearchFilters | None = None) -> list[Hit]:
         query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
         with self._lock:
+            self._sync()
             if self._index.ntotal == 0:
                 return []
             params = None
@@ -377,6 +444,43 @@ class FaissIndex:
         return IndexStats(n_articles, n_chunks, self.model, self.dimension, self.backend, size,
                           {"path": str(self.path)})
 
+    def verify(self) -> list[str]:
+        """Problems between SQLite (the truth) and the FAISS index in memory and on disk: ids
+        that differ, a chunk whose FAISS vector is not its stored one, a chunk without its
+        article or vector. Empty when consistent.
+
+        >>> import tempfile
+        >>> FaissIndex(tempfile.mkdtemp(), model="m", dimension=2).verify()
+        []
+        """
+        problems: list[str] = []
+        with self._lock:
+            self._sync()
+            db = self._db
+            orphans = db.execute("SELECT COUNT(*) FROM chunks WHERE article_id NOT IN "
+                                 "(SELECT id FROM articles)").fetchone()[0]
+            unvectored = db.execute("SELECT COUNT(*) FROM chunks WHERE key NOT IN "
+                                    "(SELECT key FROM vectors)").fetchone()[0]
+            rows = db.execute("SELECT c.id, v.vector FROM chunks c JOIN vectors v "
+                              "ON v.key=c.key ORDER BY c.id").fetchall()
+            on_disk = (self._faiss.read_index(str(self.path / "vectors.faiss"))
+                       if (self.path / "vectors.faiss").exists() else None)
+            manifest = self._read_manifest()
+            generation = self._generation()
+            for name, index in (("memory", self._index), ("disk", on_disk)):
+                if index is None:
+                    problems.append(f"{name}: no FAISS index")
+                    continue
+                problems.extend(f"{name}: {p}" for p in _compare(index, rows, self._faiss))
+        if orphans:
+            problems.append(f"{orphans} chunk(s) without their article")
+        if unvectored:
+            problems.append(f"{unvectored} chunk(s) without a vector")
+        if manifest.get("generation") != generation:
+            problems.append(f"manifest generation {manifest.get('generation')} is not "
+                            f"SQLite's {generation}")
+        return problems
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -422,6 +526,22 @@ def _faiss_ids(index) -> np.ndarray | None:  # type: ignore[no-untyped-def]
     return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
 
 
+def _compare(index, rows: list[tuple[int, bytes]], faiss) -> list[str]:  # type: ignore[no-untyped-def]
+    """How a FAISS index differs from SQLite's ``(chunk id, vector)`` rows."""
+    ids = _faiss_ids(index)
+    stored = np.array([r[0] for r in rows], dtype=np.int64)
+    if ids is None or not np.array_equal(np.sort(ids), stored):
+        return [f"chunk ids differ from SQLite ({0 if ids is None else len(ids)} vs "
+                f"{len(stored)})"]
+    if not hasattr(index, "id_map"):
+        return []  # IVF: ids checked; its vectors are not reconstructable by id
+    where = {int(cid): pos for pos, cid in enumerate(faiss.vector_to_array(index.id_map))}
+    wrong = [cid for cid, blob in rows if not np.allclose(
+        index.index.reconstruct(where[cid]), np.frombuffer(blob, dtype=np.float32), atol=1e-5)]
+    return [f"chunk {cid}: FAISS holds another vector than SQLite" for cid in wrong[:5]] + (
+        [f"... {len(wrong) - 5} more"] if len(wrong) > 5 else [])
+
+
 def _article(row: tuple) -> Article:
     id_, title, text, source, url, published_at, author, origin = row
     return Article.stored(title=title, text=text, id=id_, source=source, url=url,
@@ -437,12 +557,26 @@ def _batches(items: list, size: int) -> Iterable[list]:
         yield items[i:i + size]
 
 
-def _atomic_write(path: Path, write) -> None:  # type: ignore[no-untyped-def]
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Write ``path`` through a temp file unique to this writer, then rename it into place."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        write(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _remove_stale_temp_files(folder: Path, names: Iterable[str]) -> None:
+    """Delete temp files of ``names`` left by a writer that was killed; call with the lock
+    that every writer of those files holds (so none of them is being written now)."""
+    for name in names:
+        for tmp in folder.glob(f"{name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
 
 def _versions() -> dict[str, str]:

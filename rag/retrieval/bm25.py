@@ -33,6 +33,7 @@ from rag.index.base import Hit, SearchFilters
 from rag.text import content_terms
 
 POINTER = "bm25.json"
+LOCK = "bm25.lock"
 CACHE = "bm25-cache.sqlite"
 CACHE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS terms (key TEXT PRIMARY KEY, terms TEXT NOT NULL);
@@ -76,14 +77,25 @@ class Bm25Store:
             return build
         with self._lock:
             if self._build is None or self._build.generation != generation:
-                self._build = self._load(generation) or self._rebuild(generation)
+                self._build = self._load(generation) or self._load_or_rebuild(generation)
             return self._build
+
+    def _load_or_rebuild(self, generation: int) -> _Build:
+        """Rebuild, one process at a time: one that waited may find the build already made."""
+        if self.path is None:
+            return self._rebuild(generation)
+        from filelock import FileLock
+
+        with FileLock(self.path / LOCK):
+            return self._load(generation) or self._rebuild(generation)
 
     def groups(self) -> dict[str, str]:
         """``{article id: duplicate group id}`` for articles that have near-duplicates."""
         return self.sync().groups
 
     def _load(self, generation: int) -> _Build | None:
+        """The saved build of ``generation``, or None when it is absent, of another generation
+        or unreadable in any way (a derived file: a rebuild from the index replaces it)."""
         if self.path is None:
             return None
         try:
@@ -97,9 +109,14 @@ class Bm25Store:
                 import bm25s
 
                 model = bm25s.BM25.load(str(folder))
-        except (OSError, ValueError, KeyError):
+            build = _build_of(generation, model, docs)
+            sizes = {len(build.chunk_ids), len(build.article_ids), len(build.sources),
+                     len(build.dates)}
+            if len(sizes) != 1 or not isinstance(docs.get("groups", {}), dict):
+                return None
+            return build
+        except Exception:  # any damage to a derived file means "rebuild"
             return None
-        return _build_of(generation, model, docs)
 
     def _rebuild(self, generation: int) -> _Build:
         import time
@@ -134,22 +151,29 @@ class Bm25Store:
     def _save(self, generation: int, model: Any, docs: dict) -> None:
         if self.path is None:
             return
-        from rag.index.faiss_store import _atomic_write
+        from rag.index.faiss_store import _atomic_write, _remove_stale_temp_files
 
+        # Called with the bm25.lock held (one saver across processes), so any temp folder or
+        # file present was left by a saver that was killed: removed.
+        for stale in self.path.glob("bm25-*.tmp"):
+            shutil.rmtree(stale, ignore_errors=True)
+        _remove_stale_temp_files(self.path, [POINTER])
         name = f"bm25-{generation}"
         tmp = self.path / f"{name}.{os.getpid()}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        if model is not None:
-            model.save(str(tmp), show_progress=False)
-        (tmp / "docs.json").write_text(json.dumps(docs))
-        final = self.path / name
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
+        try:
+            if model is not None:
+                model.save(str(tmp), show_progress=False)
+            (tmp / "docs.json").write_text(json.dumps(docs))
+            final = self.path / name
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
         _atomic_write(self.path / POINTER, lambda p: p.write_text(
             json.dumps({"generation": generation, "dir": name})))
         for old in self.path.glob("bm25-*"):
-            if old.is_dir() and old.name != name and not old.name.endswith(".tmp"):
+            if old.is_dir() and old.name != name:
                 shutil.rmtree(old, ignore_errors=True)
 
     def _cache(self) -> sqlite3.Connection:

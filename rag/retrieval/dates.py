@@ -66,6 +66,19 @@ def parse_day(value: str, name: str = "date") -> date:
     return day
 
 
+def shift_day(day: date, days: int) -> date:
+    """``day`` moved by ``days``, held within the calendar (year 1 to 9999) instead of raising
+    OverflowError for "December 9999" or ``--as-of 9999-12-31``.
+
+    >>> shift_day(date(9999, 12, 31), 1)
+    datetime.date(9999, 12, 31)
+    """
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
 def time_range(question: str, reference: date) -> DateRange | None:
     """The publication dates a question's time phrase points to, or None if it has none.
 
@@ -77,7 +90,10 @@ def time_range(question: str, reference: date) -> DateRange | None:
     True
     """
     for match in _PHRASE.finditer(question):
-        found = _resolve(match.group(0), reference)
+        try:
+            found = _resolve(match.group(0), reference)
+        except (OverflowError, ValueError):  # a date the calendar (or dateparser) cannot hold
+            found = None
         if found is not None:
             return found
     return None
@@ -87,20 +103,21 @@ def _resolve(phrase: str, reference: date) -> DateRange | None:
     lower = phrase.lower()
     if re.search(_WEEKDAYS, lower):
         # "on Thursday" in the news is the latest such day, which may be the reference day.
-        return DateRange(reference - timedelta(days=7), reference, phrase)
+        return DateRange(shift_day(reference, -7), reference, phrase)
     if lower in {"this week", "past week"}:
-        return DateRange(reference - timedelta(days=7), reference, phrase)
+        return DateRange(shift_day(reference, -7), reference, phrase)
     data = _parser_for(reference).get_date_data(_BARE.sub("", lower))
     if data is None or data.date_obj is None:
         return None
     day, period = data.date_obj.date(), data.period or "day"
     if period == "day":
-        return DateRange(day - timedelta(days=1), day + timedelta(days=1), phrase)
+        return DateRange(shift_day(day, -1), shift_day(day, 1), phrase)
     if period == "week":
-        return DateRange(day - timedelta(days=7), day, phrase)
+        return DateRange(shift_day(day, -7), day, phrase)
     if period == "month":
         first = day.replace(day=1)
-        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        last = (date(9999, 12, 31) if (first.year, first.month) == (9999, 12)
+                else (first + timedelta(days=32)).replace(day=1) - timedelta(days=1))
         return DateRange(first, last, phrase)
     return DateRange(date(day.year, 1, 1), date(day.year, 12, 31), phrase)
 

@@ -8,10 +8,10 @@ Scores are multiplied, so the priors work on any score scale (RRF, cosine, reran
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, timedelta
+from datetime import date
 
 from rag.index.base import Hit
-from rag.retrieval.dates import DateRange, published_day
+from rag.retrieval.dates import DateRange, published_day, shift_day
 
 
 def drop_future(hits: list[Hit], reference: date, grace_days: int) -> list[Hit]:
@@ -20,7 +20,7 @@ def drop_future(hits: list[Hit], reference: date, grace_days: int) -> list[Hit]:
     >>> drop_future([], date(2022, 8, 4), 1)
     []
     """
-    cutoff = reference + timedelta(days=grace_days)
+    cutoff = shift_day(reference, grace_days)
     return [h for h in hits if (day := published_day(h.article.published_at)) is None
             or day <= cutoff]
 

@@ -8,6 +8,7 @@ from datetime import date
 
 from embeddings.base import Embedder
 from rag.config import Config
+from rag.errors import BadInputError
 from rag.index.base import Hit, IndexBackend, SearchFilters
 from rag.retrieval.bm25 import Bm25Store
 from rag.retrieval.dates import DateRange, reference_day, time_range
@@ -45,7 +46,7 @@ class Retriever:
         cfg = self.config
         k = k or cfg.top_k
         if k <= 0:
-            raise ValueError(f"k must be greater than 0. Currently, k is {k}")
+            raise BadInputError(f"k must be greater than 0. Currently, k is {k}")
         today = reference_day(reference or cfg.reference_date)
         base = filters
         when = time_range(query, today) if cfg.date_mode != "off" else None
