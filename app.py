@@ -37,7 +37,13 @@ from ui.render import (
     stats_markdown,
     stream_prefixes,
 )
-from ui.uploads import DEFAULT_MAX_UPLOAD_MB, as_uploaded, check_uploads
+from ui.uploads import (
+    DEFAULT_MAX_UPLOAD_CHARS,
+    DEFAULT_MAX_UPLOAD_MB,
+    as_uploaded,
+    cap_upload,
+    check_uploads,
+)
 
 logger = logging.getLogger("app")
 STREAM_DELAY_S = 0.03
@@ -48,7 +54,8 @@ THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                           font_mono=["ui-monospace", "monospace"])
 
 
-def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) -> gr.Blocks:
+def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
+              max_upload_chars: int = DEFAULT_MAX_UPLOAD_CHARS) -> gr.Blocks:
     """The Gradio page over ``system``: Chat tab, Articles tab, and the ``ask`` API."""
     max_bytes = max_upload_mb * 1_048_576
 
@@ -125,12 +132,15 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) 
             progress((done, total), desc=f"Indexed: {title[:60]}", unit="articles")
 
         loaded = load_paths(paths)
+        articles, over = cap_upload([as_uploaded(a) for a in loaded.articles], max_upload_chars)
         # Each commit is atomic (questions see whole articles); at most ~50 per upload, as
         # every commit rewrites the vector file.
-        report = system.ingest([as_uploaded(a) for a in loaded.articles], progress=step,
-                               commit_every=max(1, len(loaded.articles) // 50))
+        report = system.ingest(articles, progress=step,
+                               commit_every=max(1, len(articles) // 50))
         lines = [f"**{report.summary()}**"]
-        failures = refused + loaded.failures + report.failures
+        failures = refused + loaded.failures + over + report.failures
+        lines += [f"- note on **{escape_markdown(Path(n.input).name)}**: "
+                  f"{escape_markdown(n.reason)}" for n in loaded.notes]
         lines += [f"- skipped **{escape_markdown(Path(f.input).name)}**: "
                   f"{escape_markdown(f.reason)}" for f in failures]
         return "\n".join(lines), *articles_view()
@@ -239,18 +249,37 @@ def _blank(value: str | None) -> str | None:
     return (value or "").strip() or None
 
 
+def _env_int(name: str, default: int, low: int = 1, high: int | None = None) -> int:
+    """``$name`` as a whole number in [low, high], else a one-line exit naming the value."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        bounds = f"{low}-{high}" if high is not None else f"{low} or more"
+        raise SystemExit(f"error: {name}={raw!r} is not a whole number ({bounds})")
+    return value
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ
     parser = argparse.ArgumentParser(description="Chat with cited answers over news articles.")
     parser.add_argument("--host", default=env.get("RAG_HOST", "127.0.0.1"),
                         help="Interface to bind (default 127.0.0.1, env RAG_HOST).")
-    parser.add_argument("--port", type=int, default=int(env.get("RAG_PORT", "7860")),
+    parser.add_argument("--port", type=int, default=_env_int("RAG_PORT", 7860, 1, 65535),
                         help="Port (default 7860, env RAG_PORT).")
     parser.add_argument("--index", type=Path, default=None,
                         help="Index folder (default $RAG_INDEX_DIR or ./.rag-index).")
     parser.add_argument("--max-upload-mb", type=int,
-                        default=int(env.get("RAG_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB)),
+                        default=_env_int("RAG_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB),
                         help="Largest file accepted for upload (env RAG_MAX_UPLOAD_MB).")
+    parser.add_argument("--max-upload-chars", type=int,
+                        default=_env_int("RAG_MAX_UPLOAD_CHARS", DEFAULT_MAX_UPLOAD_CHARS),
+                        help="Text one upload may add, in characters (env "
+                             "RAG_MAX_UPLOAD_CHARS); the rest is refused, named.")
     return parser.parse_args(argv)
 
 
@@ -284,7 +313,8 @@ def main(argv: list[str] | None = None) -> None:
         settings = ServeSettings.from_env(max_upload_mb=args.max_upload_mb)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
-    demo = build_app(system, max_upload_mb=args.max_upload_mb)
+    demo = build_app(system, max_upload_mb=args.max_upload_mb,
+                     max_upload_chars=args.max_upload_chars)
     demo.queue(default_concurrency_limit=8)
     app = create_app(system, settings, page=demo, page_options=dict(
         auth=auth, show_error=True, max_file_size=f"{args.max_upload_mb}mb", css_paths=[STYLE],

@@ -27,8 +27,16 @@ def _config(index: Path | None) -> Config:
     return Config.from_env(index_dir=index)
 
 
+def _safe(text: str) -> str:
+    """``text`` fit for a terminal: no escape sequences, bidi overrides or lone surrogates
+    (articles are cleaned when loaded; this covers indexes built before that)."""
+    from rag.articles import clean_line
+
+    return clean_line(text)
+
+
 def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    typer.secho(f"error: {_safe(message)}", fg=typer.colors.RED, err=True)
     return typer.Exit(code=1)
 
 
@@ -57,7 +65,9 @@ def ingest(
     except RagError as exc:
         raise _fail(str(exc)) from None
     for failure in report.failures:
-        typer.secho(f"skipped {failure}", fg=typer.colors.YELLOW, err=True)
+        typer.secho(f"skipped {_safe(str(failure))}", fg=typer.colors.YELLOW, err=True)
+    for note in report.notes:
+        typer.secho(f"note: {_safe(str(note))}", fg=typer.colors.YELLOW, err=True)
     typer.echo(report.summary())
     if report.failed and not (report.added or report.updated or report.skipped):
         raise typer.Exit(code=1)
@@ -108,9 +118,9 @@ def ask(
     if answer.citations:
         typer.echo("\nSources:")
     for c in answer.citations:
-        meta = ", ".join(x for x in (c.source, c.published_at, c.url) if x)
-        typer.echo(f"[{c.n}] {c.title}" + (f" ({meta})" if meta else ""))
-        typer.echo(f"    “{c.quote}”")
+        meta = ", ".join(_safe(x) for x in (c.source, c.published_at, c.url) if x)
+        typer.echo(f"[{c.n}] {_safe(c.title)}" + (f" ({meta})" if meta else ""))
+        typer.echo(f"    “{_safe(c.quote)}”")
         if c.also_in:
             typer.echo("    also in: " + ", ".join(r.source or r.url or r.title for r in c.also_in))
 
@@ -161,8 +171,8 @@ def list_articles(index: IndexOption = None) -> None:
     except RagError as exc:
         raise _fail(str(exc)) from None
     for article, n_chunks in rows:
-        typer.echo(f"{article.id}\t{article.published_at or '-'}\t{article.source or '-'}\t"
-                   f"{n_chunks}\t{article.title}")
+        typer.echo(f"{_safe(article.id)}\t{article.published_at or '-'}\t"
+                   f"{_safe(article.source or '-')}\t{n_chunks}\t{_safe(article.title)}")
 
 
 @app.command()

@@ -25,6 +25,7 @@ class IngestReport:
     updated: int = 0
     skipped: int = 0
     failures: list[LoadFailure] = field(default_factory=list)
+    notes: list[LoadFailure] = field(default_factory=list)
     chunks: int = 0
     embedded: int = 0
     seconds: float = 0.0

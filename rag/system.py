@@ -62,6 +62,7 @@ class RagSystem:
         report = self.ingest(loaded.articles, commit_every=commit_every, progress=progress,
                              show_progress=show_progress)
         report.failures = loaded.failures + report.failures
+        report.notes = loaded.notes + report.notes
         return report
 
     def ingest(self, articles: Iterable[Article], *, commit_every: int = 0,
