@@ -256,23 +256,22 @@ def article_from_record(record: Any, origin: str | None = None) -> Article:
 
 
 def _articles_from_json(text: str, path: Path, failures: list[LoadFailure]) -> Iterator[Article]:
-    stripped = text.lstrip()
-    if path.suffix.lower() == ".json" or stripped.startswith("["):
-        if "\x00" in text:
-            raise BadInputError("binary file (contains NUL bytes), not text")
+    lines_ok = path.suffix.lower() != ".json"  # JSON Lines: one record per line
+    if not lines_ok or text.lstrip().startswith("["):
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BadInputError(f"malformed JSON at line {exc.lineno}: {exc.msg}") from None
-        except RecursionError:
-            raise BadInputError(_TOO_DEEP) from None
-        records = data if isinstance(data, list) else [data]
-        for i, record in enumerate(records):
-            try:
-                yield article_from_record(record, origin=f"{path}#{i}")
-            except BadInputError as exc:
-                failures.append(LoadFailure(f"{path} item {i}", str(exc)))
-        return
+            data, whole = _parse_json(text), True
+        except BadInputError:
+            if not lines_ok:
+                raise
+            data, whole = None, False  # JSON Lines whose first line is an array: line by line
+        if whole:
+            records = data if isinstance(data, list) else [data]
+            for i, record in enumerate(records):
+                try:
+                    yield article_from_record(record, origin=f"{path}#{i}")
+                except BadInputError as exc:
+                    failures.append(LoadFailure(f"{path} item {i}", str(exc)))
+            return
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -291,6 +290,18 @@ def _articles_from_json(text: str, path: Path, failures: list[LoadFailure]) -> I
 
 
 _TOO_DEEP = "malformed JSON: nested too deeply to read"
+
+
+def _parse_json(text: str) -> Any:
+    """A whole JSON document, or a BadInputError saying why it is none."""
+    if "\x00" in text:
+        raise BadInputError("binary file (contains NUL bytes), not text")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInputError(f"malformed JSON at line {exc.lineno}: {exc.msg}") from None
+    except RecursionError:
+        raise BadInputError(_TOO_DEEP) from None
 
 
 def _read_bytes(path: Path) -> bytes:

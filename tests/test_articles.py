@@ -272,3 +272,62 @@ def test_decode_text_refuses_binary_and_accepts_utf8() -> None:
     assert decode_text("Grüße".encode()) == "Grüße"
     with pytest.raises(BadInputError, match="binary"):
         decode_text(b"abc\x00def")
+
+
+# --- issue 17: hostile input -------------------------------------------------------------------
+def test_titles_and_metadata_lose_terminal_escapes_and_bidi_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "feed.jsonl"
+    path.write_text(json.dumps({
+        "title": "Evil\x1b[2J\x1b]0;pwned\x07 title\x00 \u202eevil.exe",
+        "text": "Body \x1b[31mred\u202e text.", "source": "bad\x1bsource\u2066",
+        "author": "A\x07uthor", "doc_id": "id\x1b1"}) + "\n", encoding="utf-8")
+    [article] = load_path(path).articles
+    for value in (article.title, article.source, article.author, article.id, article.text):
+        assert not any(ch in value for ch in "\x00\x07\x1b\u202e\u2066"), repr(value)
+    assert article.title == "Evil[2J]0;pwned title evil.exe"
+
+
+def test_utf16_with_bom_is_read(tmp_path: Path) -> None:
+    for encoding in ("utf-16", "utf-16-be", "utf-32"):
+        path = tmp_path / f"{encoding}.txt"
+        bom = {"utf-16": b"", "utf-16-be": b"\xfe\xff", "utf-32": b""}[encoding]
+        path.write_bytes(bom + f"Grüße aus Köln\n{STORY}".encode(encoding))
+        [article] = load_file(path)
+        assert article.title == "Grüße aus Köln" and article.text == STORY
+
+
+def test_a_nul_in_a_jsonl_line_fails_only_that_line(tmp_path: Path) -> None:
+    path = tmp_path / "feed.jsonl"
+    path.write_bytes(b"\n".join([
+        json.dumps({"title": "Fine", "text": "A fine story."}).encode(),
+        b'{"title": "bad\x00", "text": "nul"}',
+        json.dumps({"title": "Also fine", "text": "Another fine story."}).encode()]))
+    report = load_path(path)
+    assert [a.title for a in report.articles] == ["Fine", "Also fine"]
+    [failure] = report.failures
+    assert failure.input == f"{path} line 2" and "NUL" in failure.reason
+
+
+def test_utf8_with_one_stray_byte_stays_utf8_with_a_note(tmp_path: Path) -> None:
+    path = tmp_path / "cafe.txt"
+    path.write_bytes("Le café du coin\nLe café a rouvert lundi".encode() + b"\xff" + b" matin.")
+    report = load_path(path)
+    [article] = report.articles
+    assert article.title == "Le café du coin"  # not "cafÃ©" (cp1252)
+    assert article.text == "Le café a rouvert lundi\ufffd matin."
+    [note] = report.notes
+    assert note.input == str(path) and "1 invalid byte" in note.reason
+
+
+def test_a_link_out_of_the_folder_is_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "secret.txt"
+    outside.write_text("Secret\nThe password is hunter2.", encoding="utf-8")
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "good.txt").write_text(f"Good\n{STORY}", encoding="utf-8")
+    (folder / "hostname.txt").symlink_to(outside)
+    (folder / "inside.txt").symlink_to(folder / "good.txt")  # a link within the folder is fine
+    report = load_path(folder)
+    assert [a.title for a in report.articles] == ["Good", "Good"]
+    [failure] = report.failures
+    assert failure.input == str(folder / "hostname.txt") and "outside" in failure.reason

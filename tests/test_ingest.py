@@ -215,3 +215,57 @@ def test_edited_file_named_another_way_still_replaces(system: RagSystem, tmp_pat
     report = system.ingest_paths([folder / ".." / "news" / "rates.txt"])
     assert (report.added, report.updated) == (0, 1)
     assert len(titles(system)) == 3
+
+
+# --- issue 17: lose nothing -------------------------------------------------------------------
+def _jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+ALPHA = {"doc_id": "a1", "title": "Alpha", "text": "The Alphaville dam burst on Monday."}
+BETA = {"doc_id": "b1", "title": "Beta", "text": "The Betatown orchestra played on Tuesday."}
+NEW = {"doc_id": "n1", "title": "New", "text": "The Newbury market sold pumpkins."}
+
+
+def test_prepending_a_jsonl_record_loses_no_article(system: RagSystem, tmp_path: Path) -> None:
+    feed = _jsonl(tmp_path / "feed.jsonl", [ALPHA, BETA])
+    assert system.ingest_paths([feed]).added == 2
+    _jsonl(feed, [NEW, ALPHA, BETA])  # `sed -i '1i ...'`: every record moves down a line
+    report = system.ingest_paths([feed])
+    assert (report.added, report.updated, report.skipped) == (1, 0, 2), report.summary()
+    assert sorted(a.id for a, _ in system.index.list_articles()) == ["a1", "b1", "n1"]
+    assert_consistent(system)
+
+
+def test_prepending_a_record_without_id_loses_no_article(system: RagSystem,
+                                                         tmp_path: Path) -> None:
+    strip = [{k: v for k, v in r.items() if k != "doc_id"} for r in (NEW, ALPHA, BETA)]
+    feed = _jsonl(tmp_path / "feed.jsonl", strip[1:])
+    assert system.ingest_paths([feed]).added == 2
+    _jsonl(feed, strip)
+    system.ingest_paths([feed])
+    assert titles(system) == ["Alpha", "Beta", "New"]
+
+
+def test_editing_a_record_with_an_id_in_place_still_replaces_it(system: RagSystem,
+                                                                tmp_path: Path) -> None:
+    feed = _jsonl(tmp_path / "feed.jsonl", [ALPHA, BETA])
+    system.ingest_paths([feed])
+    _jsonl(feed, [{**ALPHA, "text": "The Alphaville dam held on Monday."}, BETA])
+    report = system.ingest_paths([feed])
+    assert (report.updated, report.skipped) == (1, 1)
+    assert "held" in system.index.get_article("a1").text
+
+
+def test_one_deeply_nested_json_file_does_not_stop_the_others(system: RagSystem,
+                                                              tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "news")
+    (folder / "x.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    (folder / "y.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n" + json.dumps(BETA),
+                                    encoding="utf-8")
+    report = system.ingest_paths([folder])
+    assert report.added == 4  # the three stories and Beta
+    reasons = {Path(f.input.split(" line ")[0]).name: f.reason for f in report.failures}
+    assert set(reasons) == {"x.json", "y.jsonl"}
+    assert all("nested too deeply" in r for r in reasons.values())
