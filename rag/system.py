@@ -17,7 +17,7 @@ from rag.chain import build_chain
 from rag.config import Config
 from rag.errors import BadInputError
 from rag.followup import condense_query
-from rag.index import open_index, require_index
+from rag.index import check_index, open_index
 from rag.index.base import IndexStats, SearchFilters
 from rag.ingest import IngestReport, ProgressCallback, ingest_articles
 from rag.retrieval import NewsRetriever, Retriever
@@ -42,8 +42,8 @@ class RagSystem:
                  create: bool = True) -> None:
         """``create=False``: the index must exist (``IndexNotFoundError`` names the path)."""
         self.config = config or Config.from_env()
-        if not create:  # before the model loads: a typo'd --index fails at once
-            require_index(self.config.index_backend, self.config.index_dir)
+        # Before the model loads: a typo'd or damaged --index fails at once.
+        check_index(self.config.index_backend, self.config.index_dir, create=create)
         self.embedder = embedder or get_embedder(self.config.embedding_model)
         self.index = open_index(self.config.index_backend, self.config.index_dir,
                                 model=self.config.embedding_model,

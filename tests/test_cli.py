@@ -15,6 +15,7 @@ pytestmark = pytest.mark.slow
 
 RAG = shutil.which("rag")
 QUESTION = "Where is the nuclear plant being built?"
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 
 def rag(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -138,3 +139,66 @@ def test_user_error_is_one_line_and_exit_1(cli_index: Path, args: tuple[str, ...
               if line.strip() and "Loading weights" not in line]
     assert errors == [errors[0]] and errors[0].startswith(message), result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+# --- issue 17: a missing or damaged index is named ----------------------------------------------
+@pytest.mark.parametrize("args", [("ask", QUESTION), ("stats",), ("list",), ("delete", "x1")])
+def test_a_typo_in_index_is_named_and_creates_nothing(tmp_path: Path,
+                                                      args: tuple[str, ...]) -> None:
+    typo = tmp_path / "indx"
+    result = rag(*args, "--index", str(typo))
+    assert result.returncode == 1
+    assert f"error: no index at {typo}" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and "articles don't say" not in result.stdout
+    assert not typo.exists()
+
+
+def test_ingest_still_creates_a_new_index(tmp_path: Path) -> None:
+    story = tmp_path / "storm.txt"
+    story.write_text("Storm floods towns\n\nA storm flooded three towns.", encoding="utf-8")
+    result = rag("ingest", str(story), "--index", str(tmp_path / "new"))
+    assert result.returncode == 0, result.stderr
+    assert "added 1" in result.stdout
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    ("lost store", "store.sqlite (its articles) is missing"),
+    ("garbage store", "not a readable SQLite database"),
+    ("a file", "is a file, not an index folder"),
+])
+def test_a_damaged_index_is_named_and_left_alone(sample_index_dir: Path, tmp_path: Path,
+                                                 damage: str, message: str) -> None:
+    index = tmp_path / "index"
+    shutil.copytree(sample_index_dir, index)
+    if damage == "lost store":
+        (index / "store.sqlite").unlink()
+    elif damage == "garbage store":
+        (index / "store.sqlite").write_bytes(b"\x00garbage" * 512)
+    else:
+        index = tmp_path / "notes.txt"
+        index.write_text("not an index", encoding="utf-8")
+    def files() -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in index.iterdir() if p.is_file()}
+
+    before = files() if index.is_dir() else None
+    for args in (("stats",), ("list",), ("ingest", str(SAMPLE))):
+        result = rag(*args, "--index", str(index))
+        assert result.returncode == 1 and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+    if before is not None:
+        assert files() == before
+
+
+def test_list_prints_no_terminal_escapes(sample_index_dir: Path, tmp_path: Path) -> None:
+    """An index built before titles were cleaned still prints safely."""
+    import sqlite3
+
+    index = tmp_path / "index"
+    shutil.copytree(sample_index_dir, index)
+    with sqlite3.connect(index / "store.sqlite") as db:
+        db.execute("UPDATE articles SET title=? WHERE rowid=1",
+                   ("Evil\x1b]0;pwned\x07\x1b[2J \u202etitle",))
+    result = rag("list", "--index", str(index))
+    assert result.returncode == 0, result.stderr
+    assert "Evil]0;pwned[2J title" in result.stdout
+    assert not any(ch in result.stdout for ch in "\x1b\x07\u202e")

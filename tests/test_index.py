@@ -238,3 +238,81 @@ def test_exception_mid_transaction_keeps_previous_state(filled: FaissIndex, monk
 def test_unknown_backend() -> None:
     with pytest.raises(ValueError, match="unknown index backend 'nope'"):
         open_index("nope", ".", model="m", dimension=2)
+
+
+# --- issue 17: two processes, missing and damaged stores ---------------------------------------
+def test_a_stale_handle_never_saves_its_index_over_another_commit(tmp_path: Path) -> None:
+    """Two handles on one folder stand for two processes (the app and `rag ingest`)."""
+    app = open_test(tmp_path / "idx")
+    app.write([article_write("alpha", 1, seed=1), article_write("beta", 1, seed=2)])
+    cli = open_test(tmp_path / "idx")
+    replaced = article_write("beta", 1, seed=7)  # SQLite reuses beta's chunk id
+    cli.write([replaced])
+    # The app sees the commit at once: beta's chunk is found by its new vector.
+    [hit] = app.search(replaced.vectors[0], k=1)
+    assert hit.article.id == "beta" and hit.score == pytest.approx(1.0, abs=1e-5)
+    app.write([article_write("gamma", 1, seed=3)])  # used to save the stale beta vector
+    assert app.verify() == []
+    again = open_test(tmp_path / "idx")
+    assert again.verify() == []
+    [hit] = again.search(replaced.vectors[0], k=1)
+    assert hit.article.id == "beta" and hit.score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_verify_names_a_vector_that_is_not_sqlites(tmp_path: Path) -> None:
+    index = open_test(tmp_path / "idx")
+    index.write([article_write("alpha", 1, seed=1)])
+    with sqlite3.connect(tmp_path / "idx" / "store.sqlite") as db:
+        db.execute("UPDATE vectors SET vector=?", (unit(99).tobytes(),))
+    assert any("another vector" in p for p in index.verify())
+
+
+def test_a_missing_index_is_named_not_created(tmp_path: Path) -> None:
+    from rag.errors import IndexNotFoundError
+
+    typo = tmp_path / "typo"
+    with pytest.raises(IndexNotFoundError, match=f"no index at {typo}"):
+        open_index("faiss", typo, model=MODEL, dimension=DIM, create=False)
+    assert not typo.exists()
+    open_index("faiss", typo, model=MODEL, dimension=DIM)  # creating one is still the default
+    open_index("faiss", typo, model=MODEL, dimension=DIM, create=False)
+
+
+def test_a_lost_store_is_named_and_the_other_files_are_kept(filled: FaissIndex) -> None:
+    from rag.errors import IndexDamagedError
+
+    folder = filled.path
+    filled.close()
+    before = (folder / "vectors.faiss").read_bytes()
+    for name in ("store.sqlite", "store.sqlite-wal", "store.sqlite-shm"):
+        (folder / name).unlink(missing_ok=True)
+    for create in (True, False):
+        with pytest.raises(IndexDamagedError, match="store.sqlite .*is missing"):
+            open_index("faiss", folder, model=MODEL, dimension=DIM, create=create)
+    assert (folder / "vectors.faiss").read_bytes() == before
+    assert not (folder / "store.sqlite").exists()
+
+
+def test_a_garbage_store_or_a_file_as_index_is_named(tmp_path: Path) -> None:
+    from rag.errors import BadInputError, IndexDamagedError
+
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    (folder / "store.sqlite").write_bytes(b"this is not a database " * 100)
+    with pytest.raises(IndexDamagedError, match="not a readable SQLite database"):
+        open_index("faiss", folder, model=MODEL, dimension=DIM)
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("hello", encoding="utf-8")
+    with pytest.raises(BadInputError, match="is a file, not an index folder"):
+        open_index("faiss", a_file, model=MODEL, dimension=DIM)
+
+
+def test_temp_files_are_unique_per_writer(tmp_path: Path, monkeypatch) -> None:
+    """Two writers of one file never share a temp name (one would rename the other's away)."""
+    from rag.index import faiss_store
+
+    seen: list[Path] = []
+    for _ in range(2):
+        faiss_store._atomic_write(tmp_path / "manifest.json",
+                                  lambda tmp: (seen.append(tmp), tmp.write_text("{}")))
+    assert len(set(seen)) == 2 and not list(tmp_path.glob("*.tmp"))

@@ -226,3 +226,29 @@ def test_cli_ask_filters_by_source_and_dates(writable_sample_system):
     assert bad.exit_code == 1 and "--since date 'soon'" in bad.output
     bad = runner.invoke(app, ["ask", question, "--index", folder, "--as-of", "soon"])
     assert bad.exit_code == 1 and "reference date 'soon' is not a date" in bad.output
+
+
+@pytest.mark.slow
+def test_a_malformed_bm25_build_is_rebuilt_not_an_error(writable_sample_system):
+    """Issue 17: a damaged docs.json made every question fail with KeyError."""
+    system = writable_sample_system
+    folder = system.config.index_dir
+    system.retriever.refresh()
+    build_dir = folder / json.loads((folder / POINTER).read_text())["dir"]
+    for damage in ('{"chunk_ids": [1, 2]}', "[1, 2, 3]", '{"chunk_ids": "x"}', "{"):
+        (build_dir / "docs.json").write_text(damage)
+        reopened = RagSystem(system.config, embedder=system.embedder)
+        assert "Bushehr" in reopened.ask("Where is the nuclear plant being built?").text
+        build_dir = folder / json.loads((folder / POINTER).read_text())["dir"]
+
+
+@pytest.mark.slow
+def test_a_killed_bm25_writer_leaves_no_temp_folder_behind(writable_sample_system):
+    system = writable_sample_system
+    folder = system.config.index_dir
+    left = folder / "bm25-3.999999.tmp"  # what a writer killed mid-save leaves
+    left.mkdir()
+    (left / "docs.json").write_text("{}")
+    system.ingest([_article("Tide", "The spring tide flooded the lower car park on Friday.")])
+    assert not list(folder.glob("bm25-*.tmp"))
+    assert len(list(folder.glob("bm25-*/"))) == 1

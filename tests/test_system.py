@@ -149,3 +149,33 @@ def test_index_of_another_model_is_refused(sample_index_dir, embedder) -> None:
     message = str(exc.value)
     assert "'all-MiniLM-L6-v2' (384 dims)" in message and "'other-model'" in message
     assert str(sample_index_dir) in message
+
+
+# --- issue 17: ordinary-looking questions never crash -----------------------------------------
+@pytest.mark.parametrize("k", [-1, 0, "5", 2.5, True])
+def test_a_bad_k_is_named(sample_system: RagSystem, k) -> None:
+    with pytest.raises(BadInputError, match=f"k is {re.escape(repr(k))}"):
+        sample_system.ask("Where is the nuclear plant being built?", k=k)
+    with pytest.raises(BadInputError, match="k is"):
+        list(sample_system.ask_stream("Where is the plant?", k=k))
+
+
+@pytest.mark.parametrize(("question", "as_of"), [
+    ("What happened in December 9999?", None),
+    ("What happened in 9999?", None),
+    ("What happened this week?", "9999-12-31"),
+    ("What happened yesterday?", "0001-01-01"),
+    ("What happened in January 0001?", None),
+])
+def test_dates_at_the_ends_of_the_calendar_do_not_overflow(sample_system: RagSystem,
+                                                           question: str, as_of) -> None:
+    answer = sample_system.ask(question, reference_date=as_of)
+    assert isinstance(answer.text, str)
+
+
+def test_a_lone_surrogate_or_control_characters_are_cleaned(sample_system: RagSystem) -> None:
+    answer = sample_system.ask("Where is the nuclear \ud800plant\x1b[2J being built?\u202e")
+    assert answer.question == "Where is the nuclear plant[2J being built?"
+    assert "Bushehr" in answer.text
+    with pytest.raises(BadInputError, match="empty"):
+        sample_system.ask("\ud800\udfff\x07")

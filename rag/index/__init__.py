@@ -35,13 +35,14 @@ def open_index(backend: str, path: str | Path, model: str, dimension: int,
     raise BadInputError(f"unknown index backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
-def require_index(backend: str, path: str | Path) -> None:
-    """Raise ``IndexNotFoundError`` (or a named damage error) unless an index exists at
-    ``path``; cheap, so a read command fails before it loads a model. pgvector: no check."""
+def check_index(backend: str, path: str | Path, *, create: bool = True) -> None:
+    """Raise a named error now if the index at ``path`` cannot be opened: missing (unless
+    ``create``), a file, or a folder that lost its store. Cheap, so a command fails before it
+    loads a model. pgvector: checked when opened."""
     if backend == "faiss":
         from rag.index.faiss_store import check_index_folder
 
-        check_index_folder(path, create=False)
+        check_index_folder(path, create=create)
 
 
 def copy_index(source: IndexBackend, target: IndexBackend, batch: int = 500) -> int:
@@ -76,4 +77,4 @@ def copy_index(source: IndexBackend, target: IndexBackend, batch: int = 500) -> 
 
 
 __all__ = ["BACKENDS", "ArticleWrite", "Hit", "IndexBackend", "IndexStats", "SearchFilters",
-           "copy_index", "open_index", "require_index"]
+           "copy_index", "open_index", "check_index"]
