@@ -287,7 +287,7 @@ def test_a_lost_store_is_named_and_the_other_files_are_kept(filled: FaissIndex) 
     for name in ("store.sqlite", "store.sqlite-wal", "store.sqlite-shm"):
         (folder / name).unlink(missing_ok=True)
     for create in (True, False):
-        with pytest.raises(IndexDamagedError, match="store.sqlite .*is missing"):
+        with pytest.raises(IndexDamagedError, match=r"store\.sqlite .*is missing"):
             open_index("faiss", folder, model=MODEL, dimension=DIM, create=create)
     assert (folder / "vectors.faiss").read_bytes() == before
     assert not (folder / "store.sqlite").exists()

@@ -77,4 +77,4 @@ def copy_index(source: IndexBackend, target: IndexBackend, batch: int = 500) -> 
 
 
 __all__ = ["BACKENDS", "ArticleWrite", "Hit", "IndexBackend", "IndexStats", "SearchFilters",
-           "copy_index", "open_index", "check_index"]
+           "check_index", "copy_index", "open_index"]
