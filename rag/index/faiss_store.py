@@ -81,6 +81,12 @@ def check_index_folder(path: str | Path, *, create: bool = True) -> Path:
     if (path / STORE).exists():
         if not (path / STORE).is_file():
             raise IndexDamagedError(f"index at {path} is damaged: {STORE} is not a file")
+        with open(path / STORE, "rb") as fh:
+            header = fh.read(16)
+        if header and header != b"SQLite format 3\x00":
+            raise IndexDamagedError(
+                f"index at {path} is damaged: {STORE} is not a readable SQLite database "
+                "(no SQLite header); restore it, or ingest into a new --index folder")
         return path
     if any((path / name).exists() for name in DERIVED):
         raise IndexDamagedError(

@@ -1,0 +1,333 @@
+"""The reliability probes: a hostile corpus, real `rag` subprocesses, and the invariants an index
+must keep after bad input, kill -9 and several processes. Used by tests/reliability/ and by
+bench/reliability.py (which prints the figures of docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MODEL = "all-MiniLM-L6-v2"
+DIM = 384
+REPO = Path(__file__).resolve().parents[2]
+
+
+def rag_command() -> list[str]:
+    """The `rag` console script of the running interpreter's environment (not whichever is
+    first on PATH), else ``python -m rag.cli``."""
+    script = Path(sys.executable).parent / "rag"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "rag.cli"]
+
+
+def child_env() -> dict[str, str]:
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "NO_COLOR": "1",
+            "PYTHONUNBUFFERED": "1"}
+
+
+def rag(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*rag_command(), *args], capture_output=True, text=True,
+                          env=child_env(), timeout=timeout, check=False)
+
+
+def start_rag(*args: str, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen([*rag_command(), *args], stdout=out, stderr=subprocess.STDOUT,
+                                env=child_env())
+
+
+# --- corpora ------------------------------------------------------------------------------------
+def story(n: int, tag: str = "s") -> tuple[str, str]:
+    """Title and text of a short distinct story carrying the unique word ``{tag}marker{n}``."""
+    towns = ["Arlen", "Brisk", "Corran", "Dunmore", "Ellis", "Farrow", "Glenby", "Hollin"]
+    town = towns[n % len(towns)]
+    return (f"{town} story {tag}{n}",
+            f"The council of {town} met on day {n} to discuss the {tag}marker{n} proposal. "
+            f"Residents said the plan number {n} would change the {town} harbour.")
+
+
+def write_jsonl(path: Path, n: int, tag: str, start: int = 0) -> Path:
+    lines = []
+    for i in range(start, start + n):
+        title, text = story(i, tag)
+        lines.append(json.dumps({"doc_id": f"{tag}-{i}", "title": title, "text": text}))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@dataclass
+class Corpus:
+    """A folder of hostile inputs: ``good`` maps a unique word to the title it must arrive
+    with; ``bad`` maps an input (file, or ``file line N``) to a word its error must name."""
+
+    folder: Path
+    good: dict[str, str] = field(default_factory=dict)
+    bad: dict[str, str] = field(default_factory=dict)
+    kinds: list[str] = field(default_factory=list)
+
+    @property
+    def items(self) -> int:
+        return len(self.good) + len(self.bad)
+
+
+def hostile_corpus(root: Path) -> Corpus:
+    """Every kind of input issue 17 found trouble with, next to good files."""
+    folder = root / "hostile"
+    folder.mkdir(parents=True)
+    c = Corpus(folder)
+
+    def good(name: str, data: bytes, word: str, title: str, kind: str) -> None:
+        (folder / name).write_bytes(data)
+        c.good[word] = title
+        c.kinds.append(kind)
+
+    def bad(name: str, data: bytes, reason: str, kind: str) -> None:
+        (folder / name).write_bytes(data)
+        c.bad[name] = reason
+        c.kinds.append(kind)
+
+    for i in range(3):
+        title, text = story(i, "plain")
+        good(f"plain{i}.txt", f"{title}\n\n{text}".encode(), f"plainmarker{i}", title, "plain")
+    good("escapes.txt", "Evil\x1b[2J\x07 title \u202eexe\n\nThe escmarker0 story is here."
+         .encode(), "escmarker0", "Evil[2J title exe", "terminal escapes in a title")
+    good("utf16.txt", "Grüße aus Köln\n\nDie utfmarker0 Zeitung berichtet.".encode("utf-16"),
+         "utfmarker0", "Grüße aus Köln", "UTF-16 with BOM")
+    good("stray.txt", "Le café\n\nLe café strayma".encode() + b"\xff" + b"rker0 ouvre.",
+         "rker0", "Le café", "UTF-8 with a stray byte")
+    good("legacy.txt", "Résumé\n\nLe cp1252marker0 était là.".encode("cp1252"),
+         "cp1252marker0", "Résumé", "Windows-1252")
+    good("page.html", b"<html><head><title>Harbour opens</title></head><body><article><p>The "
+         b"htmlmarker0 harbour opened on Monday after a long debate in the town hall, the "
+         b"mayor said.</p><script>alert(1)</script></article></body></html>",
+         "htmlmarker0", "Harbour opens", "HTML with a script")
+    lines = [json.dumps({"doc_id": "j1", "title": "Jay one", "text": "The jsonmarker1 news."}),
+             '{"doc_id": "j2", "title": "nul\x00", "text": "x"}',
+             '{"title": "cut off", "text": ',
+             "[" * 50_000 + "]" * 50_000,
+             json.dumps({"doc_id": "j3", "title": "Jay three", "text": "The jsonmarker3 news."})]
+    (folder / "feed.jsonl").write_bytes("\n".join(lines).encode())
+    c.good.update(jsonmarker1="Jay one", jsonmarker3="Jay three")
+    c.bad.update({"feed.jsonl line 2": "NUL", "feed.jsonl line 3": "malformed JSON",
+                  "feed.jsonl line 4": "nested too deeply"})
+    c.kinds += ["JSONL record", "JSONL record", "NUL in a JSONL line", "cut-off JSONL line",
+                "deep JSONL line"]
+    bad("deep.json", b"[" * 100_000 + b"]" * 100_000, "nested too deeply", "deep JSON")
+    bad("empty.txt", b"", "empty file", "empty file")
+    bad("image.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary",
+        "binary file")
+    bad("broken.json", b'[{"title": "x", "text": "y"', "malformed JSON", "malformed JSON")
+    bad("notext.json", b'{"title": "only a title"}', "no 'text'", "record without text")
+    bad("noarticle.html", b"<html><body><img src=a.png></body></html>", "no article text",
+        "HTML without text")
+    secret = root / "secret.txt"
+    secret.write_text("Secret\n\nThe password is hunter2.", encoding="utf-8")
+    (folder / "link.txt").symlink_to(secret)
+    c.bad["link.txt"] = "outside"
+    c.kinds.append("link out of the folder")
+    return c
+
+
+def failures_of(stderr: str) -> dict[str, str]:
+    """``{input name relative to its folder: reason}`` from `rag ingest`'s "skipped" lines."""
+    out = {}
+    for line in stderr.splitlines():
+        m = re.match(r"skipped (.+?): (.*)$", line)
+        if m:
+            out[Path(m.group(1)).name] = m.group(2)
+    return out
+
+
+# --- invariants ----------------------------------------------------------------------------------
+def sqlite_counts(index: Path) -> tuple[int, int]:
+    with sqlite3.connect(f"file:{index / 'store.sqlite'}?mode=ro", uri=True) as db:
+        return (db.execute("SELECT COUNT(*) FROM articles").fetchone()[0],
+                db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+
+def generation(index: Path) -> int:
+    """The committed generation, read without taking any lock (0 before the first commit)."""
+    try:
+        with sqlite3.connect(f"file:{index / 'store.sqlite'}?mode=ro", uri=True,
+                             timeout=1) as db:
+            row = db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return int(row[0]) if row else 0
+    except sqlite3.Error:
+        return 0
+
+
+def stats_problems(index: Path) -> list[str]:
+    """`rag stats` must say what SQLite holds."""
+    result = rag("stats", "--index", str(index))
+    if result.returncode != 0:
+        return [f"rag stats failed: {result.stderr.strip()}"]
+    said = dict(line.split(":", 1) for line in result.stdout.splitlines() if ":" in line)
+    articles, chunks = sqlite_counts(index)
+    if (int(said["articles"]), int(said["chunks"])) != (articles, chunks):
+        return [f"rag stats says {said['articles'].strip()} articles / {said['chunks'].strip()} "
+                f"chunks, SQLite holds {articles} / {chunks}"]
+    return []
+
+
+def index_problems(index: Path, probes: int = 8) -> list[str]:
+    """The index opens; FAISS (in memory and on disk) holds SQLite's vectors under SQLite's
+    chunk ids; and searches agree with an exact index rebuilt from SQLite."""
+    import faiss
+
+    from rag.index.faiss_store import FaissIndex
+
+    opened = FaissIndex(index, model=MODEL, dimension=DIM, create=False)
+    try:
+        problems = opened.verify()
+        with sqlite3.connect(f"file:{index / 'store.sqlite'}?mode=ro", uri=True) as db:
+            rows = db.execute("SELECT c.id, v.vector FROM chunks c JOIN vectors v "
+                              "ON v.key=c.key").fetchall()
+        if rows:
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            vecs = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+            rebuilt = faiss.IndexIDMap2(faiss.IndexFlatIP(DIM))
+            rebuilt.add_with_ids(vecs, ids)
+            rng = np.random.default_rng(0)
+            queries = [vecs[i] for i in rng.choice(len(vecs), min(probes, len(vecs)),
+                                                   replace=False)]
+            for q in queries:
+                k = min(5, len(rows))
+                _, want = rebuilt.search(q.reshape(1, -1), k)
+                got = [h.chunk for h in opened.search(q, k)]
+                got_ids = {r[0] for r in _chunk_ids(index, got)}
+                if got_ids != {int(i) for i in want[0]}:
+                    problems.append("a search disagrees with the index rebuilt from SQLite")
+                    break
+        return problems
+    finally:
+        opened.close()
+
+
+def _chunk_ids(index: Path, chunks: list) -> list[tuple[int]]:  # type: ignore[type-arg]
+    with sqlite3.connect(f"file:{index / 'store.sqlite'}?mode=ro", uri=True) as db:
+        return [db.execute("SELECT id FROM chunks WHERE article_id=? AND ordinal=?",
+                           (c.article_id, c.ordinal)).fetchone() for c in chunks]
+
+
+def titles_by_word(index: Path, words: list[str]) -> dict[str, str | None]:
+    """The title of the article whose text holds each word (None: lost)."""
+    with sqlite3.connect(f"file:{index / 'store.sqlite'}?mode=ro", uri=True) as db:
+        return {w: (row[0] if (row := db.execute(
+            "SELECT title FROM articles WHERE instr(text, ?) > 0", (w,)).fetchone()) else None)
+            for w in words}
+
+
+# --- kill -9 --------------------------------------------------------------------------------------
+def kill_when(proc: subprocess.Popen[bytes], index: Path, at_generation: int,
+              timeout: float = 300) -> int:
+    """SIGKILL ``proc`` as soon as the index reaches ``at_generation`` (0: as soon as it has
+    started); returns the generation seen, or -1 if the process ended first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return -1
+        seen = generation(index)
+        if seen >= at_generation and (at_generation or (index / "store.sqlite").exists()):
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return seen
+        time.sleep(0.005)
+    proc.kill()
+    raise TimeoutError(f"index {index} never reached generation {at_generation}")
+
+
+# --- two writers and a reader -----------------------------------------------------------------
+READER = textwrap.dedent('''
+    """Asks and searches while other processes write; prints a JSON line of what it saw."""
+    import json, sys, time
+    from pathlib import Path
+    from rag import Config, RagSystem
+    index, stop = Path(sys.argv[1]), Path(sys.argv[2])
+    while not (index / "store.sqlite").exists():
+        time.sleep(0.05)
+    system = RagSystem(Config(index_dir=index))
+    seen = {"queries": 0, "errors": [], "misses": 0, "max_articles": 0}
+    last = 0
+    while True:
+        done = stop.exists()
+        try:
+            listed = system.index.list_articles()
+            if len(listed) < last:
+                seen["errors"].append(f"articles went from {last} to {len(listed)}")
+            last = len(listed)
+            seen["max_articles"] = max(seen["max_articles"], last)
+            if listed:
+                article = listed[seen["queries"] % len(listed)][0]
+                chunk = system.index.chunks_of(article.id)[0]
+                hits = system.index.search(system.embedder.embed_query(chunk.embed_text), 3)
+                if not hits or hits[0].article.id != article.id:
+                    seen["misses"] += 1
+                system.ask(article.title, k=3)
+            seen["queries"] += 1
+        except Exception as exc:
+            seen["errors"].append(f"{type(exc).__name__}: {exc}")
+        if done:
+            break
+    print(json.dumps(seen))
+''')
+
+
+@dataclass
+class TwoWriterRun:
+    returncodes: list[int]
+    outputs: list[str]
+    reader: dict
+    articles: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def two_writers_and_a_reader(root: Path, per_writer: int = 15, commit_every: int = 3,
+                             reader: bool = True) -> TwoWriterRun:
+    """Two `rag ingest` processes on one new index at once (and a process reading it all the
+    while); then every article must be in and the invariants hold."""
+    root.mkdir(parents=True, exist_ok=True)
+    index = root / "index"
+    files = [write_jsonl(root / f"{tag}.jsonl", per_writer, tag) for tag in ("wa", "wb")]
+    stop = root / "stop"
+    reader_proc = None
+    if reader:
+        reader_proc = subprocess.Popen(
+            [sys.executable, "-c", READER, str(index), str(stop)], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, env=child_env())
+    writers = [start_rag("ingest", str(f), "--index", str(index), "--commit-every",
+                         str(commit_every), log=root / f"{f.stem}.log") for f in files]
+    codes = [w.wait(timeout=900) for w in writers]
+    stop.touch()
+    seen: dict = {}
+    problems: list[str] = []
+    if reader_proc is not None:
+        out, err = reader_proc.communicate(timeout=600)
+        try:
+            seen = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            problems.append(f"reader crashed: {err[-500:]}")
+        problems += [f"reader: {e}" for e in seen.get("errors", [])[:5]]
+        if seen.get("misses"):
+            problems.append(f"reader: {seen['misses']} search(es) missed a committed article")
+    outputs = [(root / f"{f.stem}.log").read_text(errors="replace") for f in files]
+    problems += [f"writer {i} exited {c}: {outputs[i][-300:]}" for i, c in enumerate(codes) if c]
+    articles = sqlite_counts(index)[0] if (index / "store.sqlite").exists() else 0
+    if articles != 2 * per_writer:
+        problems.append(f"{articles} of {2 * per_writer} articles in the index")
+    problems += index_problems(index)
+    return TwoWriterRun(codes, outputs, seen, articles, problems)
