@@ -104,8 +104,8 @@ def hostile_corpus(root: Path) -> Corpus:
          .encode(), "escmarker0", "Evil[2J title exe", "terminal escapes in a title")
     good("utf16.txt", "Grüße aus Köln\n\nDie utfmarker0 Zeitung berichtet.".encode("utf-16"),
          "utfmarker0", "Grüße aus Köln", "UTF-16 with BOM")
-    good("stray.txt", "Le café\n\nLe café strayma".encode() + b"\xff" + b"rker0 ouvre.",
-         "rker0", "Le café", "UTF-8 with a stray byte")
+    good("stray.txt", "Le café\n\nLe café straymarker0".encode() + b"\xff" + b" ouvre.",
+         "straymarker0", "Le café", "UTF-8 with a stray byte")
     good("legacy.txt", "Résumé\n\nLe cp1252marker0 était là.".encode("cp1252"),
          "cp1252marker0", "Résumé", "Windows-1252")
     good("page.html", b"<html><head><title>Harbour opens</title></head><body><article><p>The "
@@ -129,6 +129,7 @@ def hostile_corpus(root: Path) -> Corpus:
         "binary file")
     bad("broken.json", b'[{"title": "x", "text": "y"', "malformed JSON", "malformed JSON")
     bad("notext.json", b'{"title": "only a title"}', "no 'text'", "record without text")
+    c.bad["notext.json item 0"] = c.bad.pop("notext.json")
     bad("noarticle.html", b"<html><body><img src=a.png></body></html>", "no article text",
         "HTML without text")
     secret = root / "secret.txt"
@@ -157,14 +158,17 @@ def sqlite_counts(index: Path) -> tuple[int, int]:
 
 
 def generation(index: Path) -> int:
-    """The committed generation, read without taking any lock (0 before the first commit)."""
+    """The committed generation, read without taking any lock (0 once the index is created and
+    before its first commit; -1 before it is created)."""
+    if not (index / "store.sqlite").exists():
+        return -1
     try:
         with sqlite3.connect(f"file:{index / 'store.sqlite'}?mode=ro", uri=True,
                              timeout=1) as db:
             row = db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
-        return int(row[0]) if row else 0
+        return int(row[0]) if row else -1
     except sqlite3.Error:
-        return 0
+        return -1
 
 
 def stats_problems(index: Path) -> list[str]:
@@ -231,14 +235,14 @@ def titles_by_word(index: Path, words: list[str]) -> dict[str, str | None]:
 # --- kill -9 --------------------------------------------------------------------------------------
 def kill_when(proc: subprocess.Popen[bytes], index: Path, at_generation: int,
               timeout: float = 300) -> int:
-    """SIGKILL ``proc`` as soon as the index reaches ``at_generation`` (0: as soon as it has
-    started); returns the generation seen, or -1 if the process ended first."""
+    """SIGKILL ``proc`` as soon as the index reaches ``at_generation`` (0: created, nothing
+    committed yet); returns the generation seen, or -1 if the process ended first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return -1
         seen = generation(index)
-        if seen >= at_generation and (at_generation or (index / "store.sqlite").exists()):
+        if seen >= at_generation:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             return seen

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import probes
 
-ARTICLES = 36
-EVERY = 3  # 12 commits
+ARTICLES = 24
+EVERY = 3  # 8 commits
 
 
 def test_kill_9_at_several_points_then_a_rerun_completes(tmp_path: Path) -> None:
@@ -18,7 +18,7 @@ def test_kill_9_at_several_points_then_a_rerun_completes(tmp_path: Path) -> None
     # Before the first commit (model loading), then the moment a generation lands: the SQLite
     # commit is done and the FAISS file and manifest are being written.
     seen = []
-    for at in (0, 2, 5, 9):
+    for at in (0, 2, 5):
         proc = probes.start_rag(*args, log=tmp_path / f"kill-{at}.log")
         got = probes.kill_when(proc, index, at)
         assert got != -1, f"ingest finished before generation {at}"
