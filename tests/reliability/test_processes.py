@@ -13,7 +13,10 @@ from rag.articles import Article
 
 
 def test_two_writers_and_a_reader_on_one_index(tmp_path: Path) -> None:
-    run = probes.two_writers_and_a_reader(tmp_path, per_writer=15, commit_every=3)
+    # One article per commit: the most overlapping writes (before the fix one writer crashed
+    # on the other's temp file in about half the runs, and the reader never saw the other
+    # process's commits).
+    run = probes.two_writers_and_a_reader(tmp_path, per_writer=15, commit_every=1)
     assert run.ok, "\n".join(run.problems)
     assert run.returncodes == [0, 0]
     assert run.reader["queries"] > 0 and run.reader["max_articles"] > 0
