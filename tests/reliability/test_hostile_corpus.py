@@ -1,5 +1,5 @@
-"""A hostile corpus through a real `rag ingest`: every bad item named, every good one in, the
-index consistent, and a re-run a no-op."""
+"""A hostile corpus through a real `rag ingest`: every bad item named, every good one in, `rag
+stats` equal to SQLite, and searches equal to an index rebuilt from SQLite."""
 
 from __future__ import annotations
 
@@ -25,6 +25,3 @@ def test_hostile_corpus_every_bad_item_named_every_good_one_in(tmp_path: Path) -
     assert probes.sqlite_counts(index)[0] == len(corpus.good)
     assert probes.stats_problems(index) == []
     assert probes.index_problems(index) == []
-    again = probes.rag("ingest", str(corpus.folder), "--index", str(index))
-    assert f"added 0, updated 0, skipped {len(corpus.good)} unchanged" in again.stdout, (
-        again.stdout + again.stderr)
