@@ -40,7 +40,9 @@ AS_OF = [None, "9999-12-31", "0001-01-01", "not a date", "2024-02-30", "2022-06-
 
 class Tally:
     def __init__(self) -> None:
-        self.tried = self.named = self.crashes = self.lost = 0
+        # Every item tried ends as exactly one of: ok (worked), named (refused with a named
+        # error), crash.
+        self.tried = self.ok = self.named = self.crashes = self.lost = 0
         self.crash_notes: list[str] = []
 
     def crash(self, note: str) -> None:
@@ -59,6 +61,7 @@ def hostile_corpus(root: Path, tally: Tally) -> None:
     tally.named += sum(1 for name, why in corpus.bad.items()
                        if why.lower() in failed.get(name, "").lower())
     found = probes.titles_by_word(index, list(corpus.good))
+    tally.ok += sum(1 for word, title in corpus.good.items() if found.get(word) == title)
     tally.lost += sum(1 for word, title in corpus.good.items() if found.get(word) != title)
     problems = probes.stats_problems(index) + probes.index_problems(index)
     if problems:
@@ -71,7 +74,7 @@ def random_files(root: Path, tally: Tally, n: int = 300) -> None:
              b"Title\n\n"]
     for i in range(n):
         folder = root / f"fuzz{i}"
-        folder.mkdir()
+        folder.mkdir(parents=True)
         suffix = rng.choice(sorted(SUPPORTED_SUFFIXES))
         data = rng.choice(seeds) + rng.randbytes(rng.randint(0, 400))
         (folder / f"f{suffix}").write_bytes(data)
@@ -81,7 +84,10 @@ def random_files(root: Path, tally: Tally, n: int = 300) -> None:
         except Exception as exc:  # a crash is exactly what this counts
             tally.crash(f"loader on {data[:40]!r}{suffix}: {type(exc).__name__}: {exc}")
             continue
-        tally.named += bool(report.failures) and all(f.reason for f in report.failures)
+        if report.failures:
+            tally.named += all(f.reason for f in report.failures)
+        else:
+            tally.ok += bool(report.articles)
 
 
 def questions(root: Path, tally: Tally) -> None:
@@ -92,7 +98,7 @@ def questions(root: Path, tally: Tally) -> None:
             for as_of in AS_OF:
                 tally.tried += 1
                 try:
-                    system.ask(q, k=k, reference_date=as_of)
+                    tally.ok += bool(system.ask(q, k=k, reference_date=as_of).text)
                 except RagError as exc:
                     tally.named += bool(str(exc))
                 except Exception as exc:  # a crash is exactly what this counts
@@ -101,6 +107,7 @@ def questions(root: Path, tally: Tally) -> None:
 
 
 def kill_nine(root: Path, tally: Tally, points: tuple[int, ...] = (0, 2, 5, 8)) -> int:
+    root.mkdir(parents=True)
     feed = probes.write_jsonl(root / "feed.jsonl", 30, "k9")
     index = root / "index"
     args = ("ingest", str(feed), "--index", str(index), "--commit-every", "3")
@@ -112,6 +119,8 @@ def kill_nine(root: Path, tally: Tally, points: tuple[int, ...] = (0, 2, 5, 8)) 
         problems = probes.index_problems(index)
         if problems:
             tally.crash(f"after kill -9 at generation {at}: {problems}")
+        else:
+            tally.ok += 1
     done = probes.rag(*args)
     if done.returncode != 0:
         tally.crash(f"re-run after kill -9: {done.stderr[-300:]}")
@@ -145,7 +154,8 @@ def main(argv: list[str] | None = None) -> None:
             for problem in run.problems:
                 print(f"  {problem}", flush=True)
     figures = {
-        "items_tried": tally.tried, "named_errors": tally.named, "crashes": tally.crashes,
+        "items_tried": tally.tried, "worked": tally.ok, "named_errors": tally.named,
+        "crashes": tally.crashes,
         "articles_lost": tally.lost, "kill_9_points": kills,
         "two_process_runs": len(runs), "two_process_failures": sum(not r.ok for r in runs),
         "reader_queries": sum(r.reader.get("queries", 0) for r in runs),
