@@ -316,3 +316,21 @@ def test_temp_files_are_unique_per_writer(tmp_path: Path, monkeypatch) -> None:
         faiss_store._atomic_write(tmp_path / "manifest.json",
                                   lambda tmp: (seen.append(tmp), tmp.write_text("{}")))
     assert len(set(seen)) == 2 and not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_faiss_file_saved_stale_before_the_fix_is_repaired_on_open(tmp_path: Path) -> None:
+    """Issue 17 item 2 left indexes whose FAISS file had the right ids and generation but a
+    deleted article's vector under a reused chunk id; opening one rebuilds it from SQLite."""
+    import faiss
+
+    index = open_test(tmp_path / "idx")
+    index.write([article_write("alpha", 1, seed=1), article_write("beta", 1, seed=2)])
+    index.close()
+    stale = faiss.read_index(str(tmp_path / "idx" / "vectors.faiss"))
+    ids = faiss.vector_to_array(stale.id_map)
+    wrong = faiss.IndexIDMap2(faiss.IndexFlatIP(DIM))
+    wrong.add_with_ids(np.vstack([unit(1), unit(99)]), ids)  # beta's id, another vector
+    faiss.write_index(wrong, str(tmp_path / "idx" / "vectors.faiss"))
+    reopened = open_test(tmp_path / "idx")
+    assert reopened.verify() == []
+    assert reopened.search(unit(2), k=1)[0].article.id == "beta"
