@@ -280,7 +280,9 @@ READER = textwrap.dedent('''
                 if seen["queries"] % 4 == 0:
                     system.ask(article.title, k=3)
                     seen["asks"] += 1
-            seen["queries"] += 1
+                seen["queries"] += 1
+            else:
+                time.sleep(0.05)  # nothing committed yet
         except Exception as exc:
             seen["errors"].append(f"{type(exc).__name__}: {exc}")
         if done:
