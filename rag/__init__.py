@@ -11,7 +11,13 @@ from pathlib import Path
 
 from rag.articles import Article
 from rag.config import Config
-from rag.errors import BadInputError, IndexMismatchError, RagError
+from rag.errors import (
+    BadInputError,
+    IndexDamagedError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    RagError,
+)
 from rag.index.base import SearchFilters
 from rag.retrieval.filters import make_filters
 from rag.system import SAMPLE_CORPUS, RagSystem, get_system
@@ -37,5 +43,5 @@ def ask(question: str, *, index_dir: str | Path | None = None, config: Config | 
 
 
 __all__ = ["SAMPLE_CORPUS", "Answer", "Article", "BadInputError", "Citation", "Config",
-           "IndexMismatchError", "Passage", "RagError", "RagSystem", "SearchFilters", "ask",
-           "get_system", "make_filters"]
+           "IndexDamagedError", "IndexMismatchError", "IndexNotFoundError", "Passage",
+           "RagError", "RagSystem", "SearchFilters", "ask", "get_system", "make_filters"]
