@@ -77,3 +77,8 @@ def test_asked_type_labels_and_plurals():
     assert not asked_type("Which country is now bankrupt?").plural
     assert asked_type("Who won the match between Iran and Japan?").options == ("iran", "japan")
     assert asked_type("Who won the match?").options == ()
+
+
+def test_a_noun_after_the_verb_is_not_the_asked_kind():
+    assert asked_type("What did the city council approve?").name == "any"
+    assert asked_type("What is the hottest UK temperature on record?").name == "number"

@@ -123,7 +123,9 @@ class ExtractiveAnswerer:
         return sorted(scored, key=lambda x: x.score, reverse=True)
 
     def answer(self, question: str, hits: list[Hit]) -> Answer:
-        return self.compose(question, hits, self.score_sentences(question, hits))
+        per_passage = self.config.reader_sentences_per_passage or None
+        return self.compose(question, hits,
+                            self.score_sentences(question, hits, per_passage=per_passage))
 
     @staticmethod
     def of_the_asked_kind(question: str, scored: list[ScoredSentence]) -> list[ScoredSentence]:
@@ -146,7 +148,9 @@ class ExtractiveAnswerer:
         if self.should_abstain(scored):
             return Answer(question, NO_ANSWER, abstained=True, passages=passages,
                           backend=self.name)
-        chosen = self._select(scored)
+        # Sentences beyond the evidence of the short answer come from the passages shown.
+        shown = {id(h) for h in hits[: self.config.top_k]}
+        chosen = self._select([s for s in scored if id(s.hit) in shown] or scored)
         short = self.reader.read(question, scored) if self.reader else None
         if short is not None:
             # The sentence holding the short answer is cited first: its [1] verifies it.
