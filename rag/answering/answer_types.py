@@ -130,8 +130,8 @@ _HEAD_TYPES: tuple[tuple[frozenset[str], str, frozenset[str]], ...] = (
 )
 _WH_HEAD = re.compile(r"\b(?:which|what)\s+((?:[\w’'-]+\s+){0,5}[\w’'-]+)", re.IGNORECASE)
 _SKIP = frozenset({"name", "names", "of", "these", "those", "the", "following", "two", "three"})
-_AUXILIARIES = frozenset("is was are were be been did does do has have had will would can could "
-                         "should may might must shall".split())
+_AUXILIARIES = _heads("is was are were be been did does do has have had will would can could "
+                      "should may might must shall")
 _WHO = re.compile(r"\b(?:who|whom|whose)\b", re.IGNORECASE)
 _WHERE = re.compile(r"\bwhere\b", re.IGNORECASE)
 _WHEN = re.compile(r"(?:^|[.,;:?!]\s+)when\b|\bwhat time\b", re.IGNORECASE)
