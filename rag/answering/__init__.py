@@ -17,8 +17,13 @@ def get_answerer(name: str, embedder: Embedder, config: Config) -> Answerer:
         return ExtractiveAnswerer(embedder, config)
     if name in ("openai", "llamacpp"):
         from rag.answering.llm import LLMAnswerer, make_chat_model
+        from rag.answering.llm_reader import SentenceReader
 
-        return LLMAnswerer(make_chat_model(name, config), embedder, config, name=name)
+        reader = config.llm_reader
+        if reader == "auto":
+            reader = "sentences" if name == "llamacpp" else "passages"
+        kind = SentenceReader if reader == "sentences" else LLMAnswerer
+        return kind(make_chat_model(name, config), embedder, config, name=name)
     raise ValueError(f"unknown answer backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 

