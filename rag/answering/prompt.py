@@ -61,7 +61,7 @@ def answer_messages(question: str, hits: list[Hit]) -> list[BaseMessage]:
 READER_SYSTEM = f"""You answer questions about news using ONLY the numbered sentences given \
 between <sentences> and </sentences>.
 Reply with one line: "Answer:", the short answer, then the number of the sentence that states \
-it in square brackets. For example: Answer: 42 percent [3]
+it in square brackets.
 Rules:
 - The short answer is the fewest words that answer the question (a name, number, date, place or \
 short phrase), copied exactly from that sentence. Never a whole sentence.
@@ -94,7 +94,8 @@ def reader_messages(question: str, groups: list[tuple[str, list[tuple[int, str]]
     return [
         SystemMessage(READER_SYSTEM),
         HumanMessage(f"{format_sentences(groups)}\n\nQuestion: {question}\n"
-                     "Reply in one line: Answer: <shortest answer> [sentence number]"),
+                     "Reply in one line: Answer: the shortest answer, then its sentence number "
+                     "in square brackets."),
     ]
 
 
