@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support import API_KEYS, REPO, free_port
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 REALTIMEQA = SHARED / "eval" / "realtimeqa"
 
@@ -64,14 +64,6 @@ def realtimeqa_dir() -> Path:
     return REALTIMEQA
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(sample_index_dir, tmp_path_factory):
     """``python app.py`` on a free port over a private copy of the sample index; one per module,
@@ -91,7 +83,7 @@ def app_url(sample_index_dir, tmp_path_factory):
         env.update(RAG_LLM_BASE_URL=env["RAG_TEST_LLM_BASE_URL"], RAG_LLM_MAX_TOKENS="128")
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, str(REPO / "app.py"), "--port", str(_free_port()),
+            [sys.executable, str(REPO / "app.py"), "--port", str(free_port()),
              "--index", str(index)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 180
@@ -107,9 +99,6 @@ def app_url(sample_index_dir, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-API_KEYS = ("test-key-1", "test-key-2")
 
 
 @pytest.fixture(scope="session")

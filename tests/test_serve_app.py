@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import REPO, _free_port
+from support import REPO, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ def rag_serve_url(sample_index_dir, tmp_path_factory):
            "RAG_API_KEY": f"other-key,{KEY}", "RAG_AUTH": "ana:s3cret"}
     rag = Path(sys.executable).with_name("rag")
     with log_path.open("w") as log:
-        proc = subprocess.Popen([str(rag), "serve", "--port", str(_free_port()), "--index",
+        proc = subprocess.Popen([str(rag), "serve", "--port", str(free_port()), "--index",
                                  str(index)], cwd=REPO, env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
     try:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import API_KEYS
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from support import API_KEYS
 
 from rag.answering.llm import LLMAnswerer
 

@@ -6,7 +6,7 @@ import json
 
 import httpx
 import pytest
-from conftest import API_KEYS
+from support import API_KEYS
 
 pytestmark = pytest.mark.slow
 
