@@ -141,6 +141,18 @@ class ExtractiveAnswerer:
             scored = self.of_the_asked_kind(question, scored)
         return not scored or scored[0].score < self.config.abstain_threshold
 
+    def without_model(self, question: str, hits: list[Hit], scored: list[ScoredSentence],
+                      backend: str) -> Answer | None:
+        """For an LLM backend: the abstention it returns without asking its model when no
+        sentence (of the kind asked for) is close enough to the question; else None."""
+        if not self.should_abstain(scored, question):
+            return None
+        answer = self.compose(question, hits, scored)
+        answer.backend = backend
+        answer.notes.append("no retrieved sentence (of the kind asked for) is close enough "
+                            "to the question: the model was not asked")
+        return answer
+
     def compose(self, question: str, hits: list[Hit], scored: list[ScoredSentence]) -> Answer:
         """The cited answer from sentences already scored by :meth:`score_sentences`."""
         passages = passages_of(hits)

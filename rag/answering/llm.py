@@ -127,12 +127,9 @@ class LLMAnswerer:
     def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
         """Text deltas as the model writes ([n] = passage n), then the verified Answer."""
         scored = self.extractive.score_sentences(question, hits)
-        if self.extractive.should_abstain(scored, question):
-            answer = self.extractive.compose(question, hits, scored)
-            answer.backend = self.name
-            answer.notes.append("no retrieved sentence (of the kind asked for) is close enough "
-                                "to the question: the model was not asked")
-            yield answer
+        unasked = self.extractive.without_model(question, hits, scored, self.name)
+        if unasked is not None:
+            yield unasked
             return
         started = time.perf_counter()
         pieces: list[str] = []

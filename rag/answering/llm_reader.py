@@ -142,12 +142,9 @@ class SentenceReader(LLMAnswerer):
         """The model's reply as it is written (``Answer: ... [n]``, n = shown sentence), then
         the checked Answer."""
         scored = self.extractive.score_sentences(question, hits)
-        if self.extractive.should_abstain(scored, question):
-            answer = self.extractive.compose(question, hits, scored)
-            answer.backend = self.name
-            answer.notes.append("no retrieved sentence (of the kind asked for) is close enough "
-                                "to the question: the model was not asked")
-            yield answer
+        unasked = self.extractive.without_model(question, hits, scored, self.name)
+        if unasked is not None:
+            yield unasked
             return
         pool = self.pool(question, hits)
         started = time.perf_counter()
