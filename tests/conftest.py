@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support import API_KEYS, REPO, free_port
+from support import API_KEYS, REPO, free_port, running_server
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -68,9 +68,7 @@ def realtimeqa_dir() -> Path:
 def app_url(sample_index_dir, tmp_path_factory):
     """``python app.py`` on a free port over a private copy of the sample index; one per module,
     always terminated. Yields the page URL."""
-    import subprocess
     import sys
-    import time
 
     work = tmp_path_factory.mktemp("app")
     index = work / "index"
@@ -81,24 +79,10 @@ def app_url(sample_index_dir, tmp_path_factory):
     env.pop("RAG_API_KEY", None)
     if env.get("RAG_TEST_LLM_BASE_URL"):  # the chat's LLM backends use the test server
         env.update(RAG_LLM_BASE_URL=env["RAG_TEST_LLM_BASE_URL"], RAG_LLM_MAX_TOKENS="128")
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, str(REPO / "app.py"), "--port", str(free_port()),
-             "--index", str(index)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 180
-        while "Chat UI ready at " not in log_path.read_text():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"app.py did not start:\n{log_path.read_text()}")
-            time.sleep(0.3)
-        yield log_path.read_text().split("Chat UI ready at ", 1)[1].split()[0]
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    argv = [sys.executable, str(REPO / "app.py"), "--port", str(free_port()), "--index",
+            str(index)]
+    with running_server(argv, env, log_path, "app.py") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,10 @@ reliability suite has a conftest of its own)."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -15,3 +19,28 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def running_server(argv: list[str], env: dict[str, str], log_path: Path,
+                   what: str) -> Iterator[str]:
+    """Start ``argv`` (app.py or ``rag serve``), wait for "Chat UI ready at URL", yield the URL,
+    stop the process on exit; fail the test with the log if it does not start in 180 s."""
+    import pytest
+
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while "Chat UI ready at " not in log_path.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"{what} did not start:\n{log_path.read_text()}")
+            time.sleep(0.3)
+        yield log_path.read_text().split("Chat UI ready at ", 1)[1].split()[0]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-from support import REPO, free_port
+from support import free_port, running_server
 
 pytestmark = pytest.mark.slow
 
@@ -41,20 +39,9 @@ def rag_serve_url(sample_index_dir, tmp_path_factory):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
            "RAG_API_KEY": f"other-key,{KEY}", "RAG_AUTH": "ana:s3cret"}
     rag = Path(sys.executable).with_name("rag")
-    with log_path.open("w") as log:
-        proc = subprocess.Popen([str(rag), "serve", "--port", str(free_port()), "--index",
-                                 str(index)], cwd=REPO, env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 180
-        while "Chat UI ready at " not in log_path.read_text():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"rag serve did not start:\n{log_path.read_text()}")
-            time.sleep(0.3)
-        yield log_path.read_text().split("Chat UI ready at ", 1)[1].split()[0]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    argv = [str(rag), "serve", "--port", str(free_port()), "--index", str(index)]
+    with running_server(argv, env, log_path, "rag serve") as url:
+        yield url
 
 
 def test_rag_serve_protects_the_api_with_keys_and_the_page_with_a_login(rag_serve_url):
