@@ -249,57 +249,38 @@ def _blank(value: str | None) -> str | None:
     return (value or "").strip() or None
 
 
-def _env_int(name: str, default: int, low: int = 1, high: int | None = None) -> int:
-    """``$name`` as a whole number in [low, high], else a one-line exit naming the value."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
-    if value is None or value < low or (high is not None and value > high):
-        bounds = f"{low}-{high}" if high is not None else f"{low} or more"
-        raise SystemExit(f"error: {name}={raw!r} is not a whole number ({bounds})")
-    return value
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    env = os.environ
     parser = argparse.ArgumentParser(description="Chat with cited answers over news articles.")
-    parser.add_argument("--host", default=env.get("RAG_HOST", "127.0.0.1"),
+    parser.add_argument("--host", default=None,
                         help="Interface to bind (default 127.0.0.1, env RAG_HOST).")
-    parser.add_argument("--port", type=int, default=_env_int("RAG_PORT", 7860, 1, 65535),
+    parser.add_argument("--port", type=int, default=None,
                         help="Port (default 7860, env RAG_PORT).")
     parser.add_argument("--index", type=Path, default=None,
                         help="Index folder (default $RAG_INDEX_DIR or ./.rag-index).")
-    parser.add_argument("--max-upload-mb", type=int,
-                        default=_env_int("RAG_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB),
-                        help="Largest file accepted for upload (env RAG_MAX_UPLOAD_MB).")
-    parser.add_argument("--max-upload-chars", type=int,
-                        default=_env_int("RAG_MAX_UPLOAD_CHARS", DEFAULT_MAX_UPLOAD_CHARS),
+    parser.add_argument("--max-upload-mb", type=int, default=None,
+                        help=f"Largest file accepted for upload (default "
+                             f"{DEFAULT_MAX_UPLOAD_MB}, env RAG_MAX_UPLOAD_MB).")
+    parser.add_argument("--max-upload-chars", type=int, default=None,
                         help="Text one upload may add, in characters (env "
                              "RAG_MAX_UPLOAD_CHARS); the rest is refused, named.")
     return parser.parse_args(argv)
 
 
-def parse_auth(value: str | None) -> tuple[str, str] | None:
-    """``RAG_AUTH="user:password"`` -> Gradio's auth tuple; unset or empty -> no login.
-
-    >>> parse_auth("ana:s3cret:x")
-    ('ana', 's3cret:x')
-    """
-    if not value:
-        return None
-    user, sep, password = value.partition(":")
-    if not (user and sep and password):
-        raise SystemExit("RAG_AUTH must look like user:password")
-    return user, password
+def read_settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, ServeSettings]:
+    """Command-line options over ``RAG_*`` variables; a bad value exits with one named line."""
+    args = parse_args(argv)
+    try:
+        settings = ServeSettings.from_env(host=args.host, port=args.port,
+                                          max_upload_mb=args.max_upload_mb,
+                                          max_upload_chars=args.max_upload_chars)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    return args, settings
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    auth = parse_auth(os.environ.get("RAG_AUTH"))
+    args, settings = read_settings(argv)
+    auth = settings.auth
     config = Config.from_env(index_dir=args.index)
     if not Path(config.index_dir).exists():
         print(f"Building the index in {config.index_dir} (first start)…", flush=True)
@@ -309,26 +290,22 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"error: {exc}") from None
     print(f"Index {config.index_dir}: {stats_markdown(system.stats()).replace('**', '')}",
           flush=True)
-    try:
-        settings = ServeSettings.from_env(max_upload_mb=args.max_upload_mb)
-    except ValueError as exc:
-        raise SystemExit(f"error: {exc}") from None
-    demo = build_app(system, max_upload_mb=args.max_upload_mb,
-                     max_upload_chars=args.max_upload_chars)
+    demo = build_app(system, max_upload_mb=settings.max_upload_mb,
+                     max_upload_chars=settings.max_upload_chars)
     demo.queue(default_concurrency_limit=8)
     app = create_app(system, settings, page=demo, page_options=dict(
-        auth=auth, show_error=True, max_file_size=f"{args.max_upload_mb}mb", css_paths=[STYLE],
+        auth=auth, show_error=True, max_file_size=f"{settings.max_upload_mb}mb", css_paths=[STYLE],
         theme=THEME))
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
+    if settings.host not in ("127.0.0.1", "localhost", "::1"):
         if not auth:
-            print(f"warning: listening on {args.host} without RAG_AUTH", file=sys.stderr)
+            print(f"warning: listening on {settings.host} without RAG_AUTH", file=sys.stderr)
         if not settings.api_keys:
-            print(f"warning: listening on {args.host} without RAG_API_KEY: /v1 is open",
+            print(f"warning: listening on {settings.host} without RAG_API_KEY: /v1 is open",
                   file=sys.stderr)
     elif auth and not settings.api_keys:
         print("warning: RAG_AUTH protects the page; set RAG_API_KEY to protect /v1 too",
               file=sys.stderr)
-    serve_forever(app, args.host, args.port)
+    serve_forever(app, settings.host, settings.port)
 
 if __name__ == "__main__":
     main()

@@ -5,13 +5,23 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, fields
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from rag.errors import BadInputError
 
 ENV_PREFIX = "RAG_"
-LLM_READERS = ("auto", "sentences", "passages")
+
+# The closed sets of the mode settings: a Config with any other value is refused when made.
+IndexBackendName = Literal["faiss", "pgvector"]
+AnswerBackend = Literal["extractive", "openai", "llamacpp"]
+RetrievalMode = Literal["dense", "bm25", "hybrid"]
+RerankMode = Literal["none", "sentence", "cross-encoder"]
+DateMode = Literal["off", "boost", "filter"]
+LlmReader = Literal["auto", "sentences", "passages"]
+Unsupported = Literal["remove", "mark"]
+LLM_READERS: tuple[str, ...] = get_args(LlmReader)
 
 
 @dataclass(frozen=True)
@@ -28,12 +38,12 @@ class Config:
 
     index_dir: Path = Path(".rag-index")
     embedding_model: str = "all-MiniLM-L6-v2"
-    index_backend: str = "faiss"
+    index_backend: IndexBackendName = "faiss"
     # pgvector: HNSW candidates per query (pgvector's hnsw.ef_search); more = higher recall,
     # slower. 200: recall@10 0.992 at 1M chunks for p95 8.3 ms, where 100 gave 0.967-0.982
     # (README "Scale benchmark").
     pg_ef_search: int = 200
-    answer_backend: str = "extractive"
+    answer_backend: AnswerBackend = "extractive"
     # Chunks are sized in model tokens; the title is prepended to what is embedded.
     chunk_tokens: int = 200
     chunk_overlap_sentences: int = 1
@@ -42,12 +52,12 @@ class Config:
     max_passages_per_article: int = 3
     # Retrieval (README "Retrieval"): dense | bm25 | hybrid (RRF); rerank: none | sentence |
     # cross-encoder (cross_encoder: a sentence-transformers CrossEncoder name or path).
-    retrieval_mode: str = "hybrid"
+    retrieval_mode: RetrievalMode = "hybrid"
     candidates: int = 30
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
-    rerank: str = "none"  # sentence rerank measured: no gain for 2x latency (README)
+    rerank: RerankMode = "none"  # sentence rerank measured: no gain for 2x latency (README)
     rerank_depth: int = 12
     rerank_fused_weight: float = 0.1
     rerank_sentences: int = 3  # per passage, by question-word overlap; 0 = all
@@ -60,7 +70,7 @@ class Config:
     # score x (1 + recency_weight * 0.5 ** (age_days / recency_half_life_days)); 0 = off.
     # Tuned on RealTime QA dev (runs g6-*, g7-*): MRR@10 0.636 without priors -> 0.771.
     reference_date: str = ""
-    date_mode: str = "boost"  # off | boost | filter
+    date_mode: DateMode = "boost"  # off | boost | filter
     date_boost: float = 1.0
     as_of_reference: bool = True
     future_grace_days: int = 1
@@ -100,7 +110,7 @@ class Config:
     # How the model reads: "sentences" (a short answer from the best few sentences, cited; the
     # llamacpp default), "passages" (cited sentences written from whole passages; the openai
     # default), or "auto".
-    llm_reader: str = "auto"
+    llm_reader: LlmReader = "auto"
     # The sentence reader's pool: from the reader_passages retrieved passages, each passage's
     # sentences sharing most question words; then the best by score, up to this many sentences
     # and (estimated) tokens.
@@ -111,7 +121,7 @@ class Config:
     llm_temperature: float = 0.0
     llm_max_tokens: int = 256
     # "remove" drops a sentence no passage supports; "mark" keeps it with verified=False.
-    llm_unsupported: str = "remove"
+    llm_unsupported: Unsupported = "remove"
     # Support (0.3 * cosine + 0.7 * rarity-weighted share of claim words) a cited sentence needs
     # from its passage; calibrated by `python -m rag.answering.calibrate` (rag/answering/verify.py).
     citation_threshold: float = 0.34
@@ -130,9 +140,11 @@ class Config:
             value = getattr(self, name)
             if value < 0:
                 raise BadInputError(f"{name} must be 0 or more. Currently, {name} is {value}")
-        if self.llm_reader not in LLM_READERS:
-            raise BadInputError(f"llm_reader must be one of {', '.join(LLM_READERS)}. "
-                                f"Currently, llm_reader is {self.llm_reader!r}")
+        for name, allowed in choices().items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise BadInputError(f"{name} must be one of {', '.join(allowed)}. "
+                                    f"Currently, {name} is {value!r}")
         if self.chunk_overlap_sentences < 0:
             raise BadInputError("chunk_overlap_sentences must be >= 0")
         if not isinstance(self.index_dir, Path):
@@ -156,6 +168,18 @@ class Config:
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+@cache
+def choices() -> dict[str, tuple[str, ...]]:
+    """{setting: its allowed values} for every closed-set setting of ``Config``.
+
+    >>> choices()["date_mode"]
+    ('off', 'boost', 'filter')
+    """
+    hints = get_type_hints(Config)
+    return {f.name: get_args(hints[f.name]) for f in fields(Config)
+            if get_origin(hints[f.name]) is Literal}
 
 
 def _coerce(f: dataclasses.Field[Any], raw: str) -> Any:

@@ -12,44 +12,65 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serve.openai_compat import error_body
+from ui.uploads import DEFAULT_MAX_UPLOAD_CHARS, DEFAULT_MAX_UPLOAD_MB
 
 
 @dataclass(frozen=True)
 class ServeSettings:
-    """Limits and keys of the HTTP API; ``from_env`` reads ``RAG_API_KEY`` (comma-separated
-    keys: bearer auth on every ``/v1`` route when set) and ``RAG_API_MAX_BODY_MB``.
+    """Everything the server reads besides the pipeline's ``Config``: where it listens, who may
+    use it, and its size limits. ``from_env`` reads ``RAG_HOST``, ``RAG_PORT``, ``RAG_AUTH``
+    (``user:password`` for the chat page), ``RAG_API_KEY`` (comma-separated keys: bearer auth on
+    every ``/v1`` route when set), ``RAG_API_MAX_BODY_MB``, ``RAG_MAX_UPLOAD_MB`` and
+    ``RAG_MAX_UPLOAD_CHARS``; a bad value is a ``ValueError`` naming the variable.
 
     >>> ServeSettings.from_env({"RAG_API_KEY": "k1, k2"}).api_keys
     ('k1', 'k2')
+    >>> ServeSettings.from_env({"RAG_AUTH": "ana:pa:ss", "RAG_PORT": "8000"}).auth
+    ('ana', 'pa:ss')
     >>> ServeSettings().authorized(None)
     True
     """
 
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: tuple[str, str] | None = None
     api_keys: tuple[str, ...] = ()
     max_body_mb: float = 32.0  # above the default 20 MB upload limit plus multipart overhead
-    max_upload_mb: float = 20.0
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
+    max_upload_chars: int = DEFAULT_MAX_UPLOAD_CHARS
     max_articles: int = 1000  # per POST /v1/articles
 
     def __post_init__(self) -> None:
-        for name in ("max_body_mb", "max_upload_mb", "max_articles"):
+        for name in ("max_body_mb", "max_upload_mb", "max_upload_chars", "max_articles"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be greater than 0. Currently, {name} is "
                                  f"{getattr(self, name)}")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be 0-65535. Currently, port is {self.port}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ServeSettings:
+        """Defaults, then the ``RAG_*`` variables above, then ``overrides`` that are not None."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
+        if env.get("RAG_HOST", "").strip():
+            values["host"] = env["RAG_HOST"].strip()
+        if env.get("RAG_AUTH"):
+            values["auth"] = parse_auth(env["RAG_AUTH"])
         keys = tuple(k.strip() for k in env.get("RAG_API_KEY", "").split(",") if k.strip())
         if keys:
             values["api_keys"] = keys
-        for name, key in (("max_body_mb", "RAG_API_MAX_BODY_MB"),
-                          ("max_upload_mb", "RAG_MAX_UPLOAD_MB")):
-            if env.get(key):
-                try:
-                    values[name] = float(env[key])
-                except ValueError:
-                    raise ValueError(f"{key}={env[key]!r} is not a number of MB") from None
+        for name, key, low, high in (("port", "RAG_PORT", 1, 65535),
+                                     ("max_upload_mb", "RAG_MAX_UPLOAD_MB", 1, None),
+                                     ("max_upload_chars", "RAG_MAX_UPLOAD_CHARS", 1, None)):
+            if env.get(key, "").strip():
+                values[name] = _whole_number(key, env[key], low, high)
+        if env.get("RAG_API_MAX_BODY_MB", "").strip():
+            raw = env["RAG_API_MAX_BODY_MB"]
+            try:
+                values["max_body_mb"] = float(raw)
+            except ValueError:
+                raise ValueError(f"RAG_API_MAX_BODY_MB={raw!r} is not a number of MB") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -71,6 +92,31 @@ class ServeSettings:
         given = token.strip().encode()
         # Every key is compared, in constant time, so timing says nothing about which matched.
         return any([hmac.compare_digest(given, k.encode()) for k in self.api_keys])
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """``"user:password"`` -> the chat page's login; unset or empty -> no login.
+
+    >>> parse_auth("ana:s3cret:x")
+    ('ana', 's3cret:x')
+    """
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not (user and sep and password):
+        raise ValueError("RAG_AUTH must look like user:password")
+    return user, password
+
+
+def _whole_number(key: str, raw: str, low: int, high: int | None) -> int:
+    try:
+        value: int | None = int(raw.strip())
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        bounds = f"{low}-{high}" if high is not None else f"{low} or more"
+        raise ValueError(f"{key}={raw!r} is not a whole number ({bounds})")
+    return value
 
 
 class BodyLimit:

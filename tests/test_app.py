@@ -197,9 +197,23 @@ def test_example_questions_all_get_cited_answers(client):
 
 
 def test_parse_auth():
-    from app import parse_auth
+    from serve.limits import parse_auth
 
     assert parse_auth(None) is None and parse_auth("") is None
     assert parse_auth("ana:pa:ss") == ("ana", "pa:ss")
-    with pytest.raises(SystemExit, match="user:password"):
+    with pytest.raises(ValueError, match="user:password"):
         parse_auth("ana")
+
+
+def test_one_settings_object_reads_the_server_environment():
+    from app import read_settings
+
+    env = {"RAG_HOST": "0.0.0.0", "RAG_PORT": "8123", "RAG_AUTH": "ana:pw",
+           "RAG_API_KEY": "k1,k2", "RAG_MAX_UPLOAD_MB": "3", "RAG_MAX_UPLOAD_CHARS": "900"}
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        _args, settings = read_settings(["--port", "9000"])
+    assert (settings.host, settings.port, settings.auth) == ("0.0.0.0", 9000, ("ana", "pw"))
+    assert settings.api_keys == ("k1", "k2")
+    assert (settings.max_upload_mb, settings.max_upload_chars) == (3, 900)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.config import Config
+from rag.config import Config, choices
 from rag.errors import BadInputError
 
 
@@ -36,3 +36,18 @@ def test_bad_values_are_user_errors_naming_the_setting(env: dict[str, str], mess
 
 def test_index_dir_string_becomes_path() -> None:
     assert Config(index_dir="some/where").index_dir == Path("some/where")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", sorted(choices()))
+def test_every_mode_setting_refuses_a_value_outside_its_set(name: str) -> None:
+    allowed = choices()[name]
+    assert getattr(Config(), name) in allowed
+    with pytest.raises(BadInputError, match=f"{name} must be one of {', '.join(allowed)}"):
+        Config(**{name: "boots"})
+    with pytest.raises(BadInputError, match=r"Currently, .* is 'boots'"):
+        Config.from_env({f"RAG_{name.upper()}": "boots"})
+
+
+def test_mode_settings_cover_the_known_ones() -> None:
+    assert {"retrieval_mode", "rerank", "date_mode", "answer_backend", "index_backend",
+            "llm_unsupported", "llm_reader"} <= set(choices())

@@ -24,9 +24,10 @@ def test_an_upload_is_capped_by_its_text_and_the_rest_named() -> None:
 
 
 @pytest.mark.parametrize(("name", "value"), [("RAG_PORT", "abc"), ("RAG_PORT", "70000"),
-                                             ("RAG_MAX_UPLOAD_MB", "ten")])
+                                             ("RAG_MAX_UPLOAD_MB", "ten"),
+                                             ("RAG_MAX_UPLOAD_CHARS", "0")])
 def test_a_bad_setting_is_one_named_line_not_a_traceback(name: str, value: str) -> None:
-    code = "import sys; sys.argv = ['app.py']; import app; app.parse_args([])"
+    code = "import sys; sys.argv = ['app.py']; import app; app.read_settings([])"
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                             text=True, timeout=120, check=False,
                             env={**os.environ, name: value, "HF_HUB_OFFLINE": "1"})

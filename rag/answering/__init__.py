@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 from embeddings.base import Embedder
 from rag.answering.base import NO_ANSWER, Answerer
-from rag.config import Config
+from rag.config import AnswerBackend, Config
 
-BACKENDS = ("extractive", "openai", "llamacpp")
+BACKENDS: tuple[str, ...] = get_args(AnswerBackend)
 
 
 def get_answerer(name: str, embedder: Embedder, config: Config) -> Answerer:

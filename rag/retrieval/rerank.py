@@ -10,15 +10,15 @@ offline, so it is off by default).
 from __future__ import annotations
 
 import dataclasses
-from typing import Protocol
+from typing import Protocol, get_args
 
 from embeddings.base import Embedder
-from rag.config import Config
+from rag.config import Config, RerankMode
 from rag.errors import RagError
 from rag.index.base import Hit
 from rag.retrieval.fusion import hit_key
 
-RERANKERS = ("none", "sentence", "cross-encoder")
+RERANKERS: tuple[str, ...] = get_args(RerankMode)
 
 
 class Reranker(Protocol):

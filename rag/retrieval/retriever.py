@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
+from typing import get_args
 
 from embeddings.base import Embedder
-from rag.config import Config
+from rag.config import Config, DateMode, RetrievalMode
 from rag.errors import BadInputError
 from rag.index.base import Hit, IndexBackend, SearchFilters
 from rag.retrieval.bm25 import Bm25Store
@@ -17,8 +18,8 @@ from rag.retrieval.fusion import best_of, reciprocal_rank_fusion
 from rag.retrieval.recency import boost_range, boost_recent, drop_future
 from rag.retrieval.rerank import Reranker, get_reranker, rerank_top
 
-MODES = ("dense", "bm25", "hybrid")
-DATE_MODES = ("off", "boost", "filter")
+MODES: tuple[str, ...] = get_args(RetrievalMode)
+DATE_MODES: tuple[str, ...] = get_args(DateMode)
 
 
 class Retriever:
