@@ -1,4 +1,5 @@
-"""``python -m eval`` (also ``rag eval``): run, compare, calibrate, slice."""
+"""``python -m eval`` (also ``rag eval``): run, compare, calibrate, calibrate-citations,
+llm-support, slice."""
 
 from __future__ import annotations
 
@@ -113,6 +114,46 @@ def calibrate(
         out.write_text(json.dumps(result, indent=2) + "\n")
     summary = {k: v for k, v in result.items() if k != "scores"}
     typer.echo(json.dumps(summary, indent=2))
+
+
+@app.command("calibrate-citations")
+def calibrate_citations(
+    data: Annotated[Path, typer.Option(
+        help="A folder with corpus.jsonl and questions.dev.jsonl (RealTime QA's layout).")],
+) -> None:
+    """Pick citation_threshold: support of gold vs mismatched (claim, passage) pairs."""
+    from eval.citations import calibrate_citations as run
+
+    if not (data / "corpus.jsonl").is_file() or not (data / "questions.dev.jsonl").is_file():
+        raise _fail(f"{data} needs corpus.jsonl and questions.dev.jsonl")
+    run(data)
+
+
+@app.command("llm-support")
+def llm_support(
+    backend: Annotated[str, typer.Option(help="openai or llamacpp.")] = "openai",
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL.")] = None,
+    questions: Annotated[Path, typer.Option(help="Questions JSONL.")] = Path(
+        "eval/questions/sample.jsonl"),
+    corpus: Annotated[Path | None, typer.Option(
+        help="Corpus (default: the sample corpus).")] = None,
+    index: Annotated[Path | None, typer.Option(help="Index folder (default: a temporary one).")]
+    = None,
+    max_tokens: Annotated[int, typer.Option(help="Most tokens the model may write.")] = 128,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Per-question rows (JSONL).")] = None,
+) -> None:
+    """Citation support of LLM answers before and after citation verification."""
+    from eval.llm_support import llm_support as run
+    from rag import SAMPLE_CORPUS
+
+    if backend not in ("openai", "llamacpp"):
+        raise _fail(f"--backend must be openai or llamacpp, not {backend!r}")
+    try:
+        run(backend, questions, corpus or SAMPLE_CORPUS, base_url=base_url, index=index,
+            max_tokens=max_tokens, limit=limit, out=out)
+    except RagError as exc:
+        raise _fail(str(exc)) from None
 
 
 @app.command("slice")

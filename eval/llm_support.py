@@ -1,6 +1,6 @@
 """Citation support of LLM answers before and after citation verification.
 
-    python -m eval.llm_support --backend openai --base-url http://127.0.0.1:8080/v1 \\
+    python -m eval llm-support --backend openai --base-url http://127.0.0.1:8080/v1 \\
         --questions eval/questions/sample.jsonl
 
 Before: every [n] of the model's own text, quoted by the sentence of passage n closest to the
@@ -11,7 +11,6 @@ eval.metrics.citation_support: the share of quotes that contain a gold answer.
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from eval import metrics as m
 from eval.data import load_questions
-from rag import SAMPLE_CORPUS, Config, RagSystem
+from rag import Config, RagSystem
 from rag.answering.llm import LLMAnswerer
 from rag.answering.verify import parse_claims
 
@@ -38,28 +37,21 @@ def draft_quotes(answerer: LLMAnswerer, question: str, hits, draft: str) -> list
     return quotes
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backend", default="openai", choices=["openai", "llamacpp"])
-    parser.add_argument("--base-url", default=None)
-    parser.add_argument("--questions", type=Path, default=Path("eval/questions/sample.jsonl"))
-    parser.add_argument("--corpus", type=Path, default=SAMPLE_CORPUS)
-    parser.add_argument("--index", type=Path, default=None)
-    parser.add_argument("--max-tokens", type=int, default=128)
-    parser.add_argument("--limit", type=int, default=None, help="Only the first N questions.")
-    parser.add_argument("--out", type=Path, default=None, help="Per-question rows (JSONL).")
-    args = parser.parse_args()
-
-    config = Config.from_env(index_dir=args.index or Path(tempfile.mkdtemp()),
-                             llm_base_url=args.base_url, llm_max_tokens=args.max_tokens)
+def llm_support(backend: str, questions_path: Path, corpus: Path, *, base_url: str | None = None,
+                index: Path | None = None, max_tokens: int = 128, limit: int | None = None,
+                out: Path | None = None) -> None:
+    """Ask every answerable question with ``backend`` and print citation support before and
+    after verification; ``out`` gets one JSON row per question."""
+    config = Config.from_env(index_dir=index or Path(tempfile.mkdtemp()),
+                             llm_base_url=base_url, llm_max_tokens=max_tokens)
     system = RagSystem(config)
     if system.is_empty():
-        system.ingest_paths([args.corpus])
-    answerer = system.answerer(args.backend)
+        system.ingest_paths([corpus])
+    answerer = system.answerer(backend)
     assert isinstance(answerer, LLMAnswerer)
     rows = []
     started = time.perf_counter()
-    questions = [q for q in load_questions(args.questions) if q.answerable][:args.limit]
+    questions = [q for q in load_questions(questions_path) if q.answerable][:limit]
     for q in questions:
         hits = system.retriever.retrieve(q.question)
         answer = answerer.answer(q.question, hits)
@@ -74,15 +66,15 @@ def main() -> None:
             "n_before": len(before), "n_after": len(after), "notes": answer.notes,
         })
     elapsed = time.perf_counter() - started
-    if args.out:
-        args.out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    if out:
+        out.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
     def share(key: str) -> str:
         value = m.mean(r[key] for r in rows)
         n = sum(1 for r in rows if r[key] is not None)
         return "n/a" if value is None else f"{value:.3f} (over {n} answers)"
 
-    print(f"{len(rows)} answerable questions, backend {args.backend}, {elapsed:.0f} s")
+    print(f"{len(rows)} answerable questions, backend {backend}, {elapsed:.0f} s")
     print(f"citation support before verification: {share('before')}")
     print(f"citation support after verification:  {share('after')}")
     print(f"  after, LLM answers kept (no fallback): {share('after_llm')}")
@@ -90,7 +82,3 @@ def main() -> None:
           f"{sum(r['n_after'] for r in rows)}; fell back to extractive: "
           f"{sum(1 for r in rows if r['fallback'])}; abstained: "
           f"{sum(1 for r in rows if r['abstained'])}")
-
-
-if __name__ == "__main__":
-    main()

@@ -123,7 +123,8 @@ class Config:
     # "remove" drops a sentence no passage supports; "mark" keeps it with verified=False.
     llm_unsupported: Unsupported = "remove"
     # Support (0.3 * cosine + 0.7 * rarity-weighted share of claim words) a cited sentence needs
-    # from its passage; calibrated by `python -m rag.answering.calibrate` (rag/answering/verify.py).
+    # from its passage; calibrated by `python -m eval calibrate-citations` (see
+    # rag/answering/verify.py).
     citation_threshold: float = 0.34
 
     def __post_init__(self) -> None:

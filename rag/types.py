@@ -128,6 +128,3 @@ class Answer:
             "draft": self.draft,
             "fallback": self.fallback,
         }
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)

@@ -115,3 +115,18 @@ def test_rag_eval_compare_and_unknown_baseline(sample_run, tmp_path, eval_cache_
                                       "--cache-dir", str(eval_cache_dir)])
     assert result.exit_code == 1
     assert "unknown system 'nope'" in result.output
+
+
+def test_calibrate_citations_names_a_folder_without_its_files(tmp_path) -> None:
+    from eval.cli import app
+
+    result = CliRunner().invoke(app, ["calibrate-citations", "--data", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"{tmp_path} needs corpus.jsonl and questions.dev.jsonl" in result.output
+
+
+def test_llm_support_refuses_an_unknown_backend() -> None:
+    from eval.cli import app
+
+    result = CliRunner().invoke(app, ["llm-support", "--backend", "extractive"])
+    assert result.exit_code == 1 and "--backend must be openai or llamacpp" in result.output

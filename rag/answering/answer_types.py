@@ -10,6 +10,8 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
+from rag.retrieval.dates import MONTHS, WEEKDAYS
+
 NUMBER, DATE = "number", "date"
 
 _ASKS_NUMBER = re.compile(
@@ -26,11 +28,10 @@ _NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve
                  "half|twice|double|triple|percent")
 _HAS_NUMBER = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})s?\b", re.IGNORECASE)
 _HAS_DATE = re.compile(
-    r"\b(?:1[5-9]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|"
-    r"october|november|december|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec|monday|tuesday|"
-    r"wednesday|thursday|friday|saturday|sunday|today|tonight|yesterday|tomorrow|spring|summer|"
-    r"autumn|fall|winter|(?:next|last|this|coming) (?:week|month|year|decade)|\d+ (?:days?|weeks?|"
-    r"months?|years?) (?:ago|later|from now)|soon|later this)\b", re.IGNORECASE)
+    rf"\b(?:1[5-9]\d\d|20\d\d|{MONTHS}|{WEEKDAYS}|today|tonight|yesterday|tomorrow|spring|"
+    r"summer|autumn|fall|winter|(?:next|last|this|coming) (?:week|month|year|decade)"
+    r"|\d+ (?:days?|weeks?|months?|years?) (?:ago|later|from now)|soon|later this)\b",
+    re.IGNORECASE)
 
 
 def expected_type(question: str) -> str | None:

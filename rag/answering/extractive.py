@@ -20,7 +20,7 @@ from rag.types import Answer, Citation, source_refs
 if TYPE_CHECKING:
     from rag.answering.reader import ShortAnswerReader
 
-DENSE_WEIGHT = 0.7
+SENTENCE_DENSE_WEIGHT = 0.7
 MIN_SENTENCE_WORDS = 4
 
 
@@ -36,7 +36,7 @@ class ScoredSentence:
 
     @property
     def score(self) -> float:
-        return DENSE_WEIGHT * self.dense + (1 - DENSE_WEIGHT) * self.lexical
+        return SENTENCE_DENSE_WEIGHT * self.dense + (1 - SENTENCE_DENSE_WEIGHT) * self.lexical
 
 
 def is_question(sentence: str) -> bool:

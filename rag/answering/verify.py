@@ -8,12 +8,12 @@ passage at or above ``config.citation_threshold`` verifies the claim; otherwise 
 re-cited to the passage that supports it best, if one does, or else it is unsupported: removed
 (default) or kept with ``verified=False`` (``llm_unsupported="mark"``).
 
-Calibration (``python -m rag.answering.calibrate``, run 2026-11-28): RealTime QA dev questions
-with a gold article; claim = question + gold answer; 34 claims, each scored against the gold chunk
-holding the answer (supported), a chunk of another article and a chunk of the same article
-without the answer (mismatched). Best balanced accuracy per similarity weight: 0.7 -> threshold
-0.44 (94% supported kept, 100% other-article and 88% same-article rejected); 0.5 -> 0.37 (94%,
-100%, 94%); 0.3 -> 0.34 (91%, 100%, 100%). We use weight 0.3 and threshold 0.34
+Calibration (``python -m eval calibrate-citations --data ../shared/eval/realtimeqa``): RealTime QA
+dev questions with a gold article; claim = question + gold answer; 34 claims, each scored against
+the gold chunk holding the answer (supported), a chunk of another article and a chunk of the same
+article without the answer (mismatched). Best balanced accuracy per similarity weight: 0.7 ->
+threshold 0.44 (94% supported kept, 100% other-article and 88% same-article rejected); 0.5 -> 0.37
+(94%, 100%, 94%); 0.3 -> 0.34 (91%, 100%, 100%). We use weight 0.3 and threshold 0.34
 (config.citation_threshold): a wrong citation to a related passage is the common failure.
 
 >>> [(c.text, c.cited, c.dropped) for c in parse_claims("Paris is big [1][7]. Yes.", 2)]
@@ -39,9 +39,9 @@ from rag.sentences import sentence_spans
 from rag.text import content_terms
 from rag.types import Citation, source_refs
 
-# Weight of embedding similarity against weighted word overlap; chosen with the threshold by
-# rag/answering/calibrate.py.
-DENSE_WEIGHT = 0.3
+# Weight of embedding similarity against weighted word overlap in a claim's support; chosen with
+# the threshold by ``python -m eval calibrate-citations``.
+SUPPORT_DENSE_WEIGHT = 0.3
 CITE = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 
 
@@ -114,14 +114,14 @@ class Verification:
 
 
 class CitationVerifier:
-    """Checks each claim of an LLM answer against the passages it cites.
+    """Checks each claim of an LLM answer against the passages it cites; a claim's support
+    from a sentence is ``dense_weight`` x cosine + the rest x rarity-weighted word overlap."""
 
-    >>> # CitationVerifier(embedder, Config()).verify(draft, hits, scored).citations
-    """
-
-    def __init__(self, embedder: Embedder, config: Config) -> None:
+    def __init__(self, embedder: Embedder, config: Config,
+                 dense_weight: float = SUPPORT_DENSE_WEIGHT) -> None:
         self.embedder = embedder
         self.config = config
+        self.dense_weight = dense_weight
 
     def passage_sentences(self, hits: list[Hit],
                           scored: list[ScoredSentence]) -> list[list[ScoredSentence]]:
@@ -153,8 +153,8 @@ class CitationVerifier:
                 best: tuple[float, ScoredSentence | None] = (0.0, None)
                 for s in sents:
                     found = sum(idf(t) for t in terms & terms_of[id(s)])
-                    score = (DENSE_WEIGHT * float(np.dot(vec, s.vector))
-                             + (1 - DENSE_WEIGHT) * (found / total if total else 0.0))
+                    score = (self.dense_weight * float(np.dot(vec, s.vector))
+                             + (1 - self.dense_weight) * (found / total if total else 0.0))
                     if score > best[0]:
                         best = (score, s)
                 per_passage[n] = best
@@ -177,8 +177,8 @@ class CitationVerifier:
         out = []
         for s, vec in zip(sentences, sent_vecs, strict=True):
             found = sum(idf(t) for t in terms & set(content_terms(s.text)))
-            score = (DENSE_WEIGHT * float(np.dot(claim_vec, vec))
-                     + (1 - DENSE_WEIGHT) * (found / total if total else 0.0))
+            score = (self.dense_weight * float(np.dot(claim_vec, vec))
+                     + (1 - self.dense_weight) * (found / total if total else 0.0))
             out.append(0.0 if INSTRUCTION_LIKE.search(s.text) else score)
         return out
 

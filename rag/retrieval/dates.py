@@ -14,16 +14,17 @@ from functools import lru_cache
 
 from rag.errors import BadInputError
 
-_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|"
-           "december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
-_WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+# Regex alternations, shared with the answer typing (rag/answering/answer_types.py).
+MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|"
+          "december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
+WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _PHRASE = re.compile(
     r"\b(?:yesterday|today|tonight|last night"
     r"|(?:this|last|past|previous) (?:week|month|year)"
     r"|\d+ (?:days?|weeks?|months?|years?) ago|a (?:day|week|month|year) ago"
-    rf"|(?:on |last )?(?:{_WEEKDAYS})"
-    rf"|(?:in |during |since )?(?:(?:early|mid|late)[- ])?(?:{_MONTHS})\.?(?: \d{{1,2}},?)? \d{{4}}"
-    rf"|(?:in|during) (?:{_MONTHS})\b(?! \d)"
+    rf"|(?:on |last )?(?:{WEEKDAYS})"
+    rf"|(?:in |during |since )?(?:(?:early|mid|late)[- ])?(?:{MONTHS})\.?(?: \d{{1,2}},?)? \d{{4}}"
+    rf"|(?:in|during) (?:{MONTHS})\b(?! \d)"
     r"|in (?:19|20)\d\d\b(?![-\d%$])"
     r")\b",
     re.IGNORECASE,
@@ -101,7 +102,7 @@ def time_range(question: str, reference: date) -> DateRange | None:
 
 def _resolve(phrase: str, reference: date) -> DateRange | None:
     lower = phrase.lower()
-    if re.search(_WEEKDAYS, lower):
+    if re.search(WEEKDAYS, lower):
         # "on Thursday" in the news is the latest such day, which may be the reference day.
         return DateRange(shift_day(reference, -7), reference, phrase)
     if lower in {"this week", "past week"}:

@@ -1,6 +1,6 @@
 """Calibrate ``citation_threshold`` on RealTime QA: supported vs mismatched (claim, passage) pairs.
 
-    python -m rag.answering.calibrate [../shared/eval/realtimeqa]
+    python -m eval calibrate-citations --data ../shared/eval/realtimeqa
 
 For each dev question with a gold article, the claim is the question followed by its gold answer.
 Supported pair: the claim against the gold article's chunk that contains the answer. Mismatched
@@ -13,21 +13,17 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from embeddings import get_embedder
-from rag.answering import verify
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.verify import CitationVerifier
 from rag.articles import article_from_record
 from rag.chunking import chunk_article
 from rag.config import Config
 from rag.index.base import Hit
-
-DEFAULT_DIR = Path(__file__).resolve().parents[3] / "shared" / "eval" / "realtimeqa"
 
 
 def load_pairs(folder: Path, config: Config, embedder) -> tuple[list[str], list[Hit], list[tuple[
@@ -70,16 +66,16 @@ def load_pairs(folder: Path, config: Config, embedder) -> tuple[list[str], list[
     return claims, hits, rows
 
 
-def main(folder: Path = DEFAULT_DIR) -> None:
+def calibrate_citations(folder: Path) -> None:
+    """Print, per similarity weight, the support distributions and the best threshold."""
     config = Config()
     embedder = get_embedder(config.embedding_model)
     claims, hits, rows = load_pairs(folder, config, embedder)
     scored = ExtractiveAnswerer(embedder, config).score_sentences("calibration", hits)
-    verifier = CitationVerifier(embedder, config)
-    sentences = verifier.passage_sentences(hits, scored)
+    sentences = CitationVerifier(embedder, config).passage_sentences(hits, scored)
     # Each claim against its own three passages, as the verifier sees a handful of hits.
     for weight in (0.7, 0.5, 0.3):
-        verify.DENSE_WEIGHT = weight
+        verifier = CitationVerifier(embedder, config, dense_weight=weight)
         supports = [verifier.support([claim], [sentences[i] for i in r[:3]])[0]
                     for claim, r in zip(claims, rows, strict=True)]
         pos, other, same = (np.array([s[k][0] for s in supports]) for k in (1, 2, 3))
@@ -93,7 +89,3 @@ def main(folder: Path = DEFAULT_DIR) -> None:
             print(f"threshold {t:.2f}: supported kept {(pos >= t).mean():.1%}, other-article "
                   f"rejected {(other < t).mean():.1%}, same-article rejected "
                   f"{(same < t).mean():.1%}")
-
-
-if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DIR)
