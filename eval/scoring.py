@@ -72,7 +72,7 @@ def as_gold(ids: Sequence[str], copies: Mapping[str, Sequence[str]],
 
 
 def summarize(rows: list[dict[str, Any]], by_type: bool = True) -> dict[str, Any]:
-    """The report.json metrics of these rows (nested; see README "Evaluation")."""
+    """The report.json metrics of these rows (nested; see docs/evaluation.md)."""
     with_gold = [r for r in rows if r["gold_doc_ids"]]
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]

@@ -1,8 +1,16 @@
 """Question answering over news articles, every claim cited to the passage that supports it.
 
->>> from rag import ask
->>> answer = ask("Where is the nuclear plant being built?")  # doctest: +SKIP
->>> print(answer.text)  # doctest: +SKIP
+>>> import tempfile
+>>> from rag import SAMPLE_CORPUS, Config, RagSystem
+>>> system = RagSystem(Config(index_dir=tempfile.mkdtemp()))
+>>> system.ingest_paths([SAMPLE_CORPUS]).added
+7
+>>> answer = system.ask("What was the final score of the water polo match?")
+>>> answer.short_answer, answer.citations[0].title
+('16-13', 'Iran Falls to Japan in Thrilling Match at 2025 Asian Water Polo Championship')
+
+``ask(question)`` does the same on the default index (``./.rag-index``, built from the sample
+corpus on first use).
 """
 
 from __future__ import annotations

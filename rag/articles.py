@@ -381,8 +381,8 @@ def _as_western_european(raw: bytes) -> str | None:
     give "³" or "¹" mid-word) and letters are mostly ASCII (Cyrillic or Greek read as cp1252 are
     accented letters throughout); otherwise detection decides.
 
-    >>> _as_western_european("Le café était à côté.".encode("cp1252"))
-    'Le café était à côté.'
+    >>> _as_western_european("Le café était à côté de la gare.".encode("cp1252"))
+    'Le café était à côté de la gare.'
     >>> _as_western_european("Вчера правительство объявило".encode("cp1251")) is None
     True
     """

@@ -40,8 +40,7 @@ class Config:
     embedding_model: str = "all-MiniLM-L6-v2"
     index_backend: IndexBackendName = "faiss"
     # pgvector: HNSW candidates per query (pgvector's hnsw.ef_search); more = higher recall,
-    # slower. 200: recall@10 0.992 at 1M chunks for p95 8.3 ms, where 100 gave 0.967-0.982
-    # (README "Scale benchmark").
+    # slower. 200 keeps recall@10 near 0.99 at 1M chunks for a few ms (docs/pgvector.md).
     pg_ef_search: int = 200
     answer_backend: AnswerBackend = "extractive"
     # Chunks are sized in model tokens; the title is prepended to what is embedded.
@@ -50,27 +49,27 @@ class Config:
     embed_batch_size: int = 32
     top_k: int = 6
     max_passages_per_article: int = 3
-    # Retrieval (README "Retrieval"): dense | bm25 | hybrid (RRF); rerank: none | sentence |
-    # cross-encoder (cross_encoder: a sentence-transformers CrossEncoder name or path).
+    # Retrieval (docs/retrieval.md): hybrid fuses dense and BM25 by reciprocal rank; cross_encoder
+    # names a sentence-transformers CrossEncoder (name or path) for rerank="cross-encoder".
     retrieval_mode: RetrievalMode = "hybrid"
     candidates: int = 30
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
-    rerank: RerankMode = "none"  # sentence rerank measured: no gain for 2x latency (README)
+    rerank: RerankMode = "none"  # the sentence rerank gained nothing for 2x the latency
     rerank_depth: int = 12
     rerank_fused_weight: float = 0.1
     rerank_sentences: int = 3  # per passage, by question-word overlap; 0 = all
     cross_encoder: str = ""
-    # News priors (README "Retrieval"), relative to the reference day: ISO date, empty = today
+    # News priors (docs/retrieval.md), relative to the reference day: ISO date, empty = today
     # (evaluating 2022 news: the question's date). A time phrase ("last week") either filters to
     # its period or adds the period's best passages and multiplies their score by 1 + date_boost.
     # The corpus is seen as of the reference day: later articles (beyond a grace, for time
     # zones) are left out. Recent stories are preferred:
     # score x (1 + recency_weight * 0.5 ** (age_days / recency_half_life_days)); 0 = off.
-    # Tuned on RealTime QA dev (runs g6-*, g7-*): MRR@10 0.636 without priors -> 0.771.
+    # Tuned on RealTime QA dev: MRR@10 0.636 without priors, 0.771 with them.
     reference_date: str = ""
-    date_mode: DateMode = "boost"  # off | boost | filter
+    date_mode: DateMode = "boost"
     date_boost: float = 1.0
     as_of_reference: bool = True
     future_grace_days: int = 1
@@ -92,8 +91,8 @@ class Config:
     reader_sentences_per_passage: int = 4
     # Abstain when the best sentence scores below this. Calibrated (best balanced accuracy, 0.95)
     # by `python -m eval calibrate` on eval/questions/sample.jsonl @ data/sample, RealTime QA dev
-    # gold questions @ their corpus, and RealTime QA dev @ data/sample as unanswerable (README,
-    # "Abstention threshold").
+    # gold questions @ their corpus, and RealTime QA dev @ data/sample as unanswerable
+    # (docs/evaluation.md, "Abstention threshold").
     abstain_threshold: float = 0.338
     redundancy_threshold: float = 0.85
     # LLM backends (`openai`: any OpenAI-compatible server; `llamacpp`: a local GGUF file).

@@ -46,7 +46,7 @@ def same_story(title_a: str, title_b: str, chars: int) -> bool:
     """Whether two near-identical texts (the shorter ``chars`` long) are one story: long ones
     are; short ones only under similar titles (or where a title is missing).
 
-    >>> same_story("Biden honors Biles", "Biden to honor Biles", 900)
+    >>> same_story("Biden honors Biles", "Biden honors Simone Biles", 900)
     True
     >>> same_story("Kanye West buys Parler", "Local elections polls", 1070)
     False

@@ -15,10 +15,8 @@ MAX_ENTRIES = 20_000  # ~30 MB of 384-dim vectors
 
 
 class CachedEmbedder:
-    """``embed``/``embed_query`` of ``embedder`` with an LRU of vectors by text.
-
-    >>> # cached(embedder).embed(["A sentence.", "Another."])  # second call costs nothing
-    """
+    """``embed``/``embed_query`` of ``embedder`` with an LRU of vectors by text, so a text
+    embedded once (by the reranker, say) costs nothing the second time (by the answerer)."""
 
     def __init__(self, embedder: Embedder, max_entries: int = MAX_ENTRIES) -> None:
         self.embedder = embedder

@@ -44,12 +44,8 @@ _SAFE_NAME = re.compile(r"[^\w.\- ]+")
 
 
 def create_api(system: RagSystem, settings: ServeSettings | None = None) -> FastAPI:
-    """A FastAPI app with the ``/v1`` routes and ``/healthz`` over ``system``.
-
-    >>> from rag import get_system
-    >>> api = create_api(get_system())  # doctest: +SKIP
-    >>> # uvicorn.run(api, host="127.0.0.1", port=8000)
-    """
+    """A FastAPI app with the ``/v1`` routes and ``/healthz`` over ``system``; any ASGI server
+    runs it (``serve.server.start`` or ``uvicorn.run(api)``)."""
     settings = settings or ServeSettings.from_env()
     api = FastAPI(title="news-rag API", version="1",
                   description="Cited answers over news articles: OpenAI-compatible chat "

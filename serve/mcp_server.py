@@ -27,11 +27,8 @@ INSTRUCTIONS = (
 
 
 def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
-    """The MCP server; ``system`` may be a factory, called once on the first tool call.
-
-    >>> server = build_mcp(get_system)  # doctest: +SKIP
-    >>> server.run("stdio")  # doctest: +SKIP
-    """
+    """The MCP server; ``system`` may be a factory (``build_mcp(get_system)``), called once on
+    the first tool call. ``rag mcp`` runs it with ``.run("stdio")``."""
     lock = threading.Lock()
     holder: list[RagSystem] = [system] if isinstance(system, RagSystem) else []
 

@@ -28,8 +28,6 @@ def create_app(system: RagSystem, settings: ServeSettings | None = None, *, page
     """The API app with ``page`` (a Gradio Blocks) mounted at ``/``; ``page_options`` go to
     ``gradio.mount_gradio_app`` (auth, theme, css_paths, max_file_size...).
 
-    >>> from rag import get_system
-    >>> app = create_app(get_system(), page=None)  # doctest: +SKIP
     """
     app = create_api(system, settings)
     if page is not None:
@@ -43,9 +41,6 @@ def create_app(system: RagSystem, settings: ServeSettings | None = None, *, page
 @dataclass
 class RunningServer:
     """A uvicorn server in a background thread (tests, the benchmark).
-
-    >>> server = start(create_api(get_system()), port=0)  # doctest: +SKIP
-    >>> server.url; server.stop()  # doctest: +SKIP
     """
 
     server: uvicorn.Server

@@ -1,5 +1,5 @@
 """CI quality gate: the sample question set and a fixed slice of RealTime QA dev must score at
-least the floors in eval/floors.json (measured values minus a margin; see README, Evaluation)."""
+least the floors in eval/floors.json (measured values minus a margin; see docs/evaluation.md)."""
 
 from __future__ import annotations
 

@@ -60,8 +60,6 @@ class ExtractiveAnswerer:
 
     The score blends embedding similarity with the share of question words present. Below
     ``config.abstain_threshold`` the answer abstains instead of offering a weak sentence.
-
-    >>> # ExtractiveAnswerer(get_embedder(), Config()).answer("Where?", hits).text
     """
 
     name = "extractive"

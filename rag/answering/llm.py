@@ -103,9 +103,6 @@ class LLMAnswerer:
 
     Abstains before calling the model when retrieval is too weak (the extractive threshold);
     falls back to the extractive answer when the model's output is unusable.
-
-    >>> from langchain_core.language_models.fake_chat_models import FakeListChatModel
-    >>> # LLMAnswerer(FakeListChatModel(responses=["Bushehr [1]."]), embedder, Config())
     """
 
     def __init__(self, chat_model: BaseChatModel, embedder: Embedder, config: Config,

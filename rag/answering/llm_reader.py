@@ -102,9 +102,6 @@ class SentenceReader(LLMAnswerer):
     over ``config.reader_passages`` retrieved passages, best first, up to
     ``config.llm_reader_sentences`` sentences and ``config.llm_reader_tokens`` tokens, shown
     grouped by article in reading order and numbered as shown.
-
-    >>> from langchain_core.language_models.fake_chat_models import FakeListChatModel
-    >>> # SentenceReader(FakeListChatModel(responses=["Answer: 16-13 [1]"]), embedder, Config())
     """
 
     def __init__(self, chat_model: BaseChatModel, embedder: Embedder, config: Config,

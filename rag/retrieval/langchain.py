@@ -26,8 +26,6 @@ def hit_to_document(hit: Hit) -> Document:
 
 class NewsRetriever(BaseRetriever):
     """LangChain face of :class:`~rag.retrieval.Retriever`.
-
-    >>> # NewsRetriever(retriever=system.retriever, k=4).invoke("Where is the plant?")
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)

@@ -27,8 +27,6 @@ class Reranker(Protocol):
 
 class SentenceReranker:
     """Candidates re-scored by ``best sentence score + fused_weight * fused / best fused``.
-
-    >>> # SentenceReranker(embedder, Config()).rerank("Who won?", fused_hits)
     """
 
     def __init__(self, embedder: Embedder, config: Config) -> None:
@@ -57,8 +55,6 @@ class SentenceReranker:
 
 class CrossEncoderReranker:
     """Candidates re-scored by a sentence-transformers CrossEncoder on (question, passage).
-
-    >>> # CrossEncoderReranker("cross-encoder/ms-marco-MiniLM-L6-v2").rerank("Who?", hits)
     """
 
     def __init__(self, model: str) -> None:

@@ -24,8 +24,6 @@ DATE_MODES: tuple[str, ...] = get_args(DateMode)
 
 class Retriever:
     """Hybrid retrieval over an index.
-
-    >>> # retriever = Retriever(index, embedder, Config()); retriever.retrieve("who won?")
     """
 
     def __init__(self, index: IndexBackend, embedder: Embedder, config: Config) -> None:
