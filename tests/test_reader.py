@@ -135,3 +135,49 @@ def test_an_unknown_ner_model_is_named():
 
     with pytest.raises(RagError, match="no_such_ner_model"):
         get_span_finder("no_such_ner_model")
+
+
+def test_the_outlet_and_the_dateline_are_never_the_answer():
+    a = "Washington (CNN) The Senate passed the bill after Joe Manchin agreed."
+    b = "CNN reported that Kyrsten Sinema also voted for it."
+    finder = ListedSpans({a: [("Washington", "GPE"), ("CNN", "ORG"), ("Joe Manchin", "PERSON")],
+                          b: [("CNN", "ORG"), ("Kyrsten Sinema", "PERSON")]})
+    items = scored((a, 0.6), (b, 0.5))
+    source_cnn = [ScoredSentence(s.hit.__class__(s.hit.chunk, Article(
+        title="Story", text=s.hit.article.text, id="a1", source="cnn.com"), 1.0), s.start, s.end,
+        s.text, s.dense, s.lexical, s.vector) for s in items]
+    found = ShortAnswerReader(finder).candidates("Who made the bill pass?", source_cnn)
+    assert [c.text for c in found] == ["Joe Manchin", "Kyrsten Sinema"]
+    # Unless the question asks about the outlet itself.
+    asked = ShortAnswerReader(finder).candidates("Which CNN reporter ...?", source_cnn)
+    assert "CNN" not in [c.text for c in asked]  # named by the question: never the answer
+
+
+def test_a_weekday_answers_only_a_when_question():
+    a = "The lions escaped on Wednesday from the Taronga Zoo enclosure."
+    finder = ListedSpans({a: [("Wednesday", "DATE"), ("lions", "NOUN_PHRASE")]})
+    found = ShortAnswerReader(finder).candidates("Which animals escaped from the zoo?",
+                                                 scored((a, 0.6)))
+    assert [c.text for c in found] == ["lions"]
+    when = ShortAnswerReader(finder).read("When did the animals escape?", scored((a, 0.6)))
+    assert when is not None and when.text == "Wednesday"
+
+
+def test_the_answer_shows_the_evidence_of_the_runners_up():
+    from rag.answering.extractive import evidence_of
+
+    a = "Delta pilots picketed at airports on Thursday."
+    b = "Pilots at Delta and American Airlines want new contracts."
+    c = "Southwest Airlines pilots also picketed this week."
+    finder = ListedSpans({a: [("Delta", "ORG")], b: [("Delta", "ORG"),
+                                                     ("American Airlines", "ORG")],
+                          c: [("Southwest Airlines", "ORG")]})
+    found = ShortAnswerReader(finder).candidates("Which airline were the pilots from?",
+                                                 scored((a, 0.6), (b, 0.55), (c, 0.5)))
+    assert [x.text for x in found][:1] == ["Delta"]
+    lead = evidence_of(found, 3)
+    assert lead[0] is found[0].sentence and len(lead) == len({s.text for s in lead})
+    # Each runner-up is shown once: American Airlines by b, Southwest Airlines by c.
+    shown = " ".join(s.text for s in lead)
+    assert all(x.text in shown for x in found)
+    assert len(evidence_of(found, 1)) == 1

@@ -18,7 +18,7 @@ from rag.text import content_terms
 from rag.types import Answer, Citation, source_refs
 
 if TYPE_CHECKING:
-    from rag.answering.reader import ShortAnswerReader
+    from rag.answering.reader import ShortAnswer, ShortAnswerReader
 
 SENTENCE_DENSE_WEIGHT = 0.7
 MIN_SENTENCE_WORDS = 4
@@ -53,6 +53,19 @@ def lexical_overlap(question_terms: set[str], text: str) -> float:
     if not question_terms:
         return 0.0
     return len(question_terms & set(content_terms(text))) / len(question_terms)
+
+
+def evidence_of(candidates: list[ShortAnswer], most: int) -> list[ScoredSentence]:
+    """The sentences of the best ``candidates`` (best first), up to ``most``, skipping a
+    candidate whose words an earlier sentence already shows."""
+    lead: list[ScoredSentence] = []
+    for cand in candidates:
+        if len(lead) >= most:
+            break
+        if cand.sentence in lead or any(cand.text.lower() in s.text.lower() for s in lead):
+            continue
+        lead.append(cand.sentence)
+    return lead
 
 
 class ExtractiveAnswerer:
@@ -158,13 +171,17 @@ class ExtractiveAnswerer:
         if self.should_abstain(scored):
             return Answer(question, NO_ANSWER, abstained=True, passages=passages,
                           backend=self.name)
-        # Sentences beyond the evidence of the short answer come from the passages shown.
+        # Sentences beyond the evidence of the short answers come from the passages shown.
         shown = {id(h) for h in hits[: self.config.top_k]}
         chosen = self._select([s for s in scored if id(s.hit) in shown] or scored)
-        short = self.reader.read(question, scored) if self.reader else None
+        candidates = self.reader.candidates(question, scored) if self.reader else []
+        short = candidates[0] if candidates else None
         if short is not None:
-            # The sentence holding the short answer is cited first: its [1] verifies it.
-            chosen = [short.sentence, *(c for c in chosen if c is not short.sentence)]
+            # The sentence holding the short answer is cited first: its [1] verifies it. Then
+            # the sentences of the runners-up not shown yet, so that a reader who doubts the
+            # short answer sees the other candidates' evidence.
+            lead = evidence_of(candidates, self.config.max_answer_sentences)
+            chosen = [*lead, *(c for c in chosen if c not in lead)]
             chosen = chosen[: self.config.max_answer_sentences]
         citations, parts = [], []
         for n, s in enumerate(chosen, start=1):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rag.answering.answer_types import asked_type
 from rag.answering.extractive import ScoredSentence
 from rag.answering.spans import NOUN_PHRASE, Span, SpanFinder
+from rag.retrieval.dates import WEEKDAYS
 from rag.text import content_terms
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -27,7 +28,7 @@ _WEAK_FOR_ANY = frozenset({"DATE", "TIME", "CARDINAL", "QUANTITY", "PERCENT", "M
 class ReaderWeights:
     """How a candidate span is scored (tuned on RealTime QA dev through the eval harness)."""
 
-    pool: int = 12  # best sentences whose spans are candidates
+    pool: int = 16  # best sentences whose spans are candidates
     proximity: float = 0.15  # closeness to the question's words in the sentence
     focus: float = 0.15  # closeness to the noun the question asks about ("coach")
     other_kind: float = -0.05  # an organisation for "who", where a person is likelier
@@ -59,16 +60,22 @@ class ShortAnswerReader:
 
     def read(self, question: str, scored: list[ScoredSentence]) -> ShortAnswer | None:
         """The best span of ``scored`` (best first) that answers ``question``, or None."""
+        found = self.candidates(question, scored)
+        return found[0] if found else None
+
+    def candidates(self, question: str, scored: list[ScoredSentence]) -> list[ShortAnswer]:
+        """Every distinct span of ``scored`` (best first) that could answer ``question``, each
+        at its best-scoring occurrence, best first."""
         w = self.weights
         pool = scored[: w.pool]
         if not pool:
-            return None
+            return []
         kind = asked_type(question)
         q_terms = set(content_terms(question))
         q_text = question.lower()
         spans = self.finder.spans([s.text for s in pool])
         lowered = [s.text.lower() for s in pool]
-        best: ShortAnswer | None = None
+        best: dict[str, ShortAnswer] = {}
         focus = set(content_terms(kind.focus)) if kind.focus else set()
         for i, (sentence, found) in enumerate(zip(pool, spans, strict=True)):
             positions = _term_positions(sentence.text, q_terms)
@@ -76,6 +83,9 @@ class ShortAnswerReader:
             for span in found:
                 terms = content_terms(span.text)
                 if not terms:
+                    continue
+                if is_attribution(span, sentence.text, sentence.hit.article.source, q_text) or (
+                        kind.name != "date" and _WEEKDAY.fullmatch(span.text)):
                     continue
                 if kind.options:  # "between Iran and Japan": the answer is one of them, in a
                     # sentence that names them all
@@ -102,13 +112,40 @@ class ShortAnswerReader:
                         score += w.phrase
                     elif span.label in _WEAK_FOR_ANY:
                         score += w.weak_kind
-                if best is None or score > best.score:
+                if needle not in best or score > best[needle].score:
                     if kind.plural:
                         span = _with_coordinated(span, found, sentence.text)
                     start = sentence.start + span.start
-                    best = ShortAnswer(span.text, sentence, start, start + len(span.text),
-                                       span.label, score)
-        return best
+                    best[needle] = ShortAnswer(span.text, sentence, start,
+                                               start + len(span.text), span.label, score)
+        return sorted(best.values(), key=lambda a: -a.score)
+
+
+_WEEKDAY = re.compile(rf"(?:on |last |this )?(?:{WEEKDAYS})", re.IGNORECASE)
+# "WASHINGTON (CNN) —", "New York (CNN Business)": where the story was filed, and by whom.
+_DATELINE_AFTER = re.compile(r"\s*(?:\([A-Z][\w ]*\)|[—–]|--)")
+
+
+def is_attribution(span: Span, sentence: str, source: str | None, question: str) -> bool:
+    """Whether ``span`` is the story's dateline or the outlet that reports it ("CNN" in a
+    cnn.com article), which news questions almost never ask for (unless ``question`` names it).
+
+    >>> is_attribution(Span("Washington", 0, 10, "GPE"), "Washington (CNN) The...", None, "")
+    True
+    >>> is_attribution(Span("CNN", 0, 3, "ORG"), "CNN reported ...", "cnn.com", "who?")
+    True
+    >>> is_attribution(Span("Japan", 23, 28, "GPE"), "Iran lost the final to Japan.", None, "")
+    False
+    """
+    if span.start < 40 and _DATELINE_AFTER.match(sentence, span.end) and (
+            span.start == 0 or not sentence[:span.start].strip(" \n\"'(").isalnum()):
+        return True
+    if not source:
+        return False
+    host = source.lower().removeprefix("www.").split("/")[0].split(".")
+    outlet = host[-2] if len(host) >= 2 else host[0]
+    compact = re.sub(r"[^a-z]", "", span.text.lower())
+    return len(outlet) >= 2 and compact.startswith(outlet) and outlet not in question
 
 
 _ASKS_WINNER = re.compile(r"\b(?:won|win|wins|beat|defeated)\b", re.IGNORECASE)
