@@ -26,7 +26,7 @@ from langchain_core.language_models import BaseChatModel
 
 from embeddings.base import Embedder
 from rag.answering.base import NO_ANSWER, passages_of
-from rag.answering.extractive import ScoredSentence
+from rag.answering.extractive import ScoredSentence, evidence_of
 from rag.answering.llm import _ABSTAINS, LLMAnswerer
 from rag.answering.prompt import NOT_ANSWERED, reader_messages
 from rag.config import Config
@@ -119,7 +119,9 @@ class SentenceReader(LLMAnswerer):
         chosen: list[ScoredSentence] = []
         budget = self.config.llm_reader_tokens
         headers: set[str] = set()
-        for s in ranked:
+        # The sentences of the fast reader's best candidates come first, then the best scored.
+        lead = self.evidence(question, ranked)
+        for s in [*lead, *(r for r in ranked if r not in lead)]:
             if len(chosen) >= self.config.llm_reader_sentences:
                 break
             header = _header(s)
@@ -134,6 +136,16 @@ class SentenceReader(LLMAnswerer):
         for rank, s in enumerate(chosen):
             first.setdefault(s.hit.article.id, rank)
         return sorted(chosen, key=lambda s: (first[s.hit.article.id], s.start))
+
+    def evidence(self, question: str, scored: list[ScoredSentence]) -> list[ScoredSentence]:
+        """The sentences holding the fast reader's best candidate answers (see
+        ``extractive.evidence_of``); none without an NER model."""
+        reader = self.extractive.reader
+        if reader is None:
+            return []
+        kinded = self.extractive.of_the_asked_kind(question, scored)
+        return evidence_of(reader.candidates(question, kinded),
+                           self.config.max_answer_sentences)
 
     def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
         """The model's reply as it is written (``Answer: ... [n]``, n = shown sentence), then
@@ -218,9 +230,13 @@ class SentenceReader(LLMAnswerer):
         where = holding[0]
         start, end = spans[where]  # type: ignore[misc]
         short = cited[where].text[start:end]
+        # After the model's evidence, that of the fast reader's other candidates: a reader who
+        # doubts the short answer sees what else the articles say.
+        shown = [cited[i] for i in kept]
+        shown += [s for s in self.evidence(question, scored) if s not in shown]
         citations, parts = [], []
-        for n, i in enumerate(kept, start=1):
-            s = cited[i]
+        for n, s in enumerate(shown[: max(len(kept), self.config.max_answer_sentences)],
+                              start=1):
             a = s.hit.article
             citations.append(Citation(n=n, article_id=a.id, title=a.title, quote=s.text,
                                       start=s.start, end=s.end, source=a.source, url=a.url,
