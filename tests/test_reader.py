@@ -181,3 +181,6 @@ def test_the_answer_shows_the_evidence_of_the_runners_up():
     shown = " ".join(s.text for s in lead)
     assert all(x.text in shown for x in found)
     assert len(evidence_of(found, 1)) == 1
+    # After the first, only sentences of the passages shown with the answer.
+    assert evidence_of(found, 3, shown=[]) == lead[:1]
+    assert evidence_of(found, 3, shown=[lead[0].hit]) == lead

@@ -55,13 +55,18 @@ def lexical_overlap(question_terms: set[str], text: str) -> float:
     return len(question_terms & set(content_terms(text))) / len(question_terms)
 
 
-def evidence_of(candidates: list[ShortAnswer], most: int) -> list[ScoredSentence]:
+def evidence_of(candidates: list[ShortAnswer], most: int,
+                shown: list[Hit] | None = None) -> list[ScoredSentence]:
     """The sentences of the best ``candidates`` (best first), up to ``most``, skipping a
-    candidate whose words an earlier sentence already shows."""
+    candidate whose words an earlier sentence already shows; after the first, only sentences
+    of the ``shown`` passages (when given)."""
     lead: list[ScoredSentence] = []
+    shown_ids = None if shown is None else {id(h) for h in shown}
     for cand in candidates:
         if len(lead) >= most:
             break
+        if lead and shown_ids is not None and id(cand.sentence.hit) not in shown_ids:
+            continue
         if cand.sentence in lead or any(cand.text.lower() in s.text.lower() for s in lead):
             continue
         lead.append(cand.sentence)
@@ -180,7 +185,8 @@ class ExtractiveAnswerer:
             # The sentence holding the short answer is cited first: its [1] verifies it. Then
             # the sentences of the runners-up not shown yet, so that a reader who doubts the
             # short answer sees the other candidates' evidence.
-            lead = evidence_of(candidates, self.config.max_answer_sentences)
+            lead = evidence_of(candidates, self.config.max_answer_sentences,
+                               hits[: self.config.top_k])
             chosen = [*lead, *(c for c in chosen if c not in lead)]
             chosen = chosen[: self.config.max_answer_sentences]
         citations, parts = [], []

@@ -137,7 +137,8 @@ class SentenceReader(LLMAnswerer):
             first.setdefault(s.hit.article.id, rank)
         return sorted(chosen, key=lambda s: (first[s.hit.article.id], s.start))
 
-    def evidence(self, question: str, scored: list[ScoredSentence]) -> list[ScoredSentence]:
+    def evidence(self, question: str, scored: list[ScoredSentence],
+                 shown: list[Hit] | None = None) -> list[ScoredSentence]:
         """The sentences holding the fast reader's best candidate answers (see
         ``extractive.evidence_of``); none without an NER model."""
         reader = self.extractive.reader
@@ -145,7 +146,7 @@ class SentenceReader(LLMAnswerer):
             return []
         kinded = self.extractive.of_the_asked_kind(question, scored)
         return evidence_of(reader.candidates(question, kinded),
-                           self.config.max_answer_sentences)
+                           self.config.max_answer_sentences, shown)
 
     def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
         """The model's reply as it is written (``Answer: ... [n]``, n = shown sentence), then
@@ -233,7 +234,8 @@ class SentenceReader(LLMAnswerer):
         # After the model's evidence, that of the fast reader's other candidates: a reader who
         # doubts the short answer sees what else the articles say.
         shown = [cited[i] for i in kept]
-        shown += [s for s in self.evidence(question, scored) if s not in shown]
+        shown += [s for s in self.evidence(question, scored, hits[: self.config.top_k])
+                  if s not in shown]
         citations, parts = [], []
         for n, s in enumerate(shown[: max(len(kept), self.config.max_answer_sentences)],
                               start=1):
