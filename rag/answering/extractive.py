@@ -55,18 +55,29 @@ def lexical_overlap(question_terms: set[str], text: str) -> float:
     return len(question_terms & set(content_terms(text))) / len(question_terms)
 
 
+# A runner-up from another article is shown only when it scores within this much of the short
+# answer: beyond it, such sentences mostly cited articles that do not answer the question.
+RUNNER_UP_MARGIN = 0.1
+
+
 def evidence_of(candidates: list[ShortAnswer], most: int,
                 shown: list[Hit] | None = None) -> list[ScoredSentence]:
-    """The sentences of the best ``candidates`` (best first), up to ``most``, skipping a
-    candidate whose words an earlier sentence already shows; after the first, only sentences
-    of the ``shown`` passages (when given)."""
+    """The sentences of the best ``candidates`` (best first), up to ``most``: the first, then
+    runners-up of the ``shown`` passages (all, when None) that are in the first's article or
+    score within ``RUNNER_UP_MARGIN`` of it; a candidate whose words an earlier sentence
+    already shows is skipped."""
     lead: list[ScoredSentence] = []
     shown_ids = None if shown is None else {id(h) for h in shown}
     for cand in candidates:
         if len(lead) >= most:
             break
-        if lead and shown_ids is not None and id(cand.sentence.hit) not in shown_ids:
-            continue
+        if lead:
+            best = candidates[0]
+            same = cand.sentence.hit.article.id == best.sentence.hit.article.id
+            close = cand.score >= best.score - RUNNER_UP_MARGIN
+            if (shown_ids is not None and id(cand.sentence.hit) not in shown_ids) or not (
+                    same or close):
+                continue
         if cand.sentence in lead or any(cand.text.lower() in s.text.lower() for s in lead):
             continue
         lead.append(cand.sentence)
