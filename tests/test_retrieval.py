@@ -10,7 +10,7 @@ from rag import Config, RagSystem
 from rag.articles import Article
 from rag.chunking import Chunk
 from rag.index.base import Hit, SearchFilters
-from rag.retrieval import diversify, make_filters
+from rag.retrieval import Retriever, diversify, make_filters
 from rag.retrieval.bm25 import POINTER
 from rag.retrieval.fusion import best_of, reciprocal_rank_fusion
 from rag.retrieval.rerank import get_reranker, rerank_top
@@ -259,3 +259,18 @@ def test_a_killed_bm25_writer_leaves_no_temp_folder_behind(writable_sample_syste
     system.ingest([_article("Tide", "The spring tide flooded the lower car park on Friday.")])
     assert not list(folder.glob("bm25s-*.tmp"))
     assert len(list(folder.glob("bm25s-*/"))) == 1
+
+
+@pytest.mark.slow
+def test_a_changed_rerank_setting_gets_a_new_reranker(sample_system):
+    """Rerankers are cached by every setting, not by name: a new weight reranks anew."""
+    retriever = Retriever(sample_system.index, sample_system.embedder,
+                          Config(rerank="sentence", rerank_fused_weight=0.0))
+    question = "Where is the nuclear plant being built?"
+    before = retriever.reranker()
+    assert retriever.reranker() is before  # cached while the config holds
+    scores = [h.score for h in retriever.retrieve(question, 4)]
+    retriever.config = retriever.config.replace(rerank_fused_weight=5.0)
+    after = retriever.reranker()
+    assert after is not before and after.fused_weight == 5.0
+    assert [h.score for h in retriever.retrieve(question, 4)] != scores
