@@ -366,3 +366,11 @@ def test_the_sample_corpus_answers_alike_on_every_backend(backend, make_index, s
     finally:
         system.index.close()
     assert "Bushehr" in " ".join(c.quote for c in answer.citations)
+
+
+def test_the_vector_index_is_the_kind_asked_for(filled, variant):
+    if variant == "pgvector":
+        assert type(filled.vectors).__name__ == "PgVectorHnsw"
+    else:
+        kinds = {"faiss": "flat", "faiss-ivf": "ivf", "faiss-hnsw": "hnsw"}
+        assert filled.vectors.kind == kinds[variant]

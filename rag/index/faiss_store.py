@@ -115,6 +115,11 @@ class FaissVectors:
     def _nprobe(self) -> int:
         return self.params.nprobe if isinstance(self.params, IVFIndex) else IVF_NPROBE
 
+    @property
+    def kind(self) -> str:
+        """``flat``, ``ivf`` or ``hnsw``: what the index in memory is."""
+        return self._kind(self.index)
+
     def _kind(self, index: Any) -> str:
         if self._faiss.try_extract_index_ivf(index) is not None:
             return "ivf"

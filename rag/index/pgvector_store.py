@@ -89,7 +89,7 @@ class PgVectorHnsw:
     def __init__(self, store: PostgresStore, params: HNSWIndex | None = None) -> None:
         self.store = store
         self.params = params or HNSWIndex()
-        self._db = store._db  # the store's connection: one transaction for rows and graph
+        self._db = store.connection  # one transaction for the rows and the graph
         self._session_ef: int | None = None
         self._db.execute(self._q(HNSW_SQL))
 
@@ -134,7 +134,7 @@ class PgVectorHnsw:
     def search(self, vector: np.ndarray, k: int,
                allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
-        with self.store._lock:
+        with self.store.lock:
             if allowed is None and k <= HNSW_MAX_EF_SEARCH:  # the common case: one round trip
                 self._set_ef_search(max(k, self.params.ef_search))
                 rows = self._nearest(query, k, None)

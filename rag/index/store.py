@@ -52,7 +52,8 @@ class ArticleStore:
         self._db = db
         self.model = model
         self.dimension = int(dimension)
-        self._lock = threading.RLock()
+        # Guards the connection; a vector index searching the store's own tables takes it too.
+        self.lock = threading.RLock()
 
     # --- what a subclass provides -----------------------------------------------------------
     PARAM = "?"
@@ -84,7 +85,7 @@ class ArticleStore:
         raise NotImplementedError
 
     def close(self) -> None:
-        with self._lock:
+        with self.lock:
             self._db.close()
 
     # --- SQL, written once ------------------------------------------------------------------
@@ -92,7 +93,7 @@ class ArticleStore:
         return template.replace("{p}", self.PREFIX).replace("?", self.PARAM)
 
     def _rows(self, template: str, args: Sequence = ()) -> list[tuple]:
-        with self._lock:
+        with self.lock:
             cursor = self._db.execute(self._sql(template), tuple(args))
             return cursor.fetchall() if cursor.description is not None else []
 
@@ -193,7 +194,7 @@ class ArticleStore:
 
     def all_chunks(self) -> list[tuple[int, Chunk, Article]]:
         """Every chunk as (chunk id, chunk, article), in id order, from one snapshot."""
-        with self._lock, self.snapshot():
+        with self.lock, self.snapshot():
             articles = {r[0]: _article(r) for r in self._rows(
                 f"SELECT {_columns()} FROM {{p}}articles")}
             rows = self._rows('SELECT id, article_id, ordinal, start, "end" FROM {p}chunks '
@@ -329,7 +330,7 @@ class SqliteStore(ArticleStore):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        with self._lock:
+        with self.lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield
@@ -340,7 +341,7 @@ class SqliteStore(ArticleStore):
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
-        with self._lock:  # a deferred read transaction: one WAL snapshot, no write lock
+        with self.lock:  # a deferred read transaction: one WAL snapshot, no write lock
             self._db.execute("BEGIN")
             try:
                 yield
@@ -434,13 +435,13 @@ class PostgresStore(ArticleStore):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        with self._lock, self._db.transaction():
+        with self.lock, self._db.transaction():
             self._db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.schema,))
             yield
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
-        with self._lock, self._db.transaction():
+        with self.lock, self._db.transaction():
             self._db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             yield
 
@@ -476,9 +477,15 @@ class PostgresStore(ArticleStore):
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = ? AND c.relkind = 'r'", (self.schema,))[0][0])
 
+    @property
+    def connection(self) -> Any:
+        """The psycopg connection (take ``lock`` to use it): a pgvector index searches the
+        store's chunk table through it, inside the store's transactions."""
+        return self._db
+
     def drop(self) -> None:
         """Delete the schema and everything in it."""
         from psycopg import sql
 
-        with self._lock:
+        with self.lock:
             self._db.execute(sql.SQL("DROP SCHEMA IF EXISTS {s} CASCADE").format(s=self._s))
