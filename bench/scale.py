@@ -46,9 +46,14 @@ def log(message: str) -> None:
 
 
 def rss_bytes() -> int:
-    import psutil
+    """This process's resident memory (Linux /proc; elsewhere the peak so far)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
 
-    return psutil.Process().memory_info().rss
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -187,9 +192,13 @@ def synthetic_writes(data: np.ndarray):  # type: ignore[no-untyped-def]
 
 def bench_pgvector(data: np.ndarray, queries: np.ndarray, truth: np.ndarray,
                    args: argparse.Namespace) -> list[dict]:
+    import psycopg
+    from pgvector.psycopg import register_vector
+    from psycopg import sql
     from psycopg.conninfo import make_conninfo
 
     from rag.index import pgvector_store as pg
+    from rag.index.base import HNSWIndex
 
     dsn = os.environ.get(pg.DSN_ENV)
     if not dsn:
@@ -203,7 +212,11 @@ def bench_pgvector(data: np.ndarray, queries: np.ndarray, truth: np.ndarray,
     dsn = make_conninfo(dsn, options=options)
     name = f"bench_scale_{n}_{uuid.uuid4().hex[:6]}"
     writes = synthetic_writes(data)
-    index = pg.PgVectorIndex(name, model="bench", dimension=data.shape[1], dsn=dsn)
+    build_params = HNSWIndex(m=16, ef_construction=64)
+    index = pg.PgVectorIndex(name, model="bench", dimension=data.shape[1], dsn=dsn,
+                             params=build_params)
+    db = psycopg.connect(dsn, autocommit=True)  # the benchmark's own raw-SQL connection
+    register_vector(db)
     try:
         log(f"pgvector: writing {n} chunks + building HNSW (timeout {args.pg_timeout_min} min)")
         started = time.perf_counter()
@@ -215,35 +228,41 @@ def bench_pgvector(data: np.ndarray, queries: np.ndarray, truth: np.ndarray,
                      "error": f"{type(exc).__name__}: {str(exc).strip()[:200]}",
                      "timeout_min": args.pg_timeout_min}]
         build = time.perf_counter() - started
-        db = index._db
-        table_b, index_b, first_id = db.execute(index._q(
+        chunks = sql.Identifier(index.schema, "chunks")
+        table_b, index_b, first_id = db.execute(sql.SQL(
             "SELECT pg_total_relation_size(%s::regclass) - pg_indexes_size(%s::regclass), "
-            "pg_relation_size(%s::regclass), (SELECT min(id) FROM {s}.chunks)"),
+            "pg_relation_size(%s::regclass), (SELECT min(id) FROM {t})").format(t=chunks),
             (f"{index.schema}.chunks",) * 2 + (f"{index.schema}.chunks_embedding",)).fetchone()
-        sql = index._q("SELECT id FROM {s}.chunks ORDER BY embedding <#> %s LIMIT %s")
+        nearest = sql.SQL("SELECT id FROM {t} ORDER BY embedding <#> %s LIMIT %s").format(
+            t=chunks)
         rows = []
         for ef in args.pg_ef_search:  # one build, several search breadths
-            params = f"m={pg.HNSW_M} ef_construction={pg.HNSW_EF_CONSTRUCTION} ef_search={ef}"
+            params = (f"m={build_params.m} ef_construction={build_params.ef_construction} "
+                      f"ef_search={ef}")
             db.execute(f"SET hnsw.ef_search = {int(ef)}")
-            index._ef_search = None  # the backend sets its own ef_search again below
             found, times = timed_queries(
-                lambda q: [r[0] - first_id for r in db.execute(sql, (q, K)).fetchall()],
+                lambda q: [r[0] - first_id for r in db.execute(nearest, (q, K)).fetchall()],
                 queries)
             rows.append(row(n, "pgvector-hnsw (SQL, ids)", build, index_b / 1e6, times,
                             recall(found, truth), params=params,
                             table_mb=round(table_b / 1e6, 1)))
-            index.ef_search = int(ef)
+            searcher = pg.PgVectorIndex(name, model="bench", dimension=data.shape[1], dsn=dsn,
+                                        params=HNSWIndex(m=16, ef_construction=64, ef_search=ef))
 
-            def via_backend(q: np.ndarray) -> list[int]:
+            def via_backend(q: np.ndarray, searcher=searcher) -> list[int]:
                 return [int(h.article.id[1:]) * CHUNKS_PER_ARTICLE + h.chunk.ordinal
-                        for h in index.search(q, K)]
+                        for h in searcher.search(q, K)]
 
-            found, times = timed_queries(via_backend, queries)
+            try:
+                found, times = timed_queries(via_backend, queries)
+            finally:
+                searcher.close()
             rows.append(row(n, "pgvector-hnsw (PgVectorIndex.search)", build, index_b / 1e6,
                             times, recall(found, truth), params=params,
                             table_mb=round(table_b / 1e6, 1)))
         return rows
     finally:
+        db.close()
         index.drop()
         index.close()
 

@@ -25,6 +25,9 @@ from rag.ingest import IngestReport
 from rag.system import RagSystem
 
 # Settings that change what is stored in an index (a new field that does belongs here too).
+# Not ``dedupe_threshold``: it shapes the BM25 build and its near-duplicate groups, which the
+# index folder keys by (generation, threshold) itself, so one cached index serves every threshold
+# (rag.retrieval.bm25).
 INDEX_FIELDS = ("embedding_model", "index_backend", "chunk_tokens", "chunk_overlap_sentences")
 CACHE_ENV = "NEWS_RAG_EVAL_CACHE"
 
@@ -47,6 +50,8 @@ def index_key(corpus_hash: str, config: Config) -> str:
     True
     >>> index_key("abc", Config()) == index_key("abc", Config(chunk_tokens=100))
     False
+    >>> index_key("abc", Config()) == index_key("abc", Config(dedupe_threshold=0.5))
+    True
     """
     settings = {name: str(getattr(config, name)) for name in INDEX_FIELDS}
     payload = json.dumps({"corpus": corpus_hash, **settings}, sort_keys=True)

@@ -12,7 +12,8 @@ from embeddings.base import Embedder
 from rag.articles import Article, LoadFailure
 from rag.chunking import Chunk, chunk_article
 from rag.config import Config
-from rag.index.base import ArticleWrite, IndexBackend
+from rag.index.base import ArticleWrite
+from rag.index.composed import NewsIndex
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -40,7 +41,7 @@ class IngestReport:
                 f"in {self.seconds:.1f}s")
 
 
-def ingest_articles(index: IndexBackend, embedder: Embedder, config: Config,
+def ingest_articles(index: NewsIndex, embedder: Embedder, config: Config,
                     articles: Iterable[Article], *, commit_every: int = 0,
                     progress: ProgressCallback | None = None,
                     show_progress: bool = False) -> IngestReport:
@@ -94,7 +95,7 @@ def chunk_for(article: Article, embedder: Embedder, config: Config) -> list[Chun
                          config.chunk_overlap_sentences)
 
 
-def _embed_batch(batch: list[tuple[Article, list[str]]], index: IndexBackend,
+def _embed_batch(batch: list[tuple[Article, list[str]]], index: NewsIndex,
                  embedder: Embedder, config: Config, report: IngestReport,
                  show_progress: bool) -> list[ArticleWrite]:
     chunked = [(article, chunk_for(article, embedder, config)) for article, _ in batch]

@@ -18,7 +18,7 @@ from rag.config import Config
 from rag.errors import BadInputError
 from rag.followup import condense_query
 from rag.index import check_index, open_index
-from rag.index.base import IndexStats, SearchFilters
+from rag.index.base import HNSWIndex, IndexStats, SearchFilters, VectorParams
 from rag.ingest import IngestReport, ProgressCallback, ingest_articles
 from rag.retrieval import NewsRetriever, Retriever
 from rag.types import Answer
@@ -48,7 +48,7 @@ class RagSystem:
         self.index = open_index(self.config.index_backend, self.config.index_dir,
                                 model=self.config.embedding_model,
                                 dimension=self.embedder.dimension,
-                                pg_ef_search=self.config.pg_ef_search, create=create)
+                                params=vector_params(self.config), create=create)
         self.retriever = Retriever(self.index, self.embedder, self.config)
         self._answerers: dict[str, Answerer] = {}
         self._write_lock = threading.Lock()
@@ -169,6 +169,13 @@ class RagSystem:
 
     def is_empty(self) -> bool:
         return self.index.stats().articles == 0
+
+
+def vector_params(config: Config) -> VectorParams | None:
+    """The vector index parameters ``config`` sets (None: the backend's default)."""
+    if config.index_backend == "pgvector":
+        return HNSWIndex(ef_search=config.pg_ef_search)
+    return None
 
 
 def check_k(k: object) -> int | None:

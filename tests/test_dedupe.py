@@ -65,16 +65,18 @@ def test_collapse_keeps_the_best_ranked_copy_and_lists_the_others():
     assert collapse_duplicates(hits, {}, articles.get) == hits
 
 
+def wire_copies() -> list[Article]:
+    """One wire story as two outlets ran it: near-duplicates at the default threshold."""
+    return [Article(title="Senate passes burn pits bill", text=WIRE, source="apnews.com"),
+            Article(title="Senate passes burn pits bill for veterans",
+                    text=WIRE + " Local reaction follows.", source="local.example")]
+
+
 @pytest.mark.slow
 def test_syndicated_copies_are_detected_at_ingest_and_collapsed(writable_sample_system):
     system = writable_sample_system
-    system.ingest([
-        Article(title="Senate passes burn pits bill", text=WIRE, source="apnews.com"),
-        Article(title="Senate passes burn pits bill for veterans",
-                text=WIRE + " Local reaction follows.",
-                source="local.example"),
-        Article(title="Baby giraffe", text=OTHER, source="zoo.example"),
-    ])
+    system.ingest([*wire_copies(), Article(title="Baby giraffe", text=OTHER,
+                                           source="zoo.example")])
     groups = system.retriever.lexical.groups()
     assert len(groups) == 2 and len(set(groups.values())) == 1
     hits = system.retriever.retrieve("What did the Senate pass for veterans exposed to burn pits?",
@@ -87,3 +89,21 @@ def test_syndicated_copies_are_detected_at_ingest_and_collapsed(writable_sample_
     cited = answer.citations[0]
     assert {cited.source} | {r.source for r in cited.also_in} == {"apnews.com", "local.example"}
     assert answer.to_json()["citations"][0]["also_in"][0]["source"] in sources
+
+
+@pytest.mark.slow
+def test_a_changed_dedupe_threshold_regroups_on_reopen(writable_sample_system):
+    """The duplicate groups are keyed by the threshold, not only by the index's generation."""
+    from rag.system import RagSystem
+
+    system = writable_sample_system
+    system.ingest(wire_copies())
+    assert len(system.retriever.lexical.groups()) == 2
+    strict = RagSystem(system.config.replace(dedupe_threshold=1.0), embedder=system.embedder)
+    assert strict.retriever.lexical.groups() == {}  # no write in between, still regrouped
+    again = RagSystem(system.config, embedder=system.embedder)
+    assert len(again.retriever.lexical.groups()) == 2
+    assert again.retriever.lexical.last_build_seconds == 0.0  # the 0.8 build was kept, loaded
+    # One process, its config changed: the retriever follows too.
+    again.retriever.config = again.config.replace(dedupe_threshold=1.0)
+    assert again.retriever.lexical.groups() == {}

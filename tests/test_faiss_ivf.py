@@ -28,7 +28,7 @@ def writes(first: int, n: int):
 
 
 def is_ivf(index: FaissIndex) -> bool:
-    return faiss.try_extract_index_ivf(index._index) is not None
+    return faiss.try_extract_index_ivf(index.vectors.index) is not None
 
 
 def test_the_index_turns_ivf_at_the_threshold_and_stays_so(small_threshold, tmp_path):
@@ -39,20 +39,20 @@ def test_the_index_turns_ivf_at_the_threshold_and_stays_so(small_threshold, tmp_
     more = writes(30, 20)
     index.write(more)
     corpus += more
-    assert is_ivf(index) and index._index.ntotal == 500
-    ivf = faiss.extract_index_ivf(index._index)
+    assert is_ivf(index) and index.vectors.index.ntotal == 500
+    ivf = faiss.extract_index_ivf(index.vectors.index)
     assert ivf.nlist > 1 and ivf.nprobe == 1
     for w in corpus[::7]:  # a stored vector finds itself even scanning one list
         assert found(index.search(w.vectors[0], 1)) == [(w.article.id, 0)]
     index.write([], [w.article.id for w in corpus[:5]])
-    assert index._index.ntotal == 450
+    assert index.vectors.index.ntotal == 450
     assert all(h.article.id not in {w.article.id for w in corpus[:5]}
                for h in index.search(corpus[0].vectors[0], 50))
     index.close()
 
     mtime = (tmp_path / "vectors.faiss").stat().st_mtime_ns
     again = FaissIndex(tmp_path, model="m", dimension=DIM)
-    assert is_ivf(again) and again._index.ntotal == 450
+    assert is_ivf(again) and again.vectors.index.ntotal == 450
     assert (tmp_path / "vectors.faiss").stat().st_mtime_ns == mtime  # loaded, not retrained
 
 
@@ -62,7 +62,7 @@ def test_a_rebuild_from_sqlite_makes_an_ivf_index_when_big(small_threshold, tmp_
     index.close()
     (tmp_path / "vectors.faiss").write_bytes(b"corrupt")
     again = FaissIndex(tmp_path, model="m", dimension=DIM)
-    assert is_ivf(again) and again._index.ntotal == 450
+    assert is_ivf(again) and again.vectors.index.ntotal == 450
 
 
 def test_filtered_search_on_ivf_is_exact(small_threshold, tmp_path):

@@ -125,7 +125,7 @@ def test_lookups(filled: FaissIndex) -> None:
 def test_a_refused_index_closes_its_connection(filled: FaissIndex, monkeypatch) -> None:
     import sqlite3
 
-    from rag.index import faiss_store
+    from rag.index import store
 
     opened: list[sqlite3.Connection] = []
     real_connect = sqlite3.connect
@@ -135,7 +135,7 @@ def test_a_refused_index_closes_its_connection(filled: FaissIndex, monkeypatch) 
         return opened[-1]
 
     filled.close()
-    monkeypatch.setattr(faiss_store.sqlite3, "connect", connect)
+    monkeypatch.setattr(store.sqlite3, "connect", connect)
     with pytest.raises(IndexMismatchError):
         open_test(filled.path, model="other-model")
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
@@ -159,10 +159,12 @@ def test_model_or_dimension_mismatch_is_a_clear_error(filled: FaissIndex) -> Non
 # --- crash safety ------------------------------------------------------------------------
 
 def test_crash_after_commit_before_faiss_file(filled: FaissIndex, monkeypatch) -> None:
-    def crash(self, index) -> None:  # type: ignore[no-untyped-def]
+    from rag.index.faiss_store import FaissVectors
+
+    def crash(self, generation) -> None:  # type: ignore[no-untyped-def]
         raise KeyboardInterrupt("killed while writing vectors.faiss")
 
-    monkeypatch.setattr(FaissIndex, "_persist_faiss", crash)
+    monkeypatch.setattr(FaissVectors, "save", crash)
     with pytest.raises(KeyboardInterrupt):
         filled.write([article_write("delta", 2, seed=4)], ["beta"])
     monkeypatch.undo()
@@ -212,16 +214,15 @@ def test_stale_faiss_file_with_current_manifest_is_rebuilt(filled: FaissIndex) -
 
 def test_exception_mid_transaction_keeps_previous_state(filled: FaissIndex, monkeypatch) -> None:
     before = snapshot(filled)
-    calls = {"n": 0}
-    real_insert = FaissIndex._insert
+    from rag.index.store import SqliteStore
 
-    def failing_insert(self, w):  # type: ignore[no-untyped-def]
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise sqlite3.OperationalError("disk I/O error")
-        return real_insert(self, w)
+    real_insert = SqliteStore._insert
 
-    monkeypatch.setattr(FaissIndex, "_insert", failing_insert)
+    def failing_insert(self, upserts):  # type: ignore[no-untyped-def]
+        real_insert(self, upserts[:1])  # the first article is in, then the disk fails
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(SqliteStore, "_insert", failing_insert)
     with pytest.raises(sqlite3.OperationalError):
         filled.write([article_write("delta", 2, seed=4), article_write("epsilon", 1, seed=5)],
                      ["beta"])
@@ -309,12 +310,12 @@ def test_a_garbage_store_or_a_file_as_index_is_named(tmp_path: Path) -> None:
 
 def test_temp_files_are_unique_per_writer(tmp_path: Path, monkeypatch) -> None:
     """Two writers of one file never share a temp name (one would rename the other's away)."""
-    from rag.index import faiss_store
+    from rag.files import atomic_write
 
     seen: list[Path] = []
     for _ in range(2):
-        faiss_store._atomic_write(tmp_path / "manifest.json",
-                                  lambda tmp: (seen.append(tmp), tmp.write_text("{}")))
+        atomic_write(tmp_path / "manifest.json",
+                     lambda tmp: (seen.append(tmp), tmp.write_text("{}")))
     assert len(set(seen)) == 2 and not list(tmp_path.glob("*.tmp"))
 
 

@@ -1,8 +1,9 @@
 """One conformance suite for every index backend: same tests, same expectations.
 
-Each test runs on FAISS (a temporary folder) and on pgvector (a fresh schema in the database of
-``$RAG_PG_DSN``, started in CI by .ci/start.d/30-postgres.sh). Expected results come from exact
-search in numpy over the same vectors, never from the backend under test.
+Each test runs on every vector index over its store: FAISS flat, IVF and HNSW over the SQLite
+store (a temporary folder), and pgvector's HNSW over the PostgreSQL store (a fresh schema in the
+database of ``$RAG_PG_DSN``, started in CI by .ci/start.d/30-postgres.sh). Expected results come
+from exact search in numpy over the same vectors, never from the backend under test.
 """
 
 from __future__ import annotations
@@ -18,17 +19,33 @@ from rag.articles import Article
 from rag.chunking import Chunk
 from rag.errors import IndexMismatchError
 from rag.index import copy_index, open_index
-from rag.index.base import ArticleWrite, SearchFilters
+from rag.index.base import ArticleWrite, HNSWIndex, SearchFilters
 
 MODEL = "test-model"
 NO_SERVER = ("RAG_PG_DSN is not set, so there is no PostgreSQL server to test the pgvector "
              "backend on: `source .ci/start.d/30-postgres.sh` starts one and sets it")
 
 
-@pytest.fixture(params=["faiss", "faiss-ivf", pytest.param("pgvector", marks=pytest.mark.pgvector)])
-def backend(request, monkeypatch) -> str:
+@pytest.fixture(params=["faiss", "faiss-ivf", "faiss-hnsw",
+                        pytest.param("pgvector", marks=pytest.mark.pgvector)])
+def variant(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def vector_params(variant):
+    """The vector index parameters of the variant (None: the backend's default)."""
+    # ef_search above the test corpora's size: the graph walk reaches every chunk, so results
+    # are exact and comparable with numpy (bench/scale.py measures recall at scale).
+    return HNSWIndex(ef_search=500) if variant == "faiss-hnsw" else None
+
+
+@pytest.fixture
+def backend(variant, monkeypatch) -> str:
     """The backend name (for open_index and Config), once per backend and mode."""
-    if request.param == "faiss-ivf":
+    if variant == "faiss-hnsw":
+        return "faiss"
+    if variant == "faiss-ivf":
         # FaissIndex's IVF mode (what it switches to at scale) from the first chunk on, scanning
         # every list so that results stay exact: the same bookkeeping as at scale, where recall
         # is measured by bench/scale.py instead.
@@ -37,15 +54,15 @@ def backend(request, monkeypatch) -> str:
         monkeypatch.setattr(faiss_store, "APPROX_MIN_CHUNKS", 1)
         monkeypatch.setattr(faiss_store, "IVF_NPROBE", 1_000_000)
         return "faiss"
-    if request.param == "pgvector" and not os.environ.get("RAG_PG_DSN"):
+    if variant == "pgvector" and not os.environ.get("RAG_PG_DSN"):
         if os.environ.get("CI"):
             pytest.fail(f"in CI the pgvector tests must run: {NO_SERVER}")
         pytest.skip(NO_SERVER)
-    return request.param
+    return variant
 
 
 @pytest.fixture
-def make_index(backend, tmp_path):
+def make_index(backend, vector_params, tmp_path):
     """Opens indexes of the backend under test by name; pgvector schemas are dropped after."""
     run = uuid.uuid4().hex[:8]
     opened, names = [], set()
@@ -55,7 +72,8 @@ def make_index(backend, tmp_path):
 
     def make(name: str = "main", model: str = MODEL, dimension: int = DIM):
         names.add(where(name))
-        index = open_index(backend, where(name), model=model, dimension=dimension)
+        index = open_index(backend, where(name), model=model, dimension=dimension,
+                           params=vector_params)
         opened.append(index)
         return index
 
@@ -348,3 +366,11 @@ def test_the_sample_corpus_answers_alike_on_every_backend(backend, make_index, s
     finally:
         system.index.close()
     assert "Bushehr" in " ".join(c.quote for c in answer.citations)
+
+
+def test_the_vector_index_is_the_kind_asked_for(filled, variant):
+    if variant == "pgvector":
+        assert type(filled.vectors).__name__ == "PgVectorHnsw"
+    else:
+        kinds = {"faiss": "flat", "faiss-ivf": "ivf", "faiss-hnsw": "hnsw"}
+        assert filled.vectors.kind == kinds[variant]

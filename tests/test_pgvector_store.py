@@ -13,7 +13,7 @@ import pytest
 from synthetic import DIM, exact_top, found, make_write, unit_vectors
 
 from rag.errors import RagError
-from rag.index.base import SearchFilters
+from rag.index.base import HNSWIndex, SearchFilters
 from rag.index.pgvector_store import DSN_ENV, PgVectorIndex, describe_dsn, schema_for
 
 needs_server = pytest.mark.skipif(
@@ -44,8 +44,11 @@ def source_writes(n_articles: int, chunks_each: int, seed: int = 0):
 
 
 def test_an_out_of_range_ef_search_is_refused_before_connecting():
-    with pytest.raises(RagError, match="ef_search must be between 1 and 1000, got 0"):
-        PgVectorIndex("x", model="m", dimension=DIM, ef_search=0, dsn="postgresql://nowhere")
+    with pytest.raises(RagError, match="ef_search must be between 1 and 1000, got 2000"):
+        PgVectorIndex("x", model="m", dimension=DIM, dsn="postgresql://nowhere",
+                      params=HNSWIndex(ef_search=2000))
+    with pytest.raises(ValueError, match="ef_search must be at least 1"):
+        HNSWIndex(ef_search=0)
 
 
 @pytest.mark.pgvector
@@ -53,15 +56,16 @@ def test_an_out_of_range_ef_search_is_refused_before_connecting():
 def test_ef_search_sets_the_hnsw_search_breadth(fresh_index):
     from rag.index import open_index
 
-    index = fresh_index(ef_search=250)
+    index = fresh_index(params=HNSWIndex(ef_search=250))
     index.write(source_writes(3, 2))
     assert index.search(unit_vectors(1, 7)[0], 3)
-    assert index._db.execute("SHOW hnsw.ef_search").fetchone()[0] == "250"
+    assert index.vectors.ef_search_in_force() == 250
     assert index.search(unit_vectors(1, 7)[0], 400)  # k above it widens the walk to k
-    assert index._db.execute("SHOW hnsw.ef_search").fetchone()[0] == "400"
-    other = open_index("pgvector", index.name, model="m", dimension=DIM, pg_ef_search=40)
+    assert index.vectors.ef_search_in_force() == 400
+    other = open_index("pgvector", index.name, model="m", dimension=DIM,
+                       params=HNSWIndex(ef_search=40))
     try:
-        assert other.ef_search == 40
+        assert other.vectors.params.ef_search == 40
     finally:
         other.close()
 
@@ -103,9 +107,12 @@ def test_a_big_first_write_builds_the_hnsw_index_after_loading(fresh_index, monk
     index = fresh_index()
     writes = source_writes(10, 4)
     index.write(writes)
-    indexes = dict(index._db.execute(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s",
-        (index.schema,)).fetchall())
+    import psycopg
+
+    with psycopg.connect(os.environ[DSN_ENV]) as db:
+        indexes = dict(db.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s",
+            (index.schema,)).fetchall())
     assert "hnsw" in indexes["chunks_embedding"] and "vector_ip_ops" in indexes["chunks_embedding"]
     for query in writes[3].vectors:
         assert found(index.search(query, 5)) == exact_top(writes, query, 5)

@@ -10,7 +10,7 @@ from rag import Config, RagSystem
 from rag.articles import Article
 from rag.chunking import Chunk
 from rag.index.base import Hit, SearchFilters
-from rag.retrieval import diversify, make_filters
+from rag.retrieval import Retriever, diversify, make_filters
 from rag.retrieval.bm25 import POINTER
 from rag.retrieval.fusion import best_of, reciprocal_rank_fusion
 from rag.retrieval.rerank import get_reranker, rerank_top
@@ -130,6 +130,12 @@ def test_sentence_rerank_can_embed_only_the_best_worded_sentences(sample_system,
     assert "Bushehr" in reranked[0].chunk.text
 
 
+def current_build(folder) -> dict:
+    """The pointer entry of the one BM25 build in ``folder`` (one settings key in use)."""
+    [entry] = json.loads((folder / POINTER).read_text()).values()
+    return entry
+
+
 def _article(title: str, text: str, **meta) -> Article:
     return Article(title=title, text=text, **meta)
 
@@ -144,7 +150,7 @@ def test_bm25_follows_ingest_and_delete_without_rebuilding_per_query(writable_sa
                                      "after a long debate in the laboratory.")])
     assert report.added == 1
     generation = system.index.generation()
-    assert json.loads((folder / POINTER).read_text())["generation"] == generation
+    assert current_build(folder)["generation"] == generation
     found = store.search(word, 5)
     assert [h.article.title for h in found] == ["A new element"]
     built = store._build
@@ -158,7 +164,7 @@ def test_bm25_follows_ingest_and_delete_without_rebuilding_per_query(writable_sa
 
     assert system.delete([found[0].article.id]) == 1
     assert store.search(word, 5) == []
-    assert len(list(folder.glob("bm25-*/"))) == 1  # the old build was cleaned up
+    assert len(list(folder.glob("bm25s-*/"))) == 1  # the old build was cleaned up
 
 
 @pytest.mark.slow
@@ -166,12 +172,13 @@ def test_stale_bm25_build_is_rebuilt_on_open(writable_sample_system):
     system = writable_sample_system
     folder = system.config.index_dir
     system.retriever.refresh()
-    (folder / POINTER).write_text(json.dumps({"generation": -5, "dir": "bm25-x"}))
+    stale = {key: {**entry, "generation": -5}
+             for key, entry in json.loads((folder / POINTER).read_text()).items()}
+    (folder / POINTER).write_text(json.dumps(stale))
     reopened = RagSystem(system.config, embedder=system.embedder)
     assert reopened.retriever.lexical.search("Bushehr", 3)
     assert reopened.retriever.lexical.last_build_seconds > 0
-    assert json.loads((folder / POINTER).read_text())["generation"] == (
-        reopened.index.generation())
+    assert current_build(folder)["generation"] == reopened.index.generation()
 
 
 @pytest.mark.slow
@@ -234,21 +241,36 @@ def test_a_malformed_bm25_build_is_rebuilt_not_an_error(writable_sample_system):
     system = writable_sample_system
     folder = system.config.index_dir
     system.retriever.refresh()
-    build_dir = folder / json.loads((folder / POINTER).read_text())["dir"]
+    build_dir = folder / current_build(folder)["dir"]
     for damage in ('{"chunk_ids": [1, 2]}', "[1, 2, 3]", '{"chunk_ids": "x"}', "{"):
         (build_dir / "docs.json").write_text(damage)
         reopened = RagSystem(system.config, embedder=system.embedder)
         assert "Bushehr" in reopened.ask("Where is the nuclear plant being built?").text
-        build_dir = folder / json.loads((folder / POINTER).read_text())["dir"]
+        build_dir = folder / current_build(folder)["dir"]
 
 
 @pytest.mark.slow
 def test_a_killed_bm25_writer_leaves_no_temp_folder_behind(writable_sample_system):
     system = writable_sample_system
     folder = system.config.index_dir
-    left = folder / "bm25-3.999999.tmp"  # what a writer killed mid-save leaves
+    left = folder / "bm25s-0123abcd-3.999999.tmp"  # what a writer killed mid-save leaves
     left.mkdir()
     (left / "docs.json").write_text("{}")
     system.ingest([_article("Tide", "The spring tide flooded the lower car park on Friday.")])
-    assert not list(folder.glob("bm25-*.tmp"))
-    assert len(list(folder.glob("bm25-*/"))) == 1
+    assert not list(folder.glob("bm25s-*.tmp"))
+    assert len(list(folder.glob("bm25s-*/"))) == 1
+
+
+@pytest.mark.slow
+def test_a_changed_rerank_setting_gets_a_new_reranker(sample_system):
+    """Rerankers are cached by every setting, not by name: a new weight reranks anew."""
+    retriever = Retriever(sample_system.index, sample_system.embedder,
+                          Config(rerank="sentence", rerank_fused_weight=0.0))
+    question = "Where is the nuclear plant being built?"
+    before = retriever.reranker()
+    assert retriever.reranker() is before  # cached while the config holds
+    scores = [h.score for h in retriever.retrieve(question, 4)]
+    retriever.config = retriever.config.replace(rerank_fused_weight=5.0)
+    after = retriever.reranker()
+    assert after is not before and after.fused_weight == 5.0
+    assert [h.score for h in retriever.retrieve(question, 4)] != scores

@@ -1,23 +1,40 @@
-"""Index backends, chosen by name; imports are lazy so unused backends cost nothing."""
+"""Index backends, chosen by name; imports are lazy so unused backends cost nothing.
+
+An index is an article store (``rag.index.store``: SQLite or PostgreSQL, one SQL implementation)
+joined to a vector index (FAISS flat/IVF/HNSW or pgvector HNSW) by ``rag.index.composed``.
+See docs/index.md.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from rag.errors import BadInputError
-from rag.index.base import ArticleWrite, Hit, IndexBackend, IndexStats, SearchFilters
+from rag.index.base import (
+    ArticleWrite,
+    FlatIndex,
+    Hit,
+    HNSWIndex,
+    IndexStats,
+    IVFIndex,
+    SearchFilters,
+    VectorIndex,
+    VectorParams,
+)
+from rag.index.composed import NewsIndex
 
 BACKENDS = ("faiss", "pgvector")
 
 
-def open_index(backend: str, path: str | Path, model: str, dimension: int,
-               pg_ef_search: int | None = None, *, create: bool = True) -> IndexBackend:
+def open_index(backend: str, path: str | Path, model: str, dimension: int, *,
+               params: VectorParams | None = None, create: bool = True) -> NewsIndex:
     """Open (or, when ``create``, create) the index ``backend`` at ``path`` for vectors of
     ``model``; a missing FAISS folder with ``create=False`` raises ``IndexNotFoundError``.
 
     For ``pgvector`` the path is the index's name in the database given by ``$RAG_PG_DSN``
-    (one schema per name: see ``rag.index.pgvector_store``), and ``pg_ef_search`` its HNSW
-    search breadth (default: ``Config.pg_ef_search``).
+    (one schema per name: see ``rag.index.pgvector_store``). ``params`` shape the vector index:
+    ``FlatIndex()``, ``IVFIndex(nprobe=16)`` or ``HNSWIndex(m=16, ef_search=200)`` for FAISS
+    (default: flat, IVF from 100k chunks), ``HNSWIndex(...)`` for pgvector.
 
     >>> import tempfile
     >>> open_index("faiss", tempfile.mkdtemp(), model="m", dimension=4).stats().chunks
@@ -26,12 +43,12 @@ def open_index(backend: str, path: str | Path, model: str, dimension: int,
     if backend == "faiss":
         from rag.index.faiss_store import FaissIndex
 
-        return FaissIndex(path, model=model, dimension=dimension, create=create)
+        return FaissIndex(path, model=model, dimension=dimension, create=create, params=params)
     if backend == "pgvector":
         from rag.index.pgvector_store import PgVectorIndex
 
-        options = {} if pg_ef_search is None else {"ef_search": pg_ef_search}
-        return PgVectorIndex(path, model=model, dimension=dimension, **options)
+        return PgVectorIndex(path, model=model, dimension=dimension,
+                             params=params)  # type: ignore[arg-type]
     raise BadInputError(f"unknown index backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
@@ -45,7 +62,7 @@ def check_index(backend: str, path: str | Path, *, create: bool = True) -> None:
         check_index_folder(path, create=create)
 
 
-def copy_index(source: IndexBackend, target: IndexBackend, batch: int = 500) -> int:
+def copy_index(source: NewsIndex, target: NewsIndex, batch: int = 500) -> int:
     """Copy every article, chunk and vector of ``source`` into ``target`` (e.g. FAISS into
     pgvector) in atomic writes of ``batch`` articles, embedding nothing again; returns the
     number of articles copied.
@@ -76,5 +93,6 @@ def copy_index(source: IndexBackend, target: IndexBackend, batch: int = 500) -> 
     return len(articles)
 
 
-__all__ = ["BACKENDS", "ArticleWrite", "Hit", "IndexBackend", "IndexStats", "SearchFilters",
-           "check_index", "copy_index", "open_index"]
+__all__ = ["BACKENDS", "ArticleWrite", "FlatIndex", "HNSWIndex", "Hit", "IVFIndex", "IndexStats",
+           "NewsIndex", "SearchFilters", "VectorIndex", "VectorParams", "check_index",
+           "copy_index", "open_index"]

@@ -1,9 +1,11 @@
-"""The interface every index backend implements: articles, their chunks and vectors."""
+"""What the index is made of: the records it stores and returns, and the vector-index interface
+and parameters. The article store is ``rag.index.store``; the two joined, ``rag.index.composed``."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -61,53 +63,69 @@ class IndexStats:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-class IndexBackend(Protocol):
-    """Articles, chunks and vectors, written atomically and searched by vector.
+@dataclass(frozen=True)
+class FlatIndex:
+    """Exact inner-product search over every vector (FAISS ``IndexFlatIP``)."""
 
-    ``write`` applies all its upserts and deletes, or none of them: a reader (or a process that
-    crashed mid-write and restarted) sees the index as it was before or after, never between.
+
+@dataclass(frozen=True)
+class IVFIndex:
+    """FAISS inverted lists: ``4·sqrt(n)`` lists (at most n/39) trained on the vectors held when
+    it is built, ``nprobe`` of them scanned per query. Removes ids, so writes stay incremental."""
+
+    nprobe: int = 16
+
+    def __post_init__(self) -> None:
+        if self.nprobe < 1:
+            raise ValueError(f"nprobe must be at least 1. Currently, nprobe is {self.nprobe}")
+
+
+@dataclass(frozen=True)
+class HNSWIndex:
+    """A graph index (FAISS ``IndexHNSWFlat`` or pgvector ``hnsw``): ``m`` links per node,
+    ``ef_construction`` candidates while building, ``ef_search`` per query (recall vs latency).
+    pgvector's defaults are m=16, ef_construction=64, ef_search=40."""
+
+    m: int = 16
+    ef_construction: int = 64
+    ef_search: int = 200
+
+    def __post_init__(self) -> None:
+        for name in ("m", "ef_construction", "ef_search"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1. Currently, {name} is "
+                                 f"{getattr(self, name)}")
+
+
+VectorParams = FlatIndex | IVFIndex | HNSWIndex
+
+
+class VectorIndex(Protocol):
+    """Vectors under chunk ids, searched by inner product; knows nothing of articles.
+
+    The article store is the source of truth: ``load`` brings the index to the store's
+    ``generation`` (reading what was saved, or rebuilding from the store's vectors), and ``save``
+    persists it as of a generation, so a stale copy is always detected and rebuilt.
     """
 
-    model: str
-    dimension: int
+    params: VectorParams | None
 
-    def write(self, upserts: list[ArticleWrite], deletes: list[str] = ()) -> None: ...
+    def load(self, store: Any, generation: int) -> None: ...
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
+
+    def remove(self, ids: np.ndarray) -> None: ...
 
     def search(self, vector: np.ndarray, k: int,
-               filters: SearchFilters | None = None) -> list[Hit]: ...
-
-    def article_hashes(self) -> dict[str, tuple[str, str | None]]:
-        """{article id: (content hash, origin)} for everything indexed."""
+               allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``k`` best (chunk id, score) pairs, best first; only ``allowed`` ids if given."""
         ...
 
-    def article_urls(self) -> dict[str, str]:
-        """{url: article id} for every article that has a url."""
+    def count(self) -> int: ...
+
+    def save(self, generation: int) -> None: ...
+
+    def writing(self, n_new: int) -> AbstractContextManager[None]:
+        """A context around the store's inserts, inside its transaction (pgvector builds its
+        graph after a bulk load there); FAISS has nothing to do."""
         ...
-
-    def cached_vectors(self, keys: list[str]) -> dict[str, np.ndarray]:
-        """Vectors already stored for these chunk keys (so no text is embedded twice)."""
-        ...
-
-    def get_article(self, article_id: str) -> Article | None: ...
-
-    def list_articles(self) -> list[tuple[Article, int]]:
-        """Every article with its chunk count."""
-        ...
-
-    def chunks_of(self, article_id: str) -> list[Chunk]: ...
-
-    def generation(self) -> int:
-        """A number that changes with every committed write."""
-        ...
-
-    def all_chunks(self) -> list[tuple[int, Chunk, Article]]:
-        """Every chunk as (chunk id, chunk, article); feeds the BM25 index."""
-        ...
-
-    def hits(self, found: list[tuple[int, float]]) -> list[Hit]:
-        """Hits for (chunk id, score) pairs, in that order."""
-        ...
-
-    def stats(self) -> IndexStats: ...
-
-    def close(self) -> None: ...

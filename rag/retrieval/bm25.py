@@ -1,20 +1,23 @@
 """BM25 over the index's chunks (bm25s), kept in the index folder and in step with its writes.
 
-Layout next to the backend's own files::
+Layout next to the index's own files::
 
-    bm25.json         {"generation": N, "dir": "bm25-N"}: which build is current
-    bm25-N/           bm25s matrices + docs.json (chunk ids, articles, sources, dates, dupes)
-    bm25-cache.sqlite stemmed terms per chunk key and MinHash signature per article
+    bm25-builds.json   {settings key: {"generation": N, "dir": ..., "settings": {...}}}
+    bm25s-KEY-N/       bm25s matrices + docs.json (chunk ids, near-duplicate groups)
+    bm25-cache.sqlite  stemmed terms per chunk key and MinHash signature per article
 
-The build for generation N is made after a write (``sync``), in a fresh folder, and published by
-atomically replacing ``bm25.json``; a build whose generation is not the index's (a crash, another
-process's write) is rebuilt on open. Terms and signatures are cached by content, so a rebuild
-tokenizes only new chunks; bm25s then re-indexes the term lists (seconds for ~20k chunks),
-which keeps scores exact (IDF changes with every article) without a per-query rebuild.
+A build is keyed by (the index's generation, the settings that shape it: the near-duplicate
+threshold and the build format), so changing a setting or another process's write both mean a
+rebuild. The build is made in a fresh folder and published by atomically replacing the pointer
+file. Terms and signatures are cached by content, so a rebuild tokenizes only new chunks; bm25s
+then re-indexes the term lists (seconds for ~20k chunks), which keeps scores exact (IDF changes
+with every article) without a per-query rebuild. Filters are the index's: it narrows a search to
+candidate chunk ids, and BM25 scores only those.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -29,12 +32,14 @@ import numpy as np
 from rag.articles import Article
 from rag.chunking import Chunk
 from rag.dedupe import SIGNATURE_DTYPE, duplicate_groups, same_story, signature
+from rag.files import atomic_write, remove_stale_temp_files
 from rag.index.base import Hit, SearchFilters
 from rag.text import content_terms
 
-POINTER = "bm25.json"
+POINTER = "bm25-builds.json"
 LOCK = "bm25.lock"
 CACHE = "bm25-cache.sqlite"
+BUILD_FORMAT = 2  # bumped when what a build holds, or how terms are made, changes
 CACHE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS terms (key TEXT PRIMARY KEY, terms TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS minhash (article_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL,
@@ -47,9 +52,6 @@ class _Build:
     generation: int
     model: Any  # bm25s.BM25, or None for an empty index
     chunk_ids: np.ndarray
-    article_ids: np.ndarray
-    sources: np.ndarray
-    dates: np.ndarray
     groups: dict[str, str] = field(default_factory=dict)
 
 
@@ -60,6 +62,8 @@ class Bm25Store:
     def __init__(self, index: Any, dedupe_threshold: float = 0.8) -> None:
         self.index = index
         self.dedupe_threshold = dedupe_threshold
+        self.settings = {"dedupe_threshold": float(dedupe_threshold), "format": BUILD_FORMAT}
+        self.key = hashlib.sha1(json.dumps(self.settings, sort_keys=True).encode()).hexdigest()[:8]
         folder = getattr(index, "path", None)
         self.path = Path(folder) if folder is not None else None
         self._lock = threading.Lock()
@@ -91,14 +95,22 @@ class Bm25Store:
         """``{article id: duplicate group id}`` for articles that have near-duplicates."""
         return self.sync().groups
 
+    def _pointers(self) -> dict:
+        try:
+            pointers = json.loads((self.path / POINTER).read_text())  # type: ignore[operator]
+            return pointers if isinstance(pointers, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
     def _load(self, generation: int) -> _Build | None:
-        """The saved build of ``generation``, or None when it is absent, of another generation
-        or unreadable in any way (a derived file: a rebuild from the index replaces it)."""
+        """The saved build of ``generation`` under these settings, or None when it is absent,
+        of another generation or settings, or unreadable in any way (a derived file: a rebuild
+        from the index replaces it)."""
         if self.path is None:
             return None
         try:
-            pointer = json.loads((self.path / POINTER).read_text())
-            if pointer.get("generation") != generation:
+            pointer = self._pointers().get(self.key) or {}
+            if pointer.get("generation") != generation or pointer.get("settings") != self.settings:
                 return None
             folder = self.path / pointer["dir"]
             docs = json.loads((folder / "docs.json").read_text())
@@ -108,9 +120,8 @@ class Bm25Store:
 
                 model = bm25s.BM25.load(str(folder))
             build = _build_of(generation, model, docs)
-            sizes = {len(build.chunk_ids), len(build.article_ids), len(build.sources),
-                     len(build.dates)}
-            if len(sizes) != 1 or not isinstance(docs.get("groups", {}), dict):
+            n_docs = 0 if model is None else int(model.scores["num_docs"])
+            if len(build.chunk_ids) != n_docs or not isinstance(docs.get("groups", {}), dict):
                 return None
             return build
         except Exception:  # any damage to a derived file means "rebuild"
@@ -130,9 +141,6 @@ class Bm25Store:
             db.close()
         docs = {
             "chunk_ids": [cid for cid, _, _ in rows],
-            "article_ids": [a.id for _, _, a in rows],
-            "sources": [a.source or "" for _, _, a in rows],
-            "dates": [(a.published_at or "")[:10] for _, _, a in rows],
             "groups": duplicate_groups(signatures, self.dedupe_threshold,
                                        lambda a, b: _same_story(articles[a], articles[b])),
         }
@@ -149,14 +157,12 @@ class Bm25Store:
     def _save(self, generation: int, model: Any, docs: dict) -> None:
         if self.path is None:
             return
-        from rag.index.faiss_store import _atomic_write, _remove_stale_temp_files
-
         # Called with the bm25.lock held (one saver across processes), so any temp folder or
         # file present was left by a saver that was killed: removed.
-        for stale in self.path.glob("bm25-*.tmp"):
+        for stale in self.path.glob("bm25s-*.tmp"):
             shutil.rmtree(stale, ignore_errors=True)
-        _remove_stale_temp_files(self.path, [POINTER])
-        name = f"bm25-{generation}"
+        remove_stale_temp_files(self.path, [POINTER])
+        name = f"bm25s-{self.key}-{generation}"
         tmp = self.path / f"{name}.{os.getpid()}.tmp"
         tmp.mkdir()
         try:
@@ -168,10 +174,15 @@ class Bm25Store:
             os.replace(tmp, final)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        _atomic_write(self.path / POINTER, lambda p: p.write_text(
-            json.dumps({"generation": generation, "dir": name})))
-        for old in self.path.glob("bm25-*"):
-            if old.is_dir() and old.name != name:
+        pointers = self._pointers()
+        pointers[self.key] = {"generation": generation, "dir": name, "settings": self.settings}
+        atomic_write(self.path / POINTER, lambda p: p.write_text(json.dumps(pointers, indent=1)))
+        # Builds of other settings stay (another process may use them) unless they are stale.
+        current = self.index.generation()
+        live = {p.get("dir") for p in pointers.values()
+                if isinstance(p, dict) and p.get("generation") == current}
+        for old in self.path.glob("bm25s-*"):
+            if old.is_dir() and old.name != name and old.name not in live:
                 shutil.rmtree(old, ignore_errors=True)
 
     def _cache(self) -> sqlite3.Connection:
@@ -189,7 +200,8 @@ class Bm25Store:
             return []
         scores = build.model.get_scores(terms)
         if filters:
-            scores = np.where(_mask(build, filters), scores, 0.0)
+            allowed = np.isin(build.chunk_ids, self.index.candidate_ids(filters))
+            scores = np.where(allowed, scores, 0.0)
         k = min(k, int(np.count_nonzero(scores > 0)))
         if k <= 0:
             return []
@@ -200,25 +212,11 @@ class Bm25Store:
 
 def _build_of(generation: int, model: Any, docs: dict) -> _Build:
     return _Build(generation, model, np.array(docs["chunk_ids"], dtype=np.int64),
-                  np.array(docs["article_ids"], dtype=object), np.array(docs["sources"]),
-                  np.array(docs["dates"]), dict(docs.get("groups", {})))
+                  dict(docs.get("groups", {})))
 
 
 def _same_story(a: Article, b: Article) -> bool:
     return same_story(a.title, b.title, min(len(a.text), len(b.text)))
-
-
-def _mask(build: _Build, f: SearchFilters) -> np.ndarray:
-    keep = np.ones(len(build.chunk_ids), dtype=bool)
-    if f.sources:
-        keep &= np.isin(build.sources, list(f.sources))
-    if f.article_ids:
-        keep &= np.isin(build.article_ids, list(f.article_ids))
-    if f.date_from:
-        keep &= (build.dates >= f.date_from[:10]) & (build.dates != "")
-    if f.date_to:
-        keep &= (build.dates <= f.date_to[:10]) & (build.dates != "")
-    return keep
 
 
 def _cached_terms(db: sqlite3.Connection, chunks: list[Chunk]) -> dict[str, list[str]]:

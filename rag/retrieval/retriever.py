@@ -10,7 +10,8 @@ from typing import get_args
 from embeddings.base import Embedder
 from rag.config import Config, DateMode, RetrievalMode
 from rag.errors import BadInputError
-from rag.index.base import Hit, IndexBackend, SearchFilters
+from rag.index.base import Hit, SearchFilters
+from rag.index.composed import NewsIndex
 from rag.retrieval.bm25 import Bm25Store
 from rag.retrieval.dates import DateRange, reference_day, time_range
 from rag.retrieval.dedupe import collapse_duplicates
@@ -26,18 +27,31 @@ class Retriever:
     """Hybrid retrieval over an index.
     """
 
-    def __init__(self, index: IndexBackend, embedder: Embedder, config: Config) -> None:
+    def __init__(self, index: NewsIndex, embedder: Embedder, config: Config) -> None:
         self.index = index
         self.embedder = embedder
         self.config = config
-        lexical_ok = all(hasattr(index, m) for m in ("generation", "all_chunks", "hits"))
-        self.lexical = Bm25Store(index, config.dedupe_threshold) if lexical_ok else None
-        self._rerankers: dict[str, Reranker | None] = {}
+        self._lexical_ok = all(hasattr(index, m)
+                               for m in ("generation", "all_chunks", "hits", "candidate_ids"))
+        self._bm25: Bm25Store | None = None
+        # Keyed by the whole config: a reranker is built from several of its settings.
+        self._rerankers: dict[tuple[str, Config], Reranker | None] = {}
+
+    @property
+    def lexical(self) -> Bm25Store | None:
+        """BM25 and near-duplicate groups under the current config (None: the index has no
+        chunk listing); a changed ``dedupe_threshold`` gets its own build."""
+        if not self._lexical_ok:
+            return None
+        if self._bm25 is None or self._bm25.dedupe_threshold != self.config.dedupe_threshold:
+            self._bm25 = Bm25Store(self.index, self.config.dedupe_threshold)
+        return self._bm25
 
     def refresh(self) -> None:
         """Bring BM25 and duplicate groups in step with the index (call after a write)."""
-        if self.lexical is not None:
-            self.lexical.sync()
+        lexical = self.lexical
+        if lexical is not None:
+            lexical.sync()
 
     def retrieve(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
                  reference: date | str | None = None) -> list[Hit]:
@@ -64,31 +78,34 @@ class Retriever:
         if when is not None and cfg.date_mode == "boost":
             hits = boost_range(hits, when, cfg.date_boost)
         hits = boost_recent(hits, today, cfg.recency_half_life_days, cfg.recency_weight)
-        if self.lexical is not None:
-            hits = collapse_duplicates(hits, self.lexical.groups(), self.index.get_article)
+        lexical = self.lexical
+        if lexical is not None:
+            hits = collapse_duplicates(hits, lexical.groups(), self.index.get_article)
         return diversify(hits, k, cfg.max_passages_per_article)
 
     def candidates(self, query: str, filters: SearchFilters | None) -> list[Hit]:
         """Dense and/or BM25 candidates, fused by reciprocal rank."""
         cfg = self.config
-        mode = cfg.retrieval_mode if self.lexical is not None else "dense"
+        lexical = self.lexical
+        mode = cfg.retrieval_mode if lexical is not None else "dense"
         rankings: list[tuple[list[Hit], float]] = []
         if mode in ("dense", "hybrid"):
             vector = self.embedder.embed_query(query)
             rankings.append((self.index.search(vector, cfg.candidates, filters),
                              cfg.dense_weight))
-        if mode in ("bm25", "hybrid") and self.lexical is not None:
-            rankings.append((self.lexical.search(query, cfg.candidates, filters),
+        if mode in ("bm25", "hybrid") and lexical is not None:
+            rankings.append((lexical.search(query, cfg.candidates, filters),
                              cfg.bm25_weight))
         if mode not in MODES:
             raise ValueError(f"unknown retrieval_mode {mode!r}; choose one of {', '.join(MODES)}")
         return reciprocal_rank_fusion(rankings, k=cfg.rrf_k)
 
     def reranker(self) -> Reranker | None:
-        name = self.config.rerank
-        if name not in self._rerankers:
-            self._rerankers[name] = get_reranker(name, self.embedder, self.config)
-        return self._rerankers[name]
+        key = (self.config.rerank, self.config)
+        if key not in self._rerankers:
+            self._rerankers.clear()  # one config in force at a time: drop the old models
+            self._rerankers[key] = get_reranker(key[0], self.embedder, self.config)
+        return self._rerankers[key]
 
 
 def diversify(hits: list[Hit], k: int, per_article: int) -> list[Hit]:

@@ -1,0 +1,138 @@
+"""The index the rest of the library uses: an article store joined to a vector index.
+
+A write commits the store first (articles, chunks, vectors and a new generation in one
+transaction), then applies the same change to the vector index and saves it as of that
+generation, all under the store's write lock. Every read compares the generation its vector index
+holds with the store's and reloads first if another process committed, so a running app sees
+(and never overwrites) what a concurrent ``rag ingest`` wrote.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+import numpy as np
+
+from rag.articles import Article
+from rag.chunking import Chunk
+from rag.errors import IndexMismatchError
+from rag.index.base import ArticleWrite, Hit, IndexStats, SearchFilters, VectorIndex
+from rag.index.store import ArticleStore
+
+
+class NewsIndex:
+    """Articles, chunks and vectors (``store``) searched by vector (``vectors``)."""
+
+    backend = ""
+
+    def __init__(self, store: ArticleStore, vectors: VectorIndex) -> None:
+        self.store = store
+        self.vectors = vectors
+        self.model = store.model
+        self.dimension = store.dimension
+        self._lock = threading.RLock()
+        self._loaded = -1  # the store generation the vector index holds
+        with self._lock, store.write_lock():
+            self._load()
+
+    def _load(self) -> None:
+        """Bring the vector index to the store's generation (call with the write lock)."""
+        generation = self.store.generation()
+        self.vectors.load(self.store, generation)
+        self._loaded = generation
+
+    def _sync(self) -> None:
+        """Reload if another process committed since the vector index was loaded (call with
+        ``_lock``): a search sees that commit, and a write never saves a stale index."""
+        if self.store.generation() != self._loaded:
+            with self.store.write_lock():  # a writer elsewhere finishes its files first
+                self._load()
+
+    # --- writes -------------------------------------------------------------------------------
+    def write(self, upserts: list[ArticleWrite], deletes: Iterable[str] = ()) -> None:
+        """Add or replace ``upserts`` and delete ``deletes``, all or nothing."""
+        for w in upserts:
+            if w.vectors.size and w.vectors.shape[1] != self.dimension:
+                raise IndexMismatchError(
+                    f"vectors of {w.vectors.shape[1]} dims for an index of {self.dimension}")
+        replaced = [w.article.id for w in upserts] + list(deletes)
+        n_new = sum(len(w.chunks) for w in upserts)
+        with self._lock, self.store.write_lock():
+            self._sync()
+            with self.store.transaction():
+                removed = self.store.delete_articles(replaced)
+                with self.vectors.writing(n_new):
+                    new_ids = self.store.insert(upserts)
+                generation = self.store.bump_generation()
+            if removed:
+                self.vectors.remove(np.array(removed, dtype=np.int64))
+            if new_ids:
+                matrix = np.vstack([w.vectors for w in upserts if len(w.chunks)])
+                self.vectors.add(np.array(new_ids, dtype=np.int64),
+                                 matrix.astype(np.float32))
+            self.vectors.save(generation)
+            self._loaded = generation
+
+    # --- search -------------------------------------------------------------------------------
+    def search(self, vector: np.ndarray, k: int,
+               filters: SearchFilters | None = None) -> list[Hit]:
+        """The ``k`` chunks nearest ``vector`` (inner product), within ``filters``."""
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if query.shape[0] != self.dimension:
+            raise IndexMismatchError(
+                f"a query vector of {query.shape[0]} dims for an index of {self.dimension}")
+        with self._lock:
+            self._sync()
+            allowed = None
+            if filters:
+                allowed = self.store.candidate_ids(filters)
+                if not len(allowed):
+                    return []
+            found = self.vectors.search(query, k, allowed)
+            return self.store.hits(found)
+
+    # --- the store's reads --------------------------------------------------------------------
+    def generation(self) -> int:
+        """A number that changes with every committed write (derived data is keyed to it)."""
+        return self.store.generation()
+
+    def hits(self, found: list[tuple[int, float]]) -> list[Hit]:
+        """Hits for ``(chunk id, score)`` pairs, in that order; unknown ids are left out."""
+        return self.store.hits(found)
+
+    def all_chunks(self) -> list[tuple[int, Chunk, Article]]:
+        return self.store.all_chunks()
+
+    def candidate_ids(self, filters: SearchFilters) -> np.ndarray:
+        return self.store.candidate_ids(filters)
+
+    def article_hashes(self) -> dict[str, tuple[str, str | None]]:
+        return self.store.article_hashes()
+
+    def article_urls(self) -> dict[str, str]:
+        return self.store.article_urls()
+
+    def cached_vectors(self, keys: list[str]) -> dict[str, np.ndarray]:
+        return self.store.cached_vectors(keys)
+
+    def get_article(self, article_id: str) -> Article | None:
+        return self.store.get_article(article_id)
+
+    def list_articles(self) -> list[tuple[Article, int]]:
+        return self.store.list_articles()
+
+    def chunks_of(self, article_id: str) -> list[Chunk]:
+        return self.store.chunks_of(article_id)
+
+    def stats(self) -> IndexStats:
+        articles, chunks = self.store.counts()
+        return IndexStats(articles, chunks, self.model, self.dimension, self.backend,
+                          self.store.size_bytes(), self._where())
+
+    def _where(self) -> dict[str, str]:
+        return {"path": self.store.where}
+
+    def close(self) -> None:
+        with self._lock:
+            self.store.close()

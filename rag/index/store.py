@@ -1,0 +1,491 @@
+"""The article store: articles, chunks, their vectors and a generation, in SQL.
+
+One implementation, two databases. Every query below is written once; what SQLite and PostgreSQL
+do differently (placeholders, the schema, the transaction and its lock, where vectors live, bulk
+inserts) is in the two small subclasses at the end of this file.
+
+Plain SQL rather than SQLAlchemy Core: the queries are few and portable as written, and the two
+places that differ most (PostgreSQL's binary ``COPY`` of pgvector values, SQLite's
+``BEGIN IMMEDIATE`` under a file lock) are below SQLAlchemy's abstraction anyway.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.articles import Article
+from rag.chunking import Chunk
+from rag.errors import IndexMismatchError
+from rag.index.base import ArticleWrite, Hit, SearchFilters
+
+FORMAT_VERSION = 1
+ARTICLE_COLUMNS = ("id", "title", "text", "source", "url", "published_at", "author", "origin")
+BATCH = 500  # ids per IN (...) list: within SQLite's variable limit on every version
+
+
+def _columns(alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(prefix + c for c in ARTICLE_COLUMNS)
+
+
+HIT_COLUMNS = f'c.id, c.ordinal, c.start, c."end", {_columns("a")}'
+
+
+class ArticleStore:
+    """Articles and their chunks with one vector each, written in transactions; a generation
+    number that every commit increments; filters that narrow a search to candidate chunk ids.
+
+    Subclasses say how to talk to their database; this class holds every query.
+    """
+
+    backend = ""
+    where = ""  # the store's location, for messages and stats
+
+    def __init__(self, db: Any, model: str, dimension: int) -> None:
+        self._db = db
+        self.model = model
+        self.dimension = int(dimension)
+        # Guards the connection; a vector index searching the store's own tables takes it too.
+        self.lock = threading.RLock()
+
+    # --- what a subclass provides -----------------------------------------------------------
+    PARAM = "?"
+    PREFIX = ""  # a schema, with its dot
+    TITLE_ORDER = "a.title"
+    VECTOR_BY_KEY = ""  # (key, vector) rows for keys in {marks}
+    VECTOR_BY_CHUNK = ""  # (chunk id, vector) rows in chunk id order
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """All statements inside commit together, one writer at a time, or not at all."""
+        raise NotImplementedError
+
+    def write_lock(self) -> contextlib.AbstractContextManager[Any]:
+        """Held by a writer from its commit until every derived file is saved (none needed when
+        the transaction itself serializes writers and nothing is derived outside it)."""
+        return contextlib.nullcontext()
+
+    def _insert(self, upserts: list[ArticleWrite]) -> list[int]:
+        """Insert articles, chunks and vectors; the new chunk ids in the order of the chunks."""
+        raise NotImplementedError
+
+    def _delete_orphan_vectors(self, keys: list[str]) -> None:
+        """Drop cached vectors of ``keys`` no chunk uses any more."""
+
+    def _decode(self, vector: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def size_bytes(self) -> int:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        with self.lock:
+            self._db.close()
+
+    # --- SQL, written once ------------------------------------------------------------------
+    def _sql(self, template: str) -> str:
+        return template.replace("{p}", self.PREFIX).replace("?", self.PARAM)
+
+    def _rows(self, template: str, args: Sequence = ()) -> list[tuple]:
+        with self.lock:
+            cursor = self._db.execute(self._sql(template), tuple(args))
+            return cursor.fetchall() if cursor.description is not None else []
+
+    def _batched(self, template: str, items: Sequence, extra: Sequence = ()) -> Iterator[tuple]:
+        """Rows of ``template`` (with ``{marks}`` for an IN list) over ``items`` in batches."""
+        items = list(items)
+        for i in range(0, len(items), BATCH):
+            batch = items[i:i + BATCH]
+            yield from self._rows(template.replace("{marks}", ",".join("?" * len(batch))),
+                                  [*batch, *extra])
+
+    def meta(self) -> dict[str, str]:
+        return dict(self._rows("SELECT key, value FROM {p}meta"))
+
+    def _check_identity(self, name: str) -> None:
+        """Record model and dimension in a new store; refuse a store built with others."""
+        meta = self.meta()
+        if "model" not in meta:
+            for key, value in (("model", self.model), ("dimension", str(self.dimension)),
+                               ("format", str(FORMAT_VERSION)), ("generation", "0")):
+                self._rows("INSERT INTO {p}meta VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                           (key, value))
+            return
+        if meta["model"] != self.model or int(meta.get("dimension") or 0) != self.dimension:
+            raise IndexMismatchError(
+                f"index {name} was built with model {meta['model']!r} "
+                f"({meta.get('dimension')} dims), not {self.model!r} ({self.dimension} dims): "
+                "use that model, or another index")
+
+    def generation(self) -> int:
+        """A number that changes with every committed write (derived data is keyed to it)."""
+        row = self._rows("SELECT value FROM {p}meta WHERE key='generation'")
+        return int(row[0][0]) if row else 0
+
+    # --- writes (inside ``transaction()``) -------------------------------------------------
+    def delete_articles(self, article_ids: Iterable[str]) -> list[int]:
+        """Delete articles with their chunks; returns the removed chunk ids."""
+        ids = sorted(set(article_ids))
+        rows = list(self._batched("SELECT id, key FROM {p}chunks WHERE article_id IN ({marks})",
+                                  ids))
+        for i in range(0, len(ids), BATCH):
+            batch = ids[i:i + BATCH]
+            marks = ",".join("?" * len(batch))
+            self._rows(f"DELETE FROM {{p}}chunks WHERE article_id IN ({marks})", batch)
+            self._rows(f"DELETE FROM {{p}}articles WHERE id IN ({marks})", batch)
+        self._delete_orphan_vectors(sorted({key for _, key in rows}))
+        return [int(chunk_id) for chunk_id, _ in rows]
+
+    def insert(self, upserts: list[ArticleWrite]) -> list[int]:
+        """Insert new articles (delete old versions first); their chunk ids, in chunk order."""
+        for w in upserts:
+            if w.vectors.size and w.vectors.shape[1] != self.dimension:
+                raise IndexMismatchError(
+                    f"vectors of {w.vectors.shape[1]} dims for an index of {self.dimension}")
+        return self._insert(upserts) if upserts else []
+
+    def bump_generation(self) -> int:
+        generation = self.generation() + 1
+        self._rows("UPDATE {p}meta SET value=? WHERE key='generation'", (str(generation),))
+        return generation
+
+    # --- filters ------------------------------------------------------------------------------
+    def candidate_ids(self, f: SearchFilters) -> np.ndarray:
+        """The chunk ids a search under ``f`` may return (sorted)."""
+        where, args = ["1=1"], []
+        for column, values in (("a.source", f.sources), ("a.id", f.article_ids)):
+            if values:
+                where.append(f"{column} IN ({','.join('?' * len(values))})")
+                args.extend(values)
+        if f.date_from:
+            where.append("substr(a.published_at, 1, 10) >= ?")
+            args.append(f.date_from[:10])
+        if f.date_to:
+            where.append("substr(a.published_at, 1, 10) <= ?")
+            args.append(f.date_to[:10])
+        rows = self._rows("SELECT c.id FROM {p}chunks c JOIN {p}articles a ON a.id=c.article_id "
+                          f"WHERE {' AND '.join(where)} ORDER BY c.id", args)
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    # --- reads --------------------------------------------------------------------------------
+    def hits(self, found: list[tuple[int, float]]) -> list[Hit]:
+        """Hits for ``(chunk id, score)`` pairs, in that order; unknown ids are left out."""
+        rows = self._batched(f"SELECT {HIT_COLUMNS} FROM {{p}}chunks c JOIN {{p}}articles a "
+                             "ON a.id=c.article_id WHERE c.id IN ({marks})",
+                             [int(i) for i, _ in found])
+        by_id = {int(r[0]): r for r in rows}
+        articles: dict[str, Article] = {}  # several chunks of one article share one Article
+        hits = []
+        for chunk_id, score in found:
+            row = by_id.get(int(chunk_id))
+            if row is None:
+                continue
+            article = articles.get(row[4]) or articles.setdefault(row[4], _article(row[4:12]))
+            start, end = row[2], row[3]
+            chunk = Chunk(article.id, row[1], start, end, article.text[start:end], article.title)
+            hits.append(Hit(chunk, article, float(score)))
+        return hits
+
+    def all_chunks(self) -> list[tuple[int, Chunk, Article]]:
+        """Every chunk as (chunk id, chunk, article), in id order, from one snapshot."""
+        with self.lock, self.snapshot():
+            articles = {r[0]: _article(r) for r in self._rows(
+                f"SELECT {_columns()} FROM {{p}}articles")}
+            rows = self._rows('SELECT id, article_id, ordinal, start, "end" FROM {p}chunks '
+                              "ORDER BY id")
+        out = []
+        for chunk_id, article_id, ordinal, start, end in rows:
+            a = articles[article_id]
+            out.append((int(chunk_id),
+                        Chunk(a.id, ordinal, start, end, a.text[start:end], a.title), a))
+        return out
+
+    def snapshot(self) -> contextlib.AbstractContextManager[None]:
+        """Reads inside see one committed state."""
+        return self.transaction()
+
+    def chunk_ids(self) -> np.ndarray:
+        return np.array([r[0] for r in self._rows("SELECT id FROM {p}chunks ORDER BY id")],
+                        dtype=np.int64)
+
+    def chunk_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids, their vectors) in id order: what a vector index is rebuilt from."""
+        rows = self._rows(self.VECTOR_BY_CHUNK)
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vectors = (np.vstack([self._decode(r[1]) for r in rows]) if rows
+                   else np.zeros((0, self.dimension), dtype=np.float32))
+        return ids, vectors
+
+    def cached_vectors(self, keys: list[str]) -> dict[str, np.ndarray]:
+        """Vectors already stored for these chunk keys (so no text is embedded twice)."""
+        return {key: self._decode(v) for key, v in self._batched(self.VECTOR_BY_KEY, keys)}
+
+    def article_hashes(self) -> dict[str, tuple[str, str | None]]:
+        """{article id: (content hash, origin)} for everything stored."""
+        return {r[0]: (r[1], r[2])
+                for r in self._rows("SELECT id, content_hash, origin FROM {p}articles")}
+
+    def article_urls(self) -> dict[str, str]:
+        """{url: article id} for every article that has a url."""
+        return dict(self._rows("SELECT url, id FROM {p}articles WHERE url IS NOT NULL"))
+
+    def get_article(self, article_id: str) -> Article | None:
+        rows = self._rows(f"SELECT {_columns()} FROM {{p}}articles WHERE id=?", (article_id,))
+        return _article(rows[0]) if rows else None
+
+    def list_articles(self) -> list[tuple[Article, int]]:
+        """Every article with its chunk count, newest first (undated last), then by title."""
+        rows = self._rows(
+            f"SELECT {_columns('a')}, (SELECT COUNT(*) FROM {{p}}chunks c "
+            "WHERE c.article_id=a.id) FROM {p}articles a "
+            f"ORDER BY a.published_at DESC NULLS LAST, {self.TITLE_ORDER}")
+        return [(_article(r[:8]), int(r[8])) for r in rows]
+
+    def chunks_of(self, article_id: str) -> list[Chunk]:
+        article = self.get_article(article_id)
+        if article is None:
+            return []
+        rows = self._rows('SELECT ordinal, start, "end" FROM {p}chunks WHERE article_id=? '
+                          "ORDER BY ordinal", (article_id,))
+        return [Chunk(article.id, o, s, e, article.text[s:e], article.title) for o, s, e in rows]
+
+    def counts(self) -> tuple[int, int]:
+        """(articles, chunks)."""
+        (articles, chunks), = self._rows("SELECT (SELECT COUNT(*) FROM {p}articles), "
+                                         "(SELECT COUNT(*) FROM {p}chunks)")
+        return int(articles), int(chunks)
+
+    def orphan_chunks(self) -> int:
+        """Chunks whose article is missing (0 in a consistent store)."""
+        return int(self._rows("SELECT COUNT(*) FROM {p}chunks WHERE article_id NOT IN "
+                              "(SELECT id FROM {p}articles)")[0][0])
+
+
+def _article(row: Sequence) -> Article:
+    id_, title, text, source, url, published_at, author, origin = row
+    return Article.stored(title=title, text=text, id=id_, source=source, url=url,
+                          published_at=published_at, author=author, origin=origin)
+
+
+def _article_row(a: Article) -> tuple:
+    return (a.id, a.title, a.text, a.source, a.url, a.published_at, a.author, a.origin,
+            a.content_hash)
+
+
+# --- the two databases ------------------------------------------------------------------------
+SQLITE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, source TEXT, url TEXT,
+    published_at TEXT, author TEXT, origin TEXT, content_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
+CREATE INDEX IF NOT EXISTS articles_origin ON articles(origin);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id),
+    ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, key TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE INDEX IF NOT EXISTS chunks_key ON chunks(key);
+CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL);
+"""
+
+
+class SqliteStore(ArticleStore):
+    """The store in one SQLite file (WAL). Vectors are cached by chunk key in their own table, so
+    identical text in two articles is stored once. Writers hold ``lock_path`` (a file lock) from
+    their transaction until the derived files next to the store are saved."""
+
+    backend = "sqlite"
+    VECTOR_BY_KEY = "SELECT key, vector FROM vectors WHERE key IN ({marks})"
+    VECTOR_BY_CHUNK = ("SELECT c.id, v.vector FROM chunks c JOIN vectors v ON v.key=c.key "
+                       "ORDER BY c.id")
+
+    def __init__(self, path: str | Path, model: str, dimension: int,
+                 lock_path: str | Path | None = None) -> None:
+        from filelock import FileLock
+
+        self.path = Path(path)
+        self.where = str(self.path.parent)
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
+                             timeout=60)
+        super().__init__(db, model, dimension)
+        self.file_lock = FileLock(lock_path or self.path.with_name("write.lock"))
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            with self.file_lock:
+                db.executescript(SQLITE_SCHEMA)
+                with self.transaction():
+                    self._check_identity(f"at {self.where}")
+        except BaseException:
+            db.close()  # a refused or broken store leaves no open connection behind
+            raise
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        with self.lock:  # a deferred read transaction: one WAL snapshot, no write lock
+            self._db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self._db.execute("COMMIT")
+
+    def write_lock(self) -> contextlib.AbstractContextManager[Any]:
+        return self.file_lock
+
+    def _insert(self, upserts: list[ArticleWrite]) -> list[int]:
+        ids = []
+        for w in upserts:
+            self._db.execute(f"INSERT INTO articles ({_columns()}, content_hash) "
+                             "VALUES (?,?,?,?,?,?,?,?,?)", _article_row(w.article))
+            for chunk, vector in zip(w.chunks, w.vectors, strict=True):
+                cur = self._db.execute(
+                    'INSERT INTO chunks (article_id, ordinal, start, "end", key) '
+                    "VALUES (?,?,?,?,?)",
+                    (w.article.id, chunk.ordinal, chunk.start, chunk.end, chunk.key))
+                ids.append(int(cur.lastrowid or 0))
+                self._db.execute("INSERT OR IGNORE INTO vectors VALUES (?, ?)",
+                                 (chunk.key, np.asarray(vector, dtype=np.float32).tobytes()))
+        return ids
+
+    def _delete_orphan_vectors(self, keys: list[str]) -> None:
+        for i in range(0, len(keys), BATCH):
+            batch = keys[i:i + BATCH]
+            self._db.execute(f"DELETE FROM vectors WHERE key IN ({','.join('?' * len(batch))}) "
+                             "AND key NOT IN (SELECT key FROM chunks)", batch)
+
+    def _decode(self, vector: Any) -> np.ndarray:
+        return np.frombuffer(vector, dtype=np.float32)
+
+    def unvectored_chunks(self) -> int:
+        return int(self._rows("SELECT COUNT(*) FROM chunks WHERE key NOT IN "
+                              "(SELECT key FROM vectors)")[0][0])
+
+    def size_bytes(self) -> int:
+        folder = self.path.parent
+        return sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+
+
+POSTGRES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS {s}.articles (
+    id text PRIMARY KEY, title text NOT NULL, text text NOT NULL, source text, url text,
+    published_at text, author text, origin text, content_hash text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_url ON {s}.articles (url);
+CREATE INDEX IF NOT EXISTS articles_origin ON {s}.articles (origin);
+CREATE INDEX IF NOT EXISTS articles_source ON {s}.articles (source);
+CREATE TABLE IF NOT EXISTS {s}.chunks (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    article_id text NOT NULL REFERENCES {s}.articles (id) ON DELETE CASCADE,
+    ordinal integer NOT NULL, start integer NOT NULL, "end" integer NOT NULL, key text NOT NULL,
+    embedding vector({dim}) NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON {s}.chunks (article_id);
+CREATE INDEX IF NOT EXISTS chunks_key ON {s}.chunks (key);
+"""
+
+
+class PostgresStore(ArticleStore):
+    """The store in one PostgreSQL schema (pgvector's ``vector`` type). Each chunk row carries
+    its vector, which a pgvector index can search in place. Writers are serialized by an
+    advisory lock taken inside their transaction; readers see every commit at once."""
+
+    backend = "postgres"
+    PARAM = "%s"
+    TITLE_ORDER = 'a.title COLLATE "C"'  # SQLite's order: byte-wise
+    VECTOR_BY_KEY = "SELECT key, embedding FROM {p}chunks WHERE key IN ({marks})"
+    VECTOR_BY_CHUNK = "SELECT id, embedding FROM {p}chunks ORDER BY id"
+
+    def __init__(self, db: Any, schema: str, model: str, dimension: int, name: str,
+                 where: str) -> None:
+        from pgvector.psycopg import register_vector
+        from psycopg import sql
+
+        super().__init__(db, model, dimension)
+        self.schema, self.where = schema, where
+        self.PREFIX = f'"{schema}".'
+        self._s = sql.Identifier(schema)
+        register_vector(db)
+        with self.transaction():
+            db.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {s}").format(s=self._s))
+            db.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {s}.meta "
+                               "(key text PRIMARY KEY, value text NOT NULL)").format(s=self._s))
+            self._check_identity(f"{name!r} (schema {schema} at {self.where})")
+            if "name" not in self.meta():
+                self._rows("INSERT INTO {p}meta VALUES ('name', ?)", (name,))
+            db.execute(sql.SQL(POSTGRES_SCHEMA).format(s=self._s, dim=sql.Literal(dimension)))
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.lock, self._db.transaction():
+            self._db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.schema,))
+            yield
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        with self.lock, self._db.transaction():
+            self._db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield
+
+    def _insert(self, upserts: list[ArticleWrite]) -> list[int]:
+        from psycopg import sql
+
+        cur = self._db.cursor()
+        with cur.copy(sql.SQL(f"COPY {{s}}.articles ({_columns()}, content_hash) "
+                              "FROM STDIN").format(s=self._s)) as copy:
+            for w in upserts:
+                copy.write_row(_article_row(w.article))
+        with cur.copy(sql.SQL('COPY {s}.chunks (article_id, ordinal, start, "end", key, '
+                              "embedding) FROM STDIN WITH (FORMAT BINARY)").format(
+                                  s=self._s)) as copy:
+            copy.set_types(["text", "int4", "int4", "int4", "text", "vector"])
+            for w in upserts:
+                for chunk, vector in zip(w.chunks, w.vectors, strict=True):
+                    copy.write_row((w.article.id, chunk.ordinal, chunk.start, chunk.end,
+                                    chunk.key, np.asarray(vector, dtype=np.float32)))
+        ids = {(aid, o): int(i) for aid, o, i in self._rows(
+            "SELECT article_id, ordinal, id FROM {p}chunks WHERE article_id = ANY(?)",
+            ([w.article.id for w in upserts],))}
+        return [ids[(w.article.id, c.ordinal)] for w in upserts for c in w.chunks]
+
+    def _decode(self, vector: Any) -> np.ndarray:
+        # pgvector-python 0.5 reads `pgvector.Vector`, older ones numpy
+        to_numpy = getattr(vector, "to_numpy", None)
+        return np.asarray(to_numpy() if to_numpy else vector, dtype=np.float32)
+
+    def size_bytes(self) -> int:
+        return int(self._rows(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = ? AND c.relkind = 'r'", (self.schema,))[0][0])
+
+    @property
+    def connection(self) -> Any:
+        """The psycopg connection (take ``lock`` to use it): a pgvector index searches the
+        store's chunk table through it, inside the store's transactions."""
+        return self._db
+
+    def drop(self) -> None:
+        """Delete the schema and everything in it."""
+        from psycopg import sql
+
+        with self.lock:
+            self._db.execute(sql.SQL("DROP SCHEMA IF EXISTS {s} CASCADE").format(s=self._s))
