@@ -42,7 +42,7 @@ STORIES = {
         "children under twelve."),
     "/news/wire-a.html": ("Last turbine installed at Kestrel Valley dam", "Daily Tidings",
                           RECENT, WIRE),
-    "/herald/wire-b.html": ("Kestrel Valley dam gets its final turbine", "Evening Herald",
+    "/herald/wire-b.html": ("Final turbine installed at Kestrel Valley dam", "Evening Herald",
                             RECENT, WIRE),
     "/herald/orchard.html": (
         "Orchard harvest breaks record", "Evening Herald", OLD,
@@ -66,7 +66,9 @@ FULL_CONTENT = ("The Sandby ferry will run every twenty minutes from June, the f
                 "carrying 150 passengers and 40 cars, arrive from the shipyard in May. The "
                 "company expects 1.5 million passengers a year on the crossing, which takes "
                 "eleven minutes. Fares stay the same for commuters with a monthly card, while "
-                "single tickets rise by five crowns.")
+                "single tickets rise by five crowns. The old diesel ferries will be sold to an "
+                "operator in the south, the company said, and the harbour will get a charging "
+                "station that takes power from the Kestrel Valley dam.")
 
 
 def page(title: str, site: str, published: datetime, text: str, canonical: str) -> str:
@@ -146,7 +148,7 @@ class FeedSite:
 
     def atom(self) -> str:
         entries = [
-            ("Kestrel Valley dam gets its final turbine", "/herald/wire-b.html", RECENT, ""),
+            ("Final turbine installed at Kestrel Valley dam", "/herald/wire-b.html", RECENT, ""),
             ("Orchard harvest breaks record", "/herald/orchard.html", OLD, ""),
             ("Ferries every twenty minutes", "/herald/ferry.html", RECENT, FULL_CONTENT),
         ]

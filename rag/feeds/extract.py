@@ -116,7 +116,7 @@ def html_fragment_text(html: str) -> str:
 def entry_date(entry: Any) -> str | None:
     """An entry's published (else updated) time as ISO 8601 UTC, from feedparser's parse."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(key)
+        value = dict.get(entry, key)  # feedparser's get() maps updated to published, warning
         if value:
             return datetime(*value[:6], tzinfo=UTC).isoformat()
     return None
