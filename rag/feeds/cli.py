@@ -148,7 +148,8 @@ def sync(
                 typer.echo("no feeds: add one with `rag feeds add URL`")
             elif not reports:
                 wait = int(min(f.next_due() for f in everything) - time.time())
-                typer.echo(f"no feed is due (next in {format_interval(max(60, wait))}); "
+                wait = max(60, wait - wait % 60)
+                typer.echo(f"no feed is due (next in {format_interval(wait)}); "
                            "--all syncs them all now")
     except RagError as exc:
         raise _fail(str(exc)) from None

@@ -76,6 +76,7 @@ class FeedSyncReport:
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
+    too_old: int = 0  # entries older than the feed keeps: not fetched
     failures: list[LoadFailure] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
@@ -86,9 +87,10 @@ class FeedSyncReport:
             return f"{self.url}: failed: {error.removeprefix(self.url + ': ')}"
         if self.status == "not modified":
             return f"{self.url}: not modified (HTTP 304) in {self.seconds:.1f}s"
+        old = f", {self.too_old} older than kept" if self.too_old else ""
         return (f"{self.url}: {self.entries} entries; added {self.added}, updated "
-                f"{self.updated}, unchanged {self.unchanged}, failed {len(self.failures)}, "
-                f"removed {self.removed} (retention) in {self.seconds:.1f}s")
+                f"{self.updated}, unchanged {self.unchanged}, failed {len(self.failures)}"
+                f"{old}, removed {self.removed} (retention) in {self.seconds:.1f}s")
 
     def counts(self) -> str:
         return json.dumps({"entries": self.entries, "added": self.added,
@@ -236,7 +238,8 @@ class FeedService:
                 report.unchanged += 1
                 continue
             if cutoff is not None and _epoch(entry_date(entry)) < cutoff:
-                continue  # older than the feed keeps: not fetched, as retention would drop it
+                report.too_old += 1  # not fetched: retention would remove it
+                continue
             link = entry.get("link") or None
             try:
                 article = self._article(entry, link, title)
