@@ -41,15 +41,16 @@ def ingest_urls(system: RagSystem, urls: list[str], report: IngestReport) -> Ing
     return report
 
 
-def _service(index: Path | None) -> FeedService:
+def _service(index: Path | None, *, create: bool = False) -> FeedService:
     """The feeds of the index, over a model loaded only when something is embedded (a sync
     that finds nothing new, `list` and `remove` never load it)."""
     from embeddings.lazy import LazyEmbedder
     from rag.config import Config
-    from rag.system import RagSystem
+    from rag.system import RagSystem, _is_default_index
 
     config = Config.from_env(index_dir=index)
-    system = RagSystem(config, embedder=LazyEmbedder(config.embedding_model), create=True)
+    system = RagSystem(config, embedder=LazyEmbedder(config.embedding_model),
+                       create=create or _is_default_index(config))
     return FeedService(system)
 
 
@@ -78,7 +79,7 @@ def add(
 ) -> None:
     """Follow a feed (or change its interval and retention). `rag feeds sync` fetches it."""
     try:
-        feed = _service(index).add(url, every=every, keep_days=keep_days)
+        feed = _service(index, create=True).add(url, every=every, keep_days=keep_days)
     except RagError as exc:
         raise _fail(str(exc)) from None
     keep = f", keep {feed.keep_days:g} days" if feed.keep_days else ""
@@ -137,7 +138,7 @@ def sync(
 ) -> None:
     """Fetch feeds, ingest new and changed entries, apply retention. Exit 1 if one failed."""
     try:
-        service = _service(index)
+        service = _service(index, create=True)
         if feeds:
             chosen = [service.feed(f) for f in feeds]
             reports = service.sync(chosen)

@@ -104,15 +104,23 @@ class FeedStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+
+    def _ensure(self) -> None:
+        """The file and its tables, made on the first write (an index that follows no feed
+        gets no feeds.sqlite)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
+        with self._db(create=True) as db:
             db.executescript(SCHEMA)
 
     @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
+    def _db(self, *, create: bool = False) -> Iterator[sqlite3.Connection]:
         """A connection for one transaction (committed on success); one per call, so threads
         (the scheduler, the page) and processes (`rag feeds sync`) can share the file."""
-        db = sqlite3.connect(self.path, timeout=30)
+        if not create and not self.path.exists():
+            db = sqlite3.connect(":memory:")
+            db.executescript(SCHEMA)  # nothing followed yet: read as empty
+        else:
+            db = sqlite3.connect(self.path, timeout=30)
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA busy_timeout = 30000")
         try:
@@ -128,6 +136,7 @@ class FeedStore:
             raise BadInputError(f"the sync interval must be positive, not {every_s} s")
         if keep_days is not None and keep_days <= 0:
             raise BadInputError(f"--keep-days must be greater than 0, not {keep_days}")
+        self._ensure()
         with self._db() as db:
             db.execute("INSERT INTO feeds (url, every_s, keep_days, added_at) VALUES (?,?,?,?) "
                        "ON CONFLICT(url) DO UPDATE SET every_s=excluded.every_s, "

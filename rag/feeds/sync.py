@@ -217,9 +217,10 @@ class FeedService:
         if result.content_type in HTML_TYPES:
             raise FetchError(feed.url, f"an HTML page ({result.content_type}), not a feed: "
                                        "give the URL of its RSS or Atom feed")
-        parsed = feedparser.parse(io.BytesIO(result.body),
-                                  response_headers={"content-type": result.content_type
-                                                    or "application/xml"})
+        # content-location: relative links of entries are resolved against the feed's URL.
+        parsed = feedparser.parse(io.BytesIO(result.body), response_headers={
+            "content-type": result.content_type or "application/xml",
+            "content-location": result.url})
         usable = [e for e in parsed.entries if e.get("link") or e.get("content")]
         if parsed.bozo and not usable:
             raise FetchError(feed.url, f"malformed feed: {_parse_error(parsed)}")
