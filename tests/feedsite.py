@@ -88,7 +88,7 @@ class FeedSite:
     """The server: ``url(path)``, ``hits[path]``; ``bridge_version`` switches the changing
     page (and its feed entry) from v1 to v2."""
 
-    def __init__(self, slow_s: float = 4.0) -> None:
+    def __init__(self, slow_s: float = 4.0, port: int = 0) -> None:
         self.hits: Counter[str] = Counter()
         self.bridge_version = 1
         self.slow_s = slow_s
@@ -111,7 +111,7 @@ class FeedSite:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -199,3 +199,11 @@ class FeedSite:
         if path.startswith("/redirect-to/"):
             return 302, {"Location": path.removeprefix("/redirect-to/")}, b""
         return 404, {"Content-Type": "text/plain"}, b"not found"
+
+
+if __name__ == "__main__":  # serve the fixtures by hand (docs/feeds.md examples)
+    import sys
+
+    site = FeedSite(slow_s=30, port=int(sys.argv[1]) if len(sys.argv) > 1 else 8901)
+    print(f"serving {site.base}/rss.xml and {site.base}/atom.xml", flush=True)
+    site.thread.join()

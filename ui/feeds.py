@@ -8,7 +8,6 @@ feeds and pages escaped: a feed's title or an error message is untrusted).
 
 from __future__ import annotations
 
-import json
 import re
 import time
 
@@ -27,22 +26,12 @@ def _ago(epoch: float | None, now: float) -> str:
     return "just now" if seconds < 60 else f"{format_interval(seconds - seconds % 60)} ago"
 
 
-def feed_status(feed: Feed) -> str:
-    if feed.last_error:
-        return f"error: {feed.last_error}"
-    if not feed.last_counts:
-        return "not synced yet"
-    c = json.loads(feed.last_counts)
-    return (f"ok: {c['entries']} entries, added {c['added']}, updated {c['updated']}, "
-            f"failed {c['failed']}, removed {c['removed']}")
-
-
 def feed_rows(feeds: list[Feed], now: float | None = None) -> list[list[str | int]]:
     """One row per feed (a Dataframe shows cell text as text, not markup)."""
     now = time.time() if now is None else now
     return [[f.id, f.url, f.title or "", format_interval(f.every_s),
              f"{f.keep_days:g} days" if f.keep_days else "all", _ago(f.last_sync_at, now),
-             feed_status(f)] for f in feeds]
+             f.status()] for f in feeds]
 
 
 def code(text: str) -> str:

@@ -98,18 +98,8 @@ def list_feeds(index: IndexOption = None) -> None:
         typer.echo("no feeds: add one with `rag feeds add URL`")
     for f in feeds:
         keep = f"keep {f.keep_days:g}d" if f.keep_days else "keep all"
-        if f.last_error:
-            state = f"error: {f.last_error}"
-        elif f.last_counts:
-            import json
-
-            c = json.loads(f.last_counts)
-            state = (f"ok: {c['entries']} entries, +{c['added']} ~{c['updated']} "
-                     f"!{c['failed']} -{c['removed']}")
-        else:
-            state = "not synced yet"
         typer.echo(f"{f.id}\t{f.title or '-'}\tevery {format_interval(f.every_s)}\t{keep}\t"
-                   f"synced {_ago(f.last_sync_at)}\t{state}\t{f.url}")
+                   f"synced {_ago(f.last_sync_at)}\t{f.status()}\t{f.url}")
 
 
 @feeds_app.command("remove")

@@ -11,6 +11,7 @@ Every change is one transaction, so a restart resumes where the last sync left o
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -80,6 +81,16 @@ class Feed:
             delay = min(self.every_s, RETRY_BASE_S * 2 ** min(self.failures - 1, 10))
             return self.last_sync_at + delay
         return self.last_sync_at + self.every_s
+
+    def status(self) -> str:
+        """The last sync in words: its error, or what the last read of the feed found."""
+        if self.last_error:
+            return "error: " + self.last_error.removeprefix(self.url + ": ")
+        if not self.last_counts:
+            return "not synced yet"
+        c = json.loads(self.last_counts)
+        return (f"ok: {c['entries']} entries, added {c['added']}, updated {c['updated']}, "
+                f"failed {c['failed']}, removed {c['removed']}")
 
     def is_due(self, now: float | None = None) -> bool:
         return (time.time() if now is None else now) >= self.next_due()

@@ -209,10 +209,10 @@ class FeedService:
 
         result = self.fetcher.fetch(feed.url, accept=FEED_TYPES | HTML_TYPES, etag=feed.etag,
                                     last_modified=feed.last_modified)
-        if result.not_modified:
+        if result.not_modified:  # the counts of the last sync that read the feed are kept
             report.status = "not modified"
             self._retain(feed, report)
-            self.store.record_sync(feed.id, error=None, counts=report.counts())
+            self.store.record_sync(feed.id, error=None)
             return
         if result.content_type in HTML_TYPES:
             raise FetchError(feed.url, f"an HTML page ({result.content_type}), not a feed: "
