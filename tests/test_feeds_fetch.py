@@ -3,9 +3,6 @@ redirect, and its limits, against a real HTTP server on 127.0.0.1. No model is l
 
 from __future__ import annotations
 
-import doctest
-import importlib
-
 import pytest
 from feedsite import FeedSite
 
@@ -158,10 +155,3 @@ def test_intervals() -> None:
             continue
         with pytest.raises(BadInputError):
             parse_interval(bad)
-
-
-@pytest.mark.parametrize("module", ["rag.feeds.fetch", "rag.feeds.extract", "rag.feeds.state",
-                                    "rag.feeds.sync"])
-def test_docstring_examples_run(module: str) -> None:
-    result = doctest.testmod(importlib.import_module(module))
-    assert result.attempted and not result.failed
