@@ -24,10 +24,20 @@ import gradio as gr
 from rag import Answer, Config, RagError, RagSystem, get_system
 from rag.answering import BACKENDS
 from rag.articles import load_paths
+from rag.feeds import FeedService, format_interval, load_urls
 from rag.retrieval import make_filters
 from serve.limits import ServeSettings
 from serve.server import create_app, serve_forever
 from ui import EXAMPLE_QUESTIONS, STYLE
+from ui.feeds import (
+    FEED_HEADERS,
+    MAX_LINKS,
+    code,
+    failures_markdown,
+    feed_rows,
+    split_links,
+    sync_markdown,
+)
 from ui.render import (
     Turn,
     answer_markdown,
@@ -55,9 +65,11 @@ THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
 
 
 def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
-              max_upload_chars: int = DEFAULT_MAX_UPLOAD_CHARS) -> gr.Blocks:
-    """The Gradio page over ``system``: Chat tab, Articles tab, and the ``ask`` API."""
+              max_upload_chars: int = DEFAULT_MAX_UPLOAD_CHARS,
+              feeds: FeedService | None = None) -> gr.Blocks:
+    """The Gradio page over ``system``: Chat, Articles and Feeds tabs, and the ``ask`` API."""
     max_bytes = max_upload_mb * 1_048_576
+    feeds = feeds or FeedService(system)
 
     def respond(message: str, turns: list[Turn], k: float, backend: str, only_sources: str = "",
                 since: str = "", until: str = "", as_of: str = "") -> Iterator[tuple[Any, ...]]:
@@ -145,6 +157,52 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
                   f"{escape_markdown(f.reason)}" for f in failures]
         return "\n".join(lines), *articles_view()
 
+    def fetch_links(text: str,
+                    progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        links = split_links(text)
+        if not links:
+            return "Paste one or more links first.", gr.skip(), *articles_view()
+        progress(0, desc=f"Fetching {min(len(links), MAX_LINKS)} link(s)")
+        loaded = load_urls(links[:MAX_LINKS], feeds.fetcher)
+        report = system.ingest(loaded.articles)
+        lines = [f"**{report.summary()}**", *failures_markdown(loaded.failures + report.failures)]
+        if len(links) > MAX_LINKS:
+            lines.append(f"- only the first {MAX_LINKS} links were fetched: paste the others "
+                         "again")
+        return "\n".join(lines), "", *articles_view()
+
+    def feeds_view() -> list[list[Any]]:
+        return feed_rows(feeds.feeds())
+
+    def add_feed(url: str, every: str, keep: float | None) -> tuple[Any, ...]:
+        try:
+            feed = feeds.add((url or "").strip(), every=_blank(every),
+                             keep_days=float(keep) if keep else None)
+        except RagError as exc:
+            return f"⚠ {escape_markdown(str(exc))}", gr.skip(), feeds_view()
+        return (f"Following {code(feed.url)} (every "
+                f"{format_interval(feed.every_s)}): **Sync now** fetches it, or the background "
+                "sync will.", str(feed.id), feeds_view())
+
+    def sync_feeds(selected: str) -> tuple[Any, ...]:
+        try:
+            chosen = [feeds.feed(i) for i in (selected or "").replace(",", " ").split()]
+        except RagError as exc:
+            return f"⚠ {escape_markdown(str(exc))}", feeds_view(), *articles_view()
+        reports = feeds.sync(chosen or None)
+        return sync_markdown(reports), feeds_view(), *articles_view()
+
+    def remove_feed(selected: str) -> tuple[Any, ...]:
+        try:
+            feed, _ = feeds.remove((selected or "").strip())
+        except RagError as exc:
+            return f"⚠ {escape_markdown(str(exc))}", gr.skip(), feeds_view()
+        return (f"Stopped following {code(feed.url)} (its articles stay).", "",
+                feeds_view())
+
+    def pick_feed(evt: gr.SelectData) -> str:
+        return str(evt.row_value[0]) if evt.row_value else ""
+
     def pick_article(evt: gr.SelectData) -> str:
         return str(evt.row_value[-1]) if evt.row_value else ""
 
@@ -210,6 +268,10 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
                     gr.Markdown(f"Types: .txt .md .html .json .jsonl, up to "
                                 f"{max_upload_mb} MB each. JSON: `title`, `text`, and "
                                 "optional `source`, `url`, `published_at`.")
+                    links = gr.Textbox(label="Or paste links to articles (one per line)",
+                                       lines=3, placeholder="https://example.com/news/story",
+                                       elem_id="rag-links")
+                    fetch = gr.Button("Fetch links", elem_id="rag-fetch-links")
                 with gr.Column(scale=3, min_width=300):
                     stats = gr.Markdown(elem_id="rag-stats")
                     table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False,
@@ -220,6 +282,33 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
                                             elem_id="rag-selected")
                         remove = gr.Button("Delete", variant="stop", scale=1,
                                            elem_id="rag-delete")
+            with gr.Tab("Feeds"), gr.Column():
+                gr.Markdown("Follow RSS or Atom feeds: new and changed entries are fetched, "
+                            "extracted and indexed on each feed's schedule while the app runs.")
+                with gr.Row():
+                    feed_url = gr.Textbox(label="Feed URL", scale=4, elem_id="rag-feed-url",
+                                          placeholder="https://example.com/rss.xml")
+                    feed_every = gr.Textbox(label="Every", scale=1, min_width=90,
+                                            placeholder=system.config.feed_every,
+                                            elem_id="rag-feed-every")
+                    feed_keep = gr.Number(label="Keep days (0: all)", value=0,
+                                          minimum=0, scale=1, min_width=120,
+                                          elem_id="rag-feed-keep")
+                    feed_add = gr.Button("Add feed", variant="primary", scale=1,
+                                         elem_id="rag-feed-add")
+                feeds_table = gr.Dataframe(headers=FEED_HEADERS, interactive=False, wrap=True,
+                                           max_height=360, elem_id="rag-feeds-table",
+                                           column_widths=["5%", "27%", "14%", "7%", "8%",
+                                                          "11%", "28%"])
+                with gr.Row():
+                    feed_chosen = gr.Textbox(label="Selected feed ID (empty: all feeds)",
+                                             scale=3, elem_id="rag-feed-selected")
+                    feed_sync = gr.Button("Sync now", scale=1, elem_id="rag-feed-sync")
+                    feed_remove = gr.Button("Remove", variant="stop", scale=1,
+                                            elem_id="rag-feed-remove")
+                feed_status = gr.Markdown(elem_id="rag-feed-status")
+                # The background sync changes the table: shown without a reload.
+                gr.Timer(15).tick(feeds_view, None, [feeds_table], api_visibility="private")
 
         chat_io = dict(inputs=[box, turns, k, backend, only_sources, since, until, as_of],
                        outputs=[chatbot, turns, sources, box])
@@ -235,12 +324,24 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
         add.click(ingest, [files], [status, *view], api_name="ingest",
                   concurrency_id="write", concurrency_limit=1).then(
             lambda s: (None, s), [stats], [files, header_stats], api_visibility="private")
+        fetch.click(fetch_links, [links], [status, links, *view], api_name="ingest_links",
+                    concurrency_id="write", concurrency_limit=1).then(
+            lambda s: s, [stats], [header_stats], api_visibility="private")
+        feed_add.click(add_feed, [feed_url, feed_every, feed_keep],
+                       [feed_status, feed_chosen, feeds_table], api_name="add_feed")
+        feed_sync.click(sync_feeds, [feed_chosen], [feed_status, feeds_table, *view],
+                        api_name="sync_feeds", concurrency_id="feeds",
+                        concurrency_limit=1).then(
+            lambda s: s, [stats], [header_stats], api_visibility="private")
+        feed_remove.click(remove_feed, [feed_chosen], [feed_status, feed_chosen, feeds_table],
+                          api_name="remove_feed")
+        feeds_table.select(pick_feed, None, [feed_chosen], api_visibility="private")
         table.select(pick_article, None, [chosen], api_visibility="private")
         remove.click(delete, [chosen], [status, chosen, *view], api_name="delete",
                      concurrency_id="write", concurrency_limit=1).then(
             lambda s: s, [stats], [header_stats], api_visibility="private")
-        demo.load(lambda: (*articles_view(), articles_view()[1]), None,
-                  [*view, header_stats], api_visibility="private")
+        demo.load(lambda: (*articles_view(), articles_view()[1], feeds_view()), None,
+                  [*view, header_stats, feeds_table], api_visibility="private")
     return demo
 
 
@@ -290,8 +391,12 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"error: {exc}") from None
     print(f"Index {config.index_dir}: {stats_markdown(system.stats()).replace('**', '')}",
           flush=True)
+    try:
+        feeds = FeedService(system)
+    except RagError as exc:
+        raise SystemExit(f"error: {exc}") from None
     demo = build_app(system, max_upload_mb=settings.max_upload_mb,
-                     max_upload_chars=settings.max_upload_chars)
+                     max_upload_chars=settings.max_upload_chars, feeds=feeds)
     demo.queue(default_concurrency_limit=8)
     app = create_app(system, settings, page=demo, page_options=dict(
         auth=auth, show_error=True, max_file_size=f"{settings.max_upload_mb}mb", css_paths=[STYLE],
@@ -305,7 +410,16 @@ def main(argv: list[str] | None = None) -> None:
     elif auth and not settings.api_keys:
         print("warning: RAG_AUTH protects the page; set RAG_API_KEY to protect /v1 too",
               file=sys.stderr)
-    serve_forever(app, settings.host, settings.port)
+    if config.feeds_background:
+        # Due feeds sync in a thread of their own: questions are never kept waiting.
+        feeds.start()
+        followed = len(feeds.feeds())
+        print(f"Feeds: {followed} followed, synced in the background on their schedule",
+              flush=True)
+    try:
+        serve_forever(app, settings.host, settings.port)
+    finally:
+        feeds.stop()
 
 if __name__ == "__main__":
     main()

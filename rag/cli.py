@@ -42,13 +42,15 @@ def _fail(message: str) -> typer.Exit:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+    paths: Annotated[list[str], typer.Argument(
+        help="Files or folders of articles, or http(s) URLs of article pages.")],
     index: IndexOption = None,
     commit_every: Annotated[int, typer.Option(help="Commit every N articles (0: once).")] = 500,
 ) -> None:
-    """Add articles (.txt .md .html .json .jsonl, folders recursively) to the index."""
+    """Add articles (.txt .md .html .json .jsonl, folders recursively, pages by URL)."""
     from tqdm import tqdm
 
+    from rag.feeds import is_url
     from rag.system import RagSystem
 
     try:
@@ -59,8 +61,14 @@ def ingest(
             bar.total = total
             bar.update(done - bar.n)
 
-        report = system.ingest_paths(paths, commit_every=commit_every, progress=progress,
+        urls = [p for p in paths if is_url(p)]
+        report = system.ingest_paths([Path(p) for p in paths if not is_url(p)],
+                                     commit_every=commit_every, progress=progress,
                                      show_progress=sys.stderr.isatty())
+        if urls:
+            from rag.feeds.cli import ingest_urls
+
+            report = ingest_urls(system, urls, report)
         bar.close()
     except RagError as exc:
         raise _fail(str(exc)) from None
@@ -229,6 +237,15 @@ def mcp(
         server.run("streamable-http", host=host, port=port)
     else:
         server.run("stdio")
+
+
+def _add_feeds_commands() -> None:
+    from rag.feeds.cli import feeds_app
+
+    app.add_typer(feeds_app, name="feeds")
+
+
+_add_feeds_commands()
 
 
 @app.command("eval", add_help_option=False,

@@ -125,12 +125,23 @@ class Config:
     # from its passage; calibrated by `python -m eval calibrate-citations` (see
     # rag/answering/verify.py).
     citation_threshold: float = 0.34
+    # Fetching URLs and feeds (docs/feeds.md). Private, loopback and link-local addresses are
+    # refused unless allowed (a local test server, an intranet): fetching what users and feeds
+    # name is an SSRF surface.
+    allow_private_urls: bool = False
+    fetch_timeout_s: float = 20.0
+    fetch_max_bytes: int = 5_000_000
+    fetch_max_redirects: int = 5
+    feed_every: str = "30m"  # a new feed's default sync interval
+    feeds_dir: str = ""  # feeds.sqlite's folder; empty: the index folder (rag.feeds.state)
+    feeds_background: bool = True  # `python app.py` / `rag serve` sync feeds on schedule
 
     def __post_init__(self) -> None:
         for name in ("chunk_tokens", "embed_batch_size", "top_k", "max_question_chars",
                      "max_passages_per_article", "max_answer_sentences", "candidates",
                      "rerank_depth", "reader_passages", "llm_reader_per_passage",
-                     "llm_reader_sentences", "llm_reader_tokens"):
+                     "llm_reader_sentences", "llm_reader_tokens", "fetch_timeout_s",
+                     "fetch_max_bytes"):
             value = getattr(self, name)
             if value <= 0:
                 raise BadInputError(

@@ -1,0 +1,17 @@
+"""Following the news: article URLs and RSS/Atom feeds, fetched safely, extracted with
+trafilatura and kept in sync (``rag ingest URL``, ``rag feeds ...``, the page's Feeds tab)."""
+
+from rag.feeds.fetch import FetchError, FetchLimits, FetchResult, SafeFetcher, check_url
+from rag.feeds.state import Feed, FeedStore, state_path
+from rag.feeds.sync import (
+    FeedService,
+    FeedSyncReport,
+    format_interval,
+    is_url,
+    load_urls,
+    parse_interval,
+)
+
+__all__ = ["Feed", "FeedService", "FeedStore", "FeedSyncReport", "FetchError", "FetchLimits",
+           "FetchResult", "SafeFetcher", "check_url", "format_interval", "is_url", "load_urls",
+           "parse_interval", "state_path"]

@@ -1,0 +1,248 @@
+"""Per-feed state in its own SQLite file, beside the index: which feeds, their schedule and
+validators (ETag / Last-Modified), last sync and error, and which entry became which article.
+Every change is one transaction, so a restart resumes where the last sync left off.
+
+>>> import tempfile, pathlib
+>>> store = FeedStore(pathlib.Path(tempfile.mkdtemp()) / "feeds.sqlite")
+>>> feed = store.add("https://example.com/rss", every_s=1800)
+>>> [f.url for f in store.feeds()], feed.every_s
+(['https://example.com/rss'], 1800)
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import BadInputError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS feeds (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    url TEXT NOT NULL UNIQUE,
+    title TEXT,
+    every_s INTEGER NOT NULL,
+    keep_days REAL,
+    added_at REAL NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    last_sync_at REAL,
+    last_ok_at REAL,
+    last_error TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    last_counts TEXT
+);
+CREATE TABLE IF NOT EXISTS items (
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    entry_key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    link TEXT,
+    article_id TEXT,
+    published_at TEXT,
+    seen_at REAL NOT NULL,
+    removed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (feed_id, entry_key)
+);
+CREATE INDEX IF NOT EXISTS items_article ON items(article_id);
+"""
+# A failing feed is retried sooner than its schedule: 1, 2, 4... minutes, at most its interval.
+RETRY_BASE_S = 60
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One followed feed and where its syncing stands."""
+
+    id: int
+    url: str
+    title: str | None
+    every_s: int
+    keep_days: float | None
+    added_at: float
+    etag: str | None = None
+    last_modified: str | None = None
+    last_sync_at: float | None = None
+    last_ok_at: float | None = None
+    last_error: str | None = None
+    failures: int = 0
+    last_counts: str | None = None
+
+    def next_due(self) -> float:
+        """When the next sync is due (epoch seconds): at once if never synced; after a
+        failure, sooner than the schedule (backing off), so a broken feed is retried."""
+        if self.last_sync_at is None:
+            return self.added_at
+        if self.failures:
+            delay = min(self.every_s, RETRY_BASE_S * 2 ** min(self.failures - 1, 10))
+            return self.last_sync_at + delay
+        return self.last_sync_at + self.every_s
+
+    def status(self) -> str:
+        """The last sync in words: its error, or what the last read of the feed found."""
+        if self.last_error:
+            return "error: " + self.last_error.removeprefix(self.url + ": ")
+        if not self.last_counts:
+            return "not synced yet"
+        c = json.loads(self.last_counts)
+        return (f"ok: {c['entries']} entries, added {c['added']}, updated {c['updated']}, "
+                f"failed {c['failed']}, removed {c['removed']}")
+
+    def is_due(self, now: float | None = None) -> bool:
+        return (time.time() if now is None else now) >= self.next_due()
+
+
+@dataclass(frozen=True)
+class Item:
+    """An entry of a feed, once ingested (or removed by retention)."""
+
+    feed_id: int
+    entry_key: str
+    fingerprint: str
+    link: str | None
+    article_id: str | None
+    published_at: str | None
+    seen_at: float
+    removed: bool = False
+
+
+class FeedStore:
+    """The feeds and their items, in one SQLite file (created on first use)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def _ensure(self) -> None:
+        """The file and its tables, made on the first write (an index that follows no feed
+        gets no feeds.sqlite)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._db(create=True) as db:
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _db(self, *, create: bool = False) -> Iterator[sqlite3.Connection]:
+        """A connection for one transaction (committed on success); one per call, so threads
+        (the scheduler, the page) and processes (`rag feeds sync`) can share the file."""
+        if not create and not self.path.exists():
+            db = sqlite3.connect(":memory:")
+            db.executescript(SCHEMA)  # nothing followed yet: read as empty
+        else:
+            db = sqlite3.connect(self.path, timeout=30)
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA busy_timeout = 30000")
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    # --- feeds -------------------------------------------------------------------------------
+    def add(self, url: str, *, every_s: int, keep_days: float | None = None) -> Feed:
+        """Follow ``url``; a feed already followed has its schedule and retention updated."""
+        if every_s <= 0:
+            raise BadInputError(f"the sync interval must be positive, not {every_s} s")
+        if keep_days is not None and keep_days <= 0:
+            raise BadInputError(f"--keep-days must be greater than 0, not {keep_days}")
+        self._ensure()
+        with self._db() as db:
+            db.execute("INSERT INTO feeds (url, every_s, keep_days, added_at) VALUES (?,?,?,?) "
+                       "ON CONFLICT(url) DO UPDATE SET every_s=excluded.every_s, "
+                       "keep_days=excluded.keep_days", (url, every_s, keep_days, time.time()))
+        feed = self.get(url)
+        assert feed is not None
+        return feed
+
+    def feeds(self) -> list[Feed]:
+        with self._db() as db:
+            rows = db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY id").fetchall()
+        return [Feed(*row) for row in rows]
+
+    def get(self, url_or_id: str | int) -> Feed | None:
+        """A feed by its URL or its id (as shown by `rag feeds list`)."""
+        key = str(url_or_id).strip()
+        column = "id" if key.isdigit() else "url"
+        with self._db() as db:
+            row = db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE {column} = ?",
+                             (int(key) if key.isdigit() else key,)).fetchone()
+        return Feed(*row) if row else None
+
+    def remove(self, feed_id: int) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM items WHERE feed_id = ?", (feed_id,))
+            db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+
+    def record_sync(self, feed_id: int, *, error: str | None, counts: str | None = None,
+                    title: str | None = None, etag: str | None = None,
+                    last_modified: str | None = None, validators: bool = False) -> None:
+        """The outcome of a sync attempt: ``error`` None on success. ``validators``: store
+        ``etag`` and ``last_modified`` (a fresh 200 answer) for the next conditional request."""
+        now = time.time()
+        with self._db() as db:
+            if error is None:
+                db.execute("UPDATE feeds SET last_sync_at=?, last_ok_at=?, last_error=NULL, "
+                           "failures=0, last_counts=COALESCE(?, last_counts), "
+                           "title=COALESCE(?, title) WHERE id=?",
+                           (now, now, counts, title, feed_id))
+                if validators:
+                    db.execute("UPDATE feeds SET etag=?, last_modified=? WHERE id=?",
+                               (etag, last_modified, feed_id))
+            else:
+                db.execute("UPDATE feeds SET last_sync_at=?, last_error=?, "
+                           "failures=failures+1 WHERE id=?", (now, error, feed_id))
+
+    # --- items -------------------------------------------------------------------------------
+    def items(self, feed_id: int) -> dict[str, Item]:
+        with self._db() as db:
+            rows = db.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE feed_id = ?",
+                              (feed_id,)).fetchall()
+        return {row[1]: Item(*row[:7], removed=bool(row[7])) for row in rows}
+
+    def save_items(self, items: list[Item]) -> None:
+        with self._db() as db:
+            db.executemany(
+                f"INSERT OR REPLACE INTO items ({_ITEM_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
+                [(i.feed_id, i.entry_key, i.fingerprint, i.link, i.article_id, i.published_at,
+                  i.seen_at, int(i.removed)) for i in items])
+
+    def mark_removed(self, feed_id: int, entry_keys: list[str]) -> None:
+        with self._db() as db:
+            db.executemany("UPDATE items SET removed=1 WHERE feed_id=? AND entry_key=?",
+                           [(feed_id, key) for key in entry_keys])
+
+    def articles_held_by_others(self, feed_id: int, article_ids: list[str]) -> set[str]:
+        """Those of ``article_ids`` that another feed also brought in (and still keeps)."""
+        if not article_ids:
+            return set()
+        marks = ",".join("?" * len(article_ids))
+        with self._db() as db:
+            rows = db.execute(f"SELECT DISTINCT article_id FROM items WHERE feed_id != ? AND "
+                              f"removed = 0 AND article_id IN ({marks})",
+                              (feed_id, *article_ids)).fetchall()
+        return {row[0] for row in rows}
+
+
+_FEED_COLUMNS = ("id, url, title, every_s, keep_days, added_at, etag, last_modified, "
+                 "last_sync_at, last_ok_at, last_error, failures, last_counts")
+_ITEM_COLUMNS = ("feed_id, entry_key, fingerprint, link, article_id, published_at, seen_at, "
+                 "removed")
+
+
+def state_path(index_backend: str, index_dir: str | Path, feeds_dir: str = "") -> Path:
+    """Where the feed state of an index lives: ``feeds.sqlite`` in ``feeds_dir`` when set,
+    else in the index folder (FAISS). A pgvector index is a schema in a database, not a
+    folder: its state goes to ``~/.local/state/news-rag/feeds/<index name>/`` (the machine
+    that syncs, like a FAISS index folder; RAG_FEEDS_DIR moves it).
+
+    >>> state_path("faiss", "idx").as_posix()
+    'idx/feeds.sqlite'
+    """
+    if feeds_dir:
+        return Path(feeds_dir).expanduser() / "feeds.sqlite"
+    if index_backend == "pgvector":
+        name = Path(index_dir).name or "default"
+        return Path.home() / ".local" / "state" / "news-rag" / "feeds" / name / "feeds.sqlite"
+    return Path(index_dir) / "feeds.sqlite"

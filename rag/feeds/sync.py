@@ -1,0 +1,356 @@
+"""Syncing feeds into an index: fetch (conditionally), parse with feedparser, fetch the pages
+of new or changed entries, extract, ingest, apply retention, record the state.
+
+>>> parse_interval("30m"), parse_interval("2h"), parse_interval("45")
+(1800, 7200, 2700)
+>>> format_interval(5400)
+'1h30m'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from rag.articles import Article, LoadFailure, LoadReport
+from rag.errors import BadInputError, RagError
+from rag.feeds.extract import article_from_entry, article_from_page, entry_date, entry_info
+from rag.feeds.fetch import (
+    FEED_TYPES,
+    HTML_TYPES,
+    FetchError,
+    FetchLimits,
+    SafeFetcher,
+    check_url,
+)
+from rag.feeds.state import Feed, FeedStore, Item, state_path
+
+if TYPE_CHECKING:
+    from rag.system import RagSystem
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_interval(text: str | int) -> int:
+    """Seconds in ``"90s"``, ``"30m"``, ``"2h"``, ``"1d"``, ``"1h30m"`` (a bare number:
+    minutes); at least one minute."""
+    raw = str(text).strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", raw):
+        seconds = float(raw) * 60
+    else:
+        parts = re.findall(r"(\d+(?:\.\d+)?)\s*([smhd])", raw)
+        if not parts or re.sub(r"(\d+(?:\.\d+)?)\s*([smhd])", "", raw).strip():
+            raise BadInputError(f"the interval {text!r} is not like 30m, 2h or 1d")
+        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if seconds < 60:
+        raise BadInputError(f"the interval {text!r} is shorter than a minute")
+    return int(seconds)
+
+
+def format_interval(seconds: int) -> str:
+    out = ""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            out += f"{seconds // size}{unit}"
+            seconds %= size
+    return out or "0s"
+
+
+@dataclass
+class FeedSyncReport:
+    """What one sync of one feed did."""
+
+    url: str
+    status: str = "synced"  # synced | not modified | failed
+    entries: int = 0
+    fetched: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    too_old: int = 0  # entries older than the feed keeps: not fetched
+    failures: list[LoadFailure] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        if self.status == "failed":
+            error = self.error or ""
+            return f"{self.url}: failed: {error.removeprefix(self.url + ': ')}"
+        if self.status == "not modified":
+            return f"{self.url}: not modified (HTTP 304) in {self.seconds:.1f}s"
+        old = f", {self.too_old} older than kept" if self.too_old else ""
+        return (f"{self.url}: {self.entries} entries; added {self.added}, updated "
+                f"{self.updated}, unchanged {self.unchanged}, failed {len(self.failures)}"
+                f"{old}, removed {self.removed} (retention) in {self.seconds:.1f}s")
+
+    def counts(self) -> str:
+        return json.dumps({"entries": self.entries, "added": self.added,
+                           "updated": self.updated, "unchanged": self.unchanged,
+                           "failed": len(self.failures), "removed": self.removed})
+
+
+def fetcher_for(config: Any) -> SafeFetcher:
+    return SafeFetcher(FetchLimits.from_config(config))
+
+
+def load_urls(urls: Iterable[str], fetcher: SafeFetcher) -> LoadReport:
+    """The article of each page URL (fetched, extracted); a URL that fails is a named failure,
+    never a stop."""
+    report = LoadReport()
+    for url in urls:
+        try:
+            result = fetcher.fetch(url, accept=HTML_TYPES)
+            report.articles.append(article_from_page(result))
+        except FetchError as exc:
+            report.failures.append(LoadFailure(exc.url, exc.reason))
+        except BadInputError as exc:
+            report.failures.append(LoadFailure(url, str(exc)))
+    return report
+
+
+def is_url(text: str) -> bool:
+    """Whether a command-line input names a URL rather than a file (``scheme://``)."""
+    return re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", str(text)) is not None
+
+
+class FeedService:
+    """The feeds of one index: follow, unfollow, sync (one at a time), and sync in the
+    background on each feed's schedule.
+
+    A failing feed is recorded (``Feed.last_error``) and retried later; it never stops the
+    others. Articles are ingested through ``system.ingest``, so only changed chunks are
+    embedded and questions keep being answered meanwhile.
+    """
+
+    def __init__(self, system: RagSystem, *, store: FeedStore | None = None,
+                 fetcher: SafeFetcher | None = None) -> None:
+        config = system.config
+        self.system = system
+        self.store = store or FeedStore(state_path(config.index_backend, config.index_dir,
+                                                   config.feeds_dir))
+        self.fetcher = fetcher or fetcher_for(config)
+        self.default_every = parse_interval(config.feed_every)
+        self._sync_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- following ---------------------------------------------------------------------------
+    def add(self, url: str, *, every: str | int | None = None,
+            keep_days: float | None = None) -> Feed:
+        url = check_url(url)
+        every_s = parse_interval(every) if every not in (None, "") else self.default_every
+        return self.store.add(url, every_s=every_s, keep_days=keep_days or None)
+
+    def feed(self, url_or_id: str | int) -> Feed:
+        feed = self.store.get(url_or_id)
+        if feed is None:
+            raise BadInputError(f"no feed {url_or_id!r} is followed (see `rag feeds list`)")
+        return feed
+
+    def remove(self, url_or_id: str | int, *, purge: bool = False) -> tuple[Feed, int]:
+        """Stop following a feed; ``purge``: also delete the articles only it brought in.
+        Returns the feed and the number of articles deleted."""
+        feed = self.feed(url_or_id)
+        deleted = 0
+        with self._sync_lock:
+            if purge:
+                ids = sorted({i.article_id for i in self.store.items(feed.id).values()
+                              if i.article_id and not i.removed})
+                held = self.store.articles_held_by_others(feed.id, ids)
+                deleted = self.system.delete([i for i in ids if i not in held])
+            self.store.remove(feed.id)
+        return feed, deleted
+
+    def feeds(self) -> list[Feed]:
+        return self.store.feeds()
+
+    # --- syncing -----------------------------------------------------------------------------
+    def sync(self, feeds: Iterable[Feed] | None = None, *,
+             due_only: bool = False) -> list[FeedSyncReport]:
+        """Sync ``feeds`` (default: all followed; ``due_only``: those whose time has come)."""
+        chosen = list(self.store.feeds() if feeds is None else feeds)
+        if due_only:
+            now = time.time()
+            chosen = [f for f in chosen if f.is_due(now)]
+        return [self.sync_feed(f) for f in chosen]
+
+    def sync_feed(self, feed: Feed) -> FeedSyncReport:
+        """One sync of one feed; every error is caught and recorded in its state."""
+        started = time.perf_counter()
+        report = FeedSyncReport(feed.url)
+        with self._sync_lock:
+            current = self.store.get(feed.id)
+            if current is None:  # removed meanwhile
+                report.status, report.error = "failed", "the feed is no longer followed"
+                return report
+            try:
+                self._sync(current, report)
+            except (RagError, ValueError) as exc:
+                report.status, report.error = "failed", str(exc)
+            except Exception as exc:  # a bug must not stop the other feeds or the scheduler
+                report.status = "failed"
+                report.error = f"unexpected {type(exc).__name__}: {exc}"
+            if report.status == "failed":
+                self.store.record_sync(feed.id, error=report.error)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _sync(self, feed: Feed, report: FeedSyncReport) -> None:
+        import feedparser
+
+        result = self.fetcher.fetch(feed.url, accept=FEED_TYPES | HTML_TYPES, etag=feed.etag,
+                                    last_modified=feed.last_modified)
+        if result.not_modified:  # the counts of the last sync that read the feed are kept
+            report.status = "not modified"
+            self._retain(feed, report)
+            self.store.record_sync(feed.id, error=None)
+            return
+        if result.content_type in HTML_TYPES:
+            raise FetchError(feed.url, f"an HTML page ({result.content_type}), not a feed: "
+                                       "give the URL of its RSS or Atom feed")
+        # content-location: relative links of entries are resolved against the feed's URL.
+        parsed = feedparser.parse(io.BytesIO(result.body), response_headers={
+            "content-type": result.content_type or "application/xml",
+            "content-location": result.url})
+        usable = [e for e in parsed.entries if e.get("link") or e.get("content")]
+        if parsed.bozo and not usable:
+            raise FetchError(feed.url, f"malformed feed: {_parse_error(parsed)}")
+        if not parsed.get("version"):
+            raise FetchError(feed.url, "not an RSS or Atom feed")
+        title = parsed.feed.get("title") or None
+        report.entries = len(parsed.entries)
+        seen = self.store.items(feed.id)
+        cutoff = time.time() - feed.keep_days * 86400 if feed.keep_days else None
+        articles: list[tuple[str, str, str | None, Article]] = []
+        for entry in parsed.entries:
+            key, fingerprint = _entry_key(entry), _fingerprint(entry)
+            before = seen.get(key)
+            if before is not None and before.fingerprint == fingerprint and (
+                    before.article_id or before.removed):
+                report.unchanged += 1
+                continue
+            if cutoff is not None and _epoch(entry_date(entry)) < cutoff:
+                report.too_old += 1  # not fetched: retention would remove it
+                continue
+            link = entry.get("link") or None
+            try:
+                article = self._article(entry, link, title)
+            except FetchError as exc:
+                report.failures.append(LoadFailure(exc.url, exc.reason))
+                continue
+            except BadInputError as exc:
+                report.failures.append(LoadFailure(link or key, str(exc)))
+                continue
+            articles.append((key, fingerprint, link, article))
+        if articles:
+            ingested = self.system.ingest([a for *_, a in articles])
+            report.added, report.updated = ingested.added, ingested.updated
+            report.unchanged += ingested.skipped
+            report.failures.extend(ingested.failures)
+        now = time.time()
+        self.store.save_items([Item(feed.id, key, fp, link, a.id, a.published_at, now)
+                               for key, fp, link, a in articles])
+        self._retain(feed, report)
+        self.store.record_sync(feed.id, error=None, counts=report.counts(), title=title,
+                               etag=result.etag, last_modified=result.last_modified,
+                               validators=True)
+
+    def _article(self, entry: Any, link: str | None, feed_title: str | None) -> Article:
+        if link:
+            check_url(link)
+        article = article_from_entry(entry, link, feed_title) if link else None
+        if article is not None:
+            return article
+        if not link:
+            raise BadInputError("the entry has neither a link nor its full text")
+        page = self.fetcher.fetch(link, accept=HTML_TYPES)
+        return article_from_page(page, entry_info(entry, feed_title))
+
+    def _retain(self, feed: Feed, report: FeedSyncReport) -> None:
+        """Delete this feed's articles older than its ``keep_days`` (by published date, else
+        by when they were first seen), unless another feed also brought them in."""
+        if not feed.keep_days:
+            return
+        cutoff = time.time() - feed.keep_days * 86400
+        old = [i for i in self.store.items(feed.id).values() if i.article_id and not i.removed
+               and (_epoch(i.published_at) if i.published_at else i.seen_at) < cutoff]
+        if not old:
+            return
+        held = self.store.articles_held_by_others(feed.id, [i.article_id or "" for i in old])
+        report.removed = self.system.delete(
+            sorted({i.article_id for i in old if i.article_id and i.article_id not in held}))
+        self.store.mark_removed(feed.id, [i.entry_key for i in old])
+
+    # --- background --------------------------------------------------------------------------
+    def start(self, tick_s: float = 30.0) -> None:
+        """Sync due feeds in a daemon thread every ``tick_s`` seconds until :meth:`stop`."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, args=(tick_s,), daemon=True,
+                                        name="feed-sync")
+        self._thread.start()
+
+    def _run(self, tick_s: float) -> None:
+        import logging
+
+        log = logging.getLogger("rag.feeds")
+        while not self._stop.is_set():
+            try:
+                for report in self.sync(due_only=True):
+                    (log.warning if report.status == "failed" else log.info)(report.summary())
+            except Exception:  # the state store unreadable...: said, then tried again
+                log.exception("feed sync failed")
+            self._stop.wait(tick_s)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def _parse_error(parsed: Any) -> str:
+    """feedparser's complaint, said plainly (line and column when it knows them)."""
+    exc = parsed.get("bozo_exception")
+    if exc is None:
+        return "unreadable"
+    if hasattr(exc, "getMessage"):  # an XML syntax error (its line counts a line feedparser
+        return f"not well-formed XML ({exc.getMessage()})"  # may add: not shown)
+    return str(exc) or type(exc).__name__
+
+
+def _entry_key(entry: Any) -> str:
+    return str(entry.get("id") or entry.get("link") or entry.get("title") or "")
+
+
+def _fingerprint(entry: Any) -> str:
+    """What makes an entry changed: its link, title, dates, summary and content."""
+    # dict.get: feedparser's own get() maps a missing "updated" to "published", with a warning.
+    parts = [dict.get(entry, k) or "" for k in ("link", "title", "updated", "published",
+                                                "summary")]
+    parts += [c.get("value") or "" for c in entry.get("content") or []]
+    return hashlib.sha1("\x1f".join(map(str, parts)).encode()).hexdigest()
+
+
+def _epoch(iso: str | None) -> float:
+    """Epoch seconds of an ISO date or datetime (naive: UTC); +inf when unknown."""
+    if not iso:
+        return float("inf")
+    try:
+        parsed = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return float("inf")
+    if parsed.tzinfo is None:
+        from datetime import UTC
+
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()

@@ -1,0 +1,64 @@
+"""The Feeds tab's table and messages, from rag.feeds' state and sync reports (all text from
+feeds and pages escaped: a feed's title or an error message is untrusted).
+
+>>> from rag.feeds import FeedSyncReport
+>>> sync_markdown([FeedSyncReport("https://x.org/rss", status="failed", error="<b>boom</b>")])
+'- `https://x.org/rss`: failed: &lt;b&gt;boom&lt;/b&gt;'
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from rag.articles import LoadFailure
+from rag.feeds import Feed, FeedSyncReport, format_interval
+from ui.render import escape_markdown
+
+FEED_HEADERS = ["ID", "URL", "Title", "Every", "Keep", "Last sync", "Status"]
+MAX_LINKS = 50
+
+
+def _ago(epoch: float | None, now: float) -> str:
+    if epoch is None:
+        return "never"
+    seconds = max(0, int(now - epoch))
+    return "just now" if seconds < 60 else f"{format_interval(seconds - seconds % 60)} ago"
+
+
+def feed_rows(feeds: list[Feed], now: float | None = None) -> list[list[str | int]]:
+    """One row per feed (a Dataframe shows cell text as text, not markup)."""
+    now = time.time() if now is None else now
+    return [[f.id, f.url, f.title or "", format_interval(f.every_s),
+             f"{f.keep_days:g} days" if f.keep_days else "all", _ago(f.last_sync_at, now),
+             f.status()] for f in feeds]
+
+
+def code(text: str) -> str:
+    """``text`` (a URL) as a Markdown code span: shown as written, never a link or markup."""
+    return "`" + " ".join(text.replace("`", "'").split()) + "`"
+
+
+def sync_markdown(reports: list[FeedSyncReport]) -> str:
+    if not reports:
+        return "No feed to sync."
+    lines = []
+    for r in reports:
+        summary = r.summary().removeprefix(r.url + ": ")
+        lines.append(f"- {code(r.url)}: {escape_markdown(summary)}")
+        lines += [f"  - skipped {code(f.input)}: {escape_markdown(f.reason)}"
+                  for f in r.failures]
+    return "\n".join(lines)
+
+
+def failures_markdown(failures: list[LoadFailure]) -> list[str]:
+    return [f"- skipped {code(f.input)}: {escape_markdown(f.reason)}" for f in failures]
+
+
+def split_links(text: str | None) -> list[str]:
+    """The links pasted in a box: one per line (or separated by spaces or commas).
+
+    >>> split_links("https://a.org/1\\n https://b.org/2, https://a.org/1")
+    ['https://a.org/1', 'https://b.org/2']
+    """
+    return list(dict.fromkeys(t for t in re.split(r"[\s,]+", text or "") if t))
