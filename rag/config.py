@@ -42,6 +42,9 @@ class Config:
     # pgvector: HNSW candidates per query (pgvector's hnsw.ef_search); more = higher recall,
     # slower. 200 keeps recall@10 near 0.99 at 1M chunks for a few ms (docs/pgvector.md).
     pg_ef_search: int = 200
+    # pgvector: the PostgreSQL connection string (env RAG_PG_DSN), e.g.
+    # postgresql://user@127.0.0.1:5432/news.
+    pg_dsn: str = ""
     answer_backend: AnswerBackend = "extractive"
     # Chunks are sized in model tokens; the title is prepended to what is embedded.
     chunk_tokens: int = 200

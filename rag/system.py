@@ -48,7 +48,8 @@ class RagSystem:
         self.index = open_index(self.config.index_backend, self.config.index_dir,
                                 model=self.config.embedding_model,
                                 dimension=self.embedder.dimension,
-                                params=vector_params(self.config), create=create)
+                                params=vector_params(self.config), create=create,
+                                dsn=self.config.pg_dsn or None)
         self.retriever = Retriever(self.index, self.embedder, self.config)
         self._answerers: dict[str, Answerer] = {}
         self._write_lock = threading.Lock()

@@ -27,14 +27,16 @@ BACKENDS = ("faiss", "pgvector")
 
 
 def open_index(backend: str, path: str | Path, model: str, dimension: int, *,
-               params: VectorParams | None = None, create: bool = True) -> NewsIndex:
+               params: VectorParams | None = None, create: bool = True,
+               dsn: str | None = None) -> NewsIndex:
     """Open (or, when ``create``, create) the index ``backend`` at ``path`` for vectors of
     ``model``; a missing FAISS folder with ``create=False`` raises ``IndexNotFoundError``.
 
-    For ``pgvector`` the path is the index's name in the database given by ``$RAG_PG_DSN``
-    (one schema per name: see ``rag.index.pgvector_store``). ``params`` shape the vector index:
-    ``FlatIndex()``, ``IVFIndex(nprobe=16)`` or ``HNSWIndex(m=16, ef_search=200)`` for FAISS
-    (default: flat, IVF from 100k chunks), ``HNSWIndex(...)`` for pgvector.
+    For ``pgvector`` the path is the index's name in the database at ``dsn`` (default
+    ``$RAG_PG_DSN``; one schema per name: see ``rag.index.pgvector_store``). ``params`` shape
+    the vector index: ``FlatIndex()``, ``IVFIndex(nprobe=16)`` or ``HNSWIndex(m=16,
+    ef_search=200)`` for FAISS (default: flat, IVF from 100k chunks), ``HNSWIndex(...)`` for
+    pgvector.
 
     >>> import tempfile
     >>> open_index("faiss", tempfile.mkdtemp(), model="m", dimension=4).stats().chunks
@@ -47,7 +49,7 @@ def open_index(backend: str, path: str | Path, model: str, dimension: int, *,
     if backend == "pgvector":
         from rag.index.pgvector_store import PgVectorIndex
 
-        return PgVectorIndex(path, model=model, dimension=dimension,
+        return PgVectorIndex(path, model=model, dimension=dimension, dsn=dsn,
                              params=params)  # type: ignore[arg-type]
     raise BadInputError(f"unknown index backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
