@@ -16,11 +16,20 @@ class LazyEmbedder:
     (384, False)
     """
 
-    def __init__(self, name: str, backend: str = "sentence-transformers") -> None:
-        self.name = name
+    def __init__(self, name: str, backend: str = "auto", *, threads: int = 0) -> None:
+        self.model_name = name
+        # "auto": the backend of the index it is used with (RagSystem sets it when it opens one).
         self.backend = backend
+        self.threads = threads
         self._model: Embedder | None = None
         self._dimension: int | None = None
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        from embeddings import DEFAULT_BACKEND, model_identity
+
+        return model_identity(self.model_name,
+                              DEFAULT_BACKEND if self.backend == "auto" else self.backend)
 
     @property
     def loaded(self) -> bool:
@@ -29,9 +38,10 @@ class LazyEmbedder:
     @property
     def model(self) -> Embedder:
         if self._model is None:
-            from embeddings import get_embedder
+            from embeddings import DEFAULT_BACKEND, get_embedder
 
-            self._model = get_embedder(self.name, self.backend)
+            backend = DEFAULT_BACKEND if self.backend == "auto" else self.backend
+            self._model = get_embedder(self.model_name, backend, threads=self.threads)
         return self._model
 
     @property
@@ -39,7 +49,7 @@ class LazyEmbedder:
         if self._dimension is None:
             from embeddings.sentence_transformers import configured_dimension
 
-            self._dimension = configured_dimension(self.name) or self.model.dimension
+            self._dimension = configured_dimension(self.model_name) or self.model.dimension
         return self._dimension
 
     @property

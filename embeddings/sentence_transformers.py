@@ -45,6 +45,8 @@ class SentenceTransformerEmbedder:
     (1, 384)
     """
 
+    backend = "torch"
+
     def __init__(self, name: str, device: str = "cpu") -> None:
         from sentence_transformers import SentenceTransformer
 
