@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from embeddings import get_embedder
+from embeddings import DEFAULT_BACKEND, get_embedder
 from embeddings.base import Embedder
 from rag.config import Config
 from rag.errors import BadInputError
@@ -29,6 +29,8 @@ from rag.system import RagSystem
 # index folder keys by (generation, threshold) itself, so one cached index serves every threshold
 # (rag.retrieval.bm25).
 INDEX_FIELDS = ("embedding_model", "index_backend", "chunk_tokens", "chunk_overlap_sentences")
+# ... and the embedding backend, keyed only when not torch: keys of torch indexes built before
+# there were backends stay as they were.
 CACHE_ENV = "NEWS_RAG_EVAL_CACHE"
 
 
@@ -52,10 +54,22 @@ def index_key(corpus_hash: str, config: Config) -> str:
     False
     >>> index_key("abc", Config()) == index_key("abc", Config(dedupe_threshold=0.5))
     True
+    >>> index_key("abc", Config(embedding_backend="torch")) == index_key(
+    ...     "abc", Config(embedding_backend="onnx-int8"))
+    False
     """
     settings = {name: str(getattr(config, name)) for name in INDEX_FIELDS}
+    backend = eval_backend(config)
+    if backend != "torch":
+        settings["embedding_backend"] = backend
     payload = json.dumps({"corpus": corpus_hash, **settings}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def eval_backend(config: Config) -> str:
+    """The embedding backend of an evaluation index: the configured one, or for ``auto`` the
+    default of new indexes."""
+    return DEFAULT_BACKEND if config.embedding_backend == "auto" else config.embedding_backend
 
 
 class SeededEmbedder:
@@ -70,6 +84,7 @@ class SeededEmbedder:
         self.inner = embedder
         self.name, self.dimension, self.max_tokens = (embedder.name, embedder.dimension,
                                                       embedder.max_tokens)
+        self.backend = getattr(embedder, "backend", None)
         store = Path(seed_dir) / "store.sqlite"
         if not store.is_file():
             raise BadInputError(f"seed index {seed_dir} has no store.sqlite")
@@ -136,7 +151,8 @@ def open_eval_index(corpus: Path, corpus_hash: str, config: Config, cache_dir: P
     key = index_key(corpus_hash, config)
     path = Path(cache_dir) / "indexes" / key
     config = config.replace(index_dir=path)
-    embedder = get_embedder(config.embedding_model)
+    embedder = get_embedder(config.embedding_model, eval_backend(config),
+                            threads=config.embedding_threads)
     articles = load_corpus(corpus)
     if seed is not None:
         seeded = SeededEmbedder(embedder, Path(seed))
@@ -151,5 +167,6 @@ def open_eval_index(corpus: Path, corpus_hash: str, config: Config, cache_dir: P
         report = system.ingest(articles, commit_every=200, show_progress=show_progress)
     (path / "eval-index.json").write_text(json.dumps(
         {"corpus": str(corpus), "corpus_sha256": corpus_hash,
-         **{f: str(getattr(config, f)) for f in INDEX_FIELDS}}, indent=2))
+         **{f: str(getattr(config, f)) for f in INDEX_FIELDS},
+         "embedding_backend": eval_backend(config)}, indent=2))
     return EvalIndex(system, key, path, report)

@@ -21,6 +21,7 @@ class CachedEmbedder:
     def __init__(self, embedder: Embedder, max_entries: int = MAX_ENTRIES) -> None:
         self.embedder = embedder
         self.name, self.dimension = embedder.name, embedder.dimension
+        self.backend = getattr(embedder, "backend", None)
         self.max_tokens = embedder.max_tokens
         self.max_entries = max_entries
         self._vectors: OrderedDict[tuple[bool, str], np.ndarray] = OrderedDict()

@@ -8,14 +8,15 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from embeddings import get_embedder
+from embeddings import ALIASES, BACKENDS, DEFAULT_BACKEND, get_embedder, model_identity
 from embeddings.base import Embedder
+from embeddings.lazy import LazyEmbedder
 from rag.answering import get_answerer
 from rag.answering.base import Answerer, reading_depth, shown_passages
 from rag.articles import Article, clean_line, load_paths
 from rag.chain import build_chain
 from rag.config import Config
-from rag.errors import BadInputError
+from rag.errors import BadInputError, IndexMismatchError
 from rag.followup import condense_query
 from rag.index import check_index, open_index
 from rag.index.base import HNSWIndex, IndexStats, SearchFilters, VectorParams
@@ -44,15 +45,42 @@ class RagSystem:
         self.config = config or Config.from_env()
         # Before the model loads: a typo'd or damaged --index fails at once.
         check_index(self.config.index_backend, self.config.index_dir, create=create)
-        self.embedder = embedder or get_embedder(self.config.embedding_model)
-        self.index = open_index(self.config.index_backend, self.config.index_dir,
-                                model=self.config.embedding_model,
-                                dimension=self.embedder.dimension,
-                                params=vector_params(self.config), create=create,
-                                dsn=self.config.pg_dsn or None)
+        self.index, self.embedding_backend = self._open_index(embedder, create)
+        if isinstance(embedder, LazyEmbedder):
+            embedder.backend = self.embedding_backend
+        self.embedder = embedder or get_embedder(self.config.embedding_model,
+                                                 self.embedding_backend,
+                                                 threads=self.config.embedding_threads)
         self.retriever = Retriever(self.index, self.embedder, self.config)
         self._answerers: dict[str, Answerer] = {}
         self._write_lock = threading.Lock()
+
+    def _open_index(self, embedder: Embedder | None, create: bool):  # type: ignore[no-untyped-def]
+        """The index, opened for the vectors of the configured model on the first backend it
+        accepts (one backend unless ``embedding_backend`` is ``auto``), and that backend."""
+        config = self.config
+        dimension = embedder.dimension if embedder is not None else None
+        first_error: IndexMismatchError | None = None
+        for backend in embedding_backends(config, embedder):
+            if dimension is None:
+                from embeddings.sentence_transformers import configured_dimension
+
+                dimension = configured_dimension(config.embedding_model) or get_embedder(
+                    config.embedding_model, backend, threads=config.embedding_threads).dimension
+            try:
+                index = open_index(config.index_backend, config.index_dir,
+                                   model=model_identity(config.embedding_model, backend),
+                                   dimension=dimension, params=vector_params(config),
+                                   create=create, dsn=config.pg_dsn or None)
+            except IndexMismatchError as exc:
+                first_error = first_error or exc
+                continue
+            return index, backend
+        raise IndexMismatchError(
+            f"{first_error}. An index holds the vectors of one model and embedding backend "
+            f"(here embedding_backend={config.embedding_backend}): set RAG_EMBEDDING_BACKEND "
+            "to the one it was built with, or re-embed it with `rag reindex --backend ...`"
+        ) from None
 
     # --- writing ---------------------------------------------------------------------------
     def ingest_paths(self, paths: Iterable[str | Path], *, commit_every: int = 0,
@@ -196,13 +224,35 @@ def check_k(k: object) -> int | None:
     return int(k)
 
 
+def embedding_backends(config: Config, embedder: Embedder | None = None) -> list[str]:
+    """The embedding backends an index may be opened with, in order of preference: the given
+    embedder's, or the configured one, or for ``auto`` the default then the others.
+
+    >>> embedding_backends(Config(embedding_backend="torch"))
+    ['torch']
+    """
+    wanted = config.embedding_backend
+    own = getattr(embedder, "backend", None) if embedder is not None else None
+    own = ALIASES.get(own, own) if isinstance(own, str) else own
+    if own in BACKENDS:
+        if wanted not in ("auto", own):
+            raise BadInputError(f"embedding_backend is {wanted!r} but the embedder given runs "
+                                f"on {own!r}")
+        return [own]
+    if wanted != "auto":
+        return [wanted]
+    if embedder is not None and own is None:
+        return ["torch"]  # an embedder of its own kind (a test fake): vectors as before backends
+    return [DEFAULT_BACKEND, *(b for b in BACKENDS if b != DEFAULT_BACKEND)]
+
+
 def standalone_query(answerer: Answerer, question: str, history: list[str] | None) -> str:
     """The follow-up rewritten by the answerer's model if it has one, else by rule."""
     condense = getattr(answerer, "condense", None)
     return condense(question, history) if condense else condense_query(question, history)
 
 
-_systems: dict[tuple[str, str, str], RagSystem] = {}
+_systems: dict[tuple[str, str, str, str], RagSystem] = {}
 _systems_lock = threading.Lock()
 
 
@@ -214,7 +264,8 @@ def get_system(config: Config | None = None, *, create: bool = True) -> RagSyste
     """
     config = config or Config.from_env()
     create = create or _is_default_index(config)
-    key = (str(Path(config.index_dir).resolve()), config.embedding_model, config.index_backend)
+    key = (str(Path(config.index_dir).resolve()), config.embedding_model,
+           config.embedding_backend, config.index_backend)
     with _systems_lock:
         system = _systems.get(key)
         if system is None:
