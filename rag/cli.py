@@ -1,4 +1,4 @@
-"""The `rag` command: ingest, ask, stats, delete, serve, mcp. A thin layer over the library."""
+"""The `rag` command: ingest, ask, stats, delete, reindex, serve, mcp. A thin CLI layer."""
 
 from __future__ import annotations
 
@@ -153,7 +153,9 @@ def _system_without_model(index: Path | None):  # type: ignore[no-untyped-def]
     from rag.system import RagSystem, _is_default_index
 
     config = _config(index)
-    return RagSystem(config, embedder=LazyEmbedder(config.embedding_model),
+    lazy = LazyEmbedder(config.embedding_model, config.embedding_backend,
+                        threads=config.embedding_threads)
+    return RagSystem(config, embedder=lazy,
                      create=_is_default_index(config))
 
 
@@ -198,6 +200,28 @@ def delete(
     typer.echo(f"deleted {removed} article(s)" + (f"; {missing} not found" if missing else ""))
     if removed == 0:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def reindex(
+    index: IndexOption = None,
+    backend: Annotated[str | None, typer.Option(
+        help="Embedding backend of the new vectors: torch or onnx-int8.")] = None,
+    model: Annotated[str | None, typer.Option(
+        help="Embedding model of the new vectors (default: the index's).")] = None,
+    keep_old: Annotated[bool, typer.Option(
+        "--keep-old", help="Keep the old index folder beside the new one.")] = False,
+) -> None:
+    """Re-embed an index with another embedding backend or model (built beside it, then
+    swapped in; on failure the old index is unchanged)."""
+    from rag.reindex import reindex as run_reindex
+
+    try:
+        report = run_reindex(_config(index), backend=backend, model=model, keep_old=keep_old,
+                             show_progress=sys.stderr.isatty())
+    except (RagError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(report.summary())
 
 
 @app.command()
