@@ -24,6 +24,15 @@ def embedder():
 
 
 @pytest.fixture(scope="session")
+def int8_embedder():
+    """The same model on the onnx-int8 backend (exported into the model cache on first use),
+    loaded once."""
+    from embeddings import get_embedder
+
+    return get_embedder("all-MiniLM-L6-v2", "onnx-int8")
+
+
+@pytest.fixture(scope="session")
 def sample_index_dir(tmp_path_factory, embedder) -> Path:
     """An index of the sample corpus, built once per session; copy it before writing to it."""
     from rag import SAMPLE_CORPUS, Config, RagSystem

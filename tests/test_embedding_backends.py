@@ -1,0 +1,180 @@
+"""The onnx-int8 embedding backend: same tokens and (nearly) the same vectors as torch, a cached
+export that is rebuilt when damaged, indexes that keep to one backend, and `rag reindex`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from embeddings import canonical_backend, get_embedder, model_identity
+from embeddings.base import Embedder
+from embeddings.onnx_int8 import META_FILE, MODEL_FILE, ModelSpec, cached_export_ok, ensure_export
+from eval.cache import index_key
+from rag import SAMPLE_CORPUS, Config, RagSystem
+from rag.errors import BadInputError, IndexMismatchError, RagError
+from rag.reindex import reindex
+
+MODEL = "all-MiniLM-L6-v2"
+TEXTS = [
+    "Where is the nuclear plant being built?",
+    "  Which aircraft does Iran want from Russia?  ",
+    "hi",
+    "The water polo final ended 16-13 after a late goal by Japan's captain.",
+    "Iran's central bank said merchants may settle trade in local currencies, a move meant "
+    "to ease pressure from sanctions and to open new markets in Asia and Africa. " * 6,
+]
+
+
+def test_backend_names_and_identities() -> None:
+    assert canonical_backend("sentence-transformers") == "torch"
+    assert model_identity(MODEL, "torch") == MODEL  # torch indexes built before backends open
+    assert model_identity(MODEL, "onnx-int8") == f"{MODEL}+onnx-int8"
+    with pytest.raises(ValueError, match="unknown embedding backend 'int4'"):
+        get_embedder(MODEL, "int4")
+    with pytest.raises(BadInputError, match="embedding_backend must be one of"):
+        Config.from_env({"RAG_EMBEDDING_BACKEND": "onnx"})
+    assert Config.from_env({"RAG_EMBEDDING_BACKEND": "onnx-int8"}).embedding_backend == \
+        "onnx-int8"
+
+
+def test_eval_cache_key_of_torch_indexes_is_unchanged() -> None:
+    """Keys of eval indexes built before backends existed (~/.cache/news-rag/eval) still name
+    torch indexes; int8 ones get keys of their own."""
+    torch_key = index_key("abc", Config(embedding_backend="torch"))
+    before = {"corpus": "abc", "embedding_model": MODEL, "index_backend": "faiss",
+              "chunk_tokens": "200", "chunk_overlap_sentences": "1"}
+    expected = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()[:16]
+    assert torch_key == expected
+    assert index_key("abc", Config(embedding_backend="onnx-int8")) != expected
+
+
+@pytest.mark.slow
+def test_int8_vectors_match_torch(embedder, int8_embedder) -> None:
+    assert isinstance(int8_embedder, Embedder)
+    assert int8_embedder.name == f"{MODEL}+onnx-int8" and int8_embedder.backend == "onnx-int8"
+    assert (int8_embedder.dimension, int8_embedder.max_tokens) == (384, 256)
+    assert get_embedder(MODEL, "onnx-int8") is int8_embedder
+    chunks = [t.read_text() for t in sorted(SAMPLE_CORPUS.glob("*.txt"))]
+    texts = TEXTS + chunks
+    fp32, int8 = embedder.embed(texts), int8_embedder.embed(texts, batch_size=4)
+    assert int8.shape == fp32.shape and int8.dtype == np.float32
+    assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-4)
+    cosines = (fp32 * int8).sum(axis=1)
+    assert cosines.min() >= 0.98, cosines
+    # Dynamic quantization scales activations per batch, so a text's vector moves a little
+    # with its batch mates ("hi" beside 256-token texts: 0.978); alone, it is the same vector.
+    single = np.vstack([int8_embedder.embed([t]) for t in TEXTS])
+    assert (single * int8[:len(TEXTS)]).sum(axis=1).min() >= 0.97
+    assert np.allclose(single[0], int8_embedder.embed([TEXTS[0]]), atol=1e-6)
+    q = int8_embedder.embed_query(TEXTS[0])
+    assert int8_embedder.embed_query(TEXTS[0]) is q
+    assert int8_embedder.embed([]).shape == (0, 384)
+
+
+@pytest.mark.slow
+def test_int8_tokenizes_as_torch(embedder, int8_embedder) -> None:
+    """Token for token: the ids sentence-transformers feeds its model, and the chunker's
+    token counts."""
+    for batch in (TEXTS[:2], TEXTS):
+        torch_ids = embedder.model.preprocess(batch)["input_ids"].numpy()
+        ours = int8_embedder.tokenizer([t.strip() for t in batch], padding=True,
+                                       truncation="longest_first", max_length=256,
+                                       return_tensors="np")["input_ids"]
+        assert np.array_equal(torch_ids, ours)
+    assert int8_embedder.count_tokens(TEXTS) == embedder.count_tokens(TEXTS)
+
+
+@pytest.mark.slow
+def test_a_damaged_or_missing_export_is_rebuilt(int8_embedder, tmp_path) -> None:
+    spec = ModelSpec(MODEL)
+    folder = spec.export_dir(tmp_path)
+    shutil.copytree(int8_embedder.path.parent, folder)  # the session's export, checked
+    assert ensure_export(MODEL, tmp_path) == folder / MODEL_FILE
+    good = (folder / MODEL_FILE).read_bytes()
+    with open(folder / MODEL_FILE, "r+b") as fh:  # same size, a few bytes flipped
+        fh.seek(len(good) // 2)
+        fh.write(b"\xff" * 16)
+    assert not cached_export_ok(folder)
+    path = ensure_export(MODEL, tmp_path)  # exported and quantized again
+    assert cached_export_ok(folder) and path.read_bytes() == good  # deterministic
+    (folder / MODEL_FILE).unlink()
+    assert not cached_export_ok(folder)
+    (folder / META_FILE).unlink()
+    assert not cached_export_ok(folder)
+    assert sorted(p.name for p in folder.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def int8_index_dir(tmp_path_factory, int8_embedder):
+    path = tmp_path_factory.mktemp("int8-index")
+    system = RagSystem(Config(index_dir=path, embedding_backend="onnx-int8"))
+    assert system.embedder is int8_embedder
+    assert system.ingest_paths([SAMPLE_CORPUS]).added == 7
+    system.index.close()
+    return path
+
+
+@pytest.mark.slow
+def test_an_index_refuses_the_other_backend(int8_index_dir, sample_index_dir,
+                                            embedder) -> None:
+    with pytest.raises(IndexMismatchError) as exc:
+        RagSystem(Config(index_dir=int8_index_dir, embedding_backend="torch"))
+    message = str(exc.value)
+    assert f"'{MODEL}+onnx-int8'" in message and f"not '{MODEL}'" in message
+    assert "RAG_EMBEDDING_BACKEND" in message and "rag reindex" in message
+    with pytest.raises(IndexMismatchError, match=r"not 'all-MiniLM-L6-v2\+onnx-int8'"):
+        RagSystem(Config(index_dir=sample_index_dir, embedding_backend="onnx-int8"))
+    with pytest.raises(IndexMismatchError):  # the torch model handed in, int8 index
+        RagSystem(Config(index_dir=int8_index_dir), embedder=embedder)
+
+
+@pytest.mark.slow
+def test_auto_opens_an_index_with_its_own_backend(int8_index_dir, sample_index_dir,
+                                                  embedder, int8_embedder) -> None:
+    int8 = RagSystem(Config(index_dir=int8_index_dir), create=False)
+    assert (int8.embedding_backend, int8.embedder) == ("onnx-int8", int8_embedder)
+    assert "Bushehr" in int8.ask("Where is the nuclear plant being built?").text
+    torch = RagSystem(Config(index_dir=sample_index_dir), create=False)
+    assert (torch.embedding_backend, torch.embedder) == ("torch", embedder)
+
+
+@pytest.mark.slow
+def test_reindex_swaps_in_an_index_of_the_other_backend(sample_index_dir, tmp_path,
+                                                        int8_embedder) -> None:
+    path = tmp_path / "index"
+    shutil.copytree(sample_index_dir, path)
+    report = reindex(Config(index_dir=path), backend="onnx-int8")
+    assert (report.articles, report.old_model, report.new_model) == (
+        7, MODEL, f"{MODEL}+onnx-int8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index"]  # nothing left beside it
+    system = RagSystem(Config(index_dir=path), create=False)
+    assert system.stats().model == f"{MODEL}+onnx-int8" and system.stats().articles == 7
+    assert "Bushehr" in system.ask("Where is the nuclear plant being built?").text
+    system.index.close()
+    with pytest.raises(BadInputError, match="already built with"):
+        reindex(Config(index_dir=path), backend="onnx-int8")
+    kept = reindex(Config(index_dir=path), backend="torch", keep_old=True).kept
+    assert kept is not None and kept.parent == tmp_path
+    assert RagSystem(Config(index_dir=path), create=False).stats().model == MODEL
+
+
+@pytest.mark.slow
+def test_a_failed_reindex_leaves_the_old_index(sample_index_dir, tmp_path, monkeypatch) -> None:
+    path = tmp_path / "index"
+    shutil.copytree(sample_index_dir, path)
+    before = sorted(p.name for p in path.iterdir())
+
+    def broken(self, *args, **kwargs):
+        raise RagError("disk full")
+
+    monkeypatch.setattr(RagSystem, "ingest", broken)
+    with pytest.raises(RagError, match="disk full"):
+        reindex(Config(index_dir=path), backend="onnx-int8")
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index"]
+    assert sorted(p.name for p in path.iterdir()) == before
+    assert RagSystem(Config(index_dir=path), create=False).stats().model == MODEL
