@@ -22,12 +22,16 @@ truncated to ``max_seq_length``, padded per batch), so both see the same tokens.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import threading
+import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -138,7 +142,7 @@ def ensure_export(name: str, root: Path | None = None) -> Path:
     with FileLock(str(folder) + ".lock"):
         if cached_export_ok(folder):  # another process finished it while we waited
             return folder / MODEL_FILE
-        with tempfile.TemporaryDirectory(dir=folder, prefix=".export-") as tmp:
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".export-") as tmp, _quiet():
             fp32, int8 = Path(tmp) / "model.fp32.onnx", Path(tmp) / MODEL_FILE
             _export_fp32(spec, fp32)
             _quantize(fp32, int8)
@@ -151,6 +155,21 @@ def ensure_export(name: str, root: Path | None = None) -> Path:
             meta_tmp.write_text(json.dumps(record, indent=2))
             os.replace(meta_tmp, folder / META_FILE)
     return folder / MODEL_FILE
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence the exporter's tracing warnings and the quantizer's advice (both checked: the
+    tests compare the exported vectors with torch's on short and long inputs)."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.setLevel(level)
 
 
 def _versions() -> dict[str, str]:
