@@ -9,9 +9,10 @@ on short and long texts; per tensor dropped to 0.91 (docs/embedding-backends.md)
 
 The result lives in ``$NEWS_RAG_MODEL_CACHE`` (else ~/.cache/news-rag/models) under
 ``onnx/<model>-<digest>/``, the digest naming the source folder, its weights and the recipe.
-Beside it, ``model.int8.json`` records the file's size and sha256; a file that does not match is
-exported again. The export writes to a unique temporary name and renames it into place, under a
-cross-process lock, so two processes starting at once export once and neither sees half a file.
+Beside it, ``model.int8.json`` records the file's size, sha256 and mtime; a file that does not
+match is exported again. The export writes to a unique temporary name and renames it into place,
+under a cross-process lock, so two processes starting at once export once and neither sees half
+a file.
 
 Tokenization is the model's own tokenizer with the torch backend's settings (texts stripped,
 truncated to ``max_seq_length``, padded per batch), so both see the same tokens.
@@ -119,14 +120,36 @@ class ModelSpec:
 
 
 def cached_export_ok(folder: Path) -> bool:
-    """True when ``folder`` holds an export whose size and sha256 match its record."""
+    """True when ``folder`` holds an export whose size and sha256 match its record. As for the
+    GGUF cache, a file whose size and mtime are those recorded when it was last hashed is not
+    hashed again (0.1-0.4 s per start); any write to it changes its mtime."""
     model, meta = folder / MODEL_FILE, folder / META_FILE
     try:
         record = json.loads(meta.read_text())
-        return (model.stat().st_size == record["size"] and record["recipe"] == RECIPE
-                and _sha256(model) == record["sha256"])
+        stat = model.stat()
+        if stat.st_size != record["size"] or record["recipe"] != RECIPE:
+            return False
+        if stat.st_mtime_ns == record.get("mtime_ns"):
+            return True
+        if _sha256(model) != record["sha256"]:
+            return False
+        _write_json(meta, {**record, "mtime_ns": stat.st_mtime_ns})
+        return True
     except (OSError, ValueError, KeyError, TypeError):
         return False
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Write ``path`` atomically (a unique temporary file renamed into place)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(data, indent=2))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def ensure_export(name: str, root: Path | None = None) -> Path:
@@ -151,9 +174,8 @@ def ensure_export(name: str, root: Path | None = None) -> Path:
                       "pooling": spec.pooling, "max_seq_length": spec.max_seq_length,
                       "versions": _versions()}
             os.replace(int8, folder / MODEL_FILE)
-            meta_tmp = Path(tmp) / META_FILE
-            meta_tmp.write_text(json.dumps(record, indent=2))
-            os.replace(meta_tmp, folder / META_FILE)
+            record["mtime_ns"] = (folder / MODEL_FILE).stat().st_mtime_ns
+            _write_json(folder / META_FILE, record)
     return folder / MODEL_FILE
 
 
