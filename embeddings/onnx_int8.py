@@ -17,8 +17,10 @@ a file.
 Tokenization is the model's own tokenizer with the torch backend's settings (texts stripped,
 truncated to ``max_seq_length``, padded per batch), so both see the same tokens.
 
->>> # e = OnnxInt8Embedder("all-MiniLM-L6-v2"); e.name, e.dimension
->>> # ('all-MiniLM-L6-v2+onnx-int8', 384)
+>>> from embeddings import get_embedder
+>>> e = get_embedder("all-MiniLM-L6-v2", "onnx-int8")
+>>> e.name, e.dimension, e.embed(["Iran and Russia discussed aviation."]).shape
+('all-MiniLM-L6-v2+onnx-int8', 384, (1, 384))
 """
 
 from __future__ import annotations
@@ -259,9 +261,7 @@ class OnnxInt8Embedder:
     manifest: ``<model>+onnx-int8``, so an index of torch vectors refuses it and vice versa.
 
     ``threads``: onnxruntime's intra-op threads (0: the cores this process may run on).
-
-    >>> # get_embedder("all-MiniLM-L6-v2", "onnx-int8").embed(["A sentence."]).shape
-    >>> # (1, 384)
+    Load it with ``get_embedder(name, "onnx-int8")`` (one per process, shared).
     """
 
     backend = BACKEND

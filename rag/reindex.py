@@ -4,10 +4,8 @@ The new index is written into a hidden folder next to the old one, from the arti
 one stores (their text, not the files they came from). Only when it is complete is the old folder
 renamed aside and the new one renamed into its place, under the old index's write lock and only if
 no write reached the old index meanwhile. A failure before the swap leaves the old index as it was
-and removes the half-built one.
-
->>> # reindex(Config(index_dir=Path("news-index")), backend="onnx-int8").summary()
->>> # 're-embedded 2209 articles (29006 chunks) ... all-MiniLM-L6-v2 -> all-MiniLM-L6-v2+onnx-int8'
+and removes the half-built one. From the shell: ``rag reindex --index news-index --backend
+onnx-int8``.
 """
 
 from __future__ import annotations
