@@ -91,9 +91,10 @@ def _swap(source, path: Path, staging: Path, generation: int,  # type: ignore[no
     """Rename the old folder aside and the new one into place, under the old index's write
     lock, unless a write reached the old index since it was read; the old folder is deleted
     (or kept, and returned)."""
-    lock = getattr(source.index, "file_lock", None)
+    store = getattr(source.index, "store", None)
+    lock = store.write_lock() if store is not None else contextlib.nullcontext()
     aside = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
-    with lock if lock is not None else contextlib.nullcontext():
+    with lock:
         if source.index.generation() != generation:
             source.index.close()
             raise RagError(f"index at {path} changed while it was re-embedded; run reindex "
