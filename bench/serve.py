@@ -120,7 +120,7 @@ def free_port() -> int:
 def local_server(index: Path | None) -> Iterator[str]:
     """``python app.py`` on 127.0.0.1 over ``index`` (default: a fresh index of data/sample)."""
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
         env.pop("RAG_API_KEY", None)
         if index is None:
             index = Path(tmp) / "index"

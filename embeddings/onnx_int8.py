@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.sentence_transformers import resolve_model_path
+from embeddings.sentence_transformers import resolve_model_path, stay_offline
 
 BACKEND = "onnx-int8"
 # Bump when the export or quantization changes: older cached files are then not reused.
@@ -211,6 +211,7 @@ def _versions() -> dict[str, str]:
 def _export_fp32(spec: ModelSpec, out: Path) -> None:
     """Transformer + pooling + L2 normalization as one fp32 ONNX graph (TorchScript exporter;
     eager attention, whose traced graph holds for any padding)."""
+    stay_offline()
     import torch
     from transformers import AutoModel, AutoTokenizer
 
@@ -267,6 +268,7 @@ class OnnxInt8Embedder:
     backend = BACKEND
 
     def __init__(self, model: str, *, threads: int = 0, cache_dir: Path | None = None) -> None:
+        stay_offline()
         import onnxruntime as ort
         from transformers import AutoTokenizer
 

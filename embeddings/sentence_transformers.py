@@ -10,9 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
-# Nothing is downloaded at run time; set before transformers/huggingface_hub are imported.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+def stay_offline() -> None:
+    """Nothing is downloaded at run time: the Hugging Face hub is off unless the environment
+    turned it on. Called before a model loads, so it holds whatever was imported earlier
+    (gradio, for one, imports huggingface_hub before any model loads)."""
+    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        os.environ.setdefault(key, "1")
+    if os.environ["HF_HUB_OFFLINE"].strip().lower() in ("1", "true", "yes", "on"):
+        from huggingface_hub import constants
+
+        constants.HF_HUB_OFFLINE = True
 
 PACKAGED_MODELS = {
     # name -> (module, install hint); the module's get_model_path() gives the folder
@@ -48,6 +56,7 @@ class SentenceTransformerEmbedder:
     backend = "torch"
 
     def __init__(self, name: str, device: str = "cpu") -> None:
+        stay_offline()
         from sentence_transformers import SentenceTransformer
 
         self.name = name
