@@ -31,15 +31,14 @@ import json
 import logging
 import os
 import tempfile
-import threading
 import warnings
-from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from embeddings.sentence_transformers import resolve_model_path, stay_offline
+from embeddings.shared import LocalEmbedderBase
 
 BACKEND = "onnx-int8"
 # Bump when the export or quantization changes: older cached files are then not reused.
@@ -256,7 +255,7 @@ def _quantize(fp32: Path, out: Path) -> None:
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
 
 
-class OnnxInt8Embedder:
+class OnnxInt8Embedder(LocalEmbedderBase):
     """The int8 ONNX export of a sentence-transformers model behind the
     :class:`embeddings.base.Embedder` interface. ``name`` is the model's identity in an index
     manifest: ``<model>+onnx-int8``, so an index of torch vectors refuses it and vice versa.
@@ -268,6 +267,7 @@ class OnnxInt8Embedder:
     backend = BACKEND
 
     def __init__(self, model: str, *, threads: int = 0, cache_dir: Path | None = None) -> None:
+        super().__init__()
         stay_offline()
         import onnxruntime as ort
         from transformers import AutoTokenizer
@@ -289,8 +289,6 @@ class OnnxInt8Embedder:
         self.do_lower_case = spec.do_lower_case
         self.dimension = int(self.session.get_outputs()[0].shape[-1] or 0) or len(
             self._run(["dimension probe"])[0])
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
 
     def _run(self, texts: list[str]) -> np.ndarray:
         # As sentence-transformers' Transformer.tokenize: stripped, truncated, padded per batch.
@@ -320,23 +318,3 @@ class OnnxInt8Embedder:
             idx = order[start:start + batch_size]
             out[idx] = self._run([texts[i] for i in idx])
         return out
-
-    def embed_query(self, text: str) -> np.ndarray:
-        with self._lock:
-            cached = self._query_cache.get(text)
-            if cached is not None:
-                self._query_cache.move_to_end(text)
-                return cached
-        vector = self.embed([text])[0]
-        with self._lock:
-            self._query_cache[text] = vector
-            if len(self._query_cache) > 4096:
-                self._query_cache.popitem(last=False)
-        return vector
-
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        if not texts:
-            return []
-        encoded = self.tokenizer(texts, add_special_tokens=False, truncation=False,
-                                 return_attention_mask=False, return_token_type_ids=False)
-        return [len(ids) for ids in encoded["input_ids"]]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
+
+from embeddings.shared import LocalEmbedderBase
 
 
 def stay_offline() -> None:
@@ -44,7 +44,7 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(LocalEmbedderBase):
     """A sentence-transformers model behind the :class:`embeddings.base.Embedder` interface.
 
     >>> from embeddings import get_embedder
@@ -56,6 +56,7 @@ class SentenceTransformerEmbedder:
     backend = "torch"
 
     def __init__(self, name: str, device: str = "cpu") -> None:
+        super().__init__()
         stay_offline()
         from sentence_transformers import SentenceTransformer
 
@@ -73,8 +74,6 @@ class SentenceTransformerEmbedder:
         self.dimension = int(get_dim())
         self.max_tokens = int(self.model.max_seq_length)
         self.tokenizer = self.model.tokenizer
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
 
     def embed(self, texts: list[str], *, batch_size: int = 32,
               show_progress: bool = False) -> np.ndarray:
@@ -86,25 +85,6 @@ class SentenceTransformerEmbedder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
-    def embed_query(self, text: str) -> np.ndarray:
-        with self._lock:
-            cached = self._query_cache.get(text)
-            if cached is not None:
-                self._query_cache.move_to_end(text)
-                return cached
-        vector = self.embed([text])[0]
-        with self._lock:
-            self._query_cache[text] = vector
-            if len(self._query_cache) > 4096:
-                self._query_cache.popitem(last=False)
-        return vector
-
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        if not texts:
-            return []
-        encoded = self.tokenizer(texts, add_special_tokens=False, truncation=False,
-                                 return_attention_mask=False, return_token_type_ids=False)
-        return [len(ids) for ids in encoded["input_ids"]]
 
 
 _POOLING_MODES = ("pooling_mode_cls_token", "pooling_mode_mean_tokens", "pooling_mode_max_tokens",

@@ -137,3 +137,17 @@ def llm_base_url() -> str:
 def eval_cache_dir(tmp_path_factory) -> Path:
     """The eval harness's index cache for this session (indexes built once, shared)."""
     return tmp_path_factory.mktemp("eval-cache")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian chromium through Playwright, one per test session."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()

@@ -44,3 +44,18 @@ def running_server(argv: list[str], env: dict[str, str], log_path: Path,
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def app_page(browser, url: str, width: int = 1280, height: int = 800) -> Iterator:
+    """A fresh tab on the chat page at ``url``, ready for a question; fails the test if any
+    dialog (alert) opened while it was in use."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(url)
+    page.locator("#rag-question textarea").wait_for()
+    yield page
+    context.close()
+    assert not dialogs, f"a dialog opened: {dialogs}"

@@ -4,10 +4,10 @@ test-artifacts/."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from support import app_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -22,31 +22,11 @@ HOSTILE = (
 )
 
 
-@pytest.fixture(scope="module")
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def page(browser, app_url):
     """A fresh tab on the app; fails the test if any dialog (alert) opens."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto(app_url)
-    page.locator("#rag-question textarea").wait_for()
-    yield page
-    context.close()
-    assert not dialogs, f"a dialog opened: {dialogs}"
+    with app_page(browser, app_url) as page:
+        yield page
 
 
 def ask(page, question: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from feedsite import FeedSite
-from support import REPO, free_port, running_server
+from support import REPO, app_page, free_port, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -43,30 +43,11 @@ def feeds_app_url(sample_index_dir, tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def page(browser, feeds_app_url):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto(feeds_app_url)
-    page.locator("#rag-question textarea").wait_for()
-    yield page
-    context.close()
-    assert not dialogs, f"a dialog opened: {dialogs}"
+    """A fresh tab on the app; fails the test if any dialog (alert) opens."""
+    with app_page(browser, feeds_app_url) as page:
+        yield page
 
 
 def ask(page, question: str) -> None:
