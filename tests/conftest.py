@@ -139,9 +139,10 @@ def eval_cache_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("eval-cache")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless Debian chromium through Playwright, one per test session."""
+    """Headless Debian chromium through Playwright, one per test module: Playwright's sync API
+    keeps an event loop running while it is open, which would break later asyncio tests."""
     playwright = pytest.importorskip("playwright.sync_api")
     executable = shutil.which("chromium")
     if executable is None:
