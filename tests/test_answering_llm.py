@@ -41,9 +41,14 @@ def hits(sample_system):
     return sample_system.retriever.retrieve(QUESTION)
 
 
+def fake_model(*responses: str) -> GenericFakeChatModel:
+    """A chat model that replies ``responses`` in turn (logic tests only)."""
+    return GenericFakeChatModel(messages=iter(responses))
+
+
 def scripted(sample_system, *responses: str, **config) -> LLMAnswerer:
-    model = GenericFakeChatModel(messages=iter(responses))
-    return LLMAnswerer(model, sample_system.embedder, sample_system.config.replace(**config))
+    return LLMAnswerer(fake_model(*responses), sample_system.embedder,
+                       sample_system.config.replace(**config))
 
 
 def bushehr_passage(hits) -> int:
@@ -276,8 +281,8 @@ def polo_hits(sample_system):
 
 
 def reader(sample_system, *responses: str, **config) -> SentenceReader:
-    model = GenericFakeChatModel(messages=iter(responses))
-    return SentenceReader(model, sample_system.embedder, sample_system.config.replace(**config))
+    return SentenceReader(fake_model(*responses), sample_system.embedder,
+                          sample_system.config.replace(**config))
 
 
 def shown_number(answerer: SentenceReader, hits, needle: str) -> int:
