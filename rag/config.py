@@ -101,6 +101,10 @@ class Config:
     # words (0 = all): 4 keeps RealTime QA dev answers within a question of all, at a fraction
     # of the embedding time.
     reader_sentences_per_passage: int = 4
+    # Of those, the most embedded per question (0 = no cap), by question words shared, then by
+    # passage rank: embedding is the answer's cost, and 24 of ~75 keep RealTime QA dev answers
+    # within a question of all of them at a third of the time (docs/answers.md).
+    reader_max_sentences: int = 24
     # Abstain when the best sentence scores below this. Calibrated (best balanced accuracy, 0.95)
     # by `python -m eval calibrate` on eval/questions/sample.jsonl @ data/sample, RealTime QA dev
     # gold questions @ their corpus, and RealTime QA dev @ data/sample as unanswerable
@@ -159,7 +163,8 @@ class Config:
                 raise BadInputError(
                     f"{name} must be greater than 0. Currently, {name} is {value}")
         for name in ("date_boost", "future_grace_days", "recency_half_life_days",
-                     "recency_weight", "embedding_threads"):
+                     "recency_weight", "embedding_threads", "reader_sentences_per_passage",
+                     "reader_max_sentences"):
             value = getattr(self, name)
             if value < 0:
                 raise BadInputError(f"{name} must be 0 or more. Currently, {name} is {value}")

@@ -130,6 +130,22 @@ def test_sentence_rerank_can_embed_only_the_best_worded_sentences(sample_system,
     assert "Bushehr" in reranked[0].chunk.text
 
 
+@pytest.mark.slow
+def test_the_reader_embeds_at_most_its_cap_keeping_the_best_worded(sample_system, embedder):
+    from rag.answering.extractive import ExtractiveAnswerer, lexical_overlap
+    from rag.text import content_terms
+
+    candidates = sample_system.retriever.candidates(QUESTION, None)[:6]
+    scorer = ExtractiveAnswerer(embedder, Config())
+    every = scorer.score_sentences(QUESTION, candidates)
+    capped = scorer.score_sentences(QUESTION, candidates, most=5)
+    assert len(capped) == 5 < len(every)
+    terms = set(content_terms(QUESTION))
+    kept = sorted((lexical_overlap(terms, s.text) for s in capped), reverse=True)
+    assert kept == sorted((lexical_overlap(terms, s.text) for s in every), reverse=True)[:5]
+    assert "Bushehr" in capped[0].text
+
+
 def current_build(folder) -> dict:
     """The pointer entry of the one BM25 build in ``folder`` (one settings key in use)."""
     [entry] = json.loads((folder / POINTER).read_text()).values()

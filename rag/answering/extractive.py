@@ -113,12 +113,13 @@ class ExtractiveAnswerer:
         """Passages to read when ``k`` are shown: the answer often sits in a deeper one."""
         return max(k, self.config.reader_passages)
 
-    def score_sentences(self, question: str, hits: list[Hit],
-                        per_passage: int | None = None) -> list[ScoredSentence]:
+    def score_sentences(self, question: str, hits: list[Hit], per_passage: int | None = None,
+                        most: int | None = None) -> list[ScoredSentence]:
         """Every distinct sentence of ``hits``, scored against ``question``, best first.
 
         With ``per_passage``, only that many sentences of each hit, those sharing the most
-        question words, are embedded and scored (embedding is the cost; a cheap first cut).
+        question words, are embedded and scored (embedding is the cost; a cheap first cut);
+        with ``most``, at most that many in all, by question words shared, then by hit rank.
         """
         q_terms = set(content_terms(question))
         seen: set[tuple[str, int]] = set()
@@ -136,6 +137,8 @@ class ExtractiveAnswerer:
             if per_passage is not None:
                 mine = sorted(mine, key=lambda f: -f[4])[:per_passage]
             found.extend(mine)
+        if most is not None:
+            found = sorted(found, key=lambda f: -f[4])[:most]  # stable: hit rank breaks ties
         if not found:
             return []
         # Cached: the sentence reranker has usually embedded these very sentences already.
@@ -150,9 +153,10 @@ class ExtractiveAnswerer:
         return sorted(scored, key=lambda x: x.score, reverse=True)
 
     def answer(self, question: str, hits: list[Hit]) -> Answer:
-        per_passage = self.config.reader_sentences_per_passage or None
-        return self.compose(question, hits,
-                            self.score_sentences(question, hits, per_passage=per_passage))
+        scored = self.score_sentences(question, hits,
+                                      per_passage=self.config.reader_sentences_per_passage or None,
+                                      most=self.config.reader_max_sentences or None)
+        return self.compose(question, hits, scored)
 
     @staticmethod
     def of_the_asked_kind(question: str, scored: list[ScoredSentence]) -> list[ScoredSentence]:
