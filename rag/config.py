@@ -97,14 +97,12 @@ class Config:
     # Passages the extractive reader reads sentences from (the answer shows top_k of them, plus
     # any deeper one it cites).
     reader_passages: int = 20
-    # Sentences of each passage that are embedded and scored, those sharing the most question
-    # words (0 = all): 4 keeps RealTime QA dev answers within a question of all, at a fraction
-    # of the embedding time.
-    reader_sentences_per_passage: int = 4
-    # Of those, the most embedded per question (0 = no cap), by question words shared, then by
-    # passage rank: embedding is the answer's cost, and 24 of ~75 keep RealTime QA dev answers
-    # within a question of all of them at a third of the time (docs/answers.md).
-    reader_max_sentences: int = 24
+    # Sentences of each passage that may be embedded and scored, those sharing the most
+    # question words (0 = all), and of those the most per question (0 = no cap), by question
+    # words shared, then passage rank. Embedding is the answer's cost: 8 and 48 read deeper than
+    # 4 and no cap (~75) did, at two thirds of the time (docs/answers.md).
+    reader_sentences_per_passage: int = 8
+    reader_max_sentences: int = 48
     # Abstain when the best sentence scores below this. Calibrated (best balanced accuracy, 0.95)
     # by `python -m eval calibrate` on eval/questions/sample.jsonl @ data/sample, RealTime QA dev
     # gold questions @ their corpus, and RealTime QA dev @ data/sample as unanswerable

@@ -28,7 +28,7 @@ _WEAK_FOR_ANY = frozenset({"DATE", "TIME", "CARDINAL", "QUANTITY", "PERCENT", "M
 class ReaderWeights:
     """How a candidate span is scored (tuned on RealTime QA dev through the eval harness)."""
 
-    pool: int = 16  # best sentences whose spans are candidates
+    pool: int = 24  # best sentences whose spans are candidates
     proximity: float = 0.15  # closeness to the question's words in the sentence
     focus: float = 0.15  # closeness to the noun the question asks about ("coach")
     other_kind: float = -0.05  # an organisation for "who", where a person is likelier
