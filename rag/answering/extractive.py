@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 SENTENCE_DENSE_WEIGHT = 0.7
 MIN_SENTENCE_WORDS = 4
+# Sentences are embedded in small batches: each batch is padded to its longest sentence, and
+# 16 took half the time of 64 for 48 news sentences (the encoder sorts them by length first).
+SENTENCE_BATCH = 16
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,7 @@ class ExtractiveAnswerer:
         # Cached: the sentence reranker has usually embedded these very sentences already.
         vectors = cached(self.embedder)
         q_vec = vectors.embed_query(question)
-        s_vecs = vectors.embed([f[3] for f in found], batch_size=64)
+        s_vecs = vectors.embed([f[3] for f in found], batch_size=SENTENCE_BATCH)
         dense = s_vecs @ q_vec
         scored = [
             ScoredSentence(hit, s, e, sentence, float(d), lexical, v)

@@ -36,6 +36,8 @@ from rag.types import Answer, Citation, source_refs
 
 # "[3]", "[1, 3]", and what a small model makes of the template: "[<sentence 3>]".
 _MARKER = re.compile(r"\[([^\[\]\d]{0,30}\d+(?:\s*[,;]\s*\d+)*[^\[\]\d]{0,3})\]")
+# A bracket without a number is the template copied ("[sentence number]", "[n]"): no citation.
+_TEMPLATE = re.compile(r"\[[^\[\]\d]{0,30}\]|<[^<>\d]{0,30}>")
 _LABEL = re.compile(r"^\s*(?:\*\*)?\s*(?:short\s+)?answer\s*(?:\*\*)?\s*:\s*(?:\*\*)?",
                     re.IGNORECASE)
 _EDGE = " \t\"'“”‘’`*.,;:!?()[]<>"
@@ -55,10 +57,18 @@ class Reply:
 
 
 def parse_reply(text: str, n_sentences: int) -> Reply:
-    """The first non-empty line of ``text`` as ``Answer: <short> [n]``; label optional."""
+    """The first non-empty line of ``text`` as ``Answer: <short> [n]``; label optional.
+
+    >>> parse_reply("Answer: Hossein Abdi [2]", 3)
+    Reply(short='Hossein Abdi', cited=(2,), dropped=())
+    >>> parse_reply("Answer: Apple [sentence number]", 3)
+    Reply(short='Apple', cited=(), dropped=())
+    >>> parse_reply("Answer: <shortest answer> [sentence number]", 3).short
+    ''
+    """
     line = next((ln for ln in text.splitlines() if ln.strip()), "")
     numbers = [int(x) for m in _MARKER.finditer(line) for x in re.findall(r"\d+", m.group(1))]
-    short = _LABEL.sub("", _MARKER.sub(" ", line))
+    short = _LABEL.sub("", _TEMPLATE.sub(" ", _MARKER.sub(" ", line)))
     short = " ".join(short.split()).strip(_EDGE)
     cited = tuple(dict.fromkeys(n for n in numbers if 1 <= n <= n_sentences))
     dropped = tuple(dict.fromkeys(n for n in numbers if not 1 <= n <= n_sentences))

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embeddings.base import Embedder
-from rag.answering.extractive import ScoredSentence
+from rag.answering.extractive import SENTENCE_BATCH, ScoredSentence
 from rag.answering.prompt import INSTRUCTION_LIKE
 from rag.config import Config
 from rag.embed_cache import cached
@@ -141,7 +141,7 @@ class CitationVerifier:
         """For each claim and passage number: best support score and the sentence giving it."""
         if not claims:
             return []
-        vectors = self.embedder.embed(claims, batch_size=64)
+        vectors = self.embedder.embed(claims, batch_size=SENTENCE_BATCH)
         terms_of = {id(s): set(content_terms(s.text)) for sents in sentences for s in sents}
         idf = term_weights(list(terms_of.values()))
         out = []
@@ -169,8 +169,8 @@ class CitationVerifier:
         if not sentences:
             return []
         vectors = cached(self.embedder)
-        claim_vec = vectors.embed([claim], batch_size=64)[0]
-        sent_vecs = vectors.embed([s.text for s in sentences], batch_size=64)
+        claim_vec = vectors.embed([claim], batch_size=SENTENCE_BATCH)[0]
+        sent_vecs = vectors.embed([s.text for s in sentences], batch_size=SENTENCE_BATCH)
         idf = term_weights([set(content_terms(s.text)) for s in context or sentences])
         terms = set(content_terms(claim))
         total = sum(idf(t) for t in terms)
