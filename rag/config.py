@@ -124,10 +124,8 @@ class Config:
     # llamacpp default), "passages" (cited sentences written from whole passages; the openai
     # default), or "auto".
     llm_reader: LlmReader = "auto"
-    # The sentence reader's pool: from the reader_passages retrieved passages, each passage's
-    # sentences sharing most question words; then the best by score, up to this many sentences
-    # and (estimated) tokens.
-    llm_reader_per_passage: int = 4
+    # The sentence reader's pool: of the sentences the extractive reader reads, its candidates'
+    # evidence first, then the best by score, up to this many sentences and (estimated) tokens.
     llm_reader_sentences: int = 10
     llm_reader_tokens: int = 350
     llm_context_tokens: int = 2048
@@ -153,7 +151,7 @@ class Config:
     def __post_init__(self) -> None:
         for name in ("chunk_tokens", "embed_batch_size", "top_k", "max_question_chars",
                      "max_passages_per_article", "max_answer_sentences", "candidates",
-                     "rerank_depth", "reader_passages", "llm_reader_per_passage",
+                     "rerank_depth", "reader_passages",
                      "llm_reader_sentences", "llm_reader_tokens", "fetch_timeout_s",
                      "fetch_max_bytes"):
             value = getattr(self, name)

@@ -155,11 +155,15 @@ class ExtractiveAnswerer:
         ]
         return sorted(scored, key=lambda x: x.score, reverse=True)
 
+    def score(self, question: str, hits: list[Hit]) -> list[ScoredSentence]:
+        """The sentences the readers read, scored (``score_sentences`` within
+        ``config.reader_sentences_per_passage`` and ``config.reader_max_sentences``)."""
+        return self.score_sentences(question, hits,
+                                    per_passage=self.config.reader_sentences_per_passage or None,
+                                    most=self.config.reader_max_sentences or None)
+
     def answer(self, question: str, hits: list[Hit]) -> Answer:
-        scored = self.score_sentences(question, hits,
-                                      per_passage=self.config.reader_sentences_per_passage or None,
-                                      most=self.config.reader_max_sentences or None)
-        return self.compose(question, hits, scored)
+        return self.compose(question, hits, self.score(question, hits))
 
     @staticmethod
     def of_the_asked_kind(question: str, scored: list[ScoredSentence]) -> list[ScoredSentence]:

@@ -108,10 +108,10 @@ def approx_tokens(text: str) -> int:
 class SentenceReader(LLMAnswerer):
     """Asks a chat model for the short answer from the best few sentences, then checks it.
 
-    The pool: ``score_sentences(question, hits, per_passage=config.llm_reader_per_passage)``
-    over ``config.reader_passages`` retrieved passages, best first, up to
-    ``config.llm_reader_sentences`` sentences and ``config.llm_reader_tokens`` tokens, shown
-    grouped by article in reading order and numbered as shown.
+    The pool: the sentences the fast reader reads (``ExtractiveAnswerer.score``, over
+    ``config.reader_passages`` retrieved passages), its candidates' evidence first, then the best
+    scored, up to ``config.llm_reader_sentences`` sentences and ``config.llm_reader_tokens``
+    tokens, shown grouped by article in reading order and numbered as shown.
     """
 
     def __init__(self, chat_model: BaseChatModel, embedder: Embedder, config: Config,
@@ -122,10 +122,11 @@ class SentenceReader(LLMAnswerer):
         """Passages to retrieve when ``k`` are shown: the pool looks deeper than the answer."""
         return self.extractive.depth(k)
 
-    def pool(self, question: str, hits: list[Hit]) -> list[ScoredSentence]:
-        """The sentences shown to the model, in the order they are numbered."""
-        ranked = self.extractive.score_sentences(question, hits,
-                                                 per_passage=self.config.llm_reader_per_passage)
+    def pool(self, question: str, hits: list[Hit],
+             scored: list[ScoredSentence] | None = None) -> list[ScoredSentence]:
+        """The sentences shown to the model, in the order they are numbered (``scored``: from
+        ``self.extractive.score``, computed when not given)."""
+        ranked = self.extractive.score(question, hits) if scored is None else scored
         chosen: list[ScoredSentence] = []
         budget = self.config.llm_reader_tokens
         headers: set[str] = set()
@@ -161,12 +162,12 @@ class SentenceReader(LLMAnswerer):
     def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
         """The model's reply as it is written (``Answer: ... [n]``, n = shown sentence), then
         the checked Answer."""
-        scored = self.extractive.score_sentences(question, hits)
+        scored = self.extractive.score(question, hits)
         unasked = self.extractive.without_model(question, hits, scored, self.name)
         if unasked is not None:
             yield unasked
             return
-        pool = self.pool(question, hits)
+        pool = self.pool(question, hits, scored)
         started = time.perf_counter()
         pieces: list[str] = []
         try:
