@@ -144,6 +144,8 @@ def test_the_reader_embeds_at_most_its_cap_keeping_the_best_worded(sample_system
     kept = sorted((lexical_overlap(terms, s.text) for s in capped), reverse=True)
     assert kept == sorted((lexical_overlap(terms, s.text) for s in every), reverse=True)[:5]
     assert "Bushehr" in capped[0].text
+    configured = ExtractiveAnswerer(embedder, Config(reader_max_sentences=5))
+    assert [s.text for s in configured.score(QUESTION, candidates)] == [s.text for s in capped]
 
 
 def current_build(folder) -> dict:
