@@ -124,8 +124,9 @@ class Config:
     # llamacpp default), "passages" (cited sentences written from whole passages; the openai
     # default), or "auto".
     llm_reader: LlmReader = "auto"
-    # The sentence reader's pool: of the sentences the extractive reader reads, its candidates'
-    # evidence first, then the best by score, up to this many sentences and (estimated) tokens.
+    # The sentence reader's pool: of each passage read, the 4 sentences sharing most question
+    # words; the fast reader's candidates' evidence first, then the best by score, up to this
+    # many sentences and (estimated) tokens.
     llm_reader_sentences: int = 10
     llm_reader_tokens: int = 350
     llm_context_tokens: int = 2048

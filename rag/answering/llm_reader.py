@@ -100,6 +100,9 @@ def _token_pattern(word: str) -> str:
     return "".join(out)
 
 
+LLM_PER_PASSAGE = 4
+
+
 def approx_tokens(text: str) -> int:
     """A tokenizer-free estimate (~4 characters a token in English news)."""
     return len(text) // 4 + 1
@@ -108,10 +111,11 @@ def approx_tokens(text: str) -> int:
 class SentenceReader(LLMAnswerer):
     """Asks a chat model for the short answer from the best few sentences, then checks it.
 
-    The pool: the sentences the fast reader reads (``ExtractiveAnswerer.score``, over
-    ``config.reader_passages`` retrieved passages), its candidates' evidence first, then the best
-    scored, up to ``config.llm_reader_sentences`` sentences and ``config.llm_reader_tokens``
-    tokens, shown grouped by article in reading order and numbered as shown.
+    The pool: of each of the ``config.reader_passages`` retrieved passages, the
+    ``LLM_PER_PASSAGE`` sentences sharing most question words, scored; the fast reader's
+    candidates' evidence first, then the best scored, up to ``config.llm_reader_sentences``
+    sentences and ``config.llm_reader_tokens`` tokens, shown grouped by article in reading
+    order and numbered as shown.
     """
 
     def __init__(self, chat_model: BaseChatModel, embedder: Embedder, config: Config,
@@ -122,11 +126,11 @@ class SentenceReader(LLMAnswerer):
         """Passages to retrieve when ``k`` are shown: the pool looks deeper than the answer."""
         return self.extractive.depth(k)
 
-    def pool(self, question: str, hits: list[Hit],
-             scored: list[ScoredSentence] | None = None) -> list[ScoredSentence]:
-        """The sentences shown to the model, in the order they are numbered (``scored``: from
-        ``self.extractive.score``, computed when not given)."""
-        ranked = self.extractive.score(question, hits) if scored is None else scored
+    def pool(self, question: str, hits: list[Hit]) -> list[ScoredSentence]:
+        """The sentences shown to the model, in the order they are numbered."""
+        # Fewer sentences per passage than the fast reader reads: with more, the 1.5B model
+        # answered the water polo score from a football sentence of the same page.
+        ranked = self.extractive.score_sentences(question, hits, per_passage=LLM_PER_PASSAGE)
         chosen: list[ScoredSentence] = []
         budget = self.config.llm_reader_tokens
         headers: set[str] = set()
@@ -167,7 +171,7 @@ class SentenceReader(LLMAnswerer):
         if unasked is not None:
             yield unasked
             return
-        pool = self.pool(question, hits, scored)
+        pool = self.pool(question, hits)
         started = time.perf_counter()
         pieces: list[str] = []
         try:

@@ -94,8 +94,7 @@ def reader_messages(question: str, groups: list[tuple[str, list[tuple[int, str]]
     return [
         SystemMessage(READER_SYSTEM),
         HumanMessage(f"{format_sentences(groups)}\n\nQuestion: {question}\n"
-                     'Reply in one line: "Answer:", the shortest answer, then the number of '
-                     "its sentence in square brackets."),
+                     "Reply in one line: Answer: <shortest answer> [sentence number]"),
     ]
 
 
