@@ -116,14 +116,20 @@ def test_sentence_rerank_puts_the_answering_passage_first(sample_system):
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
-@pytest.mark.slow
-def test_sentence_rerank_can_embed_only_the_best_worded_sentences(sample_system, embedder):
+def scored_sample(sample_system, embedder):
+    """The first 6 candidate passages for QUESTION, a scorer, and all their sentences scored."""
     from rag.answering.extractive import ExtractiveAnswerer
-    from rag.retrieval.rerank import SentenceReranker
 
     candidates = sample_system.retriever.candidates(QUESTION, None)[:6]
     scorer = ExtractiveAnswerer(embedder, Config())
-    every = scorer.score_sentences(QUESTION, candidates)
+    return candidates, scorer, scorer.score_sentences(QUESTION, candidates)
+
+
+@pytest.mark.slow
+def test_sentence_rerank_can_embed_only_the_best_worded_sentences(sample_system, embedder):
+    from rag.retrieval.rerank import SentenceReranker
+
+    candidates, scorer, every = scored_sample(sample_system, embedder)
     few = scorer.score_sentences(QUESTION, candidates, per_passage=1)
     assert len(few) <= len(candidates) < len(every)
     reranked = SentenceReranker(embedder, Config(rerank_sentences=1)).rerank(QUESTION, candidates)
@@ -135,16 +141,15 @@ def test_the_reader_embeds_at_most_its_cap_keeping_the_best_worded(sample_system
     from rag.answering.extractive import ExtractiveAnswerer, lexical_overlap
     from rag.text import content_terms
 
-    candidates = sample_system.retriever.candidates(QUESTION, None)[:6]
-    scorer = ExtractiveAnswerer(embedder, Config())
-    every = scorer.score_sentences(QUESTION, candidates)
+    candidates, scorer, every = scored_sample(sample_system, embedder)
     capped = scorer.score_sentences(QUESTION, candidates, most=5)
     assert len(capped) == 5 < len(every)
     terms = set(content_terms(QUESTION))
     kept = sorted((lexical_overlap(terms, s.text) for s in capped), reverse=True)
     assert kept == sorted((lexical_overlap(terms, s.text) for s in every), reverse=True)[:5]
     assert "Bushehr" in capped[0].text
-    configured = ExtractiveAnswerer(embedder, Config(reader_max_sentences=5))
+    configured = ExtractiveAnswerer(
+        embedder, Config(reader_sentences_per_passage=0, reader_max_sentences=5))
     assert [s.text for s in configured.score(QUESTION, candidates)] == [s.text for s in capped]
 
 
