@@ -1,5 +1,5 @@
-"""``python -m eval`` (also ``rag eval``): run, compare, calibrate, calibrate-citations,
-llm-support, slice."""
+"""``python -m eval`` (also ``rag eval``): run, compare, coverage, calibrate,
+calibrate-citations, llm-support, slice."""
 
 from __future__ import annotations
 
@@ -74,6 +74,49 @@ def compare(
         typer.echo(compare_runs(runs, plot))
     except RagError as exc:
         raise _fail(str(exc)) from None
+
+
+@app.command("coverage")
+def coverage_(
+    corpus: Annotated[Path, typer.Option(help="Corpus: JSONL (doc_id, title, text, ...), "
+                                              "or any file/folder `rag ingest` reads.")],
+    questions: Annotated[Path, typer.Option(help="Questions JSONL.")],
+    out: Annotated[Path | None, typer.Option(
+        help="Write the shares and per-question rows here (JSON).")] = None,
+    config: ConfigOption = None,
+    limit: Annotated[int | None, typer.Option(
+        help="Only the first N answerable questions.")] = None,
+    cache_dir: CacheOption = None,
+    seed_index: SeedOption = None,
+) -> None:
+    """Where the gold answer is lost: corpus, retrieved articles, passages, sentences, pool."""
+    from tqdm import tqdm
+
+    from eval.coverage import coverage, write
+    from eval.runner import parse_config
+
+    bars: list[tqdm] = []  # made at the first question, so errors print without a bar
+
+    def progress(done: int, total: int) -> None:
+        if not bars:
+            bars.append(tqdm(desc="coverage", unit="q", total=total))
+        bars[0].update(done - bars[0].n)
+
+    try:
+        result = coverage(corpus, questions, config=parse_config(config or []),
+                          cache_dir=cache_dir, seed_index=seed_index, limit=limit,
+                          progress=progress)
+    except (RagError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        for bar in bars:
+            bar.close()
+    if out:
+        write(result, out)
+    typer.echo(result.table())
+    typer.echo(f"\nLLM pool: {result.to_json()['llm_pool_mean_sentences']} sentences on average")
+    if out:
+        typer.echo(f"wrote {out}")
 
 
 @app.command()
