@@ -111,11 +111,10 @@ def coverage_(
     finally:
         for bar in bars:
             bar.close()
+    typer.echo(result.table())
+    typer.echo(f"\nLLM pool: {result.mean_pool_sentences} sentences on average")
     if out:
         write(result, out)
-    typer.echo(result.table())
-    typer.echo(f"\nLLM pool: {result.to_json()['llm_pool_mean_sentences']} sentences on average")
-    if out:
         typer.echo(f"wrote {out}")
 
 

@@ -23,6 +23,7 @@ bound of what retrieval could find, not a count of answerable questions.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,8 @@ from typing import Any
 
 from eval.cache import default_cache_dir, open_eval_index
 from eval.data import Question, file_hash, load_corpus, load_questions
-from eval.metrics import contains_answer, normalize_answer
+from eval.metrics import contains_answer, contains_normalized, normalize_answer
+from rag.answering.base import reading_depth
 from rag.articles import Article
 from rag.config import Config
 
@@ -56,22 +58,24 @@ class Coverage:
     n: int = 0
     found: dict[str, int] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
-    pool_sizes: list[int] = field(default_factory=list)
 
     def add(self, question_id: str, flags: dict[str, bool], pool_size: int) -> None:
         self.n += 1
         for key, hit in flags.items():
             self.found[key] = self.found.get(key, 0) + int(hit)
         self.rows.append({"id": question_id, **flags, "llm_pool_sentences": pool_size})
-        self.pool_sizes.append(pool_size)
 
     def shares(self) -> dict[str, float]:
         return {k: round(v / self.n, 3) for k, v in self.found.items()} if self.n else {}
 
+    @property
+    def mean_pool_sentences(self) -> float:
+        sizes = [r["llm_pool_sentences"] for r in self.rows]
+        return round(sum(sizes) / len(sizes), 1) if sizes else 0.0
+
     def to_json(self) -> dict[str, Any]:
-        mean_pool = sum(self.pool_sizes) / len(self.pool_sizes) if self.pool_sizes else 0.0
         return {"n": self.n, "coverage": self.shares(), "found": self.found,
-                "llm_pool_mean_sentences": round(mean_pool, 1), "questions": self.rows}
+                "llm_pool_mean_sentences": self.mean_pool_sentences, "questions": self.rows}
 
     def table(self) -> str:
         """The coverage as a Markdown table, stage by stage."""
@@ -86,22 +90,20 @@ class CorpusByDate:
     """The corpus's normalized article texts, to ask whether an answer occurs in any article
     published by a date. Texts are normalized once (as ``contains`` normalizes)."""
 
+    # Joins the texts; no normalized answer holds it, so no match spans two articles.
+    _SEP = " \x00 "
+
     def __init__(self, articles: Sequence[Article]) -> None:
-        dated = sorted(articles, key=lambda a: a.published_at or "")
-        self.dates = [a.published_at or "" for a in dated]
-        self.texts = [f" {normalize_answer(a.title + ' ' + a.text)} " for a in dated]
+        dated = sorted(articles, key=lambda a: (a.published_at or "")[:10])
+        self.dates = [(a.published_at or "")[:10] for a in dated]  # undated ("") sort first
+        self.texts = [normalize_answer(a.title + " " + a.text) for a in dated]
 
     def contains(self, answers: Sequence[str], match: str, date: str | None) -> bool:
         """Whether the articles published on or before ``date`` (all when None) hold the
         answer(s); undated articles always count."""
-        day = date.replace("/", "-")[:10] if date else None
-        texts = [t for d, t in zip(self.dates, self.texts, strict=True)
-                 if day is None or not d or d[:10] <= day]
-        wanted = [f" {normalize_answer(a)} " for a in answers if normalize_answer(a)]
-        if not wanted:
-            return False
-        found = [any(w in t for t in texts) for w in wanted]
-        return all(found) if match == "all" else any(found)
+        last = bisect_right(self.dates, date.replace("/", "-")[:10]) if date else len(self.dates)
+        return contains_normalized(f"{self._SEP}{self._SEP.join(self.texts[:last])}{self._SEP}",
+                                   answers, match)
 
 
 def coverage(corpus: str | Path, questions: str | Path, *, config: Config,
@@ -109,7 +111,6 @@ def coverage(corpus: str | Path, questions: str | Path, *, config: Config,
              limit: int | None = None,
              progress: Callable[[int, int], None] | None = None) -> Coverage:
     """Follow each answerable question's gold answer through retrieval and the readers."""
-    from rag.answering.extractive import ExtractiveAnswerer
     from rag.answering.llm_reader import SentenceReader
 
     corpus = Path(corpus)
@@ -117,35 +118,35 @@ def coverage(corpus: str | Path, questions: str | Path, *, config: Config,
                             Path(cache_dir) if cache_dir else default_cache_dir(),
                             seed=Path(seed_index) if seed_index else None)
     system = index.system
-    extractive = ExtractiveAnswerer(system.embedder, system.config)
+    # pool() and the sentence scoring need no chat model.
     reader = SentenceReader(None, system.embedder, system.config)  # type: ignore[arg-type]
     by_date = CorpusByDate(load_corpus(corpus))
     qs = [q for q in load_questions(questions) if q.answerable]
     qs = qs[:limit] if limit else qs
     result = Coverage()
     for i, q in enumerate(qs):
-        flags, pool_size = _follow(q, system, extractive, reader, by_date)
+        flags, pool_size = _follow(q, system, reader, by_date)
         result.add(q.id, flags, pool_size)
         if progress:
             progress(i + 1, len(qs))
     return result
 
 
-def _follow(q: Question, system: Any, extractive: Any, reader: Any,
+def _follow(q: Question, system: Any, reader: Any,
             by_date: CorpusByDate) -> tuple[dict[str, bool], int]:
     date = q.meta.get("question_date") or None
 
     def has(texts: Sequence[str]) -> bool:
         return contains_answer(" \n ".join(texts), q.answers, q.match)
 
-    hits = system.retriever.retrieve(q.question, extractive.depth(system.config.top_k),
+    hits = system.retriever.retrieve(q.question, reading_depth(reader, system.config.top_k),
                                      reference=date)
     flags = {"corpus": by_date.contains(q.answers, q.match, date)}
     articles = list({h.article.id: h.article for h in hits}.values())
     for k in ARTICLE_DEPTHS:
         flags[f"articles@{k}"] = has([a.text for a in articles[:k]])
     flags["passages"] = has([h.chunk.text for h in hits])
-    scored = extractive.score_sentences(q.question, hits)
+    scored = reader.extractive.score_sentences(q.question, hits)
     flags["sentences"] = has([s.text for s in scored])
     for k in SENTENCE_DEPTHS:
         flags[f"best@{k}"] = has([s.text for s in scored[:k]])

@@ -35,6 +35,13 @@ def test_corpus_counts_only_articles_published_by_the_question_date():
     assert not corpus.contains(["", "  "], "any", None)
 
 
+def test_an_answer_never_spans_two_articles():
+    corpus = CorpusByDate([_article("The coach is Hossein", "2022-06-10"),
+                           _article("Abdi Khan said.", "2022-06-11")])
+    assert not corpus.contains(["Hossein Abdi"], "any", None)
+    assert corpus.contains(["Abdi Khan"], "any", None)
+
+
 def test_undated_articles_always_count():
     corpus = CorpusByDate([_article("Sardar Azmoun scored twice.", None)])
     assert corpus.contains(["Sardar Azmoun"], "any", "2000-01-01")
