@@ -30,7 +30,9 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -166,6 +168,10 @@ def ensure_export(name: str, root: Path | None = None) -> Path:
     with FileLock(str(folder) + ".lock"):
         if cached_export_ok(folder):  # another process finished it while we waited
             return folder / MODEL_FILE
+        # Once per machine (and model): a line, so a first start's pause is explained.
+        print(f"Preparing the int8 embedding model {name} (once per machine, about 10 s)...",
+              file=sys.stderr, flush=True)
+        started = time.monotonic()
         with tempfile.TemporaryDirectory(dir=folder, prefix=".export-") as tmp, _quiet():
             fp32, int8 = Path(tmp) / "model.fp32.onnx", Path(tmp) / MODEL_FILE
             _export_fp32(spec, fp32)
@@ -177,6 +183,8 @@ def ensure_export(name: str, root: Path | None = None) -> Path:
             os.replace(int8, folder / MODEL_FILE)
             record["mtime_ns"] = (folder / MODEL_FILE).stat().st_mtime_ns
             _write_json(folder / META_FILE, record)
+        print(f"Prepared it in {time.monotonic() - started:.1f} s: {folder / MODEL_FILE}",
+              file=sys.stderr, flush=True)
     return folder / MODEL_FILE
 
 

@@ -48,7 +48,7 @@ class SentenceTransformerEmbedder(LocalEmbedderBase):
     """A sentence-transformers model behind the :class:`embeddings.base.Embedder` interface.
 
     >>> from embeddings import get_embedder
-    >>> e = get_embedder("all-MiniLM-L6-v2")
+    >>> e = get_embedder("all-MiniLM-L6-v2", "torch")
     >>> e.embed(["Iran and Russia discussed aviation."]).shape
     (1, 384)
     """

@@ -21,6 +21,7 @@ from rag.followup import condense_query
 from rag.index import check_index, open_index
 from rag.index.base import HNSWIndex, IndexStats, SearchFilters, VectorParams
 from rag.ingest import IngestReport, ProgressCallback, ingest_articles
+from rag.notices import notice_once
 from rag.retrieval import NewsRetriever, Retriever
 from rag.types import Answer
 
@@ -61,7 +62,8 @@ class RagSystem:
         config = self.config
         dimension = embedder.dimension if embedder is not None else None
         first_error: IndexMismatchError | None = None
-        for backend in embedding_backends(config, embedder):
+        candidates = embedding_backends(config, embedder)
+        for backend in candidates:
             if dimension is None:
                 from embeddings.sentence_transformers import configured_dimension
 
@@ -75,6 +77,8 @@ class RagSystem:
             except IndexMismatchError as exc:
                 first_error = first_error or exc
                 continue
+            if backend != candidates[0]:
+                suggest_reindex(config, backend)
             return index, backend
         raise IndexMismatchError(
             f"{first_error}. An index holds the vectors of one model and embedding backend "
@@ -244,6 +248,19 @@ def embedding_backends(config: Config, embedder: Embedder | None = None) -> list
     if embedder is not None and own is None:
         return ["torch"]  # an embedder of its own kind (a test fake): vectors as before backends
     return [DEFAULT_BACKEND, *(b for b in BACKENDS if b != DEFAULT_BACKEND)]
+
+
+def suggest_reindex(config: Config, backend: str) -> None:
+    """Once per index and machine: an index that ``auto`` opened with an older backend than
+    today's default could be re-embedded (``rag reindex``) to answer faster."""
+    if config.index_backend != "faiss":  # rag reindex swaps folders; pgvector: a new index
+        return
+    where = Path(config.index_dir)
+    notice_once(f"reindex:{where.resolve()}",
+                f"note: the index at {where} was built with the {backend} embedding backend; "
+                f"new indexes use {DEFAULT_BACKEND}, which answers in about half the time. "
+                f"It keeps working as it is; to switch: rag reindex --index {where} "
+                f"--backend {DEFAULT_BACKEND}")
 
 
 def standalone_query(answerer: Answerer, question: str, history: list[str] | None) -> str:

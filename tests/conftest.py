@@ -17,19 +17,19 @@ REALTIMEQA = SHARED / "eval" / "realtimeqa"
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The default embedding model (all-MiniLM-L6-v2 from its PyPI package), loaded once."""
+    """The default embedding model: all-MiniLM-L6-v2 from its PyPI package on the default
+    backend (onnx-int8, exported into the model cache on first use), loaded once."""
     from embeddings import get_embedder
 
     return get_embedder("all-MiniLM-L6-v2")
 
 
 @pytest.fixture(scope="session")
-def int8_embedder():
-    """The same model on the onnx-int8 backend (exported into the model cache on first use),
-    loaded once."""
+def torch_embedder():
+    """The same model on the torch backend (indexes built before int8 was the default)."""
     from embeddings import get_embedder
 
-    return get_embedder("all-MiniLM-L6-v2", "onnx-int8")
+    return get_embedder("all-MiniLM-L6-v2", "torch")
 
 
 @pytest.fixture(scope="session")

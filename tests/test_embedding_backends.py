@@ -53,46 +53,48 @@ def test_eval_cache_key_of_torch_indexes_is_unchanged() -> None:
 
 
 @pytest.mark.slow
-def test_int8_vectors_match_torch(embedder, int8_embedder) -> None:
-    assert isinstance(int8_embedder, Embedder)
-    assert int8_embedder.name == f"{MODEL}+onnx-int8" and int8_embedder.backend == "onnx-int8"
-    assert (int8_embedder.dimension, int8_embedder.max_tokens) == (384, 256)
-    assert get_embedder(MODEL, "onnx-int8") is int8_embedder
+def test_int8_vectors_match_torch(torch_embedder, embedder) -> None:
+    assert isinstance(embedder, Embedder)
+    assert embedder.name == f"{MODEL}+onnx-int8" and embedder.backend == "onnx-int8"
+    assert (embedder.dimension, embedder.max_tokens) == (384, 256)
+    assert get_embedder(MODEL, "onnx-int8") is embedder
     chunks = [t.read_text() for t in sorted(SAMPLE_CORPUS.glob("*.txt"))]
     texts = TEXTS + chunks
-    fp32, int8 = embedder.embed(texts), int8_embedder.embed(texts, batch_size=4)
+    fp32, int8 = torch_embedder.embed(texts), embedder.embed(texts, batch_size=4)
     assert int8.shape == fp32.shape and int8.dtype == np.float32
     assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-4)
     cosines = (fp32 * int8).sum(axis=1)
-    assert cosines.min() >= 0.98, cosines
+    # 0.978-0.98 for "hi" batched with longer texts, by the CPU's int8 kernels; per-tensor
+    # quantization gave 0.91 (docs/embedding-backends.md).
+    assert cosines.min() >= 0.975 and cosines.mean() >= 0.99, cosines
     # Dynamic quantization scales activations per batch, so a text's vector moves a little
     # with its batch mates ("hi" beside 256-token texts: 0.978); alone, it is the same vector.
-    single = np.vstack([int8_embedder.embed([t]) for t in TEXTS])
+    single = np.vstack([embedder.embed([t]) for t in TEXTS])
     assert (single * int8[:len(TEXTS)]).sum(axis=1).min() >= 0.97
-    assert np.allclose(single[0], int8_embedder.embed([TEXTS[0]]), atol=1e-6)
-    q = int8_embedder.embed_query(TEXTS[0])
-    assert int8_embedder.embed_query(TEXTS[0]) is q
-    assert int8_embedder.embed([]).shape == (0, 384)
+    assert np.allclose(single[0], embedder.embed([TEXTS[0]]), atol=1e-6)
+    q = embedder.embed_query(TEXTS[0])
+    assert embedder.embed_query(TEXTS[0]) is q
+    assert embedder.embed([]).shape == (0, 384)
 
 
 @pytest.mark.slow
-def test_int8_tokenizes_as_torch(embedder, int8_embedder) -> None:
+def test_int8_tokenizes_as_torch(torch_embedder, embedder) -> None:
     """Token for token: the ids sentence-transformers feeds its model, and the chunker's
     token counts."""
     for batch in (TEXTS[:2], TEXTS):
-        torch_ids = embedder.model.preprocess(batch)["input_ids"].numpy()
-        ours = int8_embedder.tokenizer([t.strip() for t in batch], padding=True,
+        torch_ids = torch_embedder.model.preprocess(batch)["input_ids"].numpy()
+        ours = embedder.tokenizer([t.strip() for t in batch], padding=True,
                                        truncation="longest_first", max_length=256,
                                        return_tensors="np")["input_ids"]
         assert np.array_equal(torch_ids, ours)
-    assert int8_embedder.count_tokens(TEXTS) == embedder.count_tokens(TEXTS)
+    assert embedder.count_tokens(TEXTS) == torch_embedder.count_tokens(TEXTS)
 
 
 @pytest.mark.slow
-def test_a_damaged_or_missing_export_is_rebuilt(int8_embedder, tmp_path) -> None:
+def test_a_damaged_or_missing_export_is_rebuilt(embedder, tmp_path) -> None:
     spec = ModelSpec(MODEL)
     folder = spec.export_dir(tmp_path)
-    shutil.copytree(int8_embedder.path.parent, folder)  # the session's export, checked
+    shutil.copytree(embedder.path.parent, folder)  # the session's export, checked
     assert ensure_export(MODEL, tmp_path) == folder / MODEL_FILE
     good = (folder / MODEL_FILE).read_bytes()
     with open(folder / MODEL_FILE, "r+b") as fh:  # same size, a few bytes flipped
@@ -109,44 +111,67 @@ def test_a_damaged_or_missing_export_is_rebuilt(int8_embedder, tmp_path) -> None
 
 
 @pytest.fixture(scope="module")
-def int8_index_dir(tmp_path_factory, int8_embedder):
-    path = tmp_path_factory.mktemp("int8-index")
-    system = RagSystem(Config(index_dir=path, embedding_backend="onnx-int8"))
-    assert system.embedder is int8_embedder
+def torch_index_dir(tmp_path_factory, torch_embedder):
+    """The sample corpus indexed on torch, as every index built before int8 was the default."""
+    path = tmp_path_factory.mktemp("torch-index")
+    system = RagSystem(Config(index_dir=path, embedding_backend="torch"))
+    assert system.embedder is torch_embedder
     assert system.ingest_paths([SAMPLE_CORPUS]).added == 7
     system.index.close()
     return path
 
 
 @pytest.mark.slow
-def test_an_index_refuses_the_other_backend(int8_index_dir, sample_index_dir,
+def test_new_indexes_are_int8(sample_index_dir, tmp_path, embedder) -> None:
+    system = RagSystem(Config(index_dir=tmp_path / "new"))
+    assert (system.embedding_backend, system.embedder) == ("onnx-int8", embedder)
+    assert RagSystem(Config(index_dir=sample_index_dir)).stats().model == f"{MODEL}+onnx-int8"
+
+
+@pytest.mark.slow
+def test_an_index_refuses_the_other_backend(torch_index_dir, sample_index_dir,
                                             embedder) -> None:
     with pytest.raises(IndexMismatchError) as exc:
-        RagSystem(Config(index_dir=int8_index_dir, embedding_backend="torch"))
+        RagSystem(Config(index_dir=sample_index_dir, embedding_backend="torch"))
     message = str(exc.value)
     assert f"'{MODEL}+onnx-int8'" in message and f"not '{MODEL}'" in message
     assert "RAG_EMBEDDING_BACKEND" in message and "rag reindex" in message
     with pytest.raises(IndexMismatchError, match=r"not 'all-MiniLM-L6-v2\+onnx-int8'"):
-        RagSystem(Config(index_dir=sample_index_dir, embedding_backend="onnx-int8"))
-    with pytest.raises(IndexMismatchError):  # the torch model handed in, int8 index
-        RagSystem(Config(index_dir=int8_index_dir), embedder=embedder)
+        RagSystem(Config(index_dir=torch_index_dir, embedding_backend="onnx-int8"))
+    with pytest.raises(IndexMismatchError):  # the int8 model handed in, torch index
+        RagSystem(Config(index_dir=torch_index_dir), embedder=embedder)
 
 
 @pytest.mark.slow
-def test_auto_opens_an_index_with_its_own_backend(int8_index_dir, sample_index_dir,
-                                                  embedder, int8_embedder) -> None:
-    int8 = RagSystem(Config(index_dir=int8_index_dir), create=False)
-    assert (int8.embedding_backend, int8.embedder) == ("onnx-int8", int8_embedder)
+def test_a_torch_index_still_answers_and_names_reindex_once(
+        torch_index_dir, sample_index_dir, torch_embedder, embedder, tmp_path, monkeypatch,
+        caplog) -> None:
+    """``auto`` opens each index with its own backend; an old torch index answers as before,
+    and the first open on this machine names `rag reindex` (once, not on every command)."""
+    monkeypatch.setenv("NEWS_RAG_MODEL_CACHE", str(tmp_path / "cache"))
+    int8 = RagSystem(Config(index_dir=sample_index_dir), create=False)
+    assert (int8.embedding_backend, int8.embedder) == ("onnx-int8", embedder)
     assert "Bushehr" in int8.ask("Where is the nuclear plant being built?").text
-    torch = RagSystem(Config(index_dir=sample_index_dir), create=False)
-    assert (torch.embedding_backend, torch.embedder) == ("torch", embedder)
+    assert "rag reindex" not in caplog.text
+    torch = RagSystem(Config(index_dir=torch_index_dir), create=False)
+    assert (torch.embedding_backend, torch.embedder) == ("torch", torch_embedder)
+    assert "Bushehr" in torch.ask("Where is the nuclear plant being built?").text
+    notes = [r.getMessage() for r in caplog.records if "rag reindex" in r.getMessage()]
+    assert notes == [f"note: the index at {torch_index_dir} was built with the torch embedding "
+                     "backend; new indexes use onnx-int8, which answers in about half the time. "
+                     f"It keeps working as it is; to switch: rag reindex --index "
+                     f"{torch_index_dir} --backend onnx-int8"]
+    caplog.clear()
+    RagSystem(Config(index_dir=torch_index_dir), create=False)
+    RagSystem(Config(index_dir=torch_index_dir, embedding_backend="torch"), create=False)
+    assert "rag reindex" not in caplog.text
 
 
 @pytest.mark.slow
-def test_reindex_swaps_in_an_index_of_the_other_backend(sample_index_dir, tmp_path,
-                                                        int8_embedder) -> None:
+def test_reindex_swaps_in_an_index_of_the_other_backend(torch_index_dir, tmp_path,
+                                                        embedder) -> None:
     path = tmp_path / "index"
-    shutil.copytree(sample_index_dir, path)
+    shutil.copytree(torch_index_dir, path)
     report = reindex(Config(index_dir=path), backend="onnx-int8")
     assert (report.articles, report.old_model, report.new_model) == (
         7, MODEL, f"{MODEL}+onnx-int8")
@@ -163,9 +188,9 @@ def test_reindex_swaps_in_an_index_of_the_other_backend(sample_index_dir, tmp_pa
 
 
 @pytest.mark.slow
-def test_a_failed_reindex_leaves_the_old_index(sample_index_dir, tmp_path, monkeypatch) -> None:
+def test_a_failed_reindex_leaves_the_old_index(torch_index_dir, tmp_path, monkeypatch) -> None:
     path = tmp_path / "index"
-    shutil.copytree(sample_index_dir, path)
+    shutil.copytree(torch_index_dir, path)
     def files() -> list[str]:  # SQLite's -wal/-shm come and go with open connections
         return sorted(p.name for p in path.iterdir() if not p.name.endswith(("-wal", "-shm")))
 

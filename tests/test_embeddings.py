@@ -20,15 +20,17 @@ def test_packaged_model_loads_offline_and_is_shared(embedder) -> None:
     assert get_embedder("all-MiniLM-L6-v2") is embedder
 
 
-def test_vectors_are_normalized_and_batched_like_single(embedder) -> None:
+def test_vectors_are_normalized_and_batched_like_single(torch_embedder) -> None:
+    """torch's vectors do not depend on their batch mates (int8's move a little:
+    tests/test_embedding_backends.py)."""
     texts = ["Iran and Russia discussed aviation.", "The water polo final ended 16-13.",
              "Central bank policy."]
-    batch = embedder.embed(texts, batch_size=2)
+    batch = torch_embedder.embed(texts, batch_size=2)
     assert batch.shape == (3, 384) and batch.dtype == np.float32
     assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
-    single = np.vstack([embedder.embed([t]) for t in texts])
+    single = np.vstack([torch_embedder.embed([t]) for t in texts])
     assert np.allclose(batch, single, atol=1e-5)
-    assert embedder.embed([]).shape == (0, 384)
+    assert torch_embedder.embed([]).shape == (0, 384)
 
 
 def test_similar_texts_score_higher(embedder) -> None:
