@@ -8,23 +8,25 @@ mounted at ``/`` of the server of ``serve`` (OpenAI-compatible and REST APIs und
 from __future__ import annotations
 
 import argparse
-import logging
+import functools
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
+from fastapi import FastAPI
 
-from rag import Answer, Config, RagError, RagSystem, get_system
+from rag import Answer, BadInputError, Config, RagError, RagSystem, get_system
 from rag.answering import BACKENDS
 from rag.articles import load_paths
-from rag.feeds import FeedService, format_interval, load_urls
+from rag.feeds import FeedService, FetchError, format_interval, load_urls
 from rag.retrieval import make_filters
+from serve.errors import log_failure
 from serve.limits import ServeSettings
 from serve.server import create_app, serve_forever
 from ui import EXAMPLE_QUESTIONS, STYLE
@@ -54,13 +56,34 @@ from ui.uploads import (
     check_uploads,
 )
 
-logger = logging.getLogger("app")
 STREAM_DELAY_S = 0.03
 SEARCHING = "_Searching the articles…_"
 TABLE_HEADERS = ["Title", "Source", "Date", "Chunks", "ID"]
+# Errors about the user's own input (a file, a link, a date): their message is shown as it is.
+SHOWN_ERRORS = (BadInputError, FetchError)
+T = TypeVar("T")
 # System fonts: the default theme would fetch web fonts, and the app runs offline.
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                           font_mono=["ui-monospace", "monospace"])
+
+
+def page_errors(handler: Callable[..., T]) -> Callable[..., T]:
+    """``handler`` with its failures shown on the page as a ``gr.Error``: a bad input's own
+    message, anything else only its type and a reference to the server log (its text may name
+    the server's files)."""
+
+    @functools.wraps(handler)
+    def shown(*args: Any, **kwargs: Any) -> T:
+        try:
+            return handler(*args, **kwargs)
+        except gr.Error:
+            raise
+        except SHOWN_ERRORS as exc:
+            raise gr.Error(str(exc)) from None
+        except Exception as exc:
+            raise gr.Error(log_failure(exc, f"the page's {handler.__name__}")) from None
+
+    return shown
 
 
 def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
@@ -96,11 +119,10 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
                     drafted += item
                     yield (chat_messages(turns, escape_markdown(drafted)), gr.skip(), gr.skip(),
                            gr.skip())
-        except RagError as exc:
+        except SHOWN_ERRORS as exc:
             error = str(exc)
         except Exception as exc:  # a backend down (LLM server...): say so in the chat
-            logger.exception("answering %r failed", question)
-            error = f"the answer backend failed: {type(exc).__name__}: {exc}"
+            error = f"the answer backend failed: {log_failure(exc, f'answering {question!r}')}"
         if answer is None:
             turns[-1] = Turn(question, error=error)
             yield chat_messages(turns), turns, gr.skip(), gr.skip()
@@ -118,12 +140,10 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
         turn = turns[index // 2] if 0 <= index // 2 < len(turns) else None
         return sources_html(turn.answer if turn else None)
 
+    @page_errors
     def api_ask(question: str) -> dict[str, Any]:
         """Answer ``question``; returns the JSON of ``rag ask --json`` (answer, citations...)."""
-        try:
-            return system.ask(question).to_json()
-        except RagError as exc:
-            raise gr.Error(str(exc)) from None
+        return system.ask(question).to_json()
 
     def articles_view() -> tuple[list[list[Any]], str]:
         rows = [[a.title, a.source or "", a.published_at or "", n, a.id]
@@ -132,6 +152,7 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
         rows.sort(key=lambda r: r[2], reverse=True)  # newest first, undated last
         return rows, stats_markdown(system.stats())
 
+    @page_errors
     def ingest(files: list[str] | None,
                progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         if not files:
@@ -156,6 +177,7 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
                   f"{escape_markdown(f.reason)}" for f in failures]
         return "\n".join(lines), *articles_view()
 
+    @page_errors
     def fetch_links(text: str,
                     progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         links = split_links(text)
@@ -173,28 +195,31 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
     def feeds_view() -> list[list[Any]]:
         return feed_rows(feeds.feeds())
 
+    @page_errors
     def add_feed(url: str, every: str, keep: float | None) -> tuple[Any, ...]:
         try:
             feed = feeds.add((url or "").strip(), every=_blank(every),
                              keep_days=float(keep) if keep else None)
-        except RagError as exc:
+        except SHOWN_ERRORS as exc:
             return f"⚠ {escape_markdown(str(exc))}", gr.skip(), feeds_view()
         return (f"Following {code(feed.url)} (every "
                 f"{format_interval(feed.every_s)}): **Sync now** fetches it, or the background "
                 "sync will.", str(feed.id), feeds_view())
 
+    @page_errors
     def sync_feeds(selected: str) -> tuple[Any, ...]:
         try:
             chosen = [feeds.feed(i) for i in (selected or "").replace(",", " ").split()]
-        except RagError as exc:
+        except SHOWN_ERRORS as exc:
             return f"⚠ {escape_markdown(str(exc))}", feeds_view(), *articles_view()
         reports = feeds.sync(chosen or None)
         return sync_markdown(reports), feeds_view(), *articles_view()
 
+    @page_errors
     def remove_feed(selected: str) -> tuple[Any, ...]:
         try:
             feed, _ = feeds.remove((selected or "").strip())
-        except RagError as exc:
+        except SHOWN_ERRORS as exc:
             return f"⚠ {escape_markdown(str(exc))}", gr.skip(), feeds_view()
         return (f"Stopped following {code(feed.url)} (its articles stay).", "",
                 feeds_view())
@@ -205,6 +230,7 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
     def pick_article(evt: gr.SelectData) -> str:
         return str(evt.row_value[-1]) if evt.row_value else ""
 
+    @page_errors
     def delete(article_id: str) -> tuple[Any, ...]:
         ids = [i for i in (article_id or "").replace(",", " ").split() if i]
         if not ids:
@@ -378,9 +404,33 @@ def read_settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, Se
     return args, settings
 
 
+def create_server_app(system: RagSystem, settings: ServeSettings,
+                      feeds: FeedService | None = None) -> FastAPI:
+    """What ``python app.py`` serves: the page of ``build_app`` mounted at ``/`` of the API
+    app, under the access policy of ``settings`` (``serve.access``)."""
+    demo = build_app(system, max_upload_mb=settings.max_upload_mb,
+                     max_upload_chars=settings.max_upload_chars, feeds=feeds)
+    demo.queue(default_concurrency_limit=8)
+    return create_app(system, settings, page=demo, page_options=dict(
+        max_file_size=f"{settings.max_upload_mb}mb", css_paths=[STYLE], theme=THEME))
+
+
+def _warn_about_access(settings: ServeSettings) -> None:
+    if settings.api_keys:
+        if not settings.auth:
+            print("The page asks for a login: any user name, a RAG_API_KEY key as the password",
+                  flush=True)
+    elif settings.host not in ("127.0.0.1", "localhost", "::1"):
+        what = "/v1 is" if settings.auth else "/v1 and the page are"
+        print(f"warning: listening on {settings.host} without RAG_API_KEY: {what} open to "
+              "anyone who reaches it", file=sys.stderr)
+    elif settings.auth:
+        print("warning: RAG_AUTH protects the page; set RAG_API_KEY to protect /v1 too",
+              file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> None:
     args, settings = read_settings(argv)
-    auth = settings.auth
     config = Config.from_env(index_dir=args.index)
     if not Path(config.index_dir).exists():
         print(f"Building the index in {config.index_dir} (first start)…", flush=True)
@@ -394,21 +444,8 @@ def main(argv: list[str] | None = None) -> None:
         feeds = FeedService(system)
     except RagError as exc:
         raise SystemExit(f"error: {exc}") from None
-    demo = build_app(system, max_upload_mb=settings.max_upload_mb,
-                     max_upload_chars=settings.max_upload_chars, feeds=feeds)
-    demo.queue(default_concurrency_limit=8)
-    app = create_app(system, settings, page=demo, page_options=dict(
-        auth=auth, show_error=True, max_file_size=f"{settings.max_upload_mb}mb", css_paths=[STYLE],
-        theme=THEME))
-    if settings.host not in ("127.0.0.1", "localhost", "::1"):
-        if not auth:
-            print(f"warning: listening on {settings.host} without RAG_AUTH", file=sys.stderr)
-        if not settings.api_keys:
-            print(f"warning: listening on {settings.host} without RAG_API_KEY: /v1 is open",
-                  file=sys.stderr)
-    elif auth and not settings.api_keys:
-        print("warning: RAG_AUTH protects the page; set RAG_API_KEY to protect /v1 too",
-              file=sys.stderr)
+    app = create_server_app(system, settings, feeds)
+    _warn_about_access(settings)
     if config.feeds_background:
         # Due feeds sync in a thread of their own: questions are never kept waiting.
         feeds.start()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
@@ -23,6 +22,7 @@ from rag.ingest import IngestReport
 from rag.retrieval import make_filters
 from rag.system import RagSystem
 from serve import openai_compat as oa
+from serve.access import AccessPolicy, PageLogin
 from serve.errors import ApiError, add_error_handlers, error_of
 from serve.limits import BodyLimit, ServeSettings
 from serve.schemas import (
@@ -37,15 +37,16 @@ from serve.schemas import (
     IngestResponse,
     Stats,
 )
-from ui.uploads import as_uploaded, check_uploads
+from ui.uploads import as_uploaded, cap_upload, check_uploads
 
-logger = logging.getLogger("serve")
 _SAFE_NAME = re.compile(r"[^\w.\- ]+")
 
 
-def create_api(system: RagSystem, settings: ServeSettings | None = None) -> FastAPI:
-    """A FastAPI app with the ``/v1`` routes and ``/healthz`` over ``system``; any ASGI server
-    runs it (``serve.server.start`` or ``uvicorn.run(api)``)."""
+def create_api(system: RagSystem, settings: ServeSettings | None = None,
+               page_login: PageLogin | None = None) -> FastAPI:
+    """A FastAPI app with the ``/v1`` routes and ``/healthz`` over ``system``, guarded by the
+    access policy of ``serve.access`` (``page_login``: the page's, when one is mounted); any ASGI
+    server runs it (``serve.server.start`` or ``uvicorn.run(api)``)."""
     settings = settings or ServeSettings.from_env()
     api = FastAPI(title="news-rag API", version="1",
                   description="Cited answers over news articles: OpenAI-compatible chat "
@@ -54,15 +55,11 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None) -> Fast
                   "`Authorization: Bearer <key>`.")
     add_error_handlers(api)
     api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # type: ignore[arg-type]
+    # Added last, so it runs first: who may ask is decided before a body is read.
+    api.add_middleware(AccessPolicy, settings=settings,  # type: ignore[arg-type]
+                       page=page_login or PageLogin(settings))
 
-    def require_key(request: Request) -> None:
-        if not settings.authorized(request.headers.get("authorization")):
-            given = bool(request.headers.get("authorization"))
-            raise ApiError(401, "Incorrect API key provided." if given else
-                           "Missing API key: send 'Authorization: Bearer <key>' (RAG_API_KEY).",
-                           code="invalid_api_key")
-
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
+    v1 = APIRouter(prefix="/v1")
 
     @api.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:
@@ -116,7 +113,8 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None) -> Fast
     async def ingest(request: Request) -> IngestResponse:
         """Index articles: a JSON body ``{"articles": [{"title", "text", "url",
         "published_at", "source"}, ...]}``, or files uploaded as multipart field ``files``
-        (.txt .md .html .json .jsonl). An article with a known id, url or file name replaces
+        (.txt .md .html .json .jsonl), up to RAG_MAX_UPLOAD_CHARS of text (the articles
+        beyond it are refused by name). An article with a known id, url or file name replaces
         the indexed one when it changed; unchanged ones are skipped."""
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "multipart/form-data":
@@ -183,8 +181,7 @@ async def _chat_events(system: RagSystem, question: str,
     try:
         answer, evidence = await run_in_threadpool(_chat_answer, system, question, kwargs)
     except Exception as exc:  # the stream has begun: report it in OpenAI's stream error form
-        logger.exception("streamed answer to %r failed", question)
-        yield _sse(error_of(exc)[1])
+        yield _sse(error_of(exc, "a streamed answer")[1])
         yield "data: [DONE]\n\n"
         return
     for piece in oa.content_pieces(oa.reply_content(answer, evidence)):
@@ -202,6 +199,8 @@ async def _json(request: Request) -> Any:
         return await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ApiError(422, f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(422, "the body's JSON nests too deeply") from None
 
 
 def _ingest_json(system: RagSystem, payload: Any, settings: ServeSettings) -> IngestReport:
@@ -222,8 +221,9 @@ def _ingest_json(system: RagSystem, payload: Any, settings: ServeSettings) -> In
                 id=str(record.get("id") or record.get("doc_id") or "")))
         except BadInputError as exc:
             failures.append(LoadFailure(f"articles[{i}]", str(exc)))
+    articles, over = cap_upload(articles, settings.max_upload_chars)
     report = system.ingest(articles)
-    report.failures = failures + report.failures
+    report.failures = failures + over + report.failures
     return report
 
 
@@ -236,6 +236,9 @@ async def _ingest_files(system: RagSystem, request: Request,
             raise ApiError(422, "no files: upload them in the multipart field 'files'",
                            param="files")
         for upload in uploads:
+            if Path(upload.filename or "x").name in ("", ".", ".."):
+                raise ApiError(422, f"{upload.filename!r} is not a file name: name each "
+                               "uploaded file", param="files", code="bad_file_name")
             if (upload.size or 0) > settings.max_upload_bytes:
                 raise ApiError(413, f"{upload.filename}: {upload.size / 1_048_576:.1f} MB is "
                                f"over the {settings.max_upload_mb:g} MB upload limit "
@@ -257,10 +260,11 @@ def _ingest_paths(system: RagSystem, paths: list[Path], settings: ServeSettings,
                   tmp: str) -> IngestReport:
     accepted, refused = check_uploads(list(paths), settings.max_upload_bytes)
     loaded = load_paths(accepted)
-    articles = [as_uploaded(a) for a in loaded.articles]
+    articles, over = cap_upload([as_uploaded(a) for a in loaded.articles],
+                                settings.max_upload_chars)
     report = system.ingest(articles, commit_every=max(1, len(articles) // 50))
     report.failures = [LoadFailure(_relative(f.input, tmp), f.reason)
-                       for f in refused + loaded.failures + report.failures]
+                       for f in refused + loaded.failures + over + report.failures]
     return report
 
 

@@ -1,8 +1,10 @@
-"""Errors as OpenAI's JSON error object: handlers, and a catch-all for bugs (no traceback)."""
+"""Errors as OpenAI's JSON error object: handlers, and a catch-all for bugs (no traceback, no
+server path: the details go to the log under a reference)."""
 
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -30,24 +32,33 @@ class ApiError(Exception):
         self.status, self.param, self.code, self.type = status, param, code, type_
 
 
-def error_of(exc: Exception) -> tuple[int, dict[str, Any]]:
-    """The status and OpenAI error body for an exception; a bug says its type, no traceback."""
+def error_of(exc: Exception, what: str = "a request") -> tuple[int, dict[str, Any]]:
+    """The status and OpenAI error body for an exception: a bad input's own message; anything
+    else a 500 saying only its type and a reference to the log (``log_failure``)."""
     if isinstance(exc, ApiError):
         return exc.status, oa.error_body(str(exc), type_=exc.type, param=exc.param,
                                          code=exc.code)
     if isinstance(exc, BadInputError | ValueError):
         return 422, oa.error_body(str(exc))
-    if isinstance(exc, RagError):  # the server's setup (a model not installed...): say what
-        return 500, oa.error_body(str(exc), type_="server_error")
-    return 500, oa.error_body(f"internal error ({type(exc).__name__}); see the server log",
-                              type_="server_error")
+    return 500, oa.error_body(log_failure(exc, what), type_="server_error")
+
+
+def log_failure(exc: BaseException, what: str) -> str:
+    """Log ``exc`` with its traceback under a new short reference; returns what to show instead
+    of its text, which may name the server's files (an index path...).
+
+    >>> log_failure(RagError("index at /srv/index is damaged"), "a test")[:26]
+    'internal error (RagError, '
+    """
+    ref = secrets.token_hex(3)
+    logger.error("%s failed (ref %s): %s", what, ref, exc, exc_info=exc)
+    return f"internal error ({type(exc).__name__}, ref {ref}); see the server log"
 
 
 def add_error_handlers(api: FastAPI) -> None:
     async def api_error(request: Request, exc: Exception) -> JSONResponse:
-        status, body = error_of(exc)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse(body, status_code=status, headers=headers)
+        status, body = error_of(exc, f"{request.method} {request.url.path}")
+        return JSONResponse(body, status_code=status)
 
     async def invalid(request: Request, exc: Exception) -> JSONResponse:
         errors = exc.errors() if isinstance(exc, RequestValidationError) else []
@@ -72,8 +83,8 @@ def add_error_handlers(api: FastAPI) -> None:
 
 
 class CatchAll:
-    """ASGI middleware: a bug becomes a JSON 500 naming the exception type (the traceback goes
-    to the log), and the connection stays usable.
+    """ASGI middleware: a bug becomes a JSON 500 naming the exception type and a reference (the
+    traceback goes to the log), and the connection stays usable.
 
     >>> app = CatchAll(FastAPI())  # what add_error_handlers installs
     """
@@ -92,11 +103,12 @@ class CatchAll:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
+        what = f"{scope.get('method')} {scope.get('path')}"
         try:
             await self.app(scope, receive, tracked)
         except Exception as exc:
-            logger.error("%s %s failed", scope.get("method"), scope.get("path"), exc_info=exc)
             if started:  # too late for a status: the client sees a cut response
+                logger.error("%s failed", what, exc_info=exc)
                 return
-            status, body = error_of(exc)
+            status, body = error_of(exc, what)
             await JSONResponse(body, status_code=status)(scope, receive, send)

@@ -19,12 +19,16 @@ from ui.uploads import DEFAULT_MAX_UPLOAD_CHARS, DEFAULT_MAX_UPLOAD_MB
 class ServeSettings:
     """Everything the server reads besides the pipeline's ``Config``: where it listens, who may
     use it, and its size limits. ``from_env`` reads ``RAG_HOST``, ``RAG_PORT``, ``RAG_AUTH``
-    (``user:password`` for the chat page), ``RAG_API_KEY`` (comma-separated keys: bearer auth on
-    every ``/v1`` route when set), ``RAG_API_MAX_BODY_MB``, ``RAG_MAX_UPLOAD_MB`` and
+    (``user:password`` for the chat page), ``RAG_API_KEY`` (comma-separated keys: with one set,
+    every route but ``/healthz`` needs a key, see ``serve.access``), ``RAG_ALLOWED_HOSTS`` and
+    ``RAG_ALLOWED_ORIGINS`` (comma-separated, ``*`` for any: the Host names and browser origins
+    accepted besides the server's own), ``RAG_API_MAX_BODY_MB``, ``RAG_MAX_UPLOAD_MB`` and
     ``RAG_MAX_UPLOAD_CHARS``; a bad value is a ``ValueError`` naming the variable.
 
     >>> ServeSettings.from_env({"RAG_API_KEY": "k1, k2"}).api_keys
     ('k1', 'k2')
+    >>> ServeSettings.from_env({"RAG_ALLOWED_ORIGINS": "https://Chat.example/"}).allowed_origins
+    ('https://chat.example',)
     >>> ServeSettings.from_env({"RAG_AUTH": "ana:pa:ss", "RAG_PORT": "8000"}).auth
     ('ana', 'pa:ss')
     >>> ServeSettings().authorized(None)
@@ -35,6 +39,8 @@ class ServeSettings:
     port: int = 7860
     auth: tuple[str, str] | None = None
     api_keys: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
     max_body_mb: float = 32.0  # above the default 20 MB upload limit plus multipart overhead
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
     max_upload_chars: int = DEFAULT_MAX_UPLOAD_CHARS
@@ -60,6 +66,12 @@ class ServeSettings:
         keys = tuple(k.strip() for k in env.get("RAG_API_KEY", "").split(",") if k.strip())
         if keys:
             values["api_keys"] = keys
+        for name, key in (("allowed_hosts", "RAG_ALLOWED_HOSTS"),
+                          ("allowed_origins", "RAG_ALLOWED_ORIGINS")):
+            listed = tuple(v.strip().lower().rstrip("/") for v in env.get(key, "").split(",")
+                           if v.strip())
+            if listed:
+                values[name] = listed
         for name, key, low, high in (("port", "RAG_PORT", 1, 65535),
                                      ("max_upload_mb", "RAG_MAX_UPLOAD_MB", 1, None),
                                      ("max_upload_chars", "RAG_MAX_UPLOAD_CHARS", 1, None)):
@@ -87,11 +99,18 @@ class ServeSettings:
         if not self.api_keys:
             return True
         scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        return scheme.lower() == "bearer" and self.is_key(token.strip())
+
+    def is_key(self, given: str) -> bool:
+        """Whether ``given`` is one of the keys (the bearer token, or the page login's password).
+
+        >>> ServeSettings(api_keys=("k1",)).is_key("k1"), ServeSettings().is_key("")
+        (True, False)
+        """
+        if not given:
             return False
-        given = token.strip().encode()
         # Every key is compared, in constant time, so timing says nothing about which matched.
-        return any([hmac.compare_digest(given, k.encode()) for k in self.api_keys])
+        return any([hmac.compare_digest(given.encode(), k.encode()) for k in self.api_keys])
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:

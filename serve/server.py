@@ -14,9 +14,11 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.routing import Mount
 
 from rag.errors import RagError
 from rag.system import RagSystem
+from serve.access import PageLogin
 from serve.api import create_api
 from serve.limits import ServeSettings
 
@@ -26,15 +28,19 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 def create_app(system: RagSystem, settings: ServeSettings | None = None, *, page: Any = None,
                page_options: dict[str, Any] | None = None) -> FastAPI:
     """The API app with ``page`` (a Gradio Blocks) mounted at ``/``; ``page_options`` go to
-    ``gradio.mount_gradio_app`` (auth, theme, css_paths, max_file_size...).
-
-    """
-    app = create_api(system, settings)
+    ``gradio.mount_gradio_app`` (theme, css_paths, max_file_size...). The page's login comes
+    from ``settings`` (``serve.access``), and errors reach it only as ``gr.Error`` messages."""
+    settings = settings or ServeSettings.from_env()
+    login = PageLogin(settings)
+    app = create_api(system, settings, login)
     if page is not None:
         import gradio as gr
 
         # Mounted last: the /v1 routes, /healthz and /docs above are matched first.
-        app = gr.mount_gradio_app(app, page, path="/", **(page_options or {}))
+        app = gr.mount_gradio_app(app, page, path="/", auth=login.gradio_auth(),
+                                  auth_message=login.message(),
+                                  **{"show_error": False, **(page_options or {})})
+        login.attach(next(r.app for r in app.routes if isinstance(r, Mount) and r.path == ""))
     return app
 
 
