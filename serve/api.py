@@ -87,7 +87,8 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None) -> Fast
         if body.n not in (None, 1):
             raise ApiError(400, f"n={body.n}: only one choice (n=1) is supported", param="n")
         question, history = oa.split_messages(body.messages)
-        question = system.check_question(question)
+        # Checked before a stream begins: its status is sent with the first chunk.
+        question, history = system.check_question(question), system.check_history(history)
         kwargs = _ask_kwargs(body, history)
         if not body.stream:
             answer, evidence = await run_in_threadpool(_chat_answer, system, question, kwargs)

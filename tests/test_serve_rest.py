@@ -56,6 +56,9 @@ def test_ask_with_filters_history_and_as_of(http, api_system):
 def test_bad_input_is_named(http):
     too_long = http.post("/v1/ask", json={"question": "why " * 600})
     assert too_long.status_code == 422 and "limit is 2,000" in error_of(too_long)
+    long_history = http.post("/v1/ask", json={"question": QUESTION, "history": ["why " * 600]})
+    assert long_history.status_code == 422 and error_of(long_history) == (
+        "history[0] (an earlier question) is 2,399 characters long; the limit is 2,000")
     empty = http.post("/v1/ask", json={"question": "  "})
     assert empty.status_code == 422 and "question is empty" in error_of(empty)
     bad_k = http.post("/v1/ask", json={"question": QUESTION, "k": 0})
