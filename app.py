@@ -99,7 +99,8 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
         if not question:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        history = [t.question for t in turns]
+        # Answered turns only: a refused question (too long...) must not refuse the next ones.
+        history = [t.question for t in turns if t.answer is not None]
         turns = [*turns, Turn(question)]
         drafted = ""
         error = "no answer"

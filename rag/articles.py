@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rag.errors import BadInputError
 
@@ -63,6 +64,10 @@ class Article:
         for name in ("source", "url", "author"):
             value = getattr(self, name)
             object.__setattr__(self, name, clean_line(str(value)) or None if value else None)
+        if self.url is not None and web_url(self.url) is None:
+            raise BadInputError(f"article {title or self.id!r}: url {self.url[:200]!r} is not a "
+                                "web address (http:// or https:// and a host); fix it or leave "
+                                "it out")
         object.__setattr__(self, "id", clean_line(str(self.id or "")))
         if not self.id:
             basis = f"url:{self.url}" if self.url else f"content:{self.title}\n{self.text}"
@@ -223,7 +228,7 @@ def article_from_html(html: str, origin: str | None = None) -> Article:
         title=meta.get("title") or "",
         text=text,
         source=meta.get("sitename") or meta.get("hostname"),
-        url=meta.get("url"),
+        url=web_url(meta.get("url")),  # what the page claims; the file is the article
         published_at=meta.get("date"),
         author=meta.get("author"),
         origin=origin,
@@ -431,6 +436,28 @@ def normalize_date(value: Any) -> str | None:
 # surrogates cannot be encoded at all.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _LINE_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+# Characters a URL never holds unencoded (RFC 3986) that would end it early in Markdown or HTML.
+_NOT_IN_URL = re.compile(r'[\s<>"`\\]')
+
+
+def web_url(url: str | None) -> str | None:
+    """``url`` if it is an http(s) address with a host and no characters a URL must encode,
+    else None: no ``javascript:`` or ``data:`` link, nothing that breaks out of a link.
+
+    >>> web_url("https://news.example/a?b=1"), web_url("javascript:alert(1)")
+    ('https://news.example/a?b=1', None)
+    >>> web_url("https://x.test/a [x](javascript:alert(1))") is None
+    True
+    """
+    if not url or _NOT_IN_URL.search(url) or _LINE_CONTROL.search(url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed IPv6 host
+        return None
+    return url if parts.scheme.lower() in {"http", "https"} and parts.hostname else None
 
 
 def _clean_text(text: str) -> str:

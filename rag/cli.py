@@ -101,6 +101,7 @@ def ask(
                         "'this week' or 'yesterday' count from it. Default: today.")] = None,
 ) -> None:
     """Answer a question from the indexed articles, with numbered sources."""
+    from rag.articles import web_url
     from rag.retrieval import make_filters
     from rag.system import get_system
 
@@ -126,7 +127,7 @@ def ask(
     if answer.citations:
         typer.echo("\nSources:")
     for c in answer.citations:
-        meta = ", ".join(_safe(x) for x in (c.source, c.published_at, c.url) if x)
+        meta = ", ".join(_safe(x) for x in (c.source, c.published_at, web_url(c.url)) if x)
         typer.echo(f"[{c.n}] {_safe(c.title)}" + (f" ({meta})" if meta else ""))
         typer.echo(f"    “{_safe(c.quote)}”")
         if c.also_in:

@@ -89,6 +89,9 @@ class Config:
     recency_weight: float = 0.5
     dedupe_threshold: float = 0.8
     max_question_chars: int = 2000
+    # Earlier questions of a conversation kept for a follow-up (the last ones; 0: no history);
+    # each is checked like a question.
+    max_history_turns: int = 10
     # Extractive answerer
     max_answer_sentences: int = 3
     # The spaCy pipeline package that finds short-answer spans (names, numbers, places...);
@@ -161,7 +164,7 @@ class Config:
                     f"{name} must be greater than 0. Currently, {name} is {value}")
         for name in ("date_boost", "future_grace_days", "recency_half_life_days",
                      "recency_weight", "embedding_threads", "reader_sentences_per_passage",
-                     "reader_max_sentences"):
+                     "reader_max_sentences", "max_history_turns"):
             value = getattr(self, name)
             if value < 0:
                 raise BadInputError(f"{name} must be 0 or more. Currently, {name} is {value}")

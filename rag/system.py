@@ -5,7 +5,7 @@ from __future__ import annotations
 import numbers
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from embeddings import ALIASES, BACKENDS, DEFAULT_BACKEND, get_embedder, model_identity
@@ -133,7 +133,7 @@ class RagSystem:
         ``reference_date`` (ISO date) is "today" for time phrases in the question; by default
         the config's ``reference_date``, else the real today.
         """
-        question = self.check_question(question)
+        question, history = self.check_question(question), self.check_history(history)
         k = check_k(k)
         started = time.perf_counter()
         answerer = self.answerer(backend)
@@ -156,12 +156,12 @@ class RagSystem:
         numbers, as in the final answer), then the verified Answer, which replaces the text.
         Backends without streaming yield only the Answer."""
         question, k = self.check_question(question), check_k(k)
+        history = self.check_history(history)
         answerer = self.answerer(backend)
         if not hasattr(answerer, "stream"):
             yield self.ask(question, k=k, filters=filters, history=history, backend=backend,
                            reference_date=reference_date)
             return
-        question = self.check_question(question)
         started = time.perf_counter()
         query = standalone_query(answerer, question, history)
         shown = k or self.config.top_k
@@ -185,17 +185,45 @@ class RagSystem:
     def check_question(self, question: str) -> str:
         """The question on one line, without control characters, bidi overrides or lone
         surrogates (which no tokenizer encodes); empty or too long ones are refused."""
-        if not isinstance(question, str):
-            raise BadInputError(
-                f"the question must be text, not {type(question).__name__}")
-        question = clean_line(question)
+        question = self._check_line(question, "the question")
         if not question:
             raise BadInputError("the question is empty: type a question about the articles")
-        if len(question) > self.config.max_question_chars:
-            raise BadInputError(
-                f"the question is {len(question):,} characters long; the limit is "
-                f"{self.config.max_question_chars:,}")
         return question
+
+    def check_history(self, history: Sequence[str] | None) -> list[str]:
+        """The last ``max_history_turns`` earlier questions, each cleaned and checked like the
+        question (blank ones left out); a turn that is not text or too long is refused by its
+        place in ``history``.
+
+        >>> system = RagSystem.__new__(RagSystem)
+        >>> system.config = Config(max_history_turns=2)
+        >>> system.check_history(["Q1?", "Q2\\ud800?", "  "])
+        ['Q2?']
+        >>> system.check_history(["x" * 3000, "Q2?"])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        rag.errors.BadInputError: history[0] (an earlier question) is 3,000 characters long; ...
+        """
+        if history is None:
+            return []
+        if isinstance(history, str) or not isinstance(history, Sequence):
+            raise BadInputError("history must be a list of the earlier questions, not "
+                                f"{type(history).__name__}")
+        first = max(0, len(history) - self.config.max_history_turns)
+        turns = (self._check_line(turn, f"history[{i}] (an earlier question)")
+                 for i, turn in enumerate(history[first:], start=first))
+        return [turn for turn in turns if turn]
+
+    def _check_line(self, text: object, name: str) -> str:
+        """``text`` cleaned to one line; not text, or longer than ``max_question_chars``: a
+        BadInputError starting with ``name``."""
+        if not isinstance(text, str):
+            raise BadInputError(f"{name} must be text, not {type(text).__name__}")
+        text = clean_line(text)
+        if len(text) > self.config.max_question_chars:
+            raise BadInputError(f"{name} is {len(text):,} characters long; the limit is "
+                                f"{self.config.max_question_chars:,}")
+        return text
 
     def stats(self) -> IndexStats:
         return self.index.stats()

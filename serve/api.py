@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from rag.articles import Article, LoadFailure, load_paths
-from rag.errors import BadInputError
+from rag.errors import BadInputError, RagError
 from rag.ingest import IngestReport
 from rag.retrieval import make_filters
 from rag.system import RagSystem
@@ -33,6 +33,7 @@ from serve.schemas import (
     AskRequest,
     ChatRequest,
     Deleted,
+    ErrorResponse,
     IngestRequest,
     IngestResponse,
     Stats,
@@ -59,7 +60,7 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
     api.add_middleware(AccessPolicy, settings=settings,  # type: ignore[arg-type]
                        page=page_login or PageLogin(settings))
 
-    v1 = APIRouter(prefix="/v1")
+    v1 = APIRouter(prefix="/v1", responses=_ERRORS)
 
     @api.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:
@@ -72,7 +73,10 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
         return {"object": "list", "data": [
             {"id": oa.MODEL_ID, "object": "model", "created": 0, "owned_by": "news-rag"}]}
 
-    @v1.post("/chat/completions", tags=["openai"], response_model=None)
+    @v1.post("/chat/completions", tags=["openai"], response_model=None, responses={200: {
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "description": "A chat.completion, or with stream=true its chunks as server-sent "
+                       "events"}})
     async def chat_completions(body: ChatRequest) -> Any:
         """OpenAI chat completions. ``content``: the short answer, the answer with [n]
         markers, a Sources list; the verified citations ride in the extra top-level
@@ -84,8 +88,10 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
         if body.n not in (None, 1):
             raise ApiError(400, f"n={body.n}: only one choice (n=1) is supported", param="n")
         question, history = oa.split_messages(body.messages)
-        question = system.check_question(question)
-        kwargs = _ask_kwargs(body, history)
+        # Checked before a stream begins: its status is sent with the first chunk.
+        question, history = system.check_question(question), system.check_history(history)
+        # In a thread: the first question to an LLM backend loads its model.
+        kwargs = await run_in_threadpool(_ask_kwargs, system, body, history)
         if not body.stream:
             answer, evidence = await run_in_threadpool(_chat_answer, system, question, kwargs)
             return oa.completion(answer, evidence=evidence)
@@ -97,7 +103,7 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
     @v1.post("/ask", tags=["rest"], response_model=AnswerResponse)
     def ask(body: AskRequest) -> dict[str, Any]:
         """A cited answer: exactly the JSON of ``rag ask --json``."""
-        return _answer_json(system, body.question, _ask_kwargs(body, body.history))
+        return _answer_json(system, body.question, _ask_kwargs(system, body, body.history))
 
     @v1.get("/articles", tags=["rest"])
     def list_articles() -> ArticleList:
@@ -151,12 +157,27 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
     return api
 
 
-def _ask_kwargs(options: AskOptions, history: list[str]) -> dict[str, Any]:
+def _ask_kwargs(system: RagSystem, options: AskOptions, history: list[str]) -> dict[str, Any]:
+    _check_backend(system, options.backend)
     f = options.filters
     filters = make_filters(f.sources, f.since, f.until, since_name="filters.since",
                            until_name="filters.until") if f else None
     return {"k": options.k, "filters": filters, "history": history or None,
             "backend": options.backend, "reference_date": options.as_of}
+
+
+def _check_backend(system: RagSystem, backend: str | None) -> None:
+    """A 400 naming the answer backend the request chose when this server cannot run it (an
+    LLM package or model not installed): the client may ask with another. The reason, which
+    may name server paths, goes to the log."""
+    try:
+        system.answerer(backend)
+    except RagError as exc:
+        logger.warning("answer backend %r unavailable: %s", backend, exc)
+        chosen = backend or system.config.answer_backend
+        raise ApiError(400, f"the answer backend {chosen!r} is not available on this server "
+                       "(see its log); ask with another backend",
+                       param="backend", code="backend_unavailable") from None
 
 
 def _answer_json(system: RagSystem, question: str, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -297,6 +318,17 @@ def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
 
     return walk(schema)
 
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description} for status, description in (
+        (400, "A request this server cannot serve (n > 1, an answer backend not installed)"),
+        (401, "No or a wrong API key (RAG_API_KEY is set)"),
+        (403, "A write from another origin, or a Host that is not this server's (serve/access.py)"),
+        (404, "No such model, article or route"),
+        (413, "The body, a file or the number of articles is over its limit"),
+        (415, "A body that is neither JSON nor multipart"),
+        (422, "A bad field, question, history, date or body, named in the message"),
+        (500, "A bug: the exception type and a reference; the log has the traceback"))}
 
 _INGEST_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": _inlined(IngestRequest.model_json_schema())},

@@ -7,15 +7,19 @@ extra top-level ``citations`` field, which OpenAI clients keep (``model_extra``)
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from rag.articles import web_url
 from rag.errors import BadInputError
 
 MODEL_ID = "news-rag"
 MAX_MESSAGES = 200
+_MARKER = re.compile(r"\[(\d+)\]")
+_MD_INLINE = re.compile(r"([\\`*_\[\]~])")
 
 
 def split_messages(messages: list[dict[str, Any]]) -> tuple[str, list[str]]:
@@ -59,21 +63,48 @@ def message_text(content: Any, index: int = 0) -> str:
     raise BadInputError(f"messages[{index}].content must be a string or a list of text parts")
 
 
+def inline_markdown(text: str) -> str:
+    """Article text as literal Markdown that still reads as plain text: no HTML tag, link,
+    image, code span or emphasis can start in it (``<`` and ``>`` become entities; ``[ ] * _ ~``
+    backticks and backslashes are backslash-escaped); other punctuation is left as written.
+
+    >>> inline_markdown("<img src=x onerror=alert(1)> [x](javascript:alert(1)) 16-13.")
+    '&lt;img src=x onerror=alert(1)&gt; \\\\[x\\\\](javascript:alert(1)) 16-13.'
+    """
+    return _MD_INLINE.sub(r"\\\1", text.replace("<", "&lt;").replace(">", "&gt;"))
+
+
+def answer_markdown(text: str, numbers: set[int]) -> str:
+    """The answer ``text`` through :func:`inline_markdown`, its ``[n]`` markers of the
+    citations ``numbers`` kept as they are.
+
+    >>> answer_markdown("Japan won [1] *16-13* [7].", {1})
+    'Japan won [1] \\\\*16-13\\\\* \\\\[7\\\\].'
+    """
+    pieces = _MARKER.split(text)  # text, number, text, number, ..., text
+    return "".join(f"[{piece}]" if i % 2 and int(piece) in numbers
+                   else inline_markdown(f"[{piece}]" if i % 2 else piece)
+                   for i, piece in enumerate(pieces))
+
+
 def sources_markdown(citations: list[dict[str, Any]]) -> str:
-    """The Sources list under an answer: ``[n] title (source, date) url`` per citation.
+    """The Sources list under an answer: ``[n] title (source, date) <url>`` per citation,
+    metadata escaped (:func:`inline_markdown`); a url that is not http(s) is left out.
 
     >>> print(sources_markdown([{"n": 1, "title": "T", "source": "cnn.com",
     ...                          "published_at": "2022-06-01", "url": "https://x.test/a"}]))
     Sources:
-    - [1] T (cnn.com, 2022-06-01) https://x.test/a
+    - [1] T (cnn.com, 2022-06-01) <https://x.test/a>
     """
     if not citations:
         return ""
     lines = ["Sources:"]
     for c in citations:
-        meta = ", ".join(str(x) for x in (c.get("source"), c.get("published_at")) if x)
-        line = f"- [{c['n']}] {c['title']}" + (f" ({meta})" if meta else "")
-        lines.append(line + (f" {c['url']}" if c.get("url") else ""))
+        meta = ", ".join(inline_markdown(str(x)) for x in (c.get("source"), c.get("published_at"))
+                         if x)
+        line = f"- [{c['n']}] {inline_markdown(str(c['title']))}" + (f" ({meta})" if meta else "")
+        url = web_url(c.get("url"))
+        lines.append(line + (f" <{url}>" if url else ""))
     return "\n".join(lines)
 
 
@@ -91,9 +122,11 @@ def reply_content(answer: dict[str, Any], evidence: int | None = None) -> str:
     - [1] Polo
     """
     short = answer.get("short_answer")
-    lead = f"**{short}** [{evidence}]\n\n" if short and evidence else ""
-    sources = sources_markdown(answer.get("citations") or [])
-    return lead + answer["answer"] + (f"\n\n{sources}" if sources else "")
+    lead = f"**{inline_markdown(short)}** [{evidence}]\n\n" if short and evidence else ""
+    citations = answer.get("citations") or []
+    sources = sources_markdown(citations)
+    text = answer_markdown(answer["answer"], {c["n"] for c in citations})
+    return lead + text + (f"\n\n{sources}" if sources else "")
 
 
 def completion(answer: dict[str, Any], *, evidence: int | None = None,

@@ -127,3 +127,17 @@ class Stats(BaseModel):
     dimension: int
     backend: str
     size_bytes: int
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    """OpenAI's error object: every error of the API, a bug included (500, naming only the
+    exception type)."""
+
+    error: ErrorDetail

@@ -98,6 +98,17 @@ def test_follow_up_in_the_chat_searches_with_the_previous_question(app_url):
             in last)
 
 
+def test_a_refused_question_is_not_history_for_the_next(app_url):
+    from gradio_client import Client
+
+    chat = Client(app_url, verbose=False)
+    refused, _, _ = chat.predict("why " * 600, 4, "extractive", api_name="/chat")
+    assert "limit is 2,000" in refused[-1]["content"][0]["text"]
+    messages, _, _ = chat.predict(QUESTION, 4, "extractive", api_name="/chat")
+    last = messages[-1]["content"][0]["text"]
+    assert "Bushehr" in last and "rag-error" not in last
+
+
 def test_upload_ask_delete(client, tmp_path):
     article = tmp_path / "zephyr.txt"
     article.write_text("Zephyr Glacier Museum Opens in Tromso\n\n"

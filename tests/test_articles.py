@@ -331,3 +331,28 @@ def test_a_link_out_of_the_folder_is_not_followed(tmp_path: Path) -> None:
     assert [a.title for a in report.articles] == ["Good", "Good"]
     [failure] = report.failures
     assert failure.input == str(folder / "hostname.txt") and "outside" in failure.reason
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<script>x</script>",
+                                 "file:///etc/passwd", "/news/storm", "https://",
+                                 "https://x.example/a [x](javascript:alert(1))"])
+def test_only_web_urls_are_accepted(tmp_path: Path, url: str) -> None:
+    with pytest.raises(BadInputError, match=r"url .* is not a web address \(http:// or https://"):
+        Article(title="Storm", text=STORY, url=url)
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps({"title": "Storm", "text": STORY, "url": url}) + "\n"
+                    + json.dumps({"title": "Calm", "text": STORY, "url": "http://x.example/c"}))
+    report = load_path(feed)
+    assert [a.title for a in report.articles] == ["Calm"]
+    assert report.failures[0].input == f"{feed} line 1"
+    assert "is not a web address" in report.failures[0].reason
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "https://example.com/a<b>x"])
+def test_a_page_claiming_a_bad_url_is_kept_without_it(tmp_path: Path, url: str) -> None:
+    page = tmp_path / "storm.html"
+    canonical = '<link rel="canonical" href="https://example.com/storm">'
+    page.write_text(HOSTILE_HTML.replace(canonical, f'<meta property="og:url" content="{url}">'),
+                    encoding="utf-8")
+    [article] = load_file(page)
+    assert article.url is None and "harbour wall held" in article.text

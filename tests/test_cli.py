@@ -202,3 +202,24 @@ def test_list_prints_no_terminal_escapes(sample_index_dir: Path, tmp_path: Path)
     assert result.returncode == 0, result.stderr
     assert "Evil]0;pwned[2J title" in result.stdout
     assert not any(ch in result.stdout for ch in "\x1b\x07\u202e")
+
+
+def test_ask_prints_no_link_that_is_not_a_web_address(sample_index_dir: Path,
+                                                      tmp_path: Path) -> None:
+    """An index built before urls were checked prints its javascript: url nowhere; ingest now
+    refuses one by name."""
+    import sqlite3
+
+    index = tmp_path / "index"
+    shutil.copytree(sample_index_dir, index)
+    with sqlite3.connect(index / "store.sqlite") as db:
+        db.execute("UPDATE articles SET url=?", ("javascript:alert(1)",))
+    result = rag("ask", QUESTION, "--index", str(index))
+    assert result.returncode == 0 and "Bushehr" in result.stdout, result.stderr
+    assert "javascript:" not in result.stdout
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps({"title": "Storm", "text": "A storm hit the coast.",
+                                "url": "javascript:alert(1)"}) + "\n", encoding="utf-8")
+    ingest = rag("ingest", str(feed), "--index", str(index))
+    assert ingest.returncode == 1 and "added 0" in ingest.stdout
+    assert "'javascript:alert(1)' is not a web address" in ingest.stderr

@@ -22,7 +22,9 @@ async def _session_run(index: Path, calls: list[tuple[str, dict[str, Any]]]) -> 
     rag = Path(sys.executable).with_name("rag")
     params = StdioServerParameters(command=str(rag), args=["mcp", "--index", str(index)],
                                    env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-                                        "PATH": os.environ.get("PATH", "")})
+                                        "PATH": os.environ.get("PATH", ""),
+                                        # the checkout under test, when it is not the installed one
+                                        "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
     results: dict[str, Any] = {}
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
@@ -41,6 +43,7 @@ def mcp_results(sample_index_dir, tmp_path_factory):
         ("search", {"query": "water polo Japan", "k": 3}),
         ("list_articles", {"limit": 5}),
         ("ask", {"question": "  "}),
+        ("ask", {"question": "and the score?", "history": ["why " * 600]}),
     ]), timeout=240))
 
 
@@ -75,3 +78,6 @@ def test_search_and_list_articles(mcp_results):
 def test_bad_input_is_a_tool_error_naming_it(mcp_results):
     result = mcp_results["ask"][1]
     assert result.is_error and "question is empty" in result.content[0].text
+    long_history = mcp_results["ask"][2]
+    assert long_history.is_error and ("history[0] (an earlier question) is 2,399 characters "
+                                      "long; the limit is 2,000") in long_history.content[0].text

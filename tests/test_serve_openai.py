@@ -3,8 +3,10 @@ client and LangChain's ``ChatOpenAI``."""
 
 from __future__ import annotations
 
+import json
 import re
 
+import httpx
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from support import API_KEYS
@@ -190,3 +192,101 @@ def test_real_llm_backend_streams_only_its_verified_answer(client, api_system, l
     shown = {int(n) for n in re.findall(r"\[(\d+)\]", streamed.split("\n\nSources:")[0])}
     assert shown == {c["n"] for c in citations}
     assert all(c["verified"] and c["quote"] for c in citations)
+
+
+def _chat(api_url: str, messages: list[dict], *, stream: bool = False) -> httpx.Response:
+    """A raw chat completion (JSON with \\u escapes, so a lone surrogate can be sent)."""
+    body = json.dumps({"model": "news-rag", "stream": stream, "messages": messages})
+    return httpx.post(api_url + "v1/chat/completions", content=body.encode(), timeout=120,
+                      headers={"Authorization": f"Bearer {API_KEYS[0]}",
+                               "Content-Type": "application/json"})
+
+
+def _content(response: httpx.Response) -> str:
+    """The reply's content, joined from the deltas when it was streamed."""
+    assert response.status_code == 200, response.text
+    if not response.headers["content-type"].startswith("text/event-stream"):
+        return response.json()["choices"][0]["message"]["content"]
+    events = [json.loads(line.removeprefix("data: ")) for line in response.text.splitlines()
+              if line.startswith("data: {")]
+    return "".join(e["choices"][0]["delta"].get("content") or "" for e in events)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_long_history_message_is_refused_by_name(api_url, stream):
+    long_turn = "Russia " * 200_000  # 1.4 MB: under the test server's 2 MB body limit
+    refused = _chat(api_url, [{"role": "user", "content": long_turn},
+                              {"role": "assistant", "content": "Overchuk said so [1]."},
+                              {"role": "user", "content": QUESTION}], stream=stream)
+    assert refused.status_code == 422, refused.text[:300]
+    assert refused.json()["error"]["message"] == (
+        "history[0] (an earlier question) is 1,399,999 characters long; the limit is 2,000")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_lone_surrogate_in_the_history_is_cleaned_as_in_the_question(api_url, api_system,
+                                                                       stream):
+    first, follow = "What is Iran \ud800interested in?", "and the jet engines?"
+    response = _chat(api_url, [{"role": "user", "content": first},
+                               {"role": "user", "content": follow}], stream=stream)
+    assert _content(response) == expected_content(
+        api_system, follow, history=["What is Iran interested in?"])
+
+
+HOSTILE_TITLE = ("<img src=x onerror=alert(1)> [x](javascript:alert(1)) "
+                 "<script>alert(2)</script> *loud*")
+HOSTILE = [
+    {"title": HOSTILE_TITLE, "source": "<b>wire</b> [y](javascript:alert(3))",
+     "url": "https://news.example/velna_(lighthouse)",
+     "text": "The Velna harbour council approved a tidal lighthouse on Friday. Building work "
+             "on the lighthouse starts in May, the council said."},
+    {"title": "Velna lighthouse", "url": "javascript:alert(1)",
+     "text": "The Velna lighthouse will shine green, the harbour council said."},
+]
+
+
+def _rendered(markdown: str) -> str:
+    """``markdown`` as a permissive renderer shows it: raw HTML passed through, any link
+    scheme accepted (a worst case of what chat front-ends do)."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark")
+    md.validateLink = lambda url: True
+    return md.render(markdown)
+
+
+def test_hostile_article_metadata_is_escaped_in_every_answer(api_url, api_system):
+    from ui.render import answer_markdown, sources_html
+
+    http = httpx.Client(base_url=api_url, timeout=120,
+                        headers={"Authorization": f"Bearer {API_KEYS[0]}"})
+    report = http.post("/v1/articles", json={"articles": HOSTILE}).json()
+    ids = [a.id for a, _ in api_system.index.list_articles() if "Velna" in a.text]
+    try:
+        assert (report["added"], report["failed"]) == (1, 1), report
+        assert report["failures"][0]["input"] == "articles[1]"
+        assert "'javascript:alert(1)' is not a web address" in report["failures"][0]["reason"]
+        question = [{"role": "user", "content": "What did the Velna harbour council approve?"}]
+        for stream in (False, True):
+            content = _content(_chat(api_url, question, stream=stream))
+            assert "tidal lighthouse" in content and "news.example/velna" in content
+            html = _rendered(content)
+            for raw in ("<img", "<script", "<b>", "<em>", "javascript:alert(1)\"",
+                        'href="javascript'):
+                assert raw not in content and raw not in html, (raw, content)
+            assert "&lt;img src=x onerror=alert(1)&gt;" in html  # shown, as text
+            assert '<a href="https://news.example/velna_(lighthouse)">' in html
+        # The page's renderer stays safe too.
+        answer = api_system.ask(question[0]["content"])
+        page = answer_markdown(answer) + sources_html(answer)
+        assert "<img" not in page and "<script" not in page and 'href="javascript' not in page
+    finally:
+        assert api_system.delete(ids) == len(ids) == 1
+        http.close()
+
+
+def test_sources_leave_out_urls_that_are_not_web_addresses():
+    from serve.openai_compat import sources_markdown
+
+    assert sources_markdown([{"n": 1, "title": "T", "url": "javascript:alert(1)"}]) == (
+        "Sources:\n- [1] T")

@@ -57,6 +57,9 @@ def test_ask_with_filters_history_and_as_of(http, api_system):
 def test_bad_input_is_named(http):
     too_long = http.post("/v1/ask", json={"question": "why " * 600})
     assert too_long.status_code == 422 and "limit is 2,000" in error_of(too_long)
+    long_history = http.post("/v1/ask", json={"question": QUESTION, "history": ["why " * 600]})
+    assert long_history.status_code == 422 and error_of(long_history) == (
+        "history[0] (an earlier question) is 2,399 characters long; the limit is 2,000")
     empty = http.post("/v1/ask", json={"question": "  "})
     assert empty.status_code == 422 and "question is empty" in error_of(empty)
     bad_k = http.post("/v1/ask", json={"question": QUESTION, "k": 0})
@@ -184,3 +187,32 @@ def test_a_backend_bug_is_a_json_500_without_a_traceback(http, api_system):
     assert "Traceback" not in failed.text and "secret detail" not in failed.text
     assert events[-1] == "data: [DONE]"
     assert json.loads(events[-2].removeprefix("data: "))["error"]["type"] == "server_error"
+
+
+def test_an_answer_backend_the_server_cannot_run_is_a_400(sample_index_dir, embedder, tmp_path):
+    """A request for an LLM backend whose package or model this server lacks: a 400 naming the
+    backend (no server path), plain or streamed; other backends still answer."""
+    from rag import Config, RagSystem
+    from serve.api import create_api
+    from serve.server import start
+
+    missing = tmp_path / "secret-models" / "none.gguf"
+    system = RagSystem(Config(index_dir=sample_index_dir, llm_gguf_path=str(missing)),
+                       embedder=embedder, create=False)
+    server = start(create_api(system))
+    try:
+        ask = httpx.post(server.url + "v1/ask", timeout=120,
+                         json={"question": QUESTION, "backend": "llamacpp"})
+        chat = httpx.post(server.url + "v1/chat/completions", timeout=120, json={
+            "model": "news-rag", "stream": True, "backend": "llamacpp",
+            "messages": [{"role": "user", "content": QUESTION}]})
+        fine = httpx.post(server.url + "v1/ask", timeout=120, json={"question": QUESTION})
+    finally:
+        server.stop()
+    for refused in (ask, chat):
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"] == {
+            "message": "the answer backend 'llamacpp' is not available on this server (see its "
+                       "log); ask with another backend",
+            "type": "invalid_request_error", "param": "backend", "code": "backend_unavailable"}
+    assert fine.status_code == 200 and "Bushehr" in fine.json()["answer"]

@@ -179,3 +179,29 @@ def test_a_lone_surrogate_or_control_characters_are_cleaned(sample_system: RagSy
     assert "Bushehr" in answer.text
     with pytest.raises(BadInputError, match="empty"):
         sample_system.ask("\ud800\udfff\x07")
+
+
+def test_history_is_checked_like_the_question(sample_system: RagSystem) -> None:
+    follow_up = "and the jet engines?"
+    huge = "Russia " * 300_000  # 2.1 MB: refused by name, never sent to a model
+    for run in (sample_system.ask, lambda q, **kw: list(sample_system.ask_stream(q, **kw))):
+        with pytest.raises(BadInputError, match=r"^history\[1\] \(an earlier question\) is "
+                                                r"2,099,999 characters long; the limit is 2,000"):
+            run(follow_up, history=["What is Iran interested in?", huge])
+        with pytest.raises(BadInputError, match=r"^history\[0\] .* must be text, not int"):
+            run(follow_up, history=[7])
+        with pytest.raises(BadInputError, match="history must be a list"):
+            run(follow_up, history="What is Iran interested in?")
+    # A lone surrogate or terminal escape is cleaned away, as in the question.
+    answer = sample_system.ask(follow_up, history=["What is Iran \ud800interested\x1b in?"])
+    assert f"searched for: What is Iran interested in? {follow_up}" in answer.notes
+    assert answer.citations and RUSSIA_IRAN in answer.citations[0].title
+
+
+def test_only_the_last_history_turns_are_kept(sample_system: RagSystem) -> None:
+    limit = sample_system.config.max_history_turns
+    older = ["x" * 5000, 3]  # beyond the kept turns: never read, so never refused
+    recent = [f"Question {i}?" for i in range(limit)]
+    assert sample_system.check_history([*older, *recent]) == recent
+    assert sample_system.check_history([*recent, "  ", "\ud800"]) == recent[2:]
+    assert sample_system.check_history(None) == []

@@ -13,7 +13,6 @@ from ui.render import (
     chat_messages,
     escape_markdown,
     highlight,
-    safe_url,
     sources_html,
     stream_prefixes,
 )
@@ -107,11 +106,16 @@ def test_chat_messages_pair_questions_with_answers_errors_and_pending():
     assert messages[5]["content"] == "…"
 
 
-@pytest.mark.parametrize(("url", "ok"), [("https://x.org/a", True), ("http://x.org", True),
-                                         ("javascript:alert(1)", False), ("data:text/html,x",
-                                                                          False), (None, False)])
-def test_safe_url(url, ok):
-    assert (safe_url(url) is not None) == ok
+@pytest.mark.parametrize(("url", "ok"), [
+    ("https://x.org/a", True), ("http://x.org", True), ("HTTPS://x.org/a_(b)", True),
+    ("javascript:alert(1)", False), ("data:text/html,x", False), (None, False),
+    ("https:///no-host", False), ("https://x.org/a [x](javascript:alert(1))", False),
+    ('https://x.org/"onmouseover="alert(1)', False), ("https://x.org/<b>", False),
+    ("//x.org/a", False), ("www.x.org/a", False)])
+def test_only_web_urls_are_linked(url, ok):
+    from rag.articles import web_url
+
+    assert (web_url(url) is not None) == ok
 
 
 def test_check_uploads_refuses_type_and_size(tmp_path):

@@ -14,8 +14,8 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
+from rag.articles import web_url
 from rag.index.base import IndexStats
 from rag.types import Answer, Citation, Passage
 
@@ -34,13 +34,6 @@ def esc(text: str | None) -> str:
 def escape_markdown(text: str) -> str:
     """``text`` as literal Markdown: HTML escaped, then Markdown punctuation backslashed."""
     return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
-
-
-def safe_url(url: str | None) -> str | None:
-    """``url`` if it is http(s), else None (no ``javascript:`` links from article metadata)."""
-    if not url:
-        return None
-    return url if urlparse(url).scheme in {"http", "https"} else None
 
 
 def answer_markdown(answer: Answer, text: str | None = None) -> str:
@@ -135,7 +128,7 @@ def sources_html(answer: Answer | None) -> str:
 
 
 def _meta(title: str, source: str | None, url: str | None, date: str | None) -> str:
-    link = safe_url(url)
+    link = web_url(url)  # no javascript: link from an index built before urls were checked
     head = (f'<a href="{esc(link)}" target="_blank" rel="noopener noreferrer">{esc(title)}</a>'
             if link else esc(title))
     extra = " · ".join(esc(x) for x in (source, date) if x)
