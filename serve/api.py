@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import tempfile
 from collections.abc import AsyncIterator
@@ -40,6 +41,7 @@ from serve.schemas import (
 )
 from ui.uploads import as_uploaded, cap_upload, check_uploads
 
+logger = logging.getLogger("serve")
 _SAFE_NAME = re.compile(r"[^\w.\- ]+")
 
 
