@@ -10,6 +10,10 @@ import contextlib
 import functools
 import hashlib
 import importlib.util
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import zlib
@@ -19,7 +23,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import BinaryIO
+from pathlib import Path
+from typing import Any, BinaryIO
 
 NOW = datetime.now(UTC)
 RECENT = NOW - timedelta(days=1)
@@ -115,11 +120,47 @@ def bomb(kind: str) -> tuple[dict[str, str], bytes]:
         packer = zstandard.ZstdCompressor(level=19).compressobj()
         return {"Content-Encoding": "zstd"}, b"".join([*map(packer.compress, zeros),
                                                         packer.flush()])
-    layers = {"gzip": 1, "gzip-gzip": 2, "gzip-3": 3}[kind]
-    body = _compressed(zeros, "gzip")
-    for _ in range(layers - 1):
-        body = _compressed([body], "gzip")
-    return {"Content-Encoding": ", ".join(["gzip"] * layers)}, body
+    if kind == "gzip":
+        return {"Content-Encoding": "gzip"}, _compressed(zeros, "gzip")
+    inner = {"gzip-gzip": "gzip", "gzip-3": "gzip-gzip"}[kind]
+    headers, body = bomb(inner)
+    return {"Content-Encoding": f"{headers['Content-Encoding']}, gzip"}, \
+        _compressed([body], "gzip")
+
+
+# Fetches in a fresh process that measures itself: its peak memory (ru_maxrss) over them
+# above the baseline after a first small fetch (imports and connections made), and the time
+# and error of each.
+MEASURE = """
+import json, resource, sys, time
+from rag.feeds.fetch import FetchError, FetchLimits, SafeFetcher
+fetcher = SafeFetcher(FetchLimits(timeout_s=float(sys.argv[1]), allow_private=True))
+fetcher.fetch(sys.argv[2])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+fetches = {}
+for url in sys.argv[3:]:
+    started, error = time.monotonic(), None
+    try:
+        fetcher.fetch(url)
+    except FetchError as exc:
+        error = str(exc)
+    fetches[url] = {"error": error, "seconds": time.monotonic() - started}
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"peak_mb": (after - before) / 1024, "fetches": fetches}))
+"""
+
+
+def fetch_measured(warm_url: str, urls: list[str], timeout_s: float = 30.0) -> dict[str, Any]:
+    """Fetch ``urls`` in a new process (after ``warm_url``): ``{"peak_mb": its memory above
+    the baseline, "fetches": {url: {"error": the FetchError or None, "seconds"}}}``, or
+    ``{"crash": its stderr}`` when a fetch failed otherwise."""
+    repo = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", MEASURE, str(timeout_s), warm_url, *urls],
+                          capture_output=True, text=True, timeout=600, env=env, check=False)
+    if done.returncode != 0:
+        return {"crash": done.stderr[-1000:]}
+    return json.loads(done.stdout)
 
 
 class FeedSite:

@@ -3,15 +3,10 @@ redirect, and its limits, against a real HTTP server on 127.0.0.1. No model is l
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 
 import pytest
-from feedsite import MALFORMED_LINKS, FeedSite
-from support import REPO
+from feedsite import MALFORMED_LINKS, FeedSite, fetch_measured
 
 from rag.errors import BadInputError
 from rag.feeds import FetchError, FetchLimits, SafeFetcher, check_url, load_urls, parse_interval
@@ -163,33 +158,6 @@ def test_compressed_pages_are_decoded(site: FeedSite, coding: str) -> None:
         assert fetcher.fetch(site.url(f"/coded/{coding}/news/harbour.html")).body == plain
 
 
-# Peak memory of a fresh process over a fetch: its own ru_maxrss before and after.
-MEASURE = """
-import json, resource, sys
-from rag.feeds.fetch import FetchError, FetchLimits, SafeFetcher
-fetcher = SafeFetcher(FetchLimits(timeout_s=30, allow_private=True))
-fetcher.fetch(sys.argv[1])  # a small page first: imports and connections in the baseline
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-try:
-    fetcher.fetch(sys.argv[2])
-    error = None
-except FetchError as exc:
-    error = str(exc)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"error": error, "peak_mb": (after - before) / 1024}))
-"""
-
-
-def fetch_peak(site: FeedSite, path: str) -> dict:
-    """The error and the peak memory above its baseline (MB) of a process fetching ``path``."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get(
-        "PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-c", MEASURE, site.url("/news/harbour.html"),
-                           site.url(path)], capture_output=True, text=True, timeout=300,
-                          env=env, check=True)
-    return json.loads(done.stdout)
-
-
 @pytest.mark.parametrize("kind, reason", [
     ("gzip-gzip", "more than the 5,000,000 bytes allowed"),  # 980 bytes, two gzip layers
     ("gzip", "more than the 5,000,000 bytes allowed"),  # 510 KB, one layer
@@ -200,9 +168,10 @@ def test_a_decompression_bomb_is_refused_in_little_memory(site: FeedSite, kind: 
                                                            reason: str) -> None:
     """Each bomb decompresses to 512 MB of zeros; the default 5 MB limit holds after
     decompression, which runs in 64 KB steps (issue 24: 589 bytes took 513 MB before)."""
-    measured = fetch_peak(site, f"/bomb/{kind}")
+    url = site.url(f"/bomb/{kind}")
+    measured = fetch_measured(site.url("/news/harbour.html"), [url])
     print(f"bomb {kind}: {measured}")
-    assert measured["error"] == f"{site.url(f'/bomb/{kind}')}: {reason}"
+    assert measured["fetches"][url]["error"] == f"{url}: {reason}"
     assert measured["peak_mb"] < 100
 
 

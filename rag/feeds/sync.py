@@ -138,8 +138,9 @@ class FeedService:
     feed's schedule.
 
     Syncs fetch side by side and write one at a time. A failing feed is recorded
-    (``Feed.last_error``) and retried later; it never stops the others. Articles are ingested through ``system.ingest``, so only changed chunks are
-    embedded and questions keep being answered meanwhile.
+    (``Feed.last_error``) and retried later; it never stops the others. Articles are ingested
+    through ``system.ingest``, so only changed chunks are embedded and questions keep being
+    answered meanwhile.
     """
 
     def __init__(self, system: RagSystem, *, store: FeedStore | None = None,
