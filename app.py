@@ -350,8 +350,10 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
         add.click(ingest, [files], [status, *view], api_name="ingest",
                   concurrency_id="write", concurrency_limit=1).then(
             lambda s: (None, s), [stats], [files, header_stats], api_visibility="private")
+        # Not in the write queue: a slow host would hold up every upload and delete. The
+        # fetched articles are ingested under the index's own write lock.
         fetch.click(fetch_links, [links], [status, links, *view], api_name="ingest_links",
-                    concurrency_id="write", concurrency_limit=1).then(
+                    concurrency_id="fetch", concurrency_limit=2).then(
             lambda s: s, [stats], [header_stats], api_visibility="private")
         feed_add.click(add_feed, [feed_url, feed_every, feed_keep],
                        [feed_status, feed_chosen, feeds_table], api_name="add_feed")

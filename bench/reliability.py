@@ -7,6 +7,9 @@ Probes (real `rag` subprocesses, real model, real FAISS; tests/reliability/probe
   * 300 seeded random files (bytes of every supported type) through the loader;
   * hostile questions, k values and as-of dates through ``RagSystem.ask``;
   * kill -9 of a real ingest at several generations, then a re-run;
+  * hostile links through `rag ingest` (issue 24): decompression bombs, headers or a body
+    trickled past the deadline, malformed URLs, next to two good pages; the bombs' peak memory
+    and the trickled headers' time measured in a fresh fetching process;
   * ``--runs`` two-writer-and-a-reader runs.
 
 A crash is any exception but a named ``RagError`` (or a `rag` exit with a traceback)::
@@ -24,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the feed site
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "reliability"))
 
 import probes
@@ -128,6 +132,23 @@ def kill_nine(root: Path, tally: Tally, points: tuple[int, ...] = (0, 2, 5, 8)) 
     return len(points)
 
 
+def hostile_fetches(root: Path, tally: Tally) -> dict[str, float]:
+    """The hostile links' items in ``tally``; returns the bombs' peak memory and the
+    trickled headers' time."""
+    probe = probes.hostile_fetches(root)
+    tally.tried += len(probe.expected) + len(probe.good)
+    tally.named += len(probe.expected) - len(probe.unnamed)
+    tally.ok += len(probe.good) - len(probe.lost)
+    tally.lost += len(probe.lost)
+    for crash in probe.crashes:
+        tally.crash(crash)
+    if "crash" in probe.measured:
+        return {}
+    return {"fetch_peak_mb_above_baseline": round(probe.measured["peak_mb"], 1),
+            "slow_header_fetch_s": round(probe.slow_header_s, 2),
+            "fetch_deadline_s": probes.FETCH_TIMEOUT_S}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10, help="Two-writer runs (default 10).")
@@ -142,6 +163,7 @@ def main(argv: list[str] | None = None) -> None:
         random_files(root / "fuzz", tally)
         questions(root / "questions", tally)
         kills = kill_nine(root / "kill", tally)
+        fetches = hostile_fetches(root / "fetch", tally)
         runs = []
         for i in range(args.runs):
             run = probes.two_writers_and_a_reader(root / f"two-{i}", args.per_writer,
@@ -158,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
         "crashes": tally.crashes,
         "articles_lost": tally.lost, "kill_9_points": kills,
         "two_process_runs": len(runs), "two_process_failures": sum(not r.ok for r in runs),
-        "reader_queries": sum(r.reader.get("queries", 0) for r in runs),
+        "reader_queries": sum(r.reader.get("queries", 0) for r in runs), **fetches,
         "seconds": round(time.perf_counter() - started),
     }
     for note in tally.crash_notes:

@@ -1,19 +1,30 @@
 """A real HTTP server on 127.0.0.1 serving fixture feeds and pages (tests of rag.feeds and the
 Feeds tab): RSS 2.0, Atom, a malformed feed, a page that changes, ETag/Last-Modified and 304
-answers, a redirect loop, an oversized page, a slow page, a PDF link, and one wire story
-carried by two feeds. It counts the requests to each path."""
+answers, a redirect loop, an oversized page, a slow page, a PDF link, one wire story carried
+by two feeds, compressed pages, decompression bombs, headers or a body trickled slowly, and a
+feed whose entries link to malformed URLs. It counts the requests to each path."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import importlib.util
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
+import zlib
 from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, BinaryIO
 
 NOW = datetime.now(UTC)
 RECENT = NOW - timedelta(days=1)
@@ -84,14 +95,83 @@ def page(title: str, site: str, published: datetime, text: str, canonical: str) 
             f"<footer>Copyright {escape(site)}</footer></body></html>")
 
 
+BOMB_MB = 512  # what a bomb decompresses to
+MALFORMED_LINKS = ("http://a..b/", "http://0177.0.0.1/")
+
+
+def _compressed(chunks: Iterable[bytes], coding: str) -> bytes:
+    """``chunks`` joined and compressed: gzip, deflate (zlib-wrapped) or rawdeflate."""
+    wbits = {"gzip": 31, "deflate": 15, "rawdeflate": -15}[coding]
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    return b"".join([*(packer.compress(c) for c in chunks), packer.flush()])
+
+
+@functools.cache
+def bomb(kind: str) -> tuple[dict[str, str], bytes]:
+    """Headers and body of a small response that decompresses to BOMB_MB megabytes of zeros:
+    ``gzip`` (one layer, ~500 KB), ``gzip-gzip`` (two layers, under 1 KB), ``gzip-3`` (three)
+    or ``zstd`` (~16 KB; a body only labelled zstd without the zstandard module)."""
+    zeros = [bytes(1 << 20)] * BOMB_MB
+    if kind == "zstd":
+        if importlib.util.find_spec("zstandard") is None:
+            return {"Content-Encoding": "zstd"}, b"\x28\xb5\x2f\xfd" + bytes(64)
+        import zstandard
+
+        packer = zstandard.ZstdCompressor(level=19).compressobj()
+        return {"Content-Encoding": "zstd"}, b"".join([*map(packer.compress, zeros),
+                                                        packer.flush()])
+    if kind == "gzip":
+        return {"Content-Encoding": "gzip"}, _compressed(zeros, "gzip")
+    inner = {"gzip-gzip": "gzip", "gzip-3": "gzip-gzip"}[kind]
+    headers, body = bomb(inner)
+    return {"Content-Encoding": f"{headers['Content-Encoding']}, gzip"}, \
+        _compressed([body], "gzip")
+
+
+# Fetches in a fresh process that measures itself: its peak memory (ru_maxrss) over them
+# above the baseline after a first small fetch (imports and connections made), and the time
+# and error of each.
+MEASURE = """
+import json, resource, sys, time
+from rag.feeds.fetch import FetchError, FetchLimits, SafeFetcher
+fetcher = SafeFetcher(FetchLimits(timeout_s=float(sys.argv[1]), allow_private=True))
+fetcher.fetch(sys.argv[2])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+fetches = {}
+for url in sys.argv[3:]:
+    started, error = time.monotonic(), None
+    try:
+        fetcher.fetch(url)
+    except FetchError as exc:
+        error = str(exc)
+    fetches[url] = {"error": error, "seconds": time.monotonic() - started}
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"peak_mb": (after - before) / 1024, "fetches": fetches}))
+"""
+
+
+def fetch_measured(warm_url: str, urls: list[str], timeout_s: float = 30.0) -> dict[str, Any]:
+    """Fetch ``urls`` in a new process (after ``warm_url``): ``{"peak_mb": its memory above
+    the baseline, "fetches": {url: {"error": the FetchError or None, "seconds"}}}``, or
+    ``{"crash": its stderr}`` when a fetch failed otherwise."""
+    repo = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", MEASURE, str(timeout_s), warm_url, *urls],
+                          capture_output=True, text=True, timeout=600, env=env, check=False)
+    if done.returncode != 0:
+        return {"crash": done.stderr[-1000:]}
+    return json.loads(done.stdout)
+
+
 class FeedSite:
     """The server: ``url(path)``, ``hits[path]``; ``bridge_version`` switches the changing
     page (and its feed entry) from v1 to v2."""
 
-    def __init__(self, slow_s: float = 4.0, port: int = 0) -> None:
+    def __init__(self, slow_s: float = 4.0, port: int = 0, trickle_s: float = 20.0) -> None:
         self.hits: Counter[str] = Counter()
         self.bridge_version = 1
         self.slow_s = slow_s
+        self.trickle_s = trickle_s
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -101,6 +181,9 @@ class FeedSite:
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 site.hits[path] += 1
+                if path.startswith("/trickle/"):
+                    site.trickle(self.wfile, headers_too=path == "/trickle/headers")
+                    return
                 status, headers, body = site.respond(path, self.headers)
                 self.send_response(status)
                 for key, value in headers.items():
@@ -123,6 +206,19 @@ class FeedSite:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def trickle(self, out: BinaryIO, *, headers_too: bool) -> None:
+        """Send the headers (``headers_too``) or the body a few bytes every 0.2 s, each read
+        well within a client's timeout, for ``trickle_s`` seconds; then hang up."""
+        out.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n")
+        if not headers_too:
+            out.write(b"Content-Length: 1000000\r\n\r\n<html><body><article>")
+        ends = time.monotonic() + self.trickle_s
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            while time.monotonic() < ends:
+                out.write(b"X-Slow: yes\r\n" if headers_too else b"<p>Slow.</p>")
+                out.flush()
+                time.sleep(0.2)
 
     # --- content ---------------------------------------------------------------------------
     def rss(self) -> str:
@@ -163,8 +259,29 @@ class FeedSite:
                 "<feed xmlns='http://www.w3.org/2005/Atom'><title>Evening Herald</title>"
                 f"<id>tag:herald</id><updated>{NOW.isoformat()}</updated>{xml}</feed>")
 
+    def malformed_links_rss(self) -> str:
+        """A feed whose first entries link to malformed URLs, then one good entry."""
+        links = [*MALFORMED_LINKS, self.url("/news/harbour.html")]
+        xml = "".join(f"<item><title>Entry {i}</title><link>{escape(link)}</link>"
+                      f"<guid isPermaLink='false'>bad-{i}</guid>"
+                      f"<pubDate>{format_datetime(RECENT)}</pubDate></item>"
+                      for i, link in enumerate(links))
+        return ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"
+                f"<title>Odd Links</title><link>{self.url('/')}</link>{xml}</channel></rss>")
+
     def respond(self, path: str, headers) -> tuple[int, dict[str, str], bytes]:
         html = {"Content-Type": "text/html; charset=utf-8"}
+        if path.startswith("/bomb/"):
+            extra, body = bomb(path.removeprefix("/bomb/"))
+            return 200, {**html, **extra}, body
+        if path.startswith("/coded/"):  # /coded/gzip/news/harbour.html: the page, compressed
+            coding, _, page_path = path.removeprefix("/coded/").partition("/")
+            _, _, plain = self.respond("/" + page_path, headers)
+            name = "deflate" if coding == "rawdeflate" else coding
+            return 200, {**html, "Content-Encoding": name}, _compressed([plain], coding)
+        if path == "/malformed-links.xml":
+            return 200, {"Content-Type": "application/rss+xml"}, \
+                self.malformed_links_rss().encode()
         if path in ("/rss.xml", "/atom.xml"):
             text = self.rss() if path == "/rss.xml" else self.atom()
             body = text.encode()

@@ -3,8 +3,11 @@ reliability suite has a conftest of its own)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +47,22 @@ def running_server(argv: list[str], env: dict[str, str], log_path: Path,
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def fetching_app(sample_index_dir: Path, work: Path, fetch_timeout_s: float) -> Iterator[str]:
+    """``python app.py`` allowed to fetch from 127.0.0.1 (a local feed server), with
+    ``RAG_FETCH_TIMEOUT_S``, over a private copy of the sample index; yields the page URL."""
+    index = work / "index"
+    shutil.copytree(sample_index_dir, index)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+           "RAG_ALLOW_PRIVATE_URLS": "1", "RAG_FETCH_TIMEOUT_S": f"{fetch_timeout_s:g}"}
+    env.pop("RAG_AUTH", None)
+    env.pop("RAG_API_KEY", None)
+    argv = [sys.executable, str(REPO / "app.py"), "--port", str(free_port()), "--index",
+            str(index)]
+    with running_server(argv, env, work / "app.log", "app.py") as url:
+        yield url
 
 
 @contextmanager

@@ -4,15 +4,12 @@ the citation's link to the page. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import sys
 from pathlib import Path
 
 import pytest
 from feedsite import FeedSite
-from support import REPO, app_page, free_port, running_server
+from support import REPO, app_page, fetching_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -30,16 +27,7 @@ def site():
 def feeds_app_url(sample_index_dir, tmp_path_factory):
     """``python app.py`` allowed to fetch from 127.0.0.1 (the feed server), over a private copy
     of the sample index."""
-    work = tmp_path_factory.mktemp("feeds-app")
-    index = work / "index"
-    shutil.copytree(sample_index_dir, index)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-           "RAG_ALLOW_PRIVATE_URLS": "1", "RAG_FETCH_TIMEOUT_S": "2"}
-    env.pop("RAG_AUTH", None)
-    env.pop("RAG_API_KEY", None)
-    argv = [sys.executable, str(REPO / "app.py"), "--port", str(free_port()), "--index",
-            str(index)]
-    with running_server(argv, env, work / "app.log", "app.py") as url:
+    with fetching_app(sample_index_dir, tmp_path_factory.mktemp("feeds-app"), 2) as url:
         yield url
 
 

@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from feedsite import FeedSite
+from feedsite import MALFORMED_LINKS, FeedSite
 
 from rag import Config, RagSystem
 from rag.articles import Article
@@ -166,6 +166,43 @@ def test_a_failing_feed_is_reported_and_retried_and_never_stops_the_others(
     assert site.hits["/broken.xml"] >= 3  # retried
     assert service.feed(atom.id).last_error is None and site.hits["/atom.xml"] == 1
     assert len(urls(service)) == 3
+
+
+def test_entries_linking_to_malformed_urls_fail_by_name_and_the_rest_go_in(site, tmp_path,
+                                                                           embedder):
+    service = make_service(tmp_path, embedder)
+    feed = service.add(site.url("/malformed-links.xml"))
+    [report] = service.sync()
+    assert report.status == "synced" and report.entries == 3 and report.added == 1
+    assert [f.input for f in report.failures] == list(MALFORMED_LINKS)
+    assert all(f.reason.startswith("not a valid URL (") for f in report.failures)
+    assert set(urls(service)) == {site.url("/news/harbour.html")}
+    assert service.feed(feed.id).last_error is None
+
+
+def test_a_slow_feed_holds_up_neither_another_sync_nor_a_removal(site, tmp_path, embedder):
+    """The sync lock guards the writes only: while one feed waits on a slow page, another
+    feed syncs and a third is removed."""
+    site.slow_s = 10
+    service = make_service(tmp_path, embedder, fetch_timeout_s=15.0)
+    rss, atom = service.add(site.url("/rss.xml")), service.add(site.url("/atom.xml"))
+    broken = service.add(site.url("/broken.xml"))
+    reports = []
+    slow = threading.Thread(target=lambda: reports.append(service.sync_feed(rss)))
+    slow.start()
+    try:
+        deadline = time.monotonic() + 60
+        while site.hits["/news/slow.html"] == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        other = service.sync_feed(atom)
+        service.remove(broken.id)
+        assert slow.is_alive(), "the other sync and the removal waited for the slow feed"
+    finally:
+        slow.join(60)
+    assert (other.status, other.added) == ("synced", 3)
+    assert [f.url for f in service.feeds()] == [rss.url, atom.url]
+    assert reports[0].status == "synced" and reports[0].added == 5  # the slow page too
 
 
 def test_background_sync_never_blocks_questions(site, tmp_path, embedder):

@@ -4,8 +4,9 @@ Only http and https; every address a host name resolves to must be public (no pr
 loopback, link-local, multicast or reserved address) unless private addresses are allowed. The
 check runs where the connection is opened, on the address actually connected to, so it covers
 the first request, every redirect, and a DNS answer that changes between check and use. A
-response is limited in redirects, bytes, time and content type. Every refusal is a
-:class:`FetchError` naming the URL and the reason.
+response is limited in redirects, bytes (counted after decompression, which runs in bounded
+steps), time (one deadline for connecting, headers and body, redirects included) and content
+type. Every refusal is a :class:`FetchError` naming the URL and the reason.
 
 >>> check_url("file:///etc/passwd")
 Traceback (most recent call last):
@@ -21,8 +22,11 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import time
-from collections.abc import Callable, Collection, Iterable
+import zlib
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -39,6 +43,21 @@ FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "applicat
                         "application/xml", "text/xml", "application/feed+json",
                         "application/x-rss+xml", "text/rss+xml", "text/atom+xml",
                         "application/octet-stream", "text/plain"})
+# The content codings undone, each in bounded steps (zlib's max_length): brotli and zstd are
+# neither asked for nor accepted, as their decoders here cannot be bounded.
+ACCEPT_ENCODING = "gzip, deflate"
+_WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+MAX_CODINGS = 2  # "gzip, gzip" is legal, if odd; each layer costs a zlib window
+_STEP = 65_536  # the most bytes one decompression step may produce
+# Not globally reachable, yet global to the ipaddress module of Python 3.11 (later versions
+# list them): the IETF protocol block (192.0.0.192 answers as a cloud metadata service), 6to4
+# (whose relays reach any IPv4 address, private ones included) and IPv6 documentation.
+_NOT_PUBLIC = {ipaddress.ip_network("192.0.0.0/24"): "not public",
+               ipaddress.ip_network("2002::/16"): "6to4",
+               ipaddress.ip_network("3fff::/20"): "not public"}
+# When the fetch running in this thread (or context) must end: every socket read and write
+# is cut to it, so no server can hold a fetch longer by trickling its headers or body.
+_DEADLINE: ContextVar[float | None] = ContextVar("fetch_deadline", default=None)
 
 
 class FetchError(RagError):
@@ -99,6 +118,9 @@ def refusal(ip: str) -> str | None:
     for name in ("loopback", "link_local", "private", "multicast", "reserved", "unspecified"):
         if getattr(addr, f"is_{name}"):
             return name.replace("_", "-")
+    for net, why in _NOT_PUBLIC.items():
+        if addr in net:
+            return why
     if not addr.is_global:  # shared address space (100.64/10), documentation ranges...
         return "not public"
     return None
@@ -120,7 +142,17 @@ def check_url(url: str) -> str:
         raise FetchError(url, "the URL has no host")
     if parts.username or parts.password:
         raise FetchError(url, "URLs with a user name or password are not fetched")
+    try:  # what the HTTP client would refuse later, refused here by name
+        httpx.URL(url).host.encode("idna")
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise FetchError(url, f"not a valid URL ({_plain(exc)})") from None
     return url
+
+
+def _plain(exc: Exception) -> str:
+    """The message of an httpx or idna error, without the codec's wrapping."""
+    text = str(exc)
+    return text.rsplit("UnicodeError: ", 1)[-1].rstrip(")") if "UnicodeError: " in text else text
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -145,7 +177,7 @@ class _GuardedBackend(httpcore.SyncBackend):
                     socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
         try:
             addresses = self.resolver(host, port)
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:
             raise _Refused(f"the host name {host} does not resolve ({exc})") from None
         if not addresses:
             raise _Refused(f"the host name {host} does not resolve")
@@ -156,8 +188,47 @@ class _GuardedBackend(httpcore.SyncBackend):
                     shown = f"{host} is" if host == ip else f"{host} resolves to {ip}, which is"
                     raise _Refused(f"{shown} a {why} address: refused (set "
                                    "RAG_ALLOW_PRIVATE_URLS=1 to allow private addresses)")
-        return super().connect_tcp(addresses[0], port, timeout=timeout,
-                                   local_address=local_address, socket_options=socket_options)
+        return _DeadlineStream(super().connect_tcp(
+            addresses[0], port, timeout=_time_left(timeout, httpcore.ConnectTimeout),
+            local_address=local_address, socket_options=socket_options))
+
+
+def _time_left(timeout: float | None, expired: type[httpcore.TimeoutException]) -> float | None:
+    """``timeout`` cut to what is left before the running fetch's deadline; ``expired`` is
+    raised once nothing is left."""
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise expired("the fetch's deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read, write and TLS handshake ends by the deadline of the fetch
+    using it (httpx's own timeouts are per read: a server sending a byte a second, within
+    them, could hold a fetch for hours)."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _time_left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _time_left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._stream.start_tls(
+            ssl_context, server_hostname, _time_left(timeout, httpcore.ConnectTimeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
 
 
 class _GuardedTransport(httpx.HTTPTransport):
@@ -185,7 +256,8 @@ class SafeFetcher:
         timeout = httpx.Timeout(self.limits.timeout_s)
         self._client = httpx.Client(transport=_GuardedTransport(backend), timeout=timeout,
                                     follow_redirects=False, trust_env=False,
-                                    headers={"User-Agent": USER_AGENT})
+                                    headers={"User-Agent": USER_AGENT,
+                                             "Accept-Encoding": ACCEPT_ENCODING})
 
     def close(self) -> None:
         self._client.close()
@@ -209,6 +281,16 @@ class SafeFetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         seen = {url}
+        token = _DEADLINE.set(deadline)
+        try:
+            return self._follow(url, requested, headers, accept, seen, deadline)
+        finally:
+            _DEADLINE.reset(token)
+
+    def _follow(self, url: str, requested: str, headers: dict[str, str],
+                accept: Collection[str] | None, seen: set[str],
+                deadline: float) -> FetchResult:
+        """GET ``url`` and the redirects it leads to, all by ``deadline``."""
         for _ in range(self.limits.max_redirects + 1):
             result = self._get(url, requested, headers, accept, deadline)
             if isinstance(result, FetchResult):
@@ -227,8 +309,12 @@ class SafeFetcher:
              accept: Collection[str] | None, deadline: float) -> FetchResult | str:
         """The response to one GET, or the Location it redirects to."""
         where = url if url == requested else f"{requested} (redirected to {url})"
+        too_slow = f"no answer within {self.limits.timeout_s:g} s"
+        left = deadline - time.monotonic()  # also bounds the wait for a pooled connection
+        if left <= 0:
+            raise FetchError(where, too_slow)
         try:
-            with self._client.stream("GET", url, headers=headers) as response:
+            with self._client.stream("GET", url, headers=headers, timeout=left) as response:
                 if response.status_code == 304:
                     return FetchResult(url, requested, 304,
                                        etag=response.headers.get("etag"),
@@ -245,7 +331,7 @@ class SafeFetcher:
                 if accept is not None and content_type and content_type not in accept:
                     raise FetchError(where, f"content type {content_type} is not one of "
                                             f"{', '.join(sorted(accept))}")
-                body = self._read(response, where, deadline)
+                body = self._read(response, where)
                 return FetchResult(url, requested, 200, body, content_type, charset,
                                    etag=response.headers.get("etag"),
                                    last_modified=response.headers.get("last-modified"),
@@ -253,27 +339,69 @@ class SafeFetcher:
         except _Refused as exc:
             raise FetchError(where, str(exc)) from None
         except httpx.TimeoutException:
-            raise FetchError(where, f"no answer within {self.limits.timeout_s:g} s") from None
+            raise FetchError(where, too_slow) from None
         except httpx.HTTPError as exc:
             raise FetchError(where, f"{type(exc).__name__}: {exc}") from None
 
-    def _read(self, response: httpx.Response, where: str, deadline: float) -> bytes:
+    def _read(self, response: httpx.Response, where: str) -> bytes:
+        """The body, decompressed in bounded steps and refused once over ``max_bytes``."""
         limit = self.limits.max_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise FetchError(where, f"{int(declared):,} bytes, more than the {limit:,} allowed")
+        pieces: Iterator[bytes] = response.iter_raw()
+        for coding in reversed(_codings(response, where)):  # the last one applied comes off first
+            pieces = _inflate(pieces, coding, where)
         body = bytearray()
-        for piece in response.iter_raw() if _identity(response) else response.iter_bytes():
+        for piece in pieces:
             body += piece
             if len(body) > limit:
                 raise FetchError(where, f"more than the {limit:,} bytes allowed")
-            if time.monotonic() > deadline:
-                raise FetchError(where, f"not received within {self.limits.timeout_s:g} s")
         return bytes(body)
 
 
-def _identity(response: httpx.Response) -> bool:
-    return response.headers.get("content-encoding", "identity").lower() in ("", "identity")
+def _codings(response: httpx.Response, where: str) -> list[str]:
+    """The content codings of ``response`` in the order applied; a FetchError for one not
+    undone here, or too many."""
+    value = response.headers.get("content-encoding", "")
+    named = (part.strip().lower() for part in value.split(","))
+    codings = [c for c in named if c not in ("", "identity")]
+    for coding in codings:
+        if coding not in _WBITS:
+            raise FetchError(where, f"content encoding {coding} is not accepted (only gzip and "
+                                    "deflate)")
+    if len(codings) > MAX_CODINGS:
+        raise FetchError(where, f"{len(codings)} content encodings ({value}): at most "
+                                f"{MAX_CODINGS} are undone")
+    return codings
+
+
+def _inflate(chunks: Iterable[bytes], coding: str, where: str) -> Iterator[bytes]:
+    """``chunks`` with the content coding ``coding`` undone, in pieces of at most ``_STEP``
+    bytes: a few compressed bytes never become one huge bytes object. Stops at the end of the
+    compressed stream (anything after it is not read)."""
+    inflater = zlib.decompressobj(_WBITS[coding])
+    first = coding == "deflate"
+    try:
+        for data in chunks:
+            if first and data:  # "deflate" is meant to have a zlib header; some servers omit it
+                first = False
+                try:
+                    inflater.copy().decompress(data, 1)
+                except zlib.error:
+                    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            while True:
+                out = inflater.decompress(data, _STEP)
+                if out:
+                    yield out
+                data = inflater.unconsumed_tail
+                if not data and len(out) < _STEP:
+                    break
+            if inflater.eof:
+                return
+        yield inflater.flush()
+    except zlib.error as exc:
+        raise FetchError(where, f"corrupt {coding} content ({exc})") from None
 
 
 def _content_type(value: str | None) -> tuple[str, str | None]:

@@ -28,6 +28,7 @@ from rag.feeds.fetch import (
     HTML_TYPES,
     FetchError,
     FetchLimits,
+    FetchResult,
     SafeFetcher,
     check_url,
 )
@@ -98,6 +99,16 @@ class FeedSyncReport:
                            "failed": len(self.failures), "removed": self.removed})
 
 
+@dataclass
+class _Fetched:
+    """What the network half of a sync brought: the feed's answer, its title, and (key,
+    fingerprint, link, article) for each new or changed entry."""
+
+    result: FetchResult
+    title: str | None = None
+    articles: list[tuple[str, str, str | None, Article]] = field(default_factory=list)
+
+
 def fetcher_for(config: Any) -> SafeFetcher:
     return SafeFetcher(FetchLimits.from_config(config))
 
@@ -123,12 +134,13 @@ def is_url(text: str) -> bool:
 
 
 class FeedService:
-    """The feeds of one index: follow, unfollow, sync (one at a time), and sync in the
-    background on each feed's schedule.
+    """The feeds of one index: follow, unfollow, sync, and sync in the background on each
+    feed's schedule.
 
-    A failing feed is recorded (``Feed.last_error``) and retried later; it never stops the
-    others. Articles are ingested through ``system.ingest``, so only changed chunks are
-    embedded and questions keep being answered meanwhile.
+    Syncs fetch side by side and write one at a time. A failing feed is recorded
+    (``Feed.last_error``) and retried later; it never stops the others. Articles are ingested
+    through ``system.ingest``, so only changed chunks are embedded and questions keep being
+    answered meanwhile.
     """
 
     def __init__(self, system: RagSystem, *, store: FeedStore | None = None,
@@ -139,7 +151,7 @@ class FeedService:
                                                    config.feeds_dir))
         self.fetcher = fetcher or fetcher_for(config)
         self.default_every = parse_interval(config.feed_every)
-        self._sync_lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -161,7 +173,7 @@ class FeedService:
         Returns the feed and the number of articles deleted."""
         feed = self.feed(url_or_id)
         deleted = 0
-        with self._sync_lock:
+        with self._write_lock:
             if purge:
                 ids = sorted({i.article_id for i in self.store.items(feed.id).values()
                               if i.article_id and not i.removed})
@@ -184,36 +196,41 @@ class FeedService:
         return [self.sync_feed(f) for f in chosen]
 
     def sync_feed(self, feed: Feed) -> FeedSyncReport:
-        """One sync of one feed; every error is caught and recorded in its state."""
+        """One sync of one feed; every error is caught and recorded in its state. The fetching
+        (the feed, its entries' pages) holds no lock: only the writes that follow take turns,
+        so a slow host holds up neither another feed's sync nor a removal."""
         started = time.perf_counter()
         report = FeedSyncReport(feed.url)
-        with self._sync_lock:
-            current = self.store.get(feed.id)
-            if current is None:  # removed meanwhile
-                report.status, report.error = "failed", "the feed is no longer followed"
-                return report
-            try:
-                self._sync(current, report)
-            except (RagError, ValueError) as exc:
-                report.status, report.error = "failed", str(exc)
-            except Exception as exc:  # a bug must not stop the other feeds or the scheduler
-                report.status = "failed"
-                report.error = f"unexpected {type(exc).__name__}: {exc}"
-            if report.status == "failed":
+        try:
+            fetched = self._fetch(self._followed(feed), report)
+            with self._write_lock:  # the feed may have been removed or changed meanwhile
+                self._save(self._followed(feed), fetched, report)
+        except (RagError, ValueError) as exc:
+            report.status, report.error = "failed", str(exc)
+        except Exception as exc:  # a bug must not stop the other feeds or the scheduler
+            report.status = "failed"
+            report.error = f"unexpected {type(exc).__name__}: {exc}"
+        if report.status == "failed":
+            with self._write_lock:
                 self.store.record_sync(feed.id, error=report.error)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _sync(self, feed: Feed, report: FeedSyncReport) -> None:
+    def _followed(self, feed: Feed) -> Feed:
+        current = self.store.get(feed.id)
+        if current is None:
+            raise BadInputError("the feed is no longer followed")
+        return current
+
+    def _fetch(self, feed: Feed, report: FeedSyncReport) -> _Fetched:
+        """The network half of a sync: the feed (conditionally), then the article of each new
+        or changed entry; an entry that fails is a named failure in ``report``."""
         import feedparser
 
         result = self.fetcher.fetch(feed.url, accept=FEED_TYPES | HTML_TYPES, etag=feed.etag,
                                     last_modified=feed.last_modified)
-        if result.not_modified:  # the counts of the last sync that read the feed are kept
-            report.status = "not modified"
-            self._retain(feed, report)
-            self.store.record_sync(feed.id, error=None)
-            return
+        if result.not_modified:
+            return _Fetched(result)
         if result.content_type in HTML_TYPES:
             raise FetchError(feed.url, f"an HTML page ({result.content_type}), not a feed: "
                                        "give the URL of its RSS or Atom feed")
@@ -226,11 +243,10 @@ class FeedService:
             raise FetchError(feed.url, f"malformed feed: {_parse_error(parsed)}")
         if not parsed.get("version"):
             raise FetchError(feed.url, "not an RSS or Atom feed")
-        title = parsed.feed.get("title") or None
+        fetched = _Fetched(result, parsed.feed.get("title") or None)
         report.entries = len(parsed.entries)
         seen = self.store.items(feed.id)
         cutoff = time.time() - feed.keep_days * 86400 if feed.keep_days else None
-        articles: list[tuple[str, str, str | None, Article]] = []
         for entry in parsed.entries:
             key, fingerprint = _entry_key(entry), _fingerprint(entry)
             before = seen.get(key)
@@ -243,14 +259,26 @@ class FeedService:
                 continue
             link = entry.get("link") or None
             try:
-                article = self._article(entry, link, title)
+                article = self._article(entry, link, fetched.title)
             except FetchError as exc:
                 report.failures.append(LoadFailure(exc.url, exc.reason))
                 continue
             except BadInputError as exc:
                 report.failures.append(LoadFailure(link or key, str(exc)))
                 continue
-            articles.append((key, fingerprint, link, article))
+            fetched.articles.append((key, fingerprint, link, article))
+        return fetched
+
+    def _save(self, feed: Feed, fetched: _Fetched, report: FeedSyncReport) -> None:
+        """The writing half of a sync: ingest the articles, record the entries, apply
+        retention and record the sync."""
+        result = fetched.result
+        if result.not_modified:  # the counts of the last sync that read the feed are kept
+            report.status = "not modified"
+            self._retain(feed, report)
+            self.store.record_sync(feed.id, error=None)
+            return
+        articles = fetched.articles
         if articles:
             ingested = self.system.ingest([a for *_, a in articles])
             report.added, report.updated = ingested.added, ingested.updated
@@ -260,9 +288,9 @@ class FeedService:
         self.store.save_items([Item(feed.id, key, fp, link, a.id, a.published_at, now)
                                for key, fp, link, a in articles])
         self._retain(feed, report)
-        self.store.record_sync(feed.id, error=None, counts=report.counts(), title=title,
-                               etag=result.etag, last_modified=result.last_modified,
-                               validators=True)
+        self.store.record_sync(feed.id, error=None, counts=report.counts(),
+                               title=fetched.title, etag=result.etag,
+                               last_modified=result.last_modified, validators=True)
 
     def _article(self, entry: Any, link: str | None, feed_title: str | None) -> Article:
         if link:

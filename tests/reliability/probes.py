@@ -36,9 +36,10 @@ def child_env() -> dict[str, str]:
             "PYTHONUNBUFFERED": "1"}
 
 
-def rag(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def rag(*args: str, timeout: float = 600,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*rag_command(), *args], capture_output=True, text=True,
-                          env=child_env(), timeout=timeout, check=False)
+                          env={**child_env(), **(env or {})}, timeout=timeout, check=False)
 
 
 def start_rag(*args: str, log: Path) -> subprocess.Popen[bytes]:
@@ -148,6 +149,83 @@ def failures_of(stderr: str) -> dict[str, str]:
         if m:
             out[Path(m.group(1)).name] = m.group(2)
     return out
+
+
+# --- hostile links (issue 24) ------------------------------------------------------------------
+FETCH_TIMEOUT_S = 3.0
+HOSTILE_PATHS = {  # a path on the feed site: the words its error must hold
+    "/bomb/gzip": "more than the 5,000,000 bytes allowed",  # each bomb: 512 MB of zeros
+    "/bomb/gzip-gzip": "more than the 5,000,000 bytes allowed",
+    "/bomb/gzip-3": "3 content encodings",
+    "/bomb/zstd": "content encoding zstd is not accepted",
+    "/trickle/headers": f"no answer within {FETCH_TIMEOUT_S:g} s",  # a header every 0.2 s
+    "/trickle/body": f"no answer within {FETCH_TIMEOUT_S:g} s",
+}
+GOOD_PAGES = {  # a path on the feed site: a phrase of its text, and its title
+    "/news/harbour.html": ("Norrvik harbour tunnel", "Harbour tunnel reopens after repairs"),
+    "/news/library.html": ("maritime museum", "Old library to become a museum"),
+}
+
+
+@dataclass
+class FetchProbe:
+    """Hostile links and two good pages through one `rag ingest`, then each hostile link of
+    the feed site fetched in a fresh process that measures itself."""
+
+    index: Path
+    expected: dict[str, str]  # hostile URL: the words its error must hold
+    said: dict[str, str]  # input name (as failures_of keys it): the reason `rag ingest` gave
+    good: list[str]
+    lost: list[str]
+    measured: dict  # tests/feedsite.fetch_measured's answer (the links of the feed site)
+    crashes: list[str] = field(default_factory=list)
+
+    @property
+    def unnamed(self) -> dict[str, str]:
+        """The hostile URLs whose skip reason lacks the expected words: what was said."""
+        return {url: self.said.get(Path(url).name, "") for url, words in self.expected.items()
+                if words not in self.said.get(Path(url).name, "")}
+
+    @property
+    def fetches(self) -> dict[str, dict]:
+        """URL: {"error", "seconds"} of each link fetched in the measuring process."""
+        return self.measured.get("fetches", {})
+
+    @property
+    def slow_header_s(self) -> float:
+        return next(f["seconds"] for u, f in self.fetches.items() if u.endswith("/headers"))
+
+
+def hostile_fetches(root: Path) -> FetchProbe:
+    """Decompression bombs, trickled headers and body and malformed links next to two good
+    pages, pasted into `rag ingest` (as into the page's "Fetch links") with a 3 s deadline."""
+    from feedsite import MALFORMED_LINKS, FeedSite, bomb, fetch_measured
+
+    for path in HOSTILE_PATHS:  # made before they are served: it takes seconds
+        if path.startswith("/bomb/"):
+            bomb(path.removeprefix("/bomb/"))
+    site = FeedSite(trickle_s=20)
+    try:
+        expected = {site.url(path): words for path, words in HOSTILE_PATHS.items()}
+        expected.update({link: "not a valid URL" for link in MALFORMED_LINKS})
+        good = {site.url(path): page for path, page in GOOD_PAGES.items()}
+        index = root / "index"
+        result = rag("ingest", *expected, *good, "--index", str(index), env={
+            "RAG_ALLOW_PRIVATE_URLS": "1", "RAG_FETCH_TIMEOUT_S": f"{FETCH_TIMEOUT_S:g}"})
+        crashes = ([f"rag ingest of hostile links: {result.stderr[-300:]}"]
+                   if result.returncode != 0 or "Traceback" in result.stderr else [])
+        found = titles_by_word(index, [word for word, _ in good.values()]) \
+            if (index / "store.sqlite").exists() else {}
+        lost = [url for url, (word, title) in good.items() if found.get(word) != title]
+        measured = fetch_measured(site.url("/news/harbour.html"),
+                                  [url for url in expected if url.startswith(site.base)],
+                                  FETCH_TIMEOUT_S)
+    finally:
+        site.close()
+    if "crash" in measured:
+        crashes.append(f"fetching the hostile links: {measured['crash']}")
+    return FetchProbe(index, expected, failures_of(result.stderr), list(good), lost, measured,
+                      crashes)
 
 
 # --- invariants ----------------------------------------------------------------------------------
