@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,9 +39,10 @@ def child_env() -> dict[str, str]:
             "PYTHONUNBUFFERED": "1"}
 
 
-def rag(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def rag(*args: str, timeout: float = 600,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*rag_command(), *args], capture_output=True, text=True,
-                          env=child_env(), timeout=timeout, check=False)
+                          env={**child_env(), **(env or {})}, timeout=timeout, check=False)
 
 
 def start_rag(*args: str, log: Path) -> subprocess.Popen[bytes]:
@@ -342,3 +346,60 @@ def two_writers_and_a_reader(root: Path, per_writer: int = 15, commit_every: int
         problems.append(f"{articles} of {2 * per_writer} articles in the index")
     problems += index_problems(index)
     return TwoWriterRun(codes, outputs, seen, articles, problems)
+
+
+# --- a busy index, a read-only one, a full disk (issue 24) --------------------------------------
+HOLDER = textwrap.dedent("""
+    import sqlite3, sys, time
+    from filelock import FileLock
+    lock = FileLock(sys.argv[1] + "/write.lock")
+    lock.acquire()
+    db = sqlite3.connect(sys.argv[1] + "/store.sqlite", isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("UPDATE meta SET value='writing' WHERE key='format'")
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[2]))
+""")
+
+
+@contextmanager
+def writer_holding(index: Path, seconds: float = 900) -> Iterator[subprocess.Popen[str]]:
+    """Another process mid-write on ``index`` (for at most ``seconds``): it holds the write
+    lock and an open SQLite write transaction, rolled back when it is killed on exit."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(index), str(seconds)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=child_env())
+    try:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != "holding":
+            raise RuntimeError(f"the holder did not start: {proc.communicate()[1][-500:]}")
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@contextmanager
+def mount(at: Path, *commands: list[str]) -> Iterator[str | None]:
+    """``at`` mounted by each ``mount`` command in turn (its arguments before ``at``) and
+    unmounted on exit; yields None, or why not where mounting is not permitted (it needs root
+    or CAP_SYS_ADMIN). ``mount(at, ["--bind", src], ["-o", "remount,ro,bind"])`` is ``src``
+    read-only, even to root; ``mount(at, ["-t", "tmpfs", "-o", "size=2m", "tmpfs"])`` a
+    small disk."""
+    at.mkdir(parents=True, exist_ok=True)
+    if shutil.which("mount") is None:
+        yield "no `mount` command here"
+        return
+    mounted = False
+    try:
+        for args in commands:
+            result = subprocess.run(["mount", *args, str(at)], capture_output=True, text=True,
+                                    check=False)
+            if result.returncode != 0:
+                yield f"`mount {' '.join(args)}` is not permitted here: {result.stderr.strip()}"
+                return
+            mounted = True
+        yield None
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(at)], check=False)
