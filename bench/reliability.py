@@ -7,6 +7,8 @@ Probes (real `rag` subprocesses, real model, real FAISS; tests/reliability/probe
   * 300 seeded random files (bytes of every supported type) through the loader;
   * hostile questions, k values and as-of dates through ``RagSystem.ask``;
   * kill -9 of a real ingest at several generations, then a re-run;
+  * `rag stats`, `rag ask` and `rag ingest` on an index another process is writing, and on a
+    read-only one (a read-only bind mount where permitted, and a lock file that cannot be made);
   * ``--runs`` two-writer-and-a-reader runs.
 
 A crash is any exception but a named ``RagError`` (or a `rag` exit with a traceback)::
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -128,6 +131,35 @@ def kill_nine(root: Path, tally: Tally, points: tuple[int, ...] = (0, 2, 5, 8)) 
     return len(points)
 
 
+def busy_and_read_only(root: Path, tally: Tally) -> None:
+    """Readers must answer and a writer fail by name, on an index another process is writing
+    and on read-only ones; none may lose an article (issue 24 item 5)."""
+    sample = root / "sample"
+    probes.rag("ingest", str(Path(__file__).resolve().parent.parent / "data" / "sample"),
+               "--index", str(sample))
+    feed = probes.write_jsonl(root / "feed.jsonl", 2, "locked")
+    busy, lockless = (shutil.copytree(sample, root / name) for name in ("busy", "lockless"))
+    with probes.writer_holding(busy):
+        cases = {"busy": probes.readers_and_a_writer(busy, feed, {"RAG_LOCK_TIMEOUT_S": "2"})}
+    (lockless / "write.lock").unlink()
+    (lockless / "write.lock").mkdir()
+    cases["lockless"] = probes.readers_and_a_writer(lockless, feed)
+    with probes.mount(root / "ro", ["--bind", str(sample)], ["-o", "remount,ro,bind"]) as no:
+        if no is None:
+            cases["read-only mount"] = probes.readers_and_a_writer(root / "ro", feed)
+    why = {"busy": "is busy", "lockless": "is read-only", "read-only mount": "is read-only"}
+    for name, results in cases.items():
+        tally.tried += len(results)
+        for command, result in results.items():
+            if command == "ingest" and probes.refused(result, why[name]):
+                tally.named += 1
+            elif command != "ingest" and probes.answered(result, 7):
+                tally.ok += 1
+            else:
+                tally.crash(f"{command} on a {name} index: {result.stderr[-300:]}")
+    tally.lost += sum(7 - probes.sqlite_counts(index)[0] for index in (sample, busy, lockless))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10, help="Two-writer runs (default 10).")
@@ -142,6 +174,7 @@ def main(argv: list[str] | None = None) -> None:
         random_files(root / "fuzz", tally)
         questions(root / "questions", tally)
         kills = kill_nine(root / "kill", tally)
+        busy_and_read_only(root / "locked", tally)
         runs = []
         for i in range(args.runs):
             run = probes.two_writers_and_a_reader(root / f"two-{i}", args.per_writer,

@@ -349,6 +349,30 @@ def two_writers_and_a_reader(root: Path, per_writer: int = 15, commit_every: int
 
 
 # --- a busy index, a read-only one, a full disk (issue 24) --------------------------------------
+SAMPLE_QUESTION, SAMPLE_ANSWER = "Where is the nuclear plant being built?", "Bushehr"
+
+
+def readers_and_a_writer(index: Path, feed: Path, env: dict[str, str] | None = None,
+                         ) -> dict[str, subprocess.CompletedProcess[str]]:
+    """`rag stats`, `rag ask` (the sample corpus's question) and `rag ingest FEED` on
+    ``index``, one after the other."""
+    return {"stats": rag("stats", "--index", str(index), timeout=300, env=env),
+            "ask": rag("ask", SAMPLE_QUESTION, "--index", str(index), timeout=300, env=env),
+            "ingest": rag("ingest", str(feed), "--index", str(index), timeout=300, env=env)}
+
+
+def answered(result: subprocess.CompletedProcess[str], articles: int) -> bool:
+    """A `rag stats` that counted ``articles``, or a `rag ask` that found the sample answer."""
+    said = f"articles: {articles}" in result.stdout or SAMPLE_ANSWER in result.stdout
+    return result.returncode == 0 and said and "Traceback" not in result.stderr
+
+
+def refused(result: subprocess.CompletedProcess[str], why: str) -> bool:
+    """A command that failed with one named error saying ``why``."""
+    return (result.returncode == 1 and "error: " in result.stderr and why in result.stderr
+            and "Traceback" not in result.stderr)
+
+
 HOLDER = textwrap.dedent("""
     import sqlite3, sys, time
     from filelock import FileLock
@@ -402,4 +426,5 @@ def mount(at: Path, *commands: list[str]) -> Iterator[str | None]:
         yield None
     finally:
         if mounted:
-            subprocess.run(["umount", str(at)], check=False)
+            # Lazy: a connection the garbage collector has not closed yet must not keep it.
+            subprocess.run(["umount", "--lazy", str(at)], check=False)

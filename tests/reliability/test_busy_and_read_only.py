@@ -4,14 +4,13 @@ error (busy, read-only, no space) and the index keeps its last committed state."
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import probes
 import pytest
 
-QUESTION = "Where is the nuclear plant being built?"
-ANSWER = "Bushehr"
 SAMPLE = probes.REPO / "data" / "sample"
 
 
@@ -33,13 +32,10 @@ def copy_of(index: Path, to: Path, *, stale: bool = False) -> Path:
     return to
 
 
-def assert_answered(stats, ask) -> None:  # type: ignore[no-untyped-def]
-    assert stats.returncode == 0, stats.stderr
-    assert "articles: 7" in stats.stdout
-    assert ask.returncode == 0, ask.stderr
-    assert ANSWER in ask.stdout
-    for result in (stats, ask):
-        assert "Traceback" not in result.stderr
+def assert_read_and_refused(results: dict, why: str) -> None:  # type: ignore[type-arg]
+    assert probes.answered(results["stats"], 7), results["stats"].stderr
+    assert probes.answered(results["ask"], 7), results["ask"].stderr
+    assert probes.refused(results["ingest"], why), results["ingest"].stderr
 
 
 def test_stats_and_ask_read_a_read_only_mount(sample_index: Path, tmp_path: Path) -> None:
@@ -49,14 +45,10 @@ def test_stats_and_ask_read_a_read_only_mount(sample_index: Path, tmp_path: Path
                       ["-o", "remount,ro,bind"]) as refused:
         if refused:
             pytest.skip(refused)
-        index = str(tmp_path / "ro" / "index")
-        stats = probes.rag("stats", "--index", index)
-        ask = probes.rag("ask", QUESTION, "--index", index)
-        ingest = probes.rag("ingest", str(feed), "--index", index)
-    assert_answered(stats, ask)
-    assert "rebuilt in memory, not saved (the index is read-only)" in ask.stderr
-    assert ingest.returncode == 1 and "Traceback" not in ingest.stderr
-    assert f"error: index at {index} is read-only" in ingest.stderr
+        index = tmp_path / "ro" / "index"
+        results = probes.readers_and_a_writer(index, feed)
+    assert_read_and_refused(results, f"error: index at {index} is read-only")
+    assert "rebuilt in memory, not saved (the index is read-only)" in results["ask"].stderr
     assert probes.sqlite_counts(source)[0] == 7
 
 
@@ -68,9 +60,9 @@ def test_stats_and_ask_never_take_the_write_lock_nor_write(sample_index: Path,
     (index / "write.lock").unlink()
     (index / "write.lock").mkdir()
     store = (index / "store.sqlite").read_bytes()
-    stats = probes.rag("stats", "--index", str(index))
-    ask = probes.rag("ask", QUESTION, "--index", str(index))
-    assert_answered(stats, ask)
+    feed = probes.write_jsonl(tmp_path / "feed.jsonl", 2, "lock")
+    results = probes.readers_and_a_writer(index, feed)
+    assert_read_and_refused(results, f"{index / 'write.lock'}: Is a directory")
     assert (index / "store.sqlite").read_bytes() == store
     assert not (index / "vectors.faiss").exists() and not (index / "bm25-builds.json").exists()
 
@@ -80,17 +72,12 @@ def test_readers_answer_while_another_process_writes_and_a_writer_gives_up(
     index = copy_of(sample_index, tmp_path / "index")
     feed = probes.write_jsonl(tmp_path / "feed.jsonl", 2, "busy")
     with probes.writer_holding(index, seconds=900) as writer:
-        # Before the fix both readers waited for the writer (here: for 900 s).
-        stats = probes.rag("stats", "--index", str(index), timeout=300)
-        ask = probes.rag("ask", QUESTION, "--index", str(index), timeout=300)
-        ingest = probes.rag("ingest", str(feed), "--index", str(index), timeout=300,
-                            env={"RAG_LOCK_TIMEOUT_S": "2"})
+        # Before the fix both readers waited for the writer (here: for 900 s; they time out).
+        results = probes.readers_and_a_writer(index, feed, env={"RAG_LOCK_TIMEOUT_S": "2"})
         still_writing = writer.poll() is None
     assert still_writing  # all three were done before the other writer finished
-    assert_answered(stats, ask)
-    assert ingest.returncode == 1 and "Traceback" not in ingest.stderr
-    assert f"error: index at {index} is busy" in ingest.stderr
-    assert "RAG_LOCK_TIMEOUT_S" in ingest.stderr
+    assert_read_and_refused(results, f"error: index at {index} is busy")
+    assert "RAG_LOCK_TIMEOUT_S" in results["ingest"].stderr
     assert probes.sqlite_counts(index)[0] == 7 and probes.index_problems(index) == []
 
 
@@ -104,17 +91,13 @@ def test_a_full_disk_is_named_and_the_index_keeps_its_last_commit(sample_index: 
             pytest.skip(refused)
         index = copy_of(sample_index, disk / "index")
         fill_all_but(disk, 64 * 1024)
-        ingest = probes.rag("ingest", str(feed), "--index", str(index))
-        stats = probes.rag("stats", "--index", str(index))
+        results = probes.readers_and_a_writer(index, feed)
+        after = probes.rag("stats", "--index", str(index))
         problems = probes.index_problems(index)
-    assert ingest.returncode == 1 and "Traceback" not in ingest.stderr, ingest.stderr
-    assert f"error: no disk space left for the index at {index}" in ingest.stderr
-    assert stats.returncode == 0 and "articles: 7" in stats.stdout, stats.stderr
-    assert problems == []
+    assert_read_and_refused(results, f"error: no disk space left for the index at {index}")
+    assert probes.answered(after, 7) and problems == []
 
 
 def fill_all_but(disk: Path, free_bytes: int) -> None:
-    import os
-
     stat = os.statvfs(disk)
     (disk / "filler").write_bytes(b"\0" * max(0, stat.f_bavail * stat.f_frsize - free_bytes))
