@@ -374,7 +374,7 @@ def test_a_read_only_index_is_read_and_writes_nothing(filled: FaissIndex, caplog
     before = files_of(folder)
     reader = open_index("faiss", folder, model=MODEL, dimension=DIM, read_only=True)
     assert reader.read_only and snapshot(reader) == expected
-    assert "rebuilt in memory, not saved (the index is read-only)" in caplog.text
+    assert "rebuilt in memory, not saved (opened read-only)" in caplog.text
     with pytest.raises(IndexReadOnlyError, match=f"index at {folder} is read-only"):
         reader.write([article_write("delta", 1, seed=4)])
     assert reader.verify() == ["disk: no FAISS index"]

@@ -59,7 +59,7 @@ class NewsIndex:
                     logger.log(logging.WARNING if self.read_only else logging.INFO,
                                "index at %s: its vector index was stale and is rebuilt in "
                                "memory, not saved (%s)", self.store.where,
-                               "the index is read-only" if self.read_only
+                               "opened read-only" if self.read_only
                                else "its write lock is not free")
             self._loaded = generation
 

@@ -282,14 +282,14 @@ class ArticleStore:
                               "(SELECT id FROM {p}articles)")[0][0])
 
 
-def busy_error(name: str, waited_s: float) -> IndexBusyError:
+def _busy_error(name: str, waited_s: float) -> IndexBusyError:
     return IndexBusyError(
         f"{name} is busy: another process kept writing to it for over {waited_s:g} s, so "
         "nothing was written; try again when it has finished, or wait longer with "
         "RAG_LOCK_TIMEOUT_S")
 
 
-def disk_full_error(name: str) -> DiskFullError:
+def _disk_full_error(name: str) -> DiskFullError:
     return DiskFullError(
         f"no disk space left for the {name}: the write was rolled back, so the index keeps "
         "its last committed state; free some space and run the command again")
@@ -349,9 +349,12 @@ class SqliteStore(ArticleStore):
         self.where = str(self.path.parent)
         self.lock_timeout_s = float(lock_timeout_s)
         self.read_only = read_only or not _writable(self.path)
-        if self.read_only and not self.path.exists():
-            raise IndexReadOnlyError(f"no index at {self.where}, and none can be created there: "
-                                     "the folder cannot be written")
+        if self.read_only and not read_only:
+            if not self.path.exists():
+                raise IndexReadOnlyError(f"no index at {self.where}, and none can be created "
+                                         "there: the folder cannot be written")
+            logger.info("index at %s: its folder cannot be written, so it is opened read-only",
+                        self.where)
         self.file_lock = FileLock(lock_path or self.path.with_name("write.lock"))
         with self._named_errors():
             db = self._connect()
@@ -434,7 +437,7 @@ class SqliteStore(ArticleStore):
         try:
             self.file_lock.acquire(timeout=self.lock_timeout_s)
         except Timeout:
-            raise busy_error(f"index at {self.where}", self.lock_timeout_s) from None
+            raise _busy_error(f"index at {self.where}", self.lock_timeout_s) from None
         except OSError as exc:  # the lock file cannot be made: a read-only mount, a directory
             raise IndexReadOnlyError(
                 f"{self._read_only_message()} (its lock file {self.file_lock.lock_file}: "
@@ -467,9 +470,9 @@ class SqliteStore(ArticleStore):
         except sqlite3.OperationalError as exc:
             code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary result code
             if code == sqlite3.SQLITE_FULL:
-                raise disk_full_error(f"index at {self.where}") from None
+                raise _disk_full_error(f"index at {self.where}") from None
             if code == sqlite3.SQLITE_BUSY:
-                raise busy_error(f"index at {self.where}", self.lock_timeout_s) from None
+                raise _busy_error(f"index at {self.where}", self.lock_timeout_s) from None
             if code == sqlite3.SQLITE_READONLY:
                 raise IndexReadOnlyError(self._read_only_message()) from None
             raise
@@ -582,9 +585,9 @@ class PostgresStore(ArticleStore):
                 self._db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.schema,))
                 yield
         except errors.LockNotAvailable:
-            raise busy_error(name, self.lock_timeout_s) from None
+            raise _busy_error(name, self.lock_timeout_s) from None
         except errors.DiskFull:
-            raise disk_full_error(name) from None
+            raise _disk_full_error(name) from None
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:

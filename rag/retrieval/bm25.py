@@ -92,8 +92,8 @@ class Bm25Store:
         if self.path is None:
             return self._rebuild(generation)
         if self.read_only:
-            logger.warning("index at %s is read-only: its BM25 build was stale and is rebuilt "
-                           "in memory, not saved", self.path)
+            logger.warning("index at %s: its BM25 build was stale and is rebuilt in memory, "
+                           "not saved (opened read-only)", self.path)
             return self._rebuild(generation)
         from filelock import FileLock
 

@@ -48,7 +48,7 @@ def test_stats_and_ask_read_a_read_only_mount(sample_index: Path, tmp_path: Path
         index = tmp_path / "ro" / "index"
         results = probes.readers_and_a_writer(index, feed)
     assert_read_and_refused(results, f"error: index at {index} is read-only")
-    assert "rebuilt in memory, not saved (the index is read-only)" in results["ask"].stderr
+    assert "rebuilt in memory, not saved (opened read-only)" in results["ask"].stderr
     assert probes.sqlite_counts(source)[0] == 7
 
 
@@ -84,7 +84,7 @@ def test_readers_answer_while_another_process_writes_and_a_writer_gives_up(
 def test_a_full_disk_is_named_and_the_index_keeps_its_last_commit(sample_index: Path,
                                                                   tmp_path: Path) -> None:
     size_kb = sum(f.stat().st_size for f in sample_index.rglob("*") if f.is_file()) // 1024
-    feed = probes.write_jsonl(tmp_path / "feed.jsonl", 150, "full")
+    feed = probes.write_jsonl(tmp_path / "feed.jsonl", 80, "full")
     disk = tmp_path / "disk"
     with probes.mount(disk, ["-t", "tmpfs", "-o", f"size={size_kb + 1024}k", "tmpfs"]) as refused:
         if refused:
