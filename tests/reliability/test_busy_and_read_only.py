@@ -47,7 +47,10 @@ def test_stats_and_ask_read_a_read_only_mount(sample_index: Path, tmp_path: Path
             pytest.skip(refused)
         index = tmp_path / "ro" / "index"
         results = probes.readers_and_a_writer(index, feed)
+        new = probes.rag("ingest", str(feed), "--index", str(tmp_path / "ro" / "new"))
     assert_read_and_refused(results, f"error: index at {index} is read-only")
+    assert probes.refused(new, f"cannot create the index folder {tmp_path / 'ro' / 'new'} "
+                               "(Read-only file system)"), new.stderr
     assert "rebuilt in memory, not saved (opened read-only)" in results["ask"].stderr
     assert probes.sqlite_counts(source)[0] == 7
 
