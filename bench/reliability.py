@@ -10,6 +10,8 @@ Probes (real `rag` subprocesses, real model, real FAISS; tests/reliability/probe
   * hostile links through `rag ingest` (issue 24): decompression bombs, headers or a body
     trickled past the deadline, malformed URLs, next to two good pages; the bombs' peak memory
     and the trickled headers' time measured in a fresh fetching process;
+  * `rag stats`, `rag ask` and `rag ingest` on an index another process is writing, and on a
+    read-only one (a read-only bind mount where permitted, and a lock file that cannot be made);
   * ``--runs`` two-writer-and-a-reader runs.
 
 A crash is any exception but a named ``RagError`` (or a `rag` exit with a traceback)::
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -149,6 +152,35 @@ def hostile_fetches(root: Path, tally: Tally) -> dict[str, float]:
             "fetch_deadline_s": probes.FETCH_TIMEOUT_S}
 
 
+def busy_and_read_only(root: Path, tally: Tally) -> None:
+    """Readers must answer and a writer fail by name, on an index another process is writing
+    and on read-only ones; none may lose an article (issue 24 item 5)."""
+    sample = root / "sample"
+    probes.rag("ingest", str(Path(__file__).resolve().parent.parent / "data" / "sample"),
+               "--index", str(sample))
+    feed = probes.write_jsonl(root / "feed.jsonl", 2, "locked")
+    busy, lockless = (shutil.copytree(sample, root / name) for name in ("busy", "lockless"))
+    with probes.writer_holding(busy):
+        cases = {"busy": probes.readers_and_a_writer(busy, feed, {"RAG_LOCK_TIMEOUT_S": "2"})}
+    (lockless / "write.lock").unlink()
+    (lockless / "write.lock").mkdir()
+    cases["lockless"] = probes.readers_and_a_writer(lockless, feed)
+    with probes.mount(root / "ro", ["--bind", str(sample)], ["-o", "remount,ro,bind"]) as no:
+        if no is None:
+            cases["read-only mount"] = probes.readers_and_a_writer(root / "ro", feed)
+    why = {"busy": "is busy", "lockless": "is read-only", "read-only mount": "is read-only"}
+    for name, results in cases.items():
+        tally.tried += len(results)
+        for command, result in results.items():
+            if command == "ingest" and probes.refused(result, why[name]):
+                tally.named += 1
+            elif command != "ingest" and probes.answered(result, 7):
+                tally.ok += 1
+            else:
+                tally.crash(f"{command} on a {name} index: {result.stderr[-300:]}")
+    tally.lost += sum(7 - probes.sqlite_counts(index)[0] for index in (sample, busy, lockless))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10, help="Two-writer runs (default 10).")
@@ -164,6 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         questions(root / "questions", tally)
         kills = kill_nine(root / "kill", tally)
         fetches = hostile_fetches(root / "fetch", tally)
+        busy_and_read_only(root / "locked", tally)
         runs = []
         for i in range(args.runs):
             run = probes.two_writers_and_a_reader(root / f"two-{i}", args.per_writer,

@@ -21,9 +21,13 @@ from rag.articles import Article
 from rag.config import Config
 from rag.errors import (
     BadInputError,
+    DiskFullError,
+    IndexBusyError,
     IndexDamagedError,
     IndexMismatchError,
     IndexNotFoundError,
+    IndexReadOnlyError,
+    IndexWriteError,
     RagError,
 )
 from rag.index.base import SearchFilters
@@ -51,5 +55,6 @@ def ask(question: str, *, index_dir: str | Path | None = None, config: Config | 
 
 
 __all__ = ["SAMPLE_CORPUS", "Answer", "Article", "BadInputError", "Citation", "Config",
-           "IndexDamagedError", "IndexMismatchError", "IndexNotFoundError", "Passage",
+           "DiskFullError", "IndexBusyError", "IndexDamagedError", "IndexMismatchError",
+           "IndexNotFoundError", "IndexReadOnlyError", "IndexWriteError", "Passage",
            "RagError", "RagSystem", "SearchFilters", "ask", "get_system", "make_filters"]

@@ -107,7 +107,7 @@ def ask(
 
     try:
         filters = make_filters(source, since, until)
-        system = get_system(_config(index), create=False)
+        system = get_system(_config(index), create=False, read_only=True)
         if as_json:
             answer = system.ask(question, k=k, filters=filters, backend=backend,
                                 reference_date=as_of)
@@ -148,23 +148,27 @@ def _stream(items: Iterator[str | Answer]) -> Answer:
     raise RagError("the answer stream ended without an answer")
 
 
-def _system_without_model(index: Path | None):  # type: ignore[no-untyped-def]
-    """A RagSystem for commands that embed nothing: the model is not loaded (seconds saved)."""
+def _system_without_model(index: Path | None, *,  # type: ignore[no-untyped-def]
+                          read_only: bool = False):
+    """A RagSystem for commands that embed nothing: the model is not loaded (seconds saved).
+    ``read_only`` (any index but the default one, which fills itself on first use): it
+    writes nothing and waits for no writer."""
     from embeddings.lazy import LazyEmbedder
     from rag.system import RagSystem, _is_default_index
 
     config = _config(index)
     lazy = LazyEmbedder(config.embedding_model, config.embedding_backend,
                         threads=config.embedding_threads)
-    return RagSystem(config, embedder=lazy,
-                     create=_is_default_index(config))
+    default = _is_default_index(config)
+    return RagSystem(config, embedder=lazy, create=default,
+                     read_only=read_only and not default)
 
 
 @app.command()
 def stats(index: IndexOption = None) -> None:
     """Articles, chunks, model and size of the index."""
     try:
-        s = _system_without_model(index).stats()
+        s = _system_without_model(index, read_only=True).stats()
     except RagError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"index:    {s.extra.get('path', '')} ({s.backend})")
@@ -178,7 +182,7 @@ def stats(index: IndexOption = None) -> None:
 def list_articles(index: IndexOption = None) -> None:
     """Indexed articles: id, date, source, chunks, title."""
     try:
-        rows = _system_without_model(index).index.list_articles()
+        rows = _system_without_model(index, read_only=True).index.list_articles()
     except RagError as exc:
         raise _fail(str(exc)) from None
     for article, n_chunks in rows:

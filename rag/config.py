@@ -48,6 +48,9 @@ class Config:
     # process may run on).
     embedding_threads: int = 0
     index_backend: IndexBackendName = "faiss"
+    # How long a write waits for another process's write on the same index before it fails
+    # with IndexBusyError (rag.index.store.LOCK_TIMEOUT_S); readers never wait.
+    lock_timeout_s: float = 60.0
     # pgvector: HNSW candidates per query (pgvector's hnsw.ef_search); more = higher recall,
     # slower. 200 keeps recall@10 near 0.99 at 1M chunks for a few ms (docs/pgvector.md).
     pg_ef_search: int = 200
@@ -164,9 +167,9 @@ class Config:
                     f"{name} must be greater than 0. Currently, {name} is {value}")
         for name in ("date_boost", "future_grace_days", "recency_half_life_days",
                      "recency_weight", "embedding_threads", "reader_sentences_per_passage",
-                     "reader_max_sentences", "max_history_turns"):
+                     "reader_max_sentences", "max_history_turns", "lock_timeout_s"):
             value = getattr(self, name)
-            if value < 0:
+            if not value >= 0:  # NaN too
                 raise BadInputError(f"{name} must be 0 or more. Currently, {name} is {value}")
         for name, allowed in choices().items():
             value = getattr(self, name)

@@ -19,3 +19,21 @@ class IndexNotFoundError(RagError):
 
 class IndexDamagedError(RagError):
     """An index folder whose files cannot be used as they are (named in the message)."""
+
+
+class IndexWriteError(RagError):
+    """A write the index could not make; it was rolled back, so the index keeps its last
+    committed state (the message names the index and what to do)."""
+
+
+class IndexBusyError(IndexWriteError):
+    """Another process held the index's write lock for longer than ``lock_timeout_s``."""
+
+
+class IndexReadOnlyError(IndexWriteError):
+    """A write to an index opened read-only (a read-only mount, a folder this user cannot
+    write)."""
+
+
+class DiskFullError(IndexWriteError):
+    """The disk holding the index has no space left for a write."""

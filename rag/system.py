@@ -41,12 +41,15 @@ class RagSystem:
     """
 
     def __init__(self, config: Config | None = None, *, embedder: Embedder | None = None,
-                 create: bool = True) -> None:
-        """``create=False``: the index must exist (``IndexNotFoundError`` names the path)."""
+                 create: bool = True, read_only: bool = False) -> None:
+        """``create=False``: the index must exist (``IndexNotFoundError`` names the path).
+        ``read_only``: the index is only read (nothing written, not even derived files; a write
+        raises ``IndexReadOnlyError``), as it is when its folder cannot be written."""
         self.config = config or Config.from_env()
         # Before the model loads: a typo'd or damaged --index fails at once.
-        check_index(self.config.index_backend, self.config.index_dir, create=create)
-        self.index, self.embedding_backend = self._open_index(embedder, create)
+        check_index(self.config.index_backend, self.config.index_dir,
+                    create=create and not read_only)
+        self.index, self.embedding_backend = self._open_index(embedder, create, read_only)
         if isinstance(embedder, LazyEmbedder):
             embedder.backend = self.embedding_backend
         self.embedder = embedder or get_embedder(self.config.embedding_model,
@@ -56,7 +59,8 @@ class RagSystem:
         self._answerers: dict[str, Answerer] = {}
         self._write_lock = threading.Lock()
 
-    def _open_index(self, embedder: Embedder | None, create: bool):  # type: ignore[no-untyped-def]
+    def _open_index(self, embedder: Embedder | None, create: bool,  # type: ignore[no-untyped-def]
+                    read_only: bool):
         """The index, opened for the vectors of the configured model on the first backend it
         accepts (one backend unless ``embedding_backend`` is ``auto``), and that backend."""
         config = self.config
@@ -73,7 +77,8 @@ class RagSystem:
                 index = open_index(config.index_backend, config.index_dir,
                                    model=model_identity(config.embedding_model, backend),
                                    dimension=dimension, params=vector_params(config),
-                                   create=create, dsn=config.pg_dsn or None)
+                                   create=create, dsn=config.pg_dsn or None,
+                                   read_only=read_only, lock_timeout_s=config.lock_timeout_s)
             except IndexMismatchError as exc:
                 first_error = first_error or exc
                 continue
@@ -297,24 +302,27 @@ def standalone_query(answerer: Answerer, question: str, history: list[str] | Non
     return condense(question, history) if condense else condense_query(question, history)
 
 
-_systems: dict[tuple[str, str, str, str], RagSystem] = {}
+_systems: dict[tuple[str, str, str, str, bool], RagSystem] = {}
 _systems_lock = threading.Lock()
 
 
-def get_system(config: Config | None = None, *, create: bool = True) -> RagSystem:
+def get_system(config: Config | None = None, *, create: bool = True,
+               read_only: bool = False) -> RagSystem:
     """The process-wide RagSystem for ``config`` (default: ``Config.from_env()``).
 
-    The default index, when empty, is filled with the sample corpus on first use; another
-    index must already exist unless ``create`` (``IndexNotFoundError`` names its path).
+    The default index, when empty, is filled with the sample corpus on first use (so it is
+    never ``read_only``); another index must already exist unless ``create``
+    (``IndexNotFoundError`` names its path).
     """
     config = config or Config.from_env()
     create = create or _is_default_index(config)
+    read_only = read_only and not _is_default_index(config)
     key = (str(Path(config.index_dir).resolve()), config.embedding_model,
-           config.embedding_backend, config.index_backend)
+           config.embedding_backend, config.index_backend, read_only)
     with _systems_lock:
         system = _systems.get(key)
         if system is None:
-            system = RagSystem(config, create=create)
+            system = RagSystem(config, create=create, read_only=read_only)
             if system.is_empty() and _is_default_index(config) and SAMPLE_CORPUS.is_dir():
                 system.ingest_paths([SAMPLE_CORPUS])
             _systems[key] = system

@@ -29,6 +29,8 @@ def test_explicit_overrides_beat_env_and_none_is_ignored() -> None:
     ({"RAG_TOP_K": "0"}, "top_k must be greater than 0"),
     ({"RAG_CHUNK_OVERLAP_SENTENCES": "-1"}, "chunk_overlap_sentences"),
     ({"RAG_READER_MAX_SENTENCES": "-5"}, "reader_max_sentences must be 0 or more"),
+    ({"RAG_LOCK_TIMEOUT_S": "-1"}, "lock_timeout_s must be 0 or more"),
+    ({"RAG_LOCK_TIMEOUT_S": "nan"}, "lock_timeout_s must be 0 or more"),
 ])
 def test_bad_values_are_user_errors_naming_the_setting(env: dict[str, str], message: str) -> None:
     with pytest.raises(BadInputError, match=message):

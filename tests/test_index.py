@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +17,7 @@ import pytest
 
 from rag.articles import Article
 from rag.chunking import Chunk
-from rag.errors import IndexMismatchError
+from rag.errors import IndexMismatchError, IndexNotFoundError
 from rag.index import ArticleWrite, SearchFilters, open_index
 from rag.index.faiss_store import FaissIndex
 
@@ -335,3 +338,125 @@ def test_a_faiss_file_saved_stale_before_the_fix_is_repaired_on_open(tmp_path: P
     reopened = open_test(tmp_path / "idx")
     assert reopened.verify() == []
     assert reopened.search(unit(2), k=1)[0].article.id == "beta"
+
+
+# --- issue 24 item 5: read-only and busy indexes, a full disk ----------------------------------
+@contextmanager
+def another_writer(folder: Path) -> Iterator[None]:
+    """Another writer mid-write: its write lock and an open SQLite write transaction (a second
+    lock object and connection conflict with this one's as another process's would)."""
+    from filelock import FileLock
+
+    lock = FileLock(folder / "write.lock")
+    lock.acquire()
+    db = sqlite3.connect(folder / "store.sqlite", isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("UPDATE meta SET value='writing' WHERE key='format'")
+        yield
+    finally:
+        db.close()  # rolls the transaction back
+        lock.release()
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {f.name: f.read_bytes() for f in folder.iterdir() if f.is_file()}
+
+
+def test_a_read_only_index_is_read_and_writes_nothing(filled: FaissIndex, caplog) -> None:
+    from rag.errors import IndexReadOnlyError
+
+    expected, folder = snapshot(filled), filled.path
+    filled.close()
+    (folder / "vectors.faiss").unlink()  # stale derived data: a reader must rebuild it
+    (folder / "write.lock").unlink()
+    (folder / "write.lock").mkdir()  # any attempt at the write lock would fail
+    before = files_of(folder)
+    reader = open_index("faiss", folder, model=MODEL, dimension=DIM, read_only=True)
+    assert reader.read_only and snapshot(reader) == expected
+    assert "rebuilt in memory, not saved (opened read-only)" in caplog.text
+    with pytest.raises(IndexReadOnlyError, match=f"index at {folder} is read-only"):
+        reader.write([article_write("delta", 1, seed=4)])
+    assert reader.verify() == ["disk: no FAISS index"]
+    reader.close()
+    after = files_of(folder)
+    # SQLite's reader makes its shared-memory and (empty) WAL files; nothing else is written.
+    assert after.pop("store.sqlite-wal", b"") == b""
+    after.pop("store.sqlite-shm", None)
+    assert after == before
+    with pytest.raises(IndexNotFoundError, match="no index at"):
+        open_index("faiss", folder.parent / "typo", model=MODEL, dimension=DIM, read_only=True)
+    assert not (folder.parent / "typo").exists()
+
+
+def test_an_index_whose_lock_cannot_be_made_is_read_and_refuses_writes(
+        filled: FaissIndex) -> None:
+    """Readers never touch the write lock; a writer that cannot make it says so."""
+    from rag.errors import IndexReadOnlyError
+
+    expected, folder = snapshot(filled), filled.path
+    filled.close()
+    (folder / "write.lock").unlink()
+    (folder / "write.lock").mkdir()
+    index = open_test(folder)
+    assert not index.read_only and snapshot(index) == expected
+    with pytest.raises(IndexReadOnlyError, match=r"write\.lock: Is a directory"):
+        index.write([article_write("delta", 1, seed=4)])
+    assert snapshot(index) == expected
+
+
+def test_a_writer_mid_write_blocks_no_reader_and_a_second_writer_gives_up(
+        filled: FaissIndex) -> None:
+    from rag.errors import IndexBusyError
+
+    expected, folder = snapshot(filled), filled.path
+    filled.close()
+    (folder / "vectors.faiss").unlink()
+    with another_writer(folder):
+        reader = open_index("faiss", folder, model=MODEL, dimension=DIM, lock_timeout_s=0.5)
+        assert snapshot(reader) == expected  # rebuilt in memory: the lock is not free
+        assert not (folder / "vectors.faiss").exists()
+        started = time.monotonic()
+        with pytest.raises(IndexBusyError, match=f"index at {folder} is busy.*"
+                                                 "RAG_LOCK_TIMEOUT_S"):
+            reader.write([article_write("delta", 1, seed=4)])
+        assert time.monotonic() - started < 30  # 0.5 s, and generous slack
+    reader.write([article_write("delta", 1, seed=4)])  # the writer is gone: it goes through
+    assert reader.stats().articles == 4 and reader.verify() == []
+
+
+def test_a_full_disk_is_named_and_the_last_commit_stays(filled: FaissIndex) -> None:
+    from rag.errors import DiskFullError
+
+    expected = snapshot(filled)
+    db = filled.store._db  # type: ignore[attr-defined]
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count={pages}")  # SQLite's SQLITE_FULL, as on a full disk
+    with pytest.raises(DiskFullError, match=f"no disk space left for the index at "
+                                            f"{filled.path}: the write was rolled back"):
+        filled.write([article_write("delta", 300, seed=4)], ["beta"])
+    assert snapshot(filled) == expected and filled.verify() == []
+    filled.close()
+    again = open_test(filled.path)
+    assert snapshot(again) == expected and again.stats().articles == 3
+    again.write([article_write("delta", 300, seed=4)])  # with room again it is writable
+    assert again.stats().articles == 4
+
+
+def test_a_vector_file_the_disk_cannot_take_is_logged_and_rebuilt(filled: FaissIndex,
+                                                                   monkeypatch, caplog) -> None:
+    """The store committed; only the derived file is missing: no error, and nothing lost."""
+    import faiss
+
+    def full(index, path):  # type: ignore[no-untyped-def]
+        raise RuntimeError("write error in vectors.faiss (No space left on device)")
+
+    monkeypatch.setattr(faiss, "write_index", full)
+    filled.write([article_write("delta", 2, seed=4)])
+    monkeypatch.undo()
+    assert "the vector index could not be saved" in caplog.text
+    expected = snapshot(filled)
+    assert not list(filled.path.glob("*.tmp"))
+    filled.close()
+    again = open_test(filled.path)
+    assert snapshot(again) == expected and again.verify() == []

@@ -159,3 +159,22 @@ def test_the_cli_works_on_pgvector(sample_system, monkeypatch):
     finally:
         target.drop()
         target.close()
+
+
+@pytest.mark.pgvector
+@needs_server
+def test_a_writer_waits_lock_timeout_s_then_says_the_index_is_busy(fresh_index):
+    """Another connection mid-write holds the index's advisory lock (issue 24 item 5)."""
+    import psycopg
+
+    from rag.errors import IndexBusyError
+
+    index = fresh_index(lock_timeout_s=0.5)
+    index.write(source_writes(2, 2))
+    with psycopg.connect(os.environ[DSN_ENV]) as other, other.transaction():
+        other.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (index.schema,))
+        with pytest.raises(IndexBusyError, match=f"index {index.schema} at .* is busy"):
+            index.write(source_writes(3, 2, seed=1))
+        assert index.stats().articles == 2  # readers do not wait
+    index.write(source_writes(3, 2, seed=1))  # the other writer is gone: it goes through
+    assert index.stats().articles == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 
 import pytest
@@ -282,6 +283,41 @@ def test_a_killed_bm25_writer_leaves_no_temp_folder_behind(writable_sample_syste
     system.ingest([_article("Tide", "The spring tide flooded the lower car park on Friday.")])
     assert not list(folder.glob("bm25s-*.tmp"))
     assert len(list(folder.glob("bm25s-*/"))) == 1
+
+
+@pytest.mark.slow
+def test_a_bm25_build_the_disk_cannot_take_is_kept_in_memory(writable_sample_system,
+                                                             monkeypatch, caplog):
+    """A full disk after the index committed (issue 24): the write stands, BM25 answers from
+    memory with log lines, and a later open saves the build."""
+    import bm25s
+
+    from rag.retrieval.bm25 import Bm25Store
+
+    system = writable_sample_system
+    real_cache = Bm25Store._cache
+
+    def full_cache(self):  # type: ignore[no-untyped-def]
+        db = real_cache(self)
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        db.execute(f"PRAGMA max_page_count={pages}")  # SQLite's "database or disk is full"
+        return db
+
+    def full_disk(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Bm25Store, "_cache", full_cache)
+    monkeypatch.setattr(bm25s.BM25, "save", full_disk)
+    word = "quasmorite"
+    text = " ".join(f"Survey {i} of the {word} seam reached level {i * 7} near shaft {i}."
+                    for i in range(300))
+    system.ingest([_article("A new mineral", text)])
+    assert "BM25 cache in" in caplog.text and "the BM25 build could not be saved" in caplog.text
+    assert system.retriever.lexical.search(word, 1)[0].article.title == "A new mineral"
+    monkeypatch.undo()
+    reopened = RagSystem(system.config, embedder=system.embedder)
+    assert reopened.retriever.lexical.search(word, 1)[0].article.title == "A new mineral"
+    assert current_build(system.config.index_dir)["generation"] == system.index.generation()
 
 
 @pytest.mark.slow

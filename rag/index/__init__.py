@@ -22,15 +22,22 @@ from rag.index.base import (
     VectorParams,
 )
 from rag.index.composed import NewsIndex
+from rag.index.store import LOCK_TIMEOUT_S
 
 BACKENDS = ("faiss", "pgvector")
 
 
 def open_index(backend: str, path: str | Path, model: str, dimension: int, *,
                params: VectorParams | None = None, create: bool = True,
-               dsn: str | None = None) -> NewsIndex:
+               dsn: str | None = None, read_only: bool = False,
+               lock_timeout_s: float = LOCK_TIMEOUT_S) -> NewsIndex:
     """Open (or, when ``create``, create) the index ``backend`` at ``path`` for vectors of
     ``model``; a missing FAISS folder with ``create=False`` raises ``IndexNotFoundError``.
+
+    Opening never waits for a writer. ``read_only`` (FAISS; also chosen when the folder cannot
+    be written) writes nothing, not even derived files, and refuses writes with
+    ``IndexReadOnlyError``; a writer waits at most ``lock_timeout_s`` for another's write lock,
+    then raises ``IndexBusyError``.
 
     For ``pgvector`` the path is the index's name in the database at ``dsn`` (default
     ``$RAG_PG_DSN``; one schema per name: see ``rag.index.pgvector_store``). ``params`` shape
@@ -45,12 +52,13 @@ def open_index(backend: str, path: str | Path, model: str, dimension: int, *,
     if backend == "faiss":
         from rag.index.faiss_store import FaissIndex
 
-        return FaissIndex(path, model=model, dimension=dimension, create=create, params=params)
+        return FaissIndex(path, model=model, dimension=dimension, create=create, params=params,
+                          read_only=read_only, lock_timeout_s=lock_timeout_s)
     if backend == "pgvector":
         from rag.index.pgvector_store import PgVectorIndex
 
         return PgVectorIndex(path, model=model, dimension=dimension, dsn=dsn,
-                             params=params)  # type: ignore[arg-type]
+                             params=params, lock_timeout_s=lock_timeout_s)  # type: ignore[arg-type]
     raise BadInputError(f"unknown index backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 

@@ -104,13 +104,15 @@ class VectorIndex(Protocol):
     """Vectors under chunk ids, searched by inner product; knows nothing of articles.
 
     The article store is the source of truth: ``load`` brings the index to the store's
-    ``generation`` (reading what was saved, or rebuilding from the store's vectors), and ``save``
-    persists it as of a generation, so a stale copy is always detected and rebuilt.
+    ``generation`` (reading what was saved, or rebuilding from the store's vectors, and then
+    returning True), and ``save`` persists it as of a generation, so a stale copy is always
+    detected and rebuilt. Neither waits for nor takes a lock: the caller saves with the store's
+    write lock, and a reader that cannot take it keeps a rebuilt index in memory.
     """
 
     params: VectorParams | None
 
-    def load(self, store: Any, generation: int) -> None: ...
+    def load(self, store: Any, generation: int) -> bool: ...
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
 

@@ -4,11 +4,14 @@ A write commits the store first (articles, chunks, vectors and a new generation 
 transaction), then applies the same change to the vector index and saves it as of that
 generation, all under the store's write lock. Every read compares the generation its vector index
 holds with the store's and reloads first if another process committed, so a running app sees
-(and never overwrites) what a concurrent ``rag ingest`` wrote.
+(and never overwrites) what a concurrent ``rag ingest`` wrote. A reader never waits for the write
+lock: when a writer holds it (or the index is read-only) a stale saved vector index is rebuilt
+from the store in memory and left for a writer to save.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable
 
@@ -19,6 +22,8 @@ from rag.chunking import Chunk
 from rag.errors import IndexMismatchError
 from rag.index.base import ArticleWrite, Hit, IndexStats, SearchFilters, VectorIndex
 from rag.index.store import ArticleStore
+
+logger = logging.getLogger(__name__)
 
 
 class NewsIndex:
@@ -33,21 +38,46 @@ class NewsIndex:
         self.dimension = store.dimension
         self._lock = threading.RLock()
         self._loaded = -1  # the store generation the vector index holds
-        with self._lock, store.write_lock():
+        with self._lock:
             self._load()
 
+    @property
+    def read_only(self) -> bool:
+        """Opened for reading only: derived data is kept in memory, every write is refused."""
+        return self.store.read_only
+
     def _load(self) -> None:
-        """Bring the vector index to the store's generation (call with the write lock)."""
-        generation = self.store.generation()
-        self.vectors.load(self.store, generation)
-        self._loaded = generation
+        """Bring the vector index to the store's generation. One rebuilt from the store (the
+        saved one was stale) is saved only if the write lock is free at once: a writer holding
+        it saves its own, and a read-only index keeps it in memory."""
+        with self.store.try_write_lock() as may_save:
+            generation = self.store.generation()  # read before the vectors: never newer
+            if self.vectors.load(self.store, generation):
+                if may_save:
+                    self._save(generation)
+                else:
+                    logger.log(logging.WARNING if self.read_only else logging.INFO,
+                               "index at %s: its vector index was stale and is rebuilt in "
+                               "memory, not saved (%s)", self.store.where,
+                               "opened read-only" if self.read_only
+                               else "its write lock is not free")
+            self._loaded = generation
+
+    def _save(self, generation: int) -> None:
+        """Save the vector index as of ``generation`` (with the write lock). A disk that cannot
+        take it is logged, not raised: the store holds everything, and the next open rebuilds
+        the vector index from it."""
+        try:
+            self.vectors.save(generation)
+        except OSError as exc:
+            logger.warning("index at %s: the vector index could not be saved (%s); it is "
+                           "rebuilt from the store when next opened", self.store.where, exc)
 
     def _sync(self) -> None:
         """Reload if another process committed since the vector index was loaded (call with
         ``_lock``): a search sees that commit, and a write never saves a stale index."""
         if self.store.generation() != self._loaded:
-            with self.store.write_lock():  # a writer elsewhere finishes its files first
-                self._load()
+            self._load()
 
     # --- writes -------------------------------------------------------------------------------
     def write(self, upserts: list[ArticleWrite], deletes: Iterable[str] = ()) -> None:
@@ -71,7 +101,7 @@ class NewsIndex:
                 matrix = np.vstack([w.vectors for w in upserts if len(w.chunks)])
                 self.vectors.add(np.array(new_ids, dtype=np.int64),
                                  matrix.astype(np.float32))
-            self.vectors.save(generation)
+            self._save(generation)
             self._loaded = generation
 
     # --- search -------------------------------------------------------------------------------

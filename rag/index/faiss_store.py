@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from rag.errors import BadInputError, IndexDamagedError, IndexNotFoundError
+from rag.errors import BadInputError, IndexDamagedError, IndexNotFoundError, IndexWriteError
 from rag.files import atomic_write, remove_stale_temp_files
 from rag.index.base import FlatIndex, HNSWIndex, IVFIndex, VectorParams
 from rag.index.composed import NewsIndex
-from rag.index.store import FORMAT_VERSION, SqliteStore
+from rag.index.store import FORMAT_VERSION, LOCK_TIMEOUT_S, SqliteStore
 
 # With no explicit parameters, from this many chunks on a rebuild trains an IVF index
 # (approximate: it scans IVF_NPROBE of its lists) instead of the exact flat one: at 100k chunks
@@ -144,18 +144,18 @@ class FaissVectors:
         return kind == {FlatIndex: "flat", IVFIndex: "ivf", HNSWIndex: "hnsw"}[type(p)]
 
     # --- VectorIndex --------------------------------------------------------------------------
-    def load(self, store: Any, generation: int) -> None:
-        """The saved index if it is of ``generation`` and holds the store's vectors, else one
-        rebuilt from the store (and saved)."""
+    def load(self, store: Any, generation: int) -> bool:
+        """The saved index if it is of ``generation`` and holds the store's vectors (False),
+        else one rebuilt from the store (True: the caller saves it if it may)."""
         path, manifest = self.folder / FAISS_FILE, self._manifest()
         if path.exists() and manifest.get("generation") == generation:
             index = self._read(path, store)
             if index is not None:
                 self.index = index
-                return
+                return False
         ids, vectors = store.chunk_vectors()
         self._rebuild(ids, vectors)
-        self.save(generation)
+        return True
 
     def _rebuild(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         self.index = self._new(vectors if len(ids) else None)
@@ -248,14 +248,19 @@ class FaissVectors:
         """Write the FAISS file, then the manifest naming ``generation`` (call with the store's
         write lock: temp files left by a killed writer are removed first)."""
         remove_stale_temp_files(self.folder, DERIVED)
-        atomic_write(self.folder / FAISS_FILE,
-                     lambda tmp: self._faiss.write_index(self.index, str(tmp)))
+        atomic_write(self.folder / FAISS_FILE, self._write_index)
         manifest = {
             "format": FORMAT_VERSION, "backend": "faiss", "model": self.model,
             "dimension": self.dimension, "generation": generation, "versions": _versions(),
         }
         atomic_write(self.folder / MANIFEST,
                      lambda tmp: tmp.write_text(json.dumps(manifest, indent=2)))
+
+    def _write_index(self, path: Path) -> None:
+        try:
+            self._faiss.write_index(self.index, str(path))
+        except RuntimeError as exc:  # FAISS reports a failed write (a full disk) this way
+            raise OSError(f"cannot write {path.name}: {exc}") from exc
 
     def _manifest(self) -> dict:
         try:
@@ -299,13 +304,19 @@ class FaissIndex(NewsIndex):
     backend = "faiss"
 
     def __init__(self, path: str | Path, model: str, dimension: int, *,
-                 create: bool = True, params: VectorParams | None = None) -> None:
+                 create: bool = True, params: VectorParams | None = None,
+                 read_only: bool = False, lock_timeout_s: float = LOCK_TIMEOUT_S) -> None:
         import sqlite3
 
-        self.path = check_index_folder(path, create=create)
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path = check_index_folder(path, create=create and not read_only)
         try:
-            store = SqliteStore(self.path / STORE, model, dimension, self.path / LOCK)
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise IndexWriteError(f"cannot create the index folder {self.path} "
+                                  f"({exc.strerror}): choose another --index") from None
+        try:
+            store = SqliteStore(self.path / STORE, model, dimension, self.path / LOCK,
+                                read_only=read_only, lock_timeout_s=lock_timeout_s)
         except sqlite3.DatabaseError as exc:
             raise IndexDamagedError(
                 f"index at {self.path} is damaged: {STORE} is not a readable SQLite database "
@@ -331,7 +342,9 @@ class FaissIndex(NewsIndex):
         """
         store = self.store
         assert isinstance(store, SqliteStore)
-        with self._lock, store.write_lock():
+        # With the write lock no writer is between its commit and its files (nor can be, if
+        # read-only).
+        with self._lock, contextlib.nullcontext() if store.read_only else store.write_lock():
             self._sync()
             problems = self.vectors.problems(store)  # type: ignore[attr-defined]
             orphans, unvectored = store.orphan_chunks(), store.unvectored_chunks()

@@ -36,7 +36,7 @@ import numpy as np
 from rag.errors import RagError
 from rag.index.base import HNSWIndex
 from rag.index.composed import NewsIndex
-from rag.index.store import PostgresStore
+from rag.index.store import LOCK_TIMEOUT_S, PostgresStore
 
 DSN_ENV = "RAG_PG_DSN"
 HNSW_MAX_EF_SEARCH = 1000  # pgvector's upper limit
@@ -100,8 +100,8 @@ class PgVectorHnsw:
                                         m=sql.Literal(self.params.m),
                                         ef=sql.Literal(self.params.ef_construction))
 
-    def load(self, store: Any, generation: int) -> None:
-        pass
+    def load(self, store: Any, generation: int) -> bool:
+        return False
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         pass
@@ -196,7 +196,8 @@ class PgVectorIndex(NewsIndex):
     backend = "pgvector"
 
     def __init__(self, name: str | Path, model: str, dimension: int,
-                 dsn: str | None = None, params: HNSWIndex | None = None) -> None:
+                 dsn: str | None = None, params: HNSWIndex | None = None,
+                 lock_timeout_s: float = LOCK_TIMEOUT_S) -> None:
         import psycopg
 
         params = params or HNSWIndex()
@@ -219,7 +220,8 @@ class PgVectorIndex(NewsIndex):
                            f"{str(exc).strip().splitlines()[-1]}") from None
         try:
             _ensure_extension(db, where)
-            store = PostgresStore(db, self.schema, model, dimension, self.name, where)
+            store = PostgresStore(db, self.schema, model, dimension, self.name, where,
+                                  lock_timeout_s)
             super().__init__(store, PgVectorHnsw(store, params))
         except BaseException:
             db.close()

@@ -7,11 +7,18 @@ inserts) is in the two small subclasses at the end of this file.
 Plain SQL rather than SQLAlchemy Core: the queries are few and portable as written, and the two
 places that differ most (PostgreSQL's binary ``COPY`` of pgvector values, SQLite's
 ``BEGIN IMMEDIATE`` under a file lock) are below SQLAlchemy's abstraction anyway.
+
+Readers never take the write lock: SQLite's WAL lets them read while a writer writes, and a
+store opened read-only (``read_only=True``, or a folder that cannot be written) reads through a
+connection that cannot write. Writers wait at most ``lock_timeout_s`` for the lock; a busy, full
+or read-only store raises a named ``IndexWriteError`` and its transaction is rolled back.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,12 +29,14 @@ import numpy as np
 
 from rag.articles import Article
 from rag.chunking import Chunk
-from rag.errors import IndexMismatchError
+from rag.errors import DiskFullError, IndexBusyError, IndexMismatchError, IndexReadOnlyError
 from rag.index.base import ArticleWrite, Hit, SearchFilters
 
 FORMAT_VERSION = 1
 ARTICLE_COLUMNS = ("id", "title", "text", "source", "url", "published_at", "author", "origin")
 BATCH = 500  # ids per IN (...) list: within SQLite's variable limit on every version
+LOCK_TIMEOUT_S = 60.0  # how long a writer waits for another's write lock (Config.lock_timeout_s)
+logger = logging.getLogger(__name__)
 
 
 def _columns(alias: str = "") -> str:
@@ -47,6 +56,7 @@ class ArticleStore:
 
     backend = ""
     where = ""  # the store's location, for messages and stats
+    read_only = False  # opened for reading only: every write raises IndexReadOnlyError
 
     def __init__(self, db: Any, model: str, dimension: int) -> None:
         self._db = db
@@ -70,6 +80,11 @@ class ArticleStore:
         """Held by a writer from its commit until every derived file is saved (none needed when
         the transaction itself serializes writers and nothing is derived outside it)."""
         return contextlib.nullcontext()
+
+    def try_write_lock(self) -> contextlib.AbstractContextManager[bool]:
+        """The write lock if it is free at once (True inside), else nothing (False): for saving
+        derived files, which a reader leaves to a writer rather than wait for one."""
+        return contextlib.nullcontext(not self.read_only)
 
     def _insert(self, upserts: list[ArticleWrite]) -> list[int]:
         """Insert articles, chunks and vectors; the new chunk ids in the order of the chunks."""
@@ -267,6 +282,19 @@ class ArticleStore:
                               "(SELECT id FROM {p}articles)")[0][0])
 
 
+def _busy_error(name: str, waited_s: float) -> IndexBusyError:
+    return IndexBusyError(
+        f"{name} is busy: another process kept writing to it for over {waited_s:g} s, so "
+        "nothing was written; try again when it has finished, or wait longer with "
+        "RAG_LOCK_TIMEOUT_S")
+
+
+def _disk_full_error(name: str) -> DiskFullError:
+    return DiskFullError(
+        f"no disk space left for the {name}: the write was rolled back, so the index keeps "
+        "its last committed state; free some space and run the command again")
+
+
 def _article(row: Sequence) -> Article:
     id_, title, text, source, url, published_at, author, origin = row
     return Article.stored(title=title, text=text, id=id_, source=source, url=url,
@@ -300,7 +328,12 @@ CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL);
 class SqliteStore(ArticleStore):
     """The store in one SQLite file (WAL). Vectors are cached by chunk key in their own table, so
     identical text in two articles is stored once. Writers hold ``lock_path`` (a file lock) from
-    their transaction until the derived files next to the store are saved."""
+    their transaction until the derived files next to the store are saved, waiting at most
+    ``lock_timeout_s`` for it; opening and reading never wait for it.
+
+    ``read_only`` (also when the folder cannot be written: a read-only mount) reads through a
+    ``mode=ro`` connection, ``immutable`` when a read-only mount leaves no room for the WAL's
+    shared-memory file, and refuses every write by name."""
 
     backend = "sqlite"
     VECTOR_BY_KEY = "SELECT key, vector FROM vectors WHERE key IN ({marks})"
@@ -308,36 +341,83 @@ class SqliteStore(ArticleStore):
                        "ORDER BY c.id")
 
     def __init__(self, path: str | Path, model: str, dimension: int,
-                 lock_path: str | Path | None = None) -> None:
+                 lock_path: str | Path | None = None, *, read_only: bool = False,
+                 lock_timeout_s: float = LOCK_TIMEOUT_S) -> None:
         from filelock import FileLock
 
         self.path = Path(path)
         self.where = str(self.path.parent)
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
-                             timeout=60)
-        super().__init__(db, model, dimension)
+        self.lock_timeout_s = float(lock_timeout_s)
+        self.read_only = read_only or not _writable(self.path)
+        if self.read_only and not read_only:
+            if not self.path.exists():
+                raise IndexReadOnlyError(f"no index at {self.where}, and none can be created "
+                                         "there: the folder cannot be written")
+            logger.info("index at %s: its folder cannot be written, so it is opened read-only",
+                        self.where)
         self.file_lock = FileLock(lock_path or self.path.with_name("write.lock"))
+        with self._named_errors():
+            db = self._connect()
+        super().__init__(db, model, dimension)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            with self.file_lock:
-                db.executescript(SQLITE_SCHEMA)
-                with self.transaction():
-                    self._check_identity(f"at {self.where}")
+            with self._named_errors():
+                self._open()
         except BaseException:
             db.close()  # a refused or broken store leaves no open connection behind
             raise
 
+    def _connect(self) -> sqlite3.Connection:
+        if not self.read_only:
+            return self._connection(str(self.path), False, "PRAGMA journal_mode=WAL",
+                                    "PRAGMA synchronous=FULL")
+        uri, check = self.path.resolve().as_uri(), "SELECT COUNT(*) FROM sqlite_master"
+        try:
+            return self._connection(f"{uri}?mode=ro", True, check)
+        except sqlite3.OperationalError:  # a read-only mount without the WAL's -shm file
+            logger.info("index at %s: read as immutable (a read-only mount)", self.where)
+            return self._connection(f"{uri}?mode=ro&immutable=1", True, check)
+
+    def _connection(self, target: str, uri: bool, *statements: str) -> sqlite3.Connection:
+        db = sqlite3.connect(target, uri=uri, check_same_thread=False, isolation_level=None,
+                             timeout=self.lock_timeout_s)
+        try:
+            for statement in statements:
+                db.execute(statement).fetchall()
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _open(self) -> None:
+        """Check the model and dimension the store was built with. Only a new store waits for
+        the write lock (to record them); an existing one is read, and gets any table a newer
+        version added only if the lock is free at once."""
+        if self._identity_recorded():
+            self._check_identity(f"at {self.where}")
+            with self.try_write_lock() as locked:
+                if locked:
+                    self._db.executescript(SQLITE_SCHEMA)
+            return
+        with self.write_lock():
+            self._db.executescript(SQLITE_SCHEMA)
+            with self.transaction():
+                self._check_identity(f"at {self.where}")
+
+    def _identity_recorded(self) -> bool:
+        tables = self._rows("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'")
+        return bool(tables) and "model" in self.meta()
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        with self.lock:
+        with self.lock, self._named_errors():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite may have rolled back already (disk full)
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -348,8 +428,59 @@ class SqliteStore(ArticleStore):
             finally:
                 self._db.execute("COMMIT")
 
-    def write_lock(self) -> contextlib.AbstractContextManager[Any]:
-        return self.file_lock
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        from filelock import Timeout
+
+        if self.read_only:
+            raise IndexReadOnlyError(self._read_only_message())
+        try:
+            self.file_lock.acquire(timeout=self.lock_timeout_s)
+        except Timeout:
+            raise _busy_error(f"index at {self.where}", self.lock_timeout_s) from None
+        except OSError as exc:  # the lock file cannot be made: a read-only mount, a directory
+            raise IndexReadOnlyError(
+                f"{self._read_only_message()} (its lock file {self.file_lock.lock_file}: "
+                f"{exc.strerror})") from None
+        try:
+            yield
+        finally:
+            self.file_lock.release()
+
+    @contextlib.contextmanager
+    def try_write_lock(self) -> Iterator[bool]:
+        from filelock import Timeout
+
+        locked = False
+        if not self.read_only:
+            with contextlib.suppress(Timeout, OSError):
+                self.file_lock.acquire(timeout=0)
+                locked = True
+        try:
+            yield locked
+        finally:
+            if locked:
+                self.file_lock.release()
+
+    @contextlib.contextmanager
+    def _named_errors(self) -> Iterator[None]:
+        """SQLite's full, busy and read-only errors as the named errors that say what to do."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary result code
+            if code == sqlite3.SQLITE_FULL:
+                raise _disk_full_error(f"index at {self.where}") from None
+            if code == sqlite3.SQLITE_BUSY:
+                raise _busy_error(f"index at {self.where}", self.lock_timeout_s) from None
+            if code == sqlite3.SQLITE_READONLY:
+                raise IndexReadOnlyError(self._read_only_message()) from None
+            raise
+
+    def _read_only_message(self) -> str:
+        return (f"index at {self.where} is read-only (opened read-only, or its folder cannot "
+                "be written): nothing was written; to change it, use a writable copy of the "
+                "folder")
 
     def _insert(self, upserts: list[ArticleWrite]) -> list[int]:
         ids = []
@@ -384,6 +515,13 @@ class SqliteStore(ArticleStore):
         return sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
 
 
+def _writable(path: Path) -> bool:
+    """Whether the store at ``path`` (and its folder, for the WAL files) can be written: not on
+    a read-only mount (which even root cannot write), nor denied to this user."""
+    folder_ok = os.access(path.parent, os.W_OK) if path.parent.exists() else True
+    return folder_ok and (not path.exists() or os.access(path, os.W_OK))
+
+
 POSTGRES_SCHEMA = """
 CREATE TABLE IF NOT EXISTS {s}.articles (
     id text PRIMARY KEY, title text NOT NULL, text text NOT NULL, source text, url text,
@@ -415,12 +553,13 @@ class PostgresStore(ArticleStore):
     VECTOR_BY_CHUNK = "SELECT id, embedding FROM {p}chunks ORDER BY id"
 
     def __init__(self, db: Any, schema: str, model: str, dimension: int, name: str,
-                 where: str) -> None:
+                 where: str, lock_timeout_s: float = LOCK_TIMEOUT_S) -> None:
         from pgvector.psycopg import register_vector
         from psycopg import sql
 
         super().__init__(db, model, dimension)
         self.schema, self.where = schema, where
+        self.lock_timeout_s = float(lock_timeout_s)
         self.PREFIX = f'"{schema}".'
         self._s = sql.Identifier(schema)
         register_vector(db)
@@ -435,9 +574,20 @@ class PostgresStore(ArticleStore):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        with self.lock, self._db.transaction():
-            self._db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.schema,))
-            yield
+        from psycopg import errors
+
+        name = f"index {self.schema} at {self.where}"
+        try:
+            with self.lock, self._db.transaction():
+                # At least 1 ms: PostgreSQL reads a lock_timeout of 0 as "wait forever".
+                self._db.execute("SELECT set_config('lock_timeout', %s, true)",
+                                 (f"{max(1, round(self.lock_timeout_s * 1000))}ms",))
+                self._db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.schema,))
+                yield
+        except errors.LockNotAvailable:
+            raise _busy_error(name, self.lock_timeout_s) from None
+        except errors.DiskFull:
+            raise _disk_full_error(name) from None
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:

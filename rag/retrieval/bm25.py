@@ -12,13 +12,16 @@ rebuild. The build is made in a fresh folder and published by atomically replaci
 file. Terms and signatures are cached by content, so a rebuild tokenizes only new chunks; bm25s
 then re-indexes the term lists (seconds for ~20k chunks), which keeps scores exact (IDF changes
 with every article) without a per-query rebuild. Filters are the index's: it narrows a search to
-candidate chunk ids, and BM25 scores only those.
+candidate chunk ids, and BM25 scores only those. A read-only index's build is made in memory and
+never saved; so is one a full disk cannot take.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -45,6 +48,7 @@ CREATE TABLE IF NOT EXISTS terms (key TEXT PRIMARY KEY, terms TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS minhash (article_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL,
                                     sig BLOB);
 """
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -66,6 +70,7 @@ class Bm25Store:
         self.key = hashlib.sha1(json.dumps(self.settings, sort_keys=True).encode()).hexdigest()[:8]
         folder = getattr(index, "path", None)
         self.path = Path(folder) if folder is not None else None
+        self.read_only = bool(getattr(index, "read_only", False))  # build, but save nothing
         self._lock = threading.Lock()
         self._build: _Build | None = None
         self.last_build_seconds = 0.0
@@ -85,6 +90,10 @@ class Bm25Store:
     def _load_or_rebuild(self, generation: int) -> _Build:
         """Rebuild, one process at a time: one that waited may find the build already made."""
         if self.path is None:
+            return self._rebuild(generation)
+        if self.read_only:
+            logger.warning("index at %s: its BM25 build was stale and is rebuilt in memory, "
+                           "not saved (opened read-only)", self.path)
             return self._rebuild(generation)
         from filelock import FileLock
 
@@ -132,13 +141,13 @@ class Bm25Store:
 
         started = time.perf_counter()
         rows = self.index.all_chunks()
-        db = self._cache()
+        articles = {a.id: a for _, _, a in rows}
         try:
-            terms = _cached_terms(db, [chunk for _, chunk, _ in rows])
-            articles = {a.id: a for _, _, a in rows}
-            signatures = _cached_signatures(db, list(articles.values()))
-        finally:
-            db.close()
+            terms, signatures = _terms_and_signatures(self._cache(), rows, articles)
+        except sqlite3.OperationalError as exc:  # a full disk: the cache only saves work
+            logger.warning("BM25 cache in %s not updated (%s): terms made in memory",
+                           self.path, exc)
+            terms, signatures = _terms_and_signatures(_memory_cache(), rows, articles)
         docs = {
             "chunk_ids": [cid for cid, _, _ in rows],
             "groups": duplicate_groups(signatures, self.dedupe_threshold,
@@ -150,12 +159,16 @@ class Bm25Store:
 
             model = bm25s.BM25()
             model.index([terms[chunk.key] for _, chunk, _ in rows], show_progress=False)
-        self._save(generation, model, docs)
+        try:
+            self._save(generation, model, docs)
+        except OSError as exc:
+            logger.warning("index at %s: the BM25 build could not be saved (%s); it is kept in "
+                           "memory and rebuilt when next needed", self.path, exc)
         self.last_build_seconds = time.perf_counter() - started
         return _build_of(generation, model, docs)
 
     def _save(self, generation: int, model: Any, docs: dict) -> None:
-        if self.path is None:
+        if self.path is None or self.read_only:
             return
         # Called with the bm25.lock held (one saver across processes), so any temp folder or
         # file present was left by a saver that was killed: removed.
@@ -186,8 +199,19 @@ class Bm25Store:
                 shutil.rmtree(old, ignore_errors=True)
 
     def _cache(self) -> sqlite3.Connection:
-        target = str(self.path / CACHE) if self.path is not None else ":memory:"
-        db = sqlite3.connect(target)
+        """The cache of terms and signatures: the folder's, or for a read-only index an
+        in-memory copy of it (its new entries are dropped)."""
+        if self.path is None:
+            return _memory_cache()
+        if self.read_only:
+            db = _memory_cache()
+            uri = f"{(self.path / CACHE).resolve().as_uri()}?mode=ro"
+            with contextlib.suppress(sqlite3.Error), contextlib.closing(
+                    sqlite3.connect(uri, uri=True)) as saved:
+                saved.backup(db)
+            db.executescript(CACHE_SCHEMA)
+            return db
+        db = sqlite3.connect(self.path / CACHE)
         db.executescript(CACHE_SCHEMA)
         return db
 
@@ -217,6 +241,24 @@ def _build_of(generation: int, model: Any, docs: dict) -> _Build:
 
 def _same_story(a: Article, b: Article) -> bool:
     return same_story(a.title, b.title, min(len(a.text), len(b.text)))
+
+
+def _memory_cache() -> sqlite3.Connection:
+    db = sqlite3.connect(":memory:")
+    db.executescript(CACHE_SCHEMA)
+    return db
+
+
+def _terms_and_signatures(db: sqlite3.Connection, rows: list[tuple[int, Chunk, Article]],
+                          articles: dict[str, Article],
+                          ) -> tuple[dict[str, list[str]], dict[str, np.ndarray]]:
+    """Terms of every chunk and signatures of every article, through the cache ``db``
+    (closed after)."""
+    try:
+        return (_cached_terms(db, [chunk for _, chunk, _ in rows]),
+                _cached_signatures(db, list(articles.values())))
+    finally:
+        db.close()
 
 
 def _cached_terms(db: sqlite3.Connection, chunks: list[Chunk]) -> dict[str, list[str]]:

@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -420,3 +423,85 @@ def two_writers_and_a_reader(root: Path, per_writer: int = 15, commit_every: int
         problems.append(f"{articles} of {2 * per_writer} articles in the index")
     problems += index_problems(index)
     return TwoWriterRun(codes, outputs, seen, articles, problems)
+
+
+# --- a busy index, a read-only one, a full disk (issue 24) --------------------------------------
+SAMPLE_QUESTION, SAMPLE_ANSWER = "Where is the nuclear plant being built?", "Bushehr"
+
+
+def readers_and_a_writer(index: Path, feed: Path, env: dict[str, str] | None = None,
+                         ) -> dict[str, subprocess.CompletedProcess[str]]:
+    """`rag stats`, `rag ask` (the sample corpus's question) and `rag ingest FEED` on
+    ``index``, one after the other."""
+    return {"stats": rag("stats", "--index", str(index), timeout=300, env=env),
+            "ask": rag("ask", SAMPLE_QUESTION, "--index", str(index), timeout=300, env=env),
+            "ingest": rag("ingest", str(feed), "--index", str(index), timeout=300, env=env)}
+
+
+def answered(result: subprocess.CompletedProcess[str], articles: int) -> bool:
+    """A `rag stats` that counted ``articles``, or a `rag ask` that found the sample answer."""
+    said = f"articles: {articles}" in result.stdout or SAMPLE_ANSWER in result.stdout
+    return result.returncode == 0 and said and "Traceback" not in result.stderr
+
+
+def refused(result: subprocess.CompletedProcess[str], why: str) -> bool:
+    """A command that failed with one named error saying ``why``."""
+    return (result.returncode == 1 and "error: " in result.stderr and why in result.stderr
+            and "Traceback" not in result.stderr)
+
+
+HOLDER = textwrap.dedent("""
+    import sqlite3, sys, time
+    from filelock import FileLock
+    lock = FileLock(sys.argv[1] + "/write.lock")
+    lock.acquire()
+    db = sqlite3.connect(sys.argv[1] + "/store.sqlite", isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("UPDATE meta SET value='writing' WHERE key='format'")
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[2]))
+""")
+
+
+@contextmanager
+def writer_holding(index: Path, seconds: float = 900) -> Iterator[subprocess.Popen[str]]:
+    """Another process mid-write on ``index`` (for at most ``seconds``): it holds the write
+    lock and an open SQLite write transaction, rolled back when it is killed on exit."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(index), str(seconds)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=child_env())
+    try:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != "holding":
+            raise RuntimeError(f"the holder did not start: {proc.communicate()[1][-500:]}")
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@contextmanager
+def mount(at: Path, *commands: list[str]) -> Iterator[str | None]:
+    """``at`` mounted by each ``mount`` command in turn (its arguments before ``at``) and
+    unmounted on exit; yields None, or why not where mounting is not permitted (it needs root
+    or CAP_SYS_ADMIN). ``mount(at, ["--bind", src], ["-o", "remount,ro,bind"])`` is ``src``
+    read-only, even to root; ``mount(at, ["-t", "tmpfs", "-o", "size=2m", "tmpfs"])`` a
+    small disk."""
+    at.mkdir(parents=True, exist_ok=True)
+    if shutil.which("mount") is None:
+        yield "no `mount` command here"
+        return
+    mounted = False
+    try:
+        for args in commands:
+            result = subprocess.run(["mount", *args, str(at)], capture_output=True, text=True,
+                                    check=False)
+            if result.returncode != 0:
+                yield f"`mount {' '.join(args)}` is not permitted here: {result.stderr.strip()}"
+                return
+            mounted = True
+        yield None
+    finally:
+        if mounted:
+            # Lazy: a connection the garbage collector has not closed yet must not keep it.
+            subprocess.run(["umount", "--lazy", str(at)], check=False)
