@@ -330,7 +330,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (413, "The body, a file or the number of articles is over its limit"),
         (415, "A body that is neither JSON nor multipart"),
         (422, "A bad field, question, history, date or body, named in the message"),
-        (500, "A bug: the exception type and a reference; the log has the traceback"))}
+        (500, "A bug: the exception type and a reference; the log has the traceback"),
+        (503, "The index is busy (another writer) or read-only on this server"),
+        (507, "The server's disk is full: nothing was written"))}
 
 _INGEST_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": _inlined(IngestRequest.model_json_schema())},

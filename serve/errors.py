@@ -13,7 +13,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rag.errors import BadInputError, RagError
+from rag.errors import (
+    BadInputError,
+    DiskFullError,
+    IndexBusyError,
+    IndexReadOnlyError,
+    RagError,
+)
 from serve import openai_compat as oa
 
 logger = logging.getLogger("serve")
@@ -32,14 +38,34 @@ class ApiError(Exception):
         self.status, self.param, self.code, self.type = status, param, code, type_
 
 
+# Writes the index cannot take now: what the client is told (the log has the index's path).
+UNAVAILABLE: tuple[tuple[type[RagError], int, str, str], ...] = (
+    (IndexBusyError, 503, "index_busy",
+     "the index is busy: another process is writing it; try again later"),
+    (IndexReadOnlyError, 503, "index_read_only",
+     "the index is read-only on this server: it cannot be written"),
+    (DiskFullError, 507, "disk_full",
+     "the server's disk is full: nothing was written; try again later"),
+)
+
+
 def error_of(exc: Exception, what: str = "a request") -> tuple[int, dict[str, Any]]:
     """The status and OpenAI error body for an exception: a bad input's own message; anything
-    else a 500 saying only its type and a reference to the log (``log_failure``)."""
+    else a 500 saying only its type and a reference to the log (``log_failure``); an index
+    that cannot be written now a 503 or 507 (``UNAVAILABLE``).
+
+    >>> error_of(IndexBusyError("index at /srv/idx is busy"))[0]
+    503
+    """
     if isinstance(exc, ApiError):
         return exc.status, oa.error_body(str(exc), type_=exc.type, param=exc.param,
                                          code=exc.code)
     if isinstance(exc, BadInputError | ValueError):
         return 422, oa.error_body(str(exc))
+    for kind, status, code, message in UNAVAILABLE:
+        if isinstance(exc, kind):  # the server's state, not a bug; its message names paths
+            logger.warning("%s: %s", what, exc)
+            return status, oa.error_body(message, type_="server_error", code=code)
     return 500, oa.error_body(log_failure(exc, what), type_="server_error")
 
 

@@ -216,3 +216,33 @@ def test_an_answer_backend_the_server_cannot_run_is_a_400(sample_index_dir, embe
                        "log); ask with another backend",
             "type": "invalid_request_error", "param": "backend", "code": "backend_unavailable"}
     assert fine.status_code == 200 and "Bushehr" in fine.json()["answer"]
+
+
+def test_a_busy_index_is_a_503_naming_no_path(sample_index_dir, embedder, tmp_path):
+    """A write while another process holds the index's write lock past ``lock_timeout_s``:
+    503 ``index_busy`` (the index's path only in the log); the articles stay as they were."""
+    import shutil
+
+    from filelock import FileLock
+
+    from rag import Config, RagSystem
+    from serve.api import create_api
+    from serve.server import start
+
+    index = tmp_path / "secret-place" / "index"
+    shutil.copytree(sample_index_dir, index)
+    system = RagSystem(Config(index_dir=index, lock_timeout_s=0.5), embedder=embedder,
+                       create=False)
+    server = start(create_api(system))
+    article = {"title": "Held", "text": "A writer holds this index for a while longer."}
+    try:
+        with FileLock(str(index / "write.lock")):  # another writer (fcntl: another descriptor)
+            busy = httpx.post(server.url + "v1/articles", json={"articles": [article]},
+                              timeout=60)
+        listed = httpx.get(server.url + "v1/articles", timeout=60).json()
+    finally:
+        server.stop()
+    assert busy.status_code == 503, busy.text
+    assert busy.json()["error"]["code"] == "index_busy"
+    assert "secret-place" not in busy.text
+    assert len(listed["data"]) == 7
