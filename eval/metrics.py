@@ -171,8 +171,8 @@ def precision_coverage(shown: Sequence[tuple[float | None, bool]],
 def area_under_curve(points: Sequence[CurvePoint]) -> float:
     """Area under the precision-coverage curve, coverage from 0 to 1 (precision 0 beyond the
     last point): each step's precision times the coverage it adds. At most the last point's
-    coverage, which a ranking with every right answer first reaches; with one score for all
-    answers it is precision x coverage.
+    coverage (every answer right); for given answers, largest when every right one ranks
+    first; with one score for all answers it is precision x coverage.
 
     >>> round(area_under_curve(precision_coverage([(0.9, True), (0.8, False), (0.7, True)], 4)), 4)
     0.5417
