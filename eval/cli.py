@@ -64,6 +64,8 @@ def compare(
     runs: Annotated[list[Path], typer.Argument(help="Two or more run folders; the first is "
                                                     "the reference for flipped questions.")],
     plot: Annotated[Path | None, typer.Option(help="Also write a hit@k plot here.")] = None,
+    short_plot: Annotated[Path | None, typer.Option(
+        help="Also write the short answers' precision-coverage curves here.")] = None,
 ) -> None:
     """Side-by-side metrics of runs, and the questions whose outcome flipped."""
     from eval.report import compare as compare_runs
@@ -71,7 +73,7 @@ def compare(
     if len(runs) < 2:
         raise _fail("compare needs at least two run folders")
     try:
-        typer.echo(compare_runs(runs, plot))
+        typer.echo(compare_runs(runs, plot, short_plot))
     except RagError as exc:
         raise _fail(str(exc)) from None
 

@@ -15,6 +15,7 @@ import re
 import string
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 
 NUMBER_WORDS = {
@@ -106,6 +107,85 @@ def token_f1(prediction: str, answers: Sequence[str]) -> float:
 def exact_match(prediction: str, answers: Sequence[str]) -> bool:
     pred = normalize_answer(prediction)
     return any(pred == normalize_answer(a) for a in answers)
+
+
+# A right short answer holds a gold answer and has at most this many times its words.
+RIGHT_MAX_WORDS = 3
+
+
+def short_right(prediction: str, answers: Sequence[str], match: str = "any") -> bool:
+    """Whether a shown short answer is right: its normalized words hold a gold answer's as
+    whole words (``all``: every answer part) and number at most ``RIGHT_MAX_WORDS`` times that
+    answer's (its parts' together), i.e. token F1 >= 0.5 against the answer it holds.
+
+    >>> short_right("Coach Hossein Abdi", ["Hossein Abdi"]), short_right("Abdi", ["Hossein Abdi"])
+    (True, False)
+    >>> short_right("13", ["16-13"]), short_right("the AFC U-20 Asian Cup China", ["China"])
+    (False, False)
+    """
+    words = normalize_answer(prediction).split()
+    padded = f" {' '.join(words)} "
+    golds = [g.split() for g in map(normalize_answer, answers) if g]
+    held = [g for g in golds if f" {' '.join(g)} " in padded]
+    if not words or not held:
+        return False
+    if match == "all":
+        return len(held) == len(golds) and len(words) <= RIGHT_MAX_WORDS * sum(map(len, golds))
+    return any(len(words) <= RIGHT_MAX_WORDS * len(g) for g in held)
+
+
+# --- right or silent: short answers ranked by their confidence ----------------------------
+@dataclass(frozen=True)
+class CurvePoint:
+    """Showing only the short answers scored at least ``threshold`` (None: all of them, those
+    without a score too): ``coverage`` of the answerable questions shown, ``precision`` of
+    those right."""
+
+    threshold: float | None
+    coverage: float
+    precision: float
+
+
+def precision_coverage(shown: Sequence[tuple[float | None, bool]],
+                       n_answerable: int) -> list[CurvePoint]:
+    """The precision-coverage curve of the ``(score, right)`` short answers shown on
+    ``n_answerable`` answerable questions, as the threshold falls from the best score: one
+    point per distinct score (tied answers enter together), then one for the unscored (None
+    ranks last).
+
+    >>> [(p.threshold, p.coverage, round(p.precision, 3))
+    ...  for p in precision_coverage([(0.7, True), (0.9, True), (0.8, False)], 4)]
+    [(0.9, 0.25, 1.0), (0.8, 0.5, 0.5), (0.7, 0.75, 0.667)]
+    """
+    if n_answerable < len(shown):
+        raise ValueError(f"{len(shown)} shown answers among {n_answerable} questions")
+    scores = sorted({s for s, _ in shown if s is not None}, reverse=True)
+    steps: list[float | None] = [*scores, *([None] if any(s is None for s, _ in shown) else [])]
+    points = []
+    for t in steps:
+        kept = [right for s, right in shown if t is None or (s is not None and s >= t)]
+        points.append(CurvePoint(t, len(kept) / n_answerable, sum(kept) / len(kept)))
+    return points
+
+
+def area_under_curve(points: Sequence[CurvePoint]) -> float:
+    """Area under the precision-coverage curve, coverage from 0 to 1 (precision 0 beyond the
+    last point): each step's precision times the coverage it adds. At most the last point's
+    coverage (every answer right); for given answers, largest when every right one ranks
+    first; with one score for all answers it is precision x coverage.
+
+    >>> round(area_under_curve(precision_coverage([(0.9, True), (0.8, False), (0.7, True)], 4)), 4)
+    0.5417
+    >>> area_under_curve(precision_coverage([(0.5, True), (0.5, False)], 4))
+    0.25
+    >>> area_under_curve([])
+    0.0
+    """
+    area, covered = 0.0, 0.0
+    for p in points:
+        area += p.precision * (p.coverage - covered)
+        covered = p.coverage
+    return area
 
 
 # --- retrieval (article level) ---------------------------------------------------------

@@ -18,6 +18,11 @@ MAIN_METRICS = (
     ("recall@10", "retrieval.recall@10"), ("answer contains", "answer.contains"),
     ("answer F1", "answer.f1"), ("exact match", "answer.exact"),
     ("short answer exact", "answer.short_exact"), ("short answer F1", "answer.short_f1"),
+    ("short shown, answerable (coverage)", "short.coverage"),
+    ("short right among shown (precision)", "short.precision"),
+    ("short right, answerable", "short.right"), ("short wrong, answerable (↓)", "short.wrong"),
+    ("short shown, unanswerable (↓)", "short.unanswerable_shown"),
+    ("short precision-coverage area", "short.aupc"),
     ("citation precision", "citation.precision"), ("citation support", "citation.support"),
     ("abstained, unanswerable (↑)", "abstention.correct"),
     ("abstained, answerable (↓)", "abstention.false"),
@@ -78,7 +83,9 @@ def markdown(report: dict[str, Any]) -> str:
               "answerable ones; citation precision those with gold articles and citations. "
               "Answer contains, F1 and exact match read the whole answer shown (short answer "
               "and cited sentences); short answer exact and F1 read the short answer alone "
-              "(none counts as wrong).", ""]
+              "(none counts as wrong). A short answer is right when it holds a gold answer "
+              "with at most three times its words (docs/evaluation.md); precision counts the "
+              "answerable questions shown one, coverage all answerable ones.", ""]
     return "\n".join(parts)
 
 
@@ -98,6 +105,8 @@ def write_plots(out: Path, report: dict[str, Any], rows: list[dict[str, Any]]) -
         fig.tight_layout()
         fig.savefig(out / "hit_at_k.png", dpi=100)
         plt.close(fig)
+    if (report.get("short") or {}).get("curve"):
+        plot_short_curves(out / "precision_coverage.png", [report], [report["run"]["system"]])
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for stage in ("retrieve", "answer", "total"):
         values = [r["timings_ms"][stage] for r in rows if stage in r["timings_ms"]]
@@ -107,6 +116,35 @@ def write_plots(out: Path, report: dict[str, Any], rows: list[dict[str, Any]]) -
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "latency.png", dpi=100)
+    plt.close(fig)
+
+
+def plot_short_curves(path: Path, reports: list[dict[str, Any]], names: list[str]) -> None:
+    """Precision (solid) and unanswerable questions shown a short answer (dashed) at each
+    coverage of the answerable ones, as a threshold on the short answers' score moves."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4) if len(reports) > 1 else (5, 3.5))
+    for report, name in zip(reports, names, strict=True):
+        short = report.get("short") or {}
+        curve = short.get("curve") or []
+        if not curve:
+            continue
+        coverage = [p["coverage"] for p in curve]
+        line, = ax.plot(coverage, [p["precision"] for p in curve], marker=".",
+                        label=f"{name}: precision (area {short['aupc']:.3f})")
+        if curve[0]["unanswerable_shown"] is not None:
+            ax.plot(coverage, [p["unanswerable_shown"] for p in curve], linestyle="--",
+                    color=line.get_color(), label=f"{name}: unanswerable shown")
+    ax.set(xlabel="coverage (answerable questions shown a short answer)", ylabel="share",
+           xlim=(0, 1.02), ylim=(0, 1.02), title="right or silent: short answers")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
@@ -126,9 +164,11 @@ def run_name(run_dir: Path, report: dict[str, Any]) -> str:
     return f"{run_dir.name} ({report['run']['system']})"
 
 
-def compare(run_dirs: list[Path], plot: Path | None = None) -> str:
+def compare(run_dirs: list[Path], plot: Path | None = None,
+            short_plot: Path | None = None) -> str:
     """Side-by-side Markdown table of the runs, then the questions that flipped against the
-    first run (answer contains, hit@5, abstained)."""
+    first run (answer contains, hit@5, abstained, short answers right / wrong / shown on
+    unanswerable questions)."""
     reports = []
     for d in run_dirs:
         path = Path(d) / "report.json"
@@ -148,6 +188,8 @@ def compare(run_dirs: list[Path], plot: Path | None = None) -> str:
         parts.append("")
     if plot is not None:
         _plot_curves(plot, reports, names)
+    if short_plot is not None:
+        plot_short_curves(short_plot, reports, names)
     return "\n".join(parts)
 
 
@@ -155,7 +197,20 @@ FLIP_OUTCOMES = (("contains", lambda r: r["scores"].get("contains")),
                  ("hit@1", lambda r: r["scores"].get("hit@1")),
                  ("hit@5", lambda r: r["scores"].get("hit@5")),
                  ("abstained", lambda r: r["abstained"]),
-                 ("short exact", lambda r: r["scores"].get("short_exact")))
+                 ("short exact", lambda r: r["scores"].get("short_exact")),
+                 ("short right", lambda r: _short_outcome(r, right=True)),
+                 ("short wrong (↓)", lambda r: _short_outcome(r, right=False)),
+                 ("short shown, unanswerable (↓)",
+                  lambda r: None if r["answerable"] else bool(r.get("short_answer"))))
+
+
+def _short_outcome(row: dict[str, Any], right: bool) -> bool | None:
+    """Whether an answerable question was shown a right (``right``) or a wrong short answer;
+    None for an unanswerable one or a row scored before short answers were judged."""
+    if not row["answerable"] or "short_right" not in row["scores"]:
+        return None
+    shown = bool(row.get("short_answer"))
+    return shown and bool(row["scores"]["short_right"]) == right
 
 
 def flip_counts(base: dict[str, dict], other: dict[str, dict]) -> list[str]:

@@ -42,12 +42,15 @@ def score_question(q: Question, answer: dict[str, Any], ranked: Sequence[str],
         scores["exact"] = m.exact_match(text, q.answers)
         scores["short_exact"] = m.exact_match(short or "", q.answers)
         scores["short_f1"] = m.token_f1(short or "", q.answers)
+        scores["short_right"] = m.short_right(short, q.answers, q.match) if short else None
         scores["citation_support"] = m.citation_support(quotes, q.answers)
     scores["citation_precision"] = m.citation_precision(cited, gold)
     return {
         "id": q.id, "type": q.type, "question": q.question, "answers": list(q.answers),
         "gold_doc_ids": list(q.gold_doc_ids), "answerable": q.answerable,
-        "answer": answer["answer"], "short_answer": short, "abstained": answer["abstained"],
+        "answer": answer["answer"], "short_answer": short,
+        "short_answer_score": answer.get("short_answer_score") if short else None,
+        "abstained": answer["abstained"],
         "citations": [{"n": c["n"], "article_id": c["article_id"], "quote": c["quote"]}
                       for c in answer["citations"]],
         "ranked": raw_ranked[:10], "hit_rank": m.first_hit_rank(ranked, gold) if gold else None,
@@ -71,8 +74,10 @@ def as_gold(ids: Sequence[str], copies: Mapping[str, Sequence[str]],
     return [next((c for c in (i, *copies.get(i, ())) if c in gold), i) for i in ids]
 
 
-def summarize(rows: list[dict[str, Any]], by_type: bool = True) -> dict[str, Any]:
-    """The report.json metrics of these rows (nested; see docs/evaluation.md)."""
+def summarize(rows: list[dict[str, Any]], by_type: bool = True,
+              shorts: bool | None = None) -> dict[str, Any]:
+    """The report.json metrics of these rows (nested; see docs/evaluation.md). ``shorts``:
+    whether the system gives short answers at all (default: whether any row has one)."""
     with_gold = [r for r in rows if r["gold_doc_ids"]]
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
@@ -89,7 +94,8 @@ def summarize(rows: list[dict[str, Any]], by_type: bool = True) -> dict[str, Any
         latency[stage] = {f"p{p}": _round(m.percentile(values, p)) for p in (50, 95)}
     # Short-answer metrics count a question without a short answer as wrong; they are null
     # for a system that gives none at all (the baselines' sentence answers).
-    shorts = any(r.get("short_answer") for r in rows)
+    if shorts is None:
+        shorts = any(r.get("short_answer") for r in rows)
     report: dict[str, Any] = {
         "n_questions": len(rows),
         "retrieval": retrieval,
@@ -98,6 +104,7 @@ def summarize(rows: list[dict[str, Any]], by_type: bool = True) -> dict[str, Any
                    "short_exact": _avg(answerable, "short_exact") if shorts else None,
                    "short_f1": _avg(answerable, "short_f1") if shorts else None,
                    "n": len(answerable)},
+        "short": short_summary(answerable, unanswerable) if shorts else dict.fromkeys(SHORT_KEYS),
         "citation": {"precision": _avg(rows, "citation_precision"),
                      "support": _avg(answerable, "citation_support"),
                      "per_answer": _round(m.mean(len(r["citations"]) for r in rows
@@ -109,9 +116,46 @@ def summarize(rows: list[dict[str, Any]], by_type: bool = True) -> dict[str, Any
     }
     if by_type:
         types = sorted({r["type"] for r in rows})
-        report["by_type"] = {t: summarize([r for r in rows if r["type"] == t], by_type=False)
+        report["by_type"] = {t: summarize([r for r in rows if r["type"] == t], by_type=False,
+                                          shorts=shorts)
                              for t in types}
     return report
+
+
+SHORT_KEYS = ("precision", "coverage", "right", "wrong", "unanswerable_shown", "aupc",
+              "n_shown", "curve")
+
+
+def short_summary(answerable: list[dict[str, Any]],
+                  unanswerable: list[dict[str, Any]]) -> dict[str, Any]:
+    """Right or silent: of the answerable questions, the share shown a short answer
+    (``coverage``), the share of those right (``precision``), the shares of all answerable
+    ones right and wrong; the share of unanswerable ones shown one; and the
+    precision-coverage ``curve`` as a threshold on ``short_answer_score`` rises, with its
+    area ``aupc`` (eval/metrics.py). Null where there is no question to count."""
+    shown = [r for r in answerable if r.get("short_answer")]
+    right = [bool(r["scores"].get("short_right")) for r in shown]
+    scores = [r.get("short_answer_score") for r in shown]
+    silent_scores = [r.get("short_answer_score") for r in unanswerable if r.get("short_answer")]
+    n, n_un = len(answerable), len(unanswerable)
+    points = m.precision_coverage(list(zip(scores, right, strict=True)), n) if n else []
+
+    def unanswerable_at(t: float | None) -> float | None:
+        kept = [s for s in silent_scores if t is None or (s is not None and s >= t)]
+        return round(len(kept) / n_un, 4) if n_un else None
+
+    return {
+        "precision": round(sum(right) / len(shown), 4) if shown else None,
+        "coverage": round(len(shown) / n, 4) if n else None,
+        "right": round(sum(right) / n, 4) if n else None,
+        "wrong": round((len(shown) - sum(right)) / n, 4) if n else None,
+        "unanswerable_shown": unanswerable_at(None),
+        "aupc": round(m.area_under_curve(points), 4) if n else None,
+        "n_shown": len(shown),
+        "curve": [{"threshold": p.threshold, "coverage": round(p.coverage, 4),
+                   "precision": round(p.precision, 4),
+                   "unanswerable_shown": unanswerable_at(p.threshold)} for p in points],
+    }
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:

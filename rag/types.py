@@ -77,6 +77,12 @@ class Answer:
     # The few words that answer the question (a name, number, date, place or phrase): always a
     # span of a cited sentence, so its citation verifies it. None when no span was chosen.
     short_answer: str | None = None
+    # How confident the answerer is in ``short_answer`` (higher = surer), None without one or
+    # when the backend has no such score. Its scale is the backend's: the extractive reader's
+    # span score (rag/answering/reader.py), or for the LLM sentence reader the support of the
+    # cited sentence for "question + short answer" (its verifier). Compare it within one
+    # backend only; eval ranks short answers by it (precision at each coverage).
+    short_answer_score: float | None = None
     citations: list[Citation] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
@@ -107,6 +113,8 @@ class Answer:
         return {
             "answer": self.text,
             "short_answer": self.short_answer,
+            "short_answer_score": (None if self.short_answer_score is None
+                                   else round(self.short_answer_score, 4)),
             "abstained": self.abstained,
             "citations": [
                 {"n": c.n, "article_id": c.article_id, "title": c.title, "url": c.url,

@@ -46,6 +46,11 @@ class AnswerResponse(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     answer: str
+    short_answer: str | None = Field(None, description="The few words that answer the "
+                                     "question, a span of a cited sentence; null without one.")
+    short_answer_score: float | None = Field(
+        None, description="The answerer's confidence in short_answer (higher = surer; its "
+        "scale is the backend's, compare within one backend); null when it has none.")
     abstained: bool
     citations: list[dict[str, Any]]
     passages: list[dict[str, Any]]

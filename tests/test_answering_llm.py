@@ -327,6 +327,13 @@ def test_reader_short_answer_is_a_verified_span_of_its_cited_sentence(sample_sys
     assert all(isinstance(d, str) for d in deltas) and "".join(deltas) == final.draft
     assert isinstance(final, Answer) and final.fallback is None and final.backend == "llamacpp"
     assert final.short_answer == POLO_SCORE and not final.notes
+    # Its confidence: the support of its sentence for "question + short answer".
+    answerer = reader(sample_system)
+    sentence = answerer.pool(POLO, polo_hits)[n - 1]
+    support = answerer.verifier.claim_support(f"{POLO} {POLO_SCORE}", [sentence],
+                                              answerer.extractive.score(POLO, polo_hits))
+    assert final.short_answer_score == pytest.approx(support[0])
+    assert final.to_json()["short_answer_score"] == round(support[0], 4)
     quote = final.citations[0].quote
     assert POLO_SCORE in quote and final.text.startswith(f"{quote} [1]")
     # Then the sentences of the fast reader's other candidates, each cited once.
@@ -364,6 +371,12 @@ def test_reader_falls_back_when_the_short_answer_is_not_in_its_sentence(sample_s
                                                                                    polo_hits)
     assert (final.text, final.short_answer, final.backend) == (fast.text, fast.short_answer,
                                                                "extractive")
+    # The fallback's confidence is the fast reader's score of its short answer.
+    extractive = ExtractiveAnswerer(sample_system.embedder, sample_system.config)
+    kinded = extractive.of_the_asked_kind(POLO, extractive.score(POLO, polo_hits))
+    best = extractive.reader.candidates(POLO, kinded)[0]
+    assert (fast.short_answer, fast.short_answer_score) == (best.text, best.score)
+    assert final.short_answer_score == best.score
     assert final.draft == "Answer: 15-12 [1]" and "15-12" not in final.text
     check_citations(final)
 

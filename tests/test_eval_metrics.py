@@ -102,3 +102,48 @@ def test_best_threshold_maximizes_balanced_accuracy():
     assert 0.1 < t <= 0.9 and acc == 1.0
     with pytest.raises(ValueError):
         m.best_threshold([], [0.1])
+
+
+@pytest.mark.parametrize(("short", "answers", "right"), [
+    ("Hossein Abdi", ["Hossein Abdi"], True),  # exact
+    ("coach Hossein Abdi", ["Hossein Abdi"], True),  # 3 words holding 2: F1 0.8
+    ("The Bushehr nuclear plant", ["Bushehr"], True),  # 3 words holding 1 (articles dropped)
+    ("Bushehr nuclear power plant", ["Bushehr"], False),  # 4 words holding 1: F1 0.4
+    ("Abdi", ["Hossein Abdi"], False),  # a part of the answer is not the answer
+    ("13", ["16-13"], False),
+    ("16–13", ["16-13"], True),  # the dash's kind does not matter
+    ("$4.2 million", ["4.2 million dollars"], True),
+    ("Japan", ["Iran", "Japan"], True),  # any listed variant
+    ("", ["Japan"], False),
+    ("Japan", [], False),
+])
+def test_short_right_holds_a_gold_answer_with_at_most_three_times_its_words(short, answers,
+                                                                           right):
+    assert m.short_right(short, answers) is right
+
+
+def test_short_right_with_every_part_required():
+    assert m.short_right("Nafari and Dehghan", ["Nafari", "Dehghan"], "all")
+    assert not m.short_right("Nafari", ["Nafari", "Dehghan"], "all")
+    # 7 words against 2 answer words: more than three times as many.
+    assert not m.short_right("Nafari, Dehghan, Gholizadeh, Abdi and Karimi scored",
+                             ["Nafari", "Dehghan"], "all")
+
+
+def test_precision_coverage_points_and_area_by_hand():
+    # 5 answerable questions, 4 shown: scores 0.9 (right), 0.6 (wrong), 0.6 (right), None
+    # (right). Thresholds 0.9, 0.6, then all: coverage 1/5, 3/5, 4/5; precision 1, 2/3, 3/4.
+    shown = [(0.6, False), (None, True), (0.9, True), (0.6, True)]
+    points = m.precision_coverage(shown, 5)
+    assert [(p.threshold, p.coverage) for p in points] == [(0.9, 0.2), (0.6, 0.6), (None, 0.8)]
+    assert [p.precision for p in points] == pytest.approx([1.0, 2 / 3, 0.75])
+    # 1 x 0.2 + 2/3 x 0.4 + 3/4 x 0.2
+    assert m.area_under_curve(points) == pytest.approx(0.2 + 0.8 / 3 + 0.15)
+    # The same answers with the right ones ranked first cover more area; all tied, less.
+    oracle = m.precision_coverage([(0.9, True), (0.8, True), (0.7, True), (0.1, False)], 5)
+    assert m.area_under_curve(oracle) == pytest.approx(0.2 + 0.2 + 0.2 + 0.75 * 0.2)
+    tied = m.precision_coverage([(0.5, r) for _, r in shown], 5)
+    assert m.area_under_curve(tied) == pytest.approx(0.75 * 0.8)
+    assert m.precision_coverage([], 5) == [] and m.area_under_curve([]) == 0.0
+    with pytest.raises(ValueError):
+        m.precision_coverage(shown, 3)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from eval.data import Question
@@ -95,3 +97,79 @@ def test_a_collapsed_gold_copy_counts_as_a_hit_and_a_gold_citation():
     assert row["scores"]["citation_precision"] == 1.0
     plain = score_question(q, _answer("It is in Bushehr. [1]", [("copy", "x")]), ["other", "copy"])
     assert plain["hit_rank"] is None and plain["scores"]["citation_precision"] == 0.0
+
+
+def _short_row(qid, short, score, answers=("Japan",), qtype="who"):
+    answerable = bool(answers)
+    q = Question(qid, "Who won?", tuple(answers), (), qtype, unanswerable=not answerable)
+    answer = _answer("Japan won 16-13. [1]", [("a", "Japan won 16-13.")])
+    answer.update(short_answer=short, short_answer_score=score)
+    return score_question(q, answer, ["a"])
+
+
+@pytest.fixture
+def short_rows():
+    """4 answerable: right at 0.9, wrong at 0.7, right at 0.5, none shown; 2 unanswerable:
+    one shown at 0.8, one silent."""
+    return [_short_row("r1", "Japan", 0.9), _short_row("w1", "Iran", 0.7),
+            _short_row("r2", "Japan", 0.5), _short_row("n1", None, None),
+            _short_row("u1", "Oman", 0.8, answers=(), qtype="when"),
+            _short_row("u2", None, None, answers=(), qtype="when")]
+
+
+def test_right_or_silent_summary_by_hand(short_rows):
+    assert short_rows[0]["short_answer_score"] == 0.9
+    assert short_rows[0]["scores"]["short_right"] is True
+    assert short_rows[1]["scores"]["short_right"] is False
+    assert short_rows[3]["scores"]["short_right"] is None  # nothing shown
+    assert "short_right" not in short_rows[4]["scores"]  # unanswerable
+    short = summarize(short_rows)["short"]
+    assert short["coverage"] == 0.75 and short["precision"] == round(2 / 3, 4)
+    assert short["right"] == 0.5 and short["wrong"] == 0.25
+    assert short["unanswerable_shown"] == 0.5 and short["n_shown"] == 3
+    assert short["curve"] == [
+        {"threshold": 0.9, "coverage": 0.25, "precision": 1.0, "unanswerable_shown": 0.0},
+        {"threshold": 0.7, "coverage": 0.5, "precision": 0.5, "unanswerable_shown": 0.5},
+        {"threshold": 0.5, "coverage": 0.75, "precision": 0.6667, "unanswerable_shown": 0.5}]
+    assert short["aupc"] == round(0.25 + 0.5 * 0.25 + 2 / 3 * 0.25, 4)
+    by_type = summarize(short_rows)["by_type"]
+    assert by_type["when"]["short"]["unanswerable_shown"] == 0.5
+    assert by_type["when"]["short"]["coverage"] is None  # no answerable question of the kind
+    md = table([summarize(short_rows)], ["A"])
+    assert "| short right among shown (precision) | 0.667 |" in md
+    assert "| short shown, unanswerable (↓) | 0.5 |" in md
+
+
+def test_a_system_without_short_answers_has_null_short_metrics(rows):
+    short = summarize(rows)["short"]
+    assert set(short) >= {"precision", "coverage", "unanswerable_shown", "aupc", "curve"}
+    assert all(v is None for v in short.values())
+
+
+def test_short_flips_and_sign_tests(short_rows):
+    base = {r["id"]: r for r in short_rows}
+    # After: r2 silent (right lost), w1 silent (wrong lost), u1 silent.
+    after = {**base, "r2": _short_row("r2", None, None), "w1": _short_row("w1", None, None),
+             "u1": _short_row("u1", None, None, answers=(), qtype="when")}
+    counts = flip_counts(base, after)
+    assert "- short right: +0 / -1 questions, sign test p = 1.000" in counts
+    assert "- short wrong (↓): +0 / -1 questions, sign test p = 1.000" in counts
+    assert "- short shown, unanswerable (↓): +0 / -1 questions, sign test p = 1.000" in counts
+    assert "- -short right `r2`: Who won?" in flips(base, after)
+
+
+def test_the_precision_coverage_plot_is_written(tmp_path, short_rows):
+    from eval.report import compare, write_plots
+
+    report = summarize(short_rows)
+    report["run"] = {"system": "ours"}
+    write_plots(tmp_path, report, short_rows)
+    assert (tmp_path / "precision_coverage.png").stat().st_size > 1000
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "report.json").write_text(json.dumps(report))
+        (tmp_path / name / "results.jsonl").write_text(
+            "".join(json.dumps(r) + "\n" for r in short_rows))
+    out = compare([tmp_path / "a", tmp_path / "b"], short_plot=tmp_path / "both.png")
+    assert "| short precision-coverage area |" in out
+    assert (tmp_path / "both.png").stat().st_size > 1000

@@ -36,6 +36,7 @@ def test_ask_returns_the_json_contract(http, api_system):
     got = http.post("/v1/ask", json={"question": QUESTION, "k": 4}).json()
     expected = api_system.ask(QUESTION, k=4).to_json()
     assert "Bushehr" in got["answer"] and got["citations"]
+    assert got["short_answer"] == "Bushehr" and isinstance(got["short_answer_score"], float)
     got.pop("timings_ms")
     expected.pop("timings_ms")
     assert got == expected
@@ -160,6 +161,8 @@ def test_openapi_schema_lists_the_routes(api_url, http):
     assert "text" in ingest["application/json"]["schema"]["properties"]["articles"]["items"][
         "required"]
     assert http.get("/docs").status_code == 200
+    answer = schema["components"]["schemas"]["AnswerResponse"]["properties"]
+    assert {"short_answer", "short_answer_score"} <= set(answer)
     for path in ("openapi.json", "docs"):  # with a key set, the docs need it too
         assert httpx.get(api_url + path).status_code == 401
 

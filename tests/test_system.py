@@ -71,12 +71,14 @@ def test_short_answer_is_a_span_of_its_first_citation(sample_system: RagSystem, 
     assert short in evidence.quote
     assert_well_cited(sample_system, answer)
     assert answer.to_json()["short_answer"] == short
+    assert isinstance(answer.short_answer_score, float)
+    assert answer.to_json()["short_answer_score"] == round(answer.short_answer_score, 4)
     assert len(answer.passages) <= sample_system.config.top_k + len(answer.citations)
 
 
 def test_unsupported_question_abstains(sample_system: RagSystem) -> None:
     answer = sample_system.ask("What did the sides say about the Moscow metro?")
-    assert answer.abstained
+    assert answer.abstained and answer.to_json()["short_answer_score"] is None
     assert answer.citations == []
     assert "don't say" in answer.text
     assert answer.passages  # what was looked at is still shown

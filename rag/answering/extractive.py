@@ -220,7 +220,8 @@ class ExtractiveAnswerer:
                                       also_in=source_refs(s.hit.duplicates)))
             parts.append(f"{s.text} [{n}]")
         return Answer(question, " ".join(parts), citations=citations, passages=passages,
-                      backend=self.name, short_answer=short.text if short else None)
+                      backend=self.name, short_answer=short.text if short else None,
+                      short_answer_score=short.score if short else None)
 
     def _select(self, scored: list[ScoredSentence]) -> list[ScoredSentence]:
         """The best sentence, then up to two more that score close to it and add something new."""

@@ -260,7 +260,8 @@ class SentenceReader(LLMAnswerer):
                                       published_at=a.published_at, verified=True,
                                       also_in=source_refs(s.hit.duplicates)))
             parts.append(f"{s.text} [{n}]")
-        return Answer(question, " ".join(parts), short_answer=short, citations=citations,
+        return Answer(question, " ".join(parts), short_answer=short,
+                      short_answer_score=support[where], citations=citations,
                       passages=passages_of(hits), backend=self.name, notes=notes,
                       unsupported=unsupported, draft=draft)
 
