@@ -148,7 +148,7 @@ def test_auth_refused_and_accepted(api_url, http):
     assert "Missing API key" in error_of(missing)
     second = httpx.get(api_url + "v1/stats",
                        headers={"Authorization": f"Bearer {API_KEYS[1]}"}).json()
-    assert second["articles"] == 7 and second["model"] == "all-MiniLM-L6-v2"
+    assert second["articles"] == 7 and second["model"] == "all-MiniLM-L6-v2+onnx-int8"
     assert httpx.get(api_url + "healthz").json() == {"status": "ok"}, "no key needed"
 
 
