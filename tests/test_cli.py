@@ -11,11 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from embeddings import DEFAULT_BACKEND, model_identity
+
 pytestmark = pytest.mark.slow
 
 RAG = shutil.which("rag")
 QUESTION = "Where is the nuclear plant being built?"
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+
+MODEL = model_identity("all-MiniLM-L6-v2", DEFAULT_BACKEND)  # what new indexes record
 
 
 def rag(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -89,7 +93,7 @@ def test_ask_json_follows_the_contract(cli_index: Path) -> None:
 def test_stats(cli_index: Path) -> None:
     from rag.index.faiss_store import FaissIndex
 
-    index = FaissIndex(cli_index, model="all-MiniLM-L6-v2", dimension=384)
+    index = FaissIndex(cli_index, model=MODEL, dimension=384)
     expected = index.stats()
     index.close()
     result = rag("stats", "--index", str(cli_index))
@@ -115,13 +119,13 @@ def test_reading_commands_do_not_load_the_model(cli_index: Path) -> None:
 def test_delete(cli_index: Path) -> None:
     from rag.index.faiss_store import FaissIndex
 
-    index = FaissIndex(cli_index, model="all-MiniLM-L6-v2", dimension=384)
+    index = FaissIndex(cli_index, model=MODEL, dimension=384)
     victim = next(a.id for a, _ in index.list_articles() if a.title.startswith("Iran Falls"))
     index.close()
     result = rag("delete", victim, "missing-id", "--index", str(cli_index))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "deleted 1 article(s); 1 not found"
-    index = FaissIndex(cli_index, model="all-MiniLM-L6-v2", dimension=384)
+    index = FaissIndex(cli_index, model=MODEL, dimension=384)
     assert index.get_article(victim) is None and index.chunks_of(victim) == []
     assert index.stats().articles == 6
     index.close()

@@ -22,7 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL = "all-MiniLM-L6-v2"
+from embeddings import DEFAULT_BACKEND, model_identity
+
+# The identity new indexes record: the packaged model on the default (int8) backend.
+MODEL = model_identity("all-MiniLM-L6-v2", DEFAULT_BACKEND)
 DIM = 384
 REPO = Path(__file__).resolve().parents[2]
 
