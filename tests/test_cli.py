@@ -101,7 +101,7 @@ def test_stats(cli_index: Path) -> None:
     lines = dict(line.split(":", 1) for line in result.stdout.splitlines())
     assert int(lines["articles"]) == expected.articles >= 6
     assert int(lines["chunks"]) == expected.chunks >= expected.articles
-    assert "all-MiniLM-L6-v2 (384 dims)" in lines["model"]
+    assert lines["model"].strip() == f"{MODEL} (384 dims)"
 
 
 def test_reading_commands_do_not_load_the_model(cli_index: Path) -> None:
