@@ -180,6 +180,14 @@ def test_entries_linking_to_malformed_urls_fail_by_name_and_the_rest_go_in(site,
     assert service.feed(feed.id).last_error is None
 
 
+def wait_for_slow_page(site) -> None:
+    """Until a sync has asked the test site for its slow page (at most 60 s)."""
+    deadline = time.monotonic() + 60
+    while site.hits["/news/slow.html"] == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
 def test_a_slow_feed_holds_up_neither_another_sync_nor_a_removal(site, tmp_path, embedder):
     """The sync lock guards the writes only: while one feed waits on a slow page, another
     feed syncs and a third is removed."""
@@ -191,10 +199,7 @@ def test_a_slow_feed_holds_up_neither_another_sync_nor_a_removal(site, tmp_path,
     slow = threading.Thread(target=lambda: reports.append(service.sync_feed(rss)))
     slow.start()
     try:
-        deadline = time.monotonic() + 60
-        while site.hits["/news/slow.html"] == 0:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for_slow_page(site)
         other = service.sync_feed(atom)
         service.remove(broken.id)
         assert slow.is_alive(), "the other sync and the removal waited for the slow feed"
@@ -216,10 +221,7 @@ def test_background_sync_never_blocks_questions(site, tmp_path, embedder):
     syncing = threading.Thread(target=service.sync)
     syncing.start()
     try:
-        deadline = time.monotonic() + 60
-        while site.hits["/news/slow.html"] == 0:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for_slow_page(site)
         started = time.monotonic()
         answer = service.system.ask("How many passengers does the new Sandby ferry carry?")
         assert "150 passengers" in answer.text
