@@ -38,6 +38,10 @@ def run(
     baseline: Annotated[str | None, typer.Option(
         help="Evaluate a baseline instead of ours: bm25, dense or langchain.")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    since: Annotated[str | None, typer.Option(
+        help="Only questions dated (meta.question_date) on or after YYYY-MM-DD.")] = None,
+    before: Annotated[str | None, typer.Option(
+        help="Only questions dated before YYYY-MM-DD.")] = None,
     cache_dir: CacheOption = None,
     seed_index: SeedOption = None,
     langchain_max_chunks: Annotated[int, typer.Option(
@@ -52,7 +56,7 @@ def run(
         report = run_eval(corpus, questions, out, config=parse_config(config or []),
                           system=baseline or "ours", limit=limit, cache_dir=cache_dir,
                           seed_index=seed_index, langchain_max_chunks=langchain_max_chunks,
-                          plots=not no_plots)
+                          plots=not no_plots, since=since, before=before)
     except (RagError, ValueError) as exc:
         raise _fail(str(exc)) from None
     typer.echo(table([report], [report["run"]["system"]]))

@@ -57,6 +57,16 @@ class Question:
         except KeyError as exc:
             raise BadInputError(f"{where}: missing field {exc.args[0]!r}") from None
 
+    @property
+    def date(self) -> str | None:
+        """The day the question was asked (``meta.question_date``), as YYYY-MM-DD, if known.
+
+        >>> Question("q", "Who?", meta={"question_date": "2022/09/02"}).date
+        '2022-09-02'
+        """
+        raw = str(self.meta.get("question_date") or "")
+        return raw[:10].replace("/", "-") if raw else None
+
     def to_record(self) -> dict[str, Any]:
         record: dict[str, Any] = {"id": self.id, "question": self.question,
                                   "answers": list(self.answers),
@@ -91,6 +101,16 @@ def load_questions(path: str | Path) -> list[Question]:
     if not questions:
         raise BadInputError(f"question file {path} holds no questions")
     return questions
+
+
+def dated_between(questions: list[Question], since: str | None = None,
+                  before: str | None = None) -> list[Question]:
+    """The questions asked on or after ``since`` and before ``before`` (YYYY-MM-DD); with
+    either bound, an undated question is left out."""
+    if not since and not before:
+        return questions
+    return [q for q in questions if q.date and (not since or q.date >= since)
+            and (not before or q.date < before)]
 
 
 def load_corpus(path: str | Path) -> list[Article]:

