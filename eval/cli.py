@@ -1,4 +1,4 @@
-"""``python -m eval`` (also ``rag eval``): run, compare, coverage, calibrate,
+"""``python -m eval`` (also ``rag eval``): run, compare, coverage, calibrate, calibrate-short,
 calibrate-citations, llm-support, slice."""
 
 from __future__ import annotations
@@ -162,6 +162,22 @@ def calibrate(
         out.write_text(json.dumps(result, indent=2) + "\n")
     summary = {k: v for k, v in result.items() if k != "scores"}
     typer.echo(json.dumps(summary, indent=2))
+
+
+@app.command("calibrate-short")
+def calibrate_short(
+    run: Annotated[Path, typer.Argument(help="A run folder made with short_answer_threshold=0.")],
+    precision: Annotated[float, typer.Option(
+        help="Shown short answers must be right this often.")] = 0.65,
+) -> None:
+    """Pick short_answer_threshold: the widest coverage keeping the target precision."""
+    from eval.short_threshold import calibrate_short as run_calibration
+
+    try:
+        result = run_calibration(run, precision)
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(json.dumps(result, indent=2))
 
 
 @app.command("calibrate-citations")

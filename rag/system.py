@@ -145,7 +145,7 @@ class RagSystem:
         chain = build_chain(self.retriever, answerer, k=k, filters=filters)
         query = standalone_query(answerer, question, history)
         # An LLM sees no history, so it answers the standalone question.
-        asked = query if hasattr(answerer, "condense") else question
+        asked = query if answerer.can_condense else question
         answer = chain.invoke({"question": asked, "query": query, "reference": reference_date})
         answer.question = question
         answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
@@ -163,7 +163,7 @@ class RagSystem:
         question, k = self.check_question(question), check_k(k)
         history = self.check_history(history)
         answerer = self.answerer(backend)
-        if not hasattr(answerer, "stream"):
+        if not answerer.can_stream:
             yield self.ask(question, k=k, filters=filters, history=history, backend=backend,
                            reference_date=reference_date)
             return
@@ -298,8 +298,9 @@ def suggest_reindex(config: Config, backend: str) -> None:
 
 def standalone_query(answerer: Answerer, question: str, history: list[str] | None) -> str:
     """The follow-up rewritten by the answerer's model if it has one, else by rule."""
-    condense = getattr(answerer, "condense", None)
-    return condense(question, history) if condense else condense_query(question, history)
+    if answerer.can_condense:
+        return answerer.condense(question, history)
+    return condense_query(question, history)
 
 
 _systems: dict[tuple[str, str, str, str, bool], RagSystem] = {}

@@ -281,8 +281,11 @@ def polo_hits(sample_system):
 
 
 def reader(sample_system, *responses: str, **config) -> SentenceReader:
+    """The sentence reader over a scripted model; the trained reader's check is off (threshold
+    0) unless ``config`` sets it: these tests are about the LLM path's own checks."""
     return SentenceReader(fake_model(*responses), sample_system.embedder,
-                          sample_system.config.replace(**config))
+                          sample_system.config.replace(**{"short_answer_threshold": 0.0,
+                                                          **config}))
 
 
 def shown_number(answerer: SentenceReader, hits, needle: str) -> int:
@@ -362,17 +365,18 @@ def test_reader_finds_the_right_words_under_a_wrong_number_or_with_one_too_many(
 
 def test_reader_falls_back_when_the_short_answer_is_not_in_its_sentence(sample_system,
                                                                         polo_hits):
+    config = sample_system.config.replace(short_answer_threshold=0.0)
     answerer = SentenceReader(FakeListChatModel(responses=["Answer: 15-12 [1]"]),
-                              sample_system.embedder, sample_system.config)
+                              sample_system.embedder, config)
     final = answerer.answer(POLO, polo_hits)
     assert final.fallback == ("the model's short answer '15-12' is not in the sentence it "
                               "cites ([1]) nor in any other shown sentence")
-    fast = ExtractiveAnswerer(sample_system.embedder, sample_system.config).answer(POLO,
+    fast = ExtractiveAnswerer(sample_system.embedder, config).answer(POLO,
                                                                                    polo_hits)
     assert (final.text, final.short_answer, final.backend) == (fast.text, fast.short_answer,
                                                                "extractive")
     # The fallback's confidence is the fast reader's score of its short answer.
-    extractive = ExtractiveAnswerer(sample_system.embedder, sample_system.config)
+    extractive = ExtractiveAnswerer(sample_system.embedder, config)
     kinded = extractive.of_the_asked_kind(POLO, extractive.score(POLO, polo_hits))
     best = extractive.reader.candidates(POLO, kinded)[0]
     assert (fast.short_answer, fast.short_answer_score) == (best.text, best.score)
@@ -426,3 +430,21 @@ def test_qwen_reader_answers_the_water_polo_score(in_process, polo_hits):
     assert answer.citations and all(c.verified for c in answer.citations)
     assert POLO_SCORE in answer.citations[0].quote
     check_citations(answer)
+
+
+def test_the_trained_reader_keeps_an_unbacked_llm_short_answer_out_of_bold(sample_system,
+                                                                             polo_hits):
+    n = shown_number(reader(sample_system), polo_hits, POLO_SCORE)
+    # "Japan" stands in the cited sentence, but it is not the score the question asks for.
+    threshold = sample_system.config.short_answer_threshold
+    final = reader(sample_system, f"Answer: Japan [{n}]",
+                   short_answer_threshold=threshold).answer(POLO, polo_hits)
+    assert final.fallback is None and final.short_answer is None, final.notes
+    assert final.short_answer_score is None
+    assert any("does not back the short answer 'Japan'" in note for note in final.notes)
+    assert POLO_SCORE in final.citations[0].quote  # its evidence is still shown, cited
+    check_citations(final)
+    # With the reader's threshold at 0 the same reply is shown as before.
+    shown = reader(sample_system, f"Answer: Japan [{n}]",
+                   short_answer_threshold=0.0).answer(POLO, polo_hits)
+    assert shown.short_answer == "Japan"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.answering.extractive import ScoredSentence, is_question
 from rag.answering.reader import ShortAnswerReader
+from rag.answering.scoring import ScoredSentence, is_question
 from rag.answering.spans import Span, get_span_finder
 from rag.articles import Article
 from rag.chunking import Chunk

@@ -9,6 +9,8 @@ import httpx
 import pytest
 from support import API_KEYS
 
+from rag.answering.base import BaseAnswerer
+
 pytestmark = pytest.mark.slow
 
 QUESTION = "Where is the nuclear plant being built?"
@@ -36,7 +38,7 @@ def test_ask_returns_the_json_contract(http, api_system):
     got = http.post("/v1/ask", json={"question": QUESTION, "k": 4}).json()
     expected = api_system.ask(QUESTION, k=4).to_json()
     assert "Bushehr" in got["answer"] and got["citations"]
-    assert got["short_answer"] == "Bushehr" and isinstance(got["short_answer_score"], float)
+    assert {"short_answer", "short_answer_score"} <= set(got)
     got.pop("timings_ms")
     expected.pop("timings_ms")
     assert got == expected
@@ -167,7 +169,7 @@ def test_openapi_schema_lists_the_routes(api_url, http):
         assert httpx.get(api_url + path).status_code == 401
 
 
-class BrokenAnswerer:
+class BrokenAnswerer(BaseAnswerer):
     """An answer backend with a bug."""
 
     def answer(self, question, hits):

@@ -60,20 +60,40 @@ SHORT = [
 ]
 
 
+@pytest.fixture(scope="module")
+def rules_system(sample_index_dir, embedder) -> RagSystem:
+    """The sample with the rules short-answer reader (``short_reader=rules``), which these
+    questions were written for."""
+    return RagSystem(Config(index_dir=sample_index_dir, short_reader="rules"), embedder=embedder)
+
+
 @pytest.mark.parametrize(("question", "short", "story"), SHORT)
-def test_short_answer_is_a_span_of_its_first_citation(sample_system: RagSystem, question: str,
+def test_short_answer_is_a_span_of_its_first_citation(rules_system: RagSystem, question: str,
                                                        short: str, story: str) -> None:
-    answer = sample_system.ask(question)
+    answer = rules_system.ask(question)
     assert answer.short_answer == short, answer.text
     evidence = answer.citations[0]
     assert answer.short_answer_citation() == evidence
     assert evidence.title.startswith(story)
     assert short in evidence.quote
-    assert_well_cited(sample_system, answer)
+    assert_well_cited(rules_system, answer)
     assert answer.to_json()["short_answer"] == short
     assert isinstance(answer.short_answer_score, float)
     assert answer.to_json()["short_answer_score"] == round(answer.short_answer_score, 4)
-    assert len(answer.passages) <= sample_system.config.top_k + len(answer.citations)
+    assert len(answer.passages) <= rules_system.config.top_k + len(answer.citations)
+
+
+@pytest.mark.parametrize("question", [q for q, _, _ in SHORT])
+def test_a_trained_short_answer_is_a_span_of_its_first_citation(sample_index_dir, embedder,
+                                                                question: str) -> None:
+    system = RagSystem(Config(index_dir=sample_index_dir, short_answer_threshold=0.0),
+                       embedder=embedder)
+    answer = system.ask(question)
+    assert answer.short_answer and 0.0 <= answer.short_answer_score <= 1.0
+    evidence = answer.citations[0]
+    assert answer.short_answer_citation() == evidence
+    assert answer.short_answer in evidence.quote
+    assert_well_cited(system, answer)
 
 
 def test_unsupported_question_abstains(sample_system: RagSystem) -> None:

@@ -2,61 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-import numpy as np
-
 from embeddings.base import Embedder
 from rag.answering.answer_types import expected_type, has_type
-from rag.answering.base import NO_ANSWER, passages_of
+from rag.answering.base import NO_ANSWER, BaseAnswerer, passages_of
+from rag.answering.scoring import ScoredSentence, SentenceScorer
+from rag.answering.short_answer import ShortAnswer, ShortReader, get_short_reader
 from rag.config import Config
-from rag.embed_cache import cached
 from rag.index.base import Hit
-from rag.sentences import sentence_spans
-from rag.text import content_terms
 from rag.types import Answer, Citation, source_refs
-
-if TYPE_CHECKING:
-    from rag.answering.reader import ShortAnswer, ShortAnswerReader
-
-SENTENCE_DENSE_WEIGHT = 0.7
-MIN_SENTENCE_WORDS = 4
-# Sentences are embedded in small batches: each batch is padded to its longest sentence, and
-# 16 took half the time of 64 for 48 news sentences (the encoder sorts them by length first).
-SENTENCE_BATCH = 16
-
-
-@dataclass(frozen=True)
-class ScoredSentence:
-    hit: Hit
-    start: int
-    end: int
-    text: str
-    dense: float
-    lexical: float
-    vector: np.ndarray = field(repr=False, compare=False)
-
-    @property
-    def score(self) -> float:
-        return SENTENCE_DENSE_WEIGHT * self.dense + (1 - SENTENCE_DENSE_WEIGHT) * self.lexical
-
-
-def is_question(sentence: str) -> bool:
-    """A sentence that asks something, which never answers a question.
-
-    >>> is_question("Who will pay for it?"), is_question('"Why not?" he said.')
-    (True, False)
-    """
-    return sentence.rstrip(" \"'”’)").endswith("?")
-
-
-def lexical_overlap(question_terms: set[str], text: str) -> float:
-    """Share of the question's content words that occur in ``text``."""
-    if not question_terms:
-        return 0.0
-    return len(question_terms & set(content_terms(text))) / len(question_terms)
-
 
 # A runner-up from another article is shown only when it scores within this much of the short
 # answer: beyond it, such sentences mostly cited articles that do not answer the question.
@@ -87,7 +40,7 @@ def evidence_of(candidates: list[ShortAnswer], most: int,
     return lead
 
 
-class ExtractiveAnswerer:
+class ExtractiveAnswerer(BaseAnswerer):
     """Scores every sentence of the retrieved passages against the question and cites the best.
 
     The score blends embedding similarity with the share of question words present. Below
@@ -99,18 +52,28 @@ class ExtractiveAnswerer:
     def __init__(self, embedder: Embedder, config: Config) -> None:
         self.embedder = embedder
         self.config = config
-        self._reader: ShortAnswerReader | None = None
+        self.scorer = SentenceScorer(embedder)
+        self._reader: ShortReader | None = None
+        self._rules: ShortReader | None = None
 
     @property
-    def reader(self) -> ShortAnswerReader | None:
-        """The short-answer reader (None when ``config.ner_model`` is empty); the NER model
-        loads on the first answer, not at start-up."""
-        if self._reader is None and self.config.ner_model:
-            from rag.answering.reader import ShortAnswerReader
-            from rag.answering.spans import get_span_finder
-
-            self._reader = ShortAnswerReader(get_span_finder(self.config.ner_model))
+    def reader(self) -> ShortReader | None:
+        """The short-answer reader ``config.short_reader`` names (None: the rules reader without
+        an NER model); its model loads on the first answer, not at start-up."""
+        if self._reader is None:
+            self._reader = get_short_reader(self.config)
         return self._reader
+
+    def rules_evidence(self, question: str, scored: list[ScoredSentence],
+                       candidates: list[ShortAnswer]) -> list[ShortAnswer]:
+        """The rules reader's candidates, whose sentences lead the evidence when the trained
+        reader is not sure (``candidates`` when the rules reader is what is configured, or has
+        no NER model)."""
+        if self.config.short_reader == "rules" or not self.config.ner_model:
+            return candidates
+        if self._rules is None:
+            self._rules = get_short_reader(self.config.replace(short_reader="rules"))
+        return self._rules.candidates(question, scored) if self._rules else candidates
 
     def depth(self, k: int) -> int:
         """Passages to read when ``k`` are shown: the answer often sits in a deeper one."""
@@ -118,42 +81,9 @@ class ExtractiveAnswerer:
 
     def score_sentences(self, question: str, hits: list[Hit], per_passage: int | None = None,
                         most: int | None = None) -> list[ScoredSentence]:
-        """Every distinct sentence of ``hits``, scored against ``question``, best first.
-
-        With ``per_passage``, only that many sentences of each hit, those sharing the most
-        question words, are embedded and scored (embedding is the cost; a cheap first cut);
-        with ``most``, at most that many in all, by question words shared, then by hit rank.
-        """
-        q_terms = set(content_terms(question))
-        seen: set[tuple[str, int]] = set()
-        found: list[tuple[Hit, int, int, str, float]] = []
-        for hit in hits:
-            text = hit.article.text
-            mine = []
-            for s, e in sentence_spans(hit.chunk.text, offset=hit.chunk.start):
-                sentence = text[s:e]
-                if ((hit.article.id, s) in seen or len(sentence.split()) < MIN_SENTENCE_WORDS
-                        or is_question(sentence)):
-                    continue
-                seen.add((hit.article.id, s))
-                mine.append((hit, s, e, sentence, lexical_overlap(q_terms, sentence)))
-            if per_passage is not None:
-                mine = sorted(mine, key=lambda f: -f[4])[:per_passage]
-            found.extend(mine)
-        if most is not None:
-            found = sorted(found, key=lambda f: -f[4])[:most]  # stable: hit rank breaks ties
-        if not found:
-            return []
-        # Cached: the sentence reranker has usually embedded these very sentences already.
-        vectors = cached(self.embedder)
-        q_vec = vectors.embed_query(question)
-        s_vecs = vectors.embed([f[3] for f in found], batch_size=SENTENCE_BATCH)
-        dense = s_vecs @ q_vec
-        scored = [
-            ScoredSentence(hit, s, e, sentence, float(d), lexical, v)
-            for (hit, s, e, sentence, lexical), d, v in zip(found, dense, s_vecs, strict=True)
-        ]
-        return sorted(scored, key=lambda x: x.score, reverse=True)
+        """``SentenceScorer.score_sentences`` (rag/answering/scoring.py) with this answerer's
+        embedder."""
+        return self.scorer.score_sentences(question, hits, per_passage, most)
 
     def score(self, question: str, hits: list[Hit]) -> list[ScoredSentence]:
         """The sentences the readers read, scored (``score_sentences`` within
@@ -201,13 +131,27 @@ class ExtractiveAnswerer:
         # Sentences beyond the evidence of the short answers come from the passages shown.
         shown = {id(h) for h in hits[: self.config.top_k]}
         chosen = self._select([s for s in scored if id(s.hit) in shown] or scored)
-        candidates = self.reader.candidates(question, scored) if self.reader else []
-        short = candidates[0] if candidates else None
-        if short is not None:
+        reader = self.reader
+        candidates = reader.candidates(question, scored) if reader else []
+        floor = self.config.reader_abstain_below
+        if floor > 0 and self.config.short_reader == "trained" and (
+                not candidates or candidates[0].score < floor):
+            return Answer(question, NO_ANSWER, abstained=True, passages=passages,
+                          backend=self.name,
+                          notes=[f"the reader found no answer in the {len(scored)} sentences "
+                                 f"read (best probability below {floor})"])
+        short = candidates[0] if candidates and reader and reader.confident(candidates[0]) \
+            else None
+        # Below the reader's threshold nothing is claimed in bold, and the evidence is ordered
+        # by the spaCy spans' reader as before (rules_evidence): it cites the answer more often
+        # than the trained reader's unsure guess did (docs/reader.md).
+        leads = candidates if short is not None else self.rules_evidence(question, scored,
+                                                                         candidates)
+        if leads:
             # The sentence holding the short answer is cited first: its [1] verifies it. Then
             # the sentences of the runners-up not shown yet, so that a reader who doubts the
             # short answer sees the other candidates' evidence.
-            lead = evidence_of(candidates, self.config.max_answer_sentences,
+            lead = evidence_of(leads, self.config.max_answer_sentences,
                                hits[: self.config.top_k])
             chosen = [*lead, *(c for c in chosen if c not in lead)]
             chosen = chosen[: self.config.max_answer_sentences]

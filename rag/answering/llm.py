@@ -13,10 +13,11 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
 from embeddings.base import Embedder
-from rag.answering.base import NO_ANSWER, passages_of
-from rag.answering.extractive import ExtractiveAnswerer, ScoredSentence
+from rag.answering.base import NO_ANSWER, BaseAnswerer, passages_of
+from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.gguf import QWEN_CODER_1_5B
 from rag.answering.prompt import REWRITE, answer_messages, history_messages
+from rag.answering.scoring import ScoredSentence
 from rag.answering.verify import CitationVerifier, parse_claims
 from rag.config import Config
 from rag.errors import BadInputError, RagError
@@ -98,12 +99,15 @@ def make_chat_model(backend: str, config: Config) -> BaseChatModel:
     raise ValueError(f"unknown LLM backend {backend!r}; choose openai or llamacpp")
 
 
-class LLMAnswerer:
+class LLMAnswerer(BaseAnswerer):
     """Asks a chat model to answer from numbered passages, then verifies every citation.
 
     Abstains before calling the model when retrieval is too weak (the extractive threshold);
     falls back to the extractive answer when the model's output is unusable.
     """
+
+    can_stream = True
+    can_condense = True
 
     def __init__(self, chat_model: BaseChatModel, embedder: Embedder, config: Config,
                  name: str = "openai") -> None:

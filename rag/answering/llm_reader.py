@@ -26,9 +26,11 @@ from langchain_core.language_models import BaseChatModel
 
 from embeddings.base import Embedder
 from rag.answering.base import NO_ANSWER, passages_of
-from rag.answering.extractive import ScoredSentence, evidence_of
+from rag.answering.extractive import evidence_of
 from rag.answering.llm import _ABSTAINS, LLMAnswerer
 from rag.answering.prompt import NOT_ANSWERED, reader_messages
+from rag.answering.scoring import ScoredSentence
+from rag.answering.trained_reader import TrainedShortReader
 from rag.config import Config
 from rag.index.base import Hit
 from rag.text import content_terms
@@ -245,7 +247,14 @@ class SentenceReader(LLMAnswerer):
                          "removed")
         where = holding[0]
         start, end = spans[where]  # type: ignore[misc]
-        short = cited[where].text[start:end]
+        short: str | None = cited[where].text[start:end]
+        short_score: float | None = support[where]
+        backing = self.backing(question, cited[where], start, end)
+        if backing is not None and backing < self.config.short_answer_threshold:
+            notes.append(f"the trained reader does not back the short answer {short!r} "
+                         f"(probability {backing:.2f} < {self.config.short_answer_threshold}):"
+                         " its evidence is shown without it")
+            short = short_score = None
         # After the model's evidence, that of the fast reader's other candidates: a reader who
         # doubts the short answer sees what else the articles say.
         shown = [cited[i] for i in kept]
@@ -261,10 +270,19 @@ class SentenceReader(LLMAnswerer):
                                       also_in=source_refs(s.hit.duplicates)))
             parts.append(f"{s.text} [{n}]")
         return Answer(question, " ".join(parts), short_answer=short,
-                      short_answer_score=support[where], citations=citations,
+                      short_answer_score=short_score, citations=citations,
                       passages=passages_of(hits), backend=self.name, notes=notes,
                       unsupported=unsupported, draft=draft)
 
+
+    def backing(self, question: str, sentence: ScoredSentence, start: int, end: int
+                ) -> float | None:
+        """The trained reader's probability for the model's short answer at ``start:end`` of
+        ``sentence`` (None: the rules reader is configured, which has no probability)."""
+        reader = self.extractive.reader
+        if not isinstance(reader, TrainedShortReader):
+            return None
+        return reader.support(question, sentence, sentence.start + start, sentence.start + end)
 
     def relocate(self, question: str, reply: Reply, cited: list[ScoredSentence],
                  pool: list[ScoredSentence], scored: list[ScoredSentence]

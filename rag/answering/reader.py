@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 
 from rag.answering.answer_types import asked_type
-from rag.answering.extractive import ScoredSentence
+from rag.answering.scoring import ScoredSentence
+from rag.answering.short_answer import ShortAnswer
 from rag.answering.spans import NOUN_PHRASE, Span, SpanFinder
 from rag.retrieval.dates import WEEKDAYS
 from rag.text import content_terms
@@ -38,18 +39,6 @@ class ReaderWeights:
     partial: float = -0.10  # times the share of the span's words already in the question
 
 
-@dataclass(frozen=True)
-class ShortAnswer:
-    """``text``, a span of ``sentence`` at article offsets ``start:end``."""
-
-    text: str
-    sentence: ScoredSentence
-    start: int
-    end: int
-    label: str
-    score: float
-
-
 class ShortAnswerReader:
     """Picks the short answer among the spans of the best sentences (``read(question,
     scored)``, with ``scored`` from ``ExtractiveAnswerer.score_sentences``)."""
@@ -57,6 +46,10 @@ class ShortAnswerReader:
     def __init__(self, finder: SpanFinder, weights: ReaderWeights | None = None) -> None:
         self.finder = finder
         self.weights = weights or ReaderWeights()
+
+    def confident(self, candidate: ShortAnswer) -> bool:
+        """Always: the rules reader has no calibrated confidence (the baseline in eval)."""
+        return True
 
     def read(self, question: str, scored: list[ScoredSentence]) -> ShortAnswer | None:
         """The best span of ``scored`` (best first) that answers ``question``, or None."""

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embeddings.base import Embedder
-from rag.answering.extractive import SENTENCE_BATCH, ScoredSentence
 from rag.answering.prompt import INSTRUCTION_LIKE
+from rag.answering.scoring import SENTENCE_BATCH, ScoredSentence
 from rag.config import Config
 from rag.embed_cache import cached
 from rag.index.base import Hit

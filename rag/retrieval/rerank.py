@@ -1,6 +1,6 @@
 """Second-stage rerankers: re-order the fused candidates before the final top-k is cut.
 
-``sentence`` (default): each candidate scores as its best sentence, by the extractive answerer's
+``sentence`` (default): each candidate scores as its best sentence, by the answering stage's
 own sentence score (embedding similarity blended with question-word overlap), plus a little of
 its fused score. The sentence vectors are cached, so the answerer reuses them.
 ``cross-encoder``: any sentence-transformers CrossEncoder, by name or local path (none ships
@@ -30,9 +30,9 @@ class SentenceReranker:
     """
 
     def __init__(self, embedder: Embedder, config: Config) -> None:
-        from rag.answering.extractive import ExtractiveAnswerer
+        from rag.answering.scoring import SentenceScorer
 
-        self.scorer = ExtractiveAnswerer(embedder, config)
+        self.scorer = SentenceScorer(embedder)
         self.fused_weight = config.rerank_fused_weight
         self.per_passage = config.rerank_sentences or None
 

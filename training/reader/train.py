@@ -83,6 +83,8 @@ def main(data: Annotated[Path, typer.Option()] = Path("training/data/reader.json
          threads: Annotated[int, typer.Option()] = 2,
          save_every: Annotated[int, typer.Option()] = 200,
          max_examples: Annotated[int, typer.Option(help="0: all.")] = 0,
+         extra: Annotated[list[Path] | None, typer.Option(
+             help="More examples: llm_questions.py output (kept ones).")] = None,
          ) -> None:
     import torch
     from transformers import (
@@ -101,6 +103,9 @@ def main(data: Annotated[Path, typer.Option()] = Path("training/data/reader.json
     rows = [json.loads(line) for line in data.open(encoding="utf-8")]
     if max_examples:
         rows = rows[:max_examples]
+    for path in extra or []:
+        rows += [r["example"] for r in map(json.loads, path.open(encoding="utf-8"))
+                 if r.get("kept")]
     items = [e for r in rows
              for e in [encode(tokenizer, r["question"], r["context"], r["answer_start"],
                               r["answer"])] if e]
