@@ -96,3 +96,13 @@ def test_questions_front_objects_dates_and_places(nlp) -> None:
     assert asked["Tuesday"] == "When did Iran defeat Indonesia 3-0 in Doha?"
     assert asked["Doha"] == "Where did Iran defeat Indonesia 3-0 on Tuesday?"
     assert asked["Indonesia"].endswith("did Iran defeat 3-0 on Tuesday in Doha?")
+
+
+def test_appositions_ask_for_the_person_they_describe(nlp) -> None:
+    doc = nlp("Ingrid Halvorsen, the chief executive of Valmora Shipping, said the terminal "
+              "would open in May.")
+    plain = {g.question for g in questions_of(doc[:], random.Random(0))}
+    asked = {g.question: g.answer for g in questions_of(doc[:], random.Random(0),
+                                                        appositions=True)}
+    assert "Who is the chief executive of Valmora Shipping?" not in plain
+    assert asked["Who is the chief executive of Valmora Shipping?"] == "Ingrid Halvorsen"

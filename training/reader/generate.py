@@ -94,7 +94,8 @@ def article_sentences(doc: dict, max_sentences: int) -> list[tuple[int, int]]:
 
 
 def examples_of_article(doc: dict, nlp, rng: random.Random, max_sentences: int,
-                        per_article: int, parsed: list | None = None
+                        per_article: int, parsed: list | None = None,
+                        appositions: bool = False
                         ) -> tuple[list[Example], list[tuple[str, str, str]]]:
     """Positives and other-window negatives of one article, and its named things (label, text,
     article id) for the swaps. ``parsed``: its sentences already parsed by ``nlp``."""
@@ -108,7 +109,8 @@ def examples_of_article(doc: dict, nlp, rng: random.Random, max_sentences: int,
              if ent.label_ in SWAPPABLE]
     found = []
     for i, d in enumerate(parsed):
-        for g in questions_of(d[:], rng, noun_phrases=rng.random() < 0.3):
+        for g in questions_of(d[:], rng, noun_phrases=rng.random() < 0.3,
+                              appositions=appositions):
             found.append((i, g))
     rng.shuffle(found)
     out: list[Example] = []
@@ -181,6 +183,8 @@ def main(corpus: Annotated[Path, typer.Option(help="Corpus JSONL.")],
          per_article: Annotated[int, typer.Option(help="Most positives per article.")] = 14,
          swap_share: Annotated[float, typer.Option(help="Swapped twins.")] = 0.3,
          processes: Annotated[int, typer.Option(help="spaCy parser processes.")] = 2,
+         appositions: Annotated[bool, typer.Option(
+             help="Also ask people and organisations by their apposition.")] = False,
          ) -> None:
     """Writes the examples (JSONL) and a summary of their make-up beside them."""
     import spacy
@@ -198,7 +202,8 @@ def main(corpus: Annotated[Path, typer.Option(help="Corpus JSONL.")],
     parsed_all = nlp.pipe(flat, batch_size=256, n_process=processes)
     for k, (doc, found) in enumerate(zip(docs, spans, strict=True), 1):
         parsed = [next(parsed_all) for _ in found]
-        got, things = examples_of_article(doc, nlp, rng, max_sentences, per_article, parsed)
+        got, things = examples_of_article(doc, nlp, rng, max_sentences, per_article, parsed,
+                                          appositions)
         examples.extend(got)
         for label, text, art in things:
             named[label].append((text, art))

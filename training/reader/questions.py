@@ -77,9 +77,11 @@ class Generated:
 
 
 def questions_of(sent: Span, rng: random.Random | None = None,
-                 noun_phrases: bool = False) -> list[Generated]:
+                 noun_phrases: bool = False, appositions: bool = False) -> list[Generated]:
     """Every question this module can build from ``sent``, one per answer span (entities, and
-    with ``noun_phrases`` subject/object noun phrases too), in sentence order."""
+    with ``noun_phrases`` subject/object noun phrases too), in sentence order; with
+    ``appositions``, also a person or organisation asked by its apposition or relative clause
+    (``described``; not in the data the shipped reader was trained on)."""
     rng = rng or random.Random(0)
     targets: list[tuple[Span, str, str]] = []
     for ent in sent.ents:
@@ -94,12 +96,46 @@ def questions_of(sent: Span, rng: random.Random | None = None,
                 targets.append((chunk, "phrase", "NP"))
     out = []
     for span, kind, label in sorted(targets, key=lambda t: t[0].start):
-        q = question_for(sent, span, kind, rng)
-        if q is None:
-            continue
-        out.append(Generated(q, span.text, span.start_char - sent.start_char,
-                             span.end_char - sent.start_char, kind, label))
+        asked = [question_for(sent, span, kind, rng)]
+        if appositions:
+            asked.append(described(span, kind))
+        for q in asked:
+            if q is None:
+                continue
+            out.append(Generated(q, span.text, span.start_char - sent.start_char,
+                                 span.end_char - sent.start_char, kind, label))
     return out
+
+
+def described(answer: Span, kind: str) -> str | None:
+    """"Who is the chief executive of Valmora?" from "Ingrid Halvorsen, the chief executive of
+    Valmora, said..." (or "Valmora's chief executive, Ingrid Halvorsen, ..."), and "Who coaches
+    the Falcons?" from "Jonas Petraitis, who coaches the Falcons, ...": a person or an
+    organisation asked by its apposition or relative clause (None: it has neither)."""
+    if kind not in ("person", "organization"):
+        return None
+    root = answer.root
+    words: list[str] = []
+    if root.dep_ == "appos" and root.head.pos_ == "NOUN":
+        skip = {t.i for t in root.subtree}
+        words = [t.text_with_ws for t in root.head.subtree if t.i not in skip and not t.is_punct]
+    else:
+        for child in root.children:
+            if child.dep_ == "appos" and child.pos_ == "NOUN":
+                words = [t.text_with_ws for t in child.subtree if not t.is_punct]
+                break
+            if child.dep_ == "relcl" and any(
+                    g.lower_ == "who" and g.dep_.startswith("nsubj") for g in child.children):
+                words = [t.text_with_ws for t in child.subtree
+                         if t.lower_ != "who" and not t.is_punct]
+                text = "".join(words).strip()
+                return f"Who {text}?" if 2 <= len(text.split()) <= 16 else None
+    text = "".join(words).strip()
+    if not 2 <= len(text.split()) <= 14 or answer.text.lower() in text.lower():
+        return None
+    if not text.split()[0][0].isupper() or text.split()[0] in ("The", "A", "An"):
+        text = text[0].lower() + text[1:]
+    return f"{'Who' if kind == 'person' else 'What organization'} is {text}?"
 
 
 def question_for(sent: Span, answer: Span, kind: str, rng: random.Random) -> str | None:
