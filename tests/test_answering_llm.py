@@ -426,7 +426,10 @@ def test_backend_chooses_the_reader(sample_system):
 def test_qwen_reader_answers_the_water_polo_score(in_process, polo_hits):
     answer = in_process.answer(POLO, polo_hits)
     assert answer.fallback is None, answer.fallback
-    assert POLO_SCORE in (answer.short_answer or "")
+    assert POLO_SCORE in (answer.draft or "")
+    # Shown in bold only if the trained reader backs it; else a note says it does not.
+    assert POLO_SCORE in (answer.short_answer or "") or any(
+        "does not back the short answer" in note for note in answer.notes), answer.notes
     assert answer.citations and all(c.verified for c in answer.citations)
     assert POLO_SCORE in answer.citations[0].quote
     check_citations(answer)

@@ -52,8 +52,11 @@ def test_completion_carries_the_answer_sources_and_citations(client, api_system)
     content = response.choices[0].message.content
     expected = ask_json(api_system, QUESTION)
     assert content == expected_content(api_system, QUESTION)
-    assert content.startswith(f"**{expected['short_answer']}** [") and "Bushehr" in content
-    assert f"\n\n{expected['answer']}\n\nSources:\n" in content
+    # The bold line comes first when there is a short answer (the trained reader is sure).
+    lead = (f"**{expected['short_answer']}** [" if expected["short_answer"]
+            else expected["answer"][:40])
+    assert content.startswith(lead) and "Bushehr" in content
+    assert f"{expected['answer']}\n\nSources:\n" in content
     sources = content.split("\n\nSources:\n", 1)[1].splitlines()
     assert len(sources) == len(expected["citations"]) >= 1
     for line, c in zip(sources, expected["citations"], strict=True):
