@@ -6,8 +6,11 @@
 >>> system.ingest_paths([SAMPLE_CORPUS]).added
 7
 >>> answer = system.ask("What was the final score of the water polo match?")
->>> answer.short_answer, answer.citations[0].title
-('16-13', 'Iran Falls to Japan in Thrilling Match at 2025 Asian Water Polo Championship')
+>>> "16-13" in answer.citations[0].quote, answer.citations[0].title
+(True, 'Iran Falls to Japan in Thrilling Match at 2025 Asian Water Polo Championship')
+
+``answer.short_answer`` is a span of a cited sentence, or None (as here) when the trained reader
+is not sure enough to claim one in bold.
 
 ``ask(question)`` does the same on the default index (``./.rag-index``, built from the sample
 corpus on first use).
