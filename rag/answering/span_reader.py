@@ -13,7 +13,6 @@ The files are checked against the sha256 values pinned below before they are loa
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.answering.gguf import file_sha256
 from rag.errors import RagError
 
 FOLDER = Path(__file__).resolve().parent / "reader_model"
@@ -54,14 +54,6 @@ class ReadSpan:
             raise ValueError(f"bad span offsets {self.start}:{self.end}")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def checked(folder: Path = FOLDER) -> tuple[Path, Path]:
     """The model and tokenizer paths in ``folder`` once their sha256 match the pinned ones."""
     pairs = ((folder / MODEL_FILE, MODEL_SHA256), (folder / TOKENIZER_FILE, TOKENIZER_SHA256))
@@ -69,7 +61,7 @@ def checked(folder: Path = FOLDER) -> tuple[Path, Path]:
         if not path.is_file():
             raise ReaderModelError(f"the short-answer reader's {path.name} is missing from "
                                    f"{folder}: reinstall the package (pip install -e .)")
-        got = _sha256(path)
+        got = file_sha256(path)
         if got != want:
             raise ReaderModelError(f"{path} has sha256 {got[:12]}..., not the pinned "
                                    f"{want[:12]}...: refusing to load it")

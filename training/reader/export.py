@@ -9,7 +9,6 @@ files that do not match them).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
@@ -18,16 +17,10 @@ from typing import Annotated
 
 import typer
 
+from rag.answering.gguf import file_sha256
+
 DEST = Path(__file__).resolve().parents[2] / "rag" / "answering" / "reader_model"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def main(model: Annotated[Path, typer.Option()] = Path("training/runs/reader/final"),
@@ -75,8 +68,8 @@ def main(model: Annotated[Path, typer.Option()] = Path("training/runs/reader/fin
     training = json.loads((model / "training.json").read_text()) \
         if (model / "training.json").exists() else {}
     record = {
-        "model": "reader.int8.onnx", "model_sha256": sha256(dest / "reader.int8.onnx"),
-        "tokenizer": "tokenizer.json", "tokenizer_sha256": sha256(dest / "tokenizer.json"),
+        "model": "reader.int8.onnx", "model_sha256": file_sha256(dest / "reader.int8.onnx"),
+        "tokenizer": "tokenizer.json", "tokenizer_sha256": file_sha256(dest / "tokenizer.json"),
         "max_length": 192,
         "recipe": "minilm-l6-span-head/squad2-null/matmul+gather-qint8-per-channel",
         "training": training,
