@@ -121,6 +121,22 @@ class LoadReport:
         self.notes.extend(other.notes)
 
 
+def check_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """``paths`` as a list, each an existing file or folder; a missing one (a typo) is a
+    BadInputError naming it as given, before anything is read.
+
+    >>> check_paths(["data/no-such-folder"])
+    Traceback (most recent call last):
+    ...
+    rag.errors.BadInputError: no such file or folder: data/no-such-folder
+    """
+    checked = [Path(p) for p in paths]
+    for path in checked:
+        if not path.expanduser().exists():
+            raise BadInputError(f"no such file or folder: {path}")
+    return checked
+
+
 def load_paths(paths: Iterable[str | Path]) -> LoadReport:
     """Load every supported file under the given files and folders; bad ones become failures."""
     report = LoadReport()

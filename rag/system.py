@@ -13,7 +13,7 @@ from embeddings.base import Embedder
 from embeddings.lazy import LazyEmbedder
 from rag.answering import get_answerer
 from rag.answering.base import Answerer, reading_depth, shown_passages
-from rag.articles import Article, clean_line, load_paths
+from rag.articles import Article, check_paths, clean_line, load_paths
 from rag.chain import build_chain
 from rag.config import Config
 from rag.errors import BadInputError, IndexMismatchError
@@ -95,8 +95,9 @@ class RagSystem:
     def ingest_paths(self, paths: Iterable[str | Path], *, commit_every: int = 0,
                      progress: ProgressCallback | None = None,
                      show_progress: bool = False) -> IngestReport:
-        """Load files and folders, then ingest; unreadable inputs are reported, not fatal."""
-        loaded = load_paths(paths)
+        """Load files and folders, then ingest; unreadable inputs are reported, not fatal. A
+        path that does not exist is a BadInputError naming it (nothing is ingested)."""
+        loaded = load_paths(check_paths(paths))
         report = self.ingest(loaded.articles, commit_every=commit_every, progress=progress,
                              show_progress=show_progress)
         report.failures = loaded.failures + report.failures

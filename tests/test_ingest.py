@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from rag import SAMPLE_CORPUS, Config, RagSystem
 from rag.articles import Article
+from rag.errors import BadInputError
 from rag.ingest import IngestReport
 
 pytestmark = pytest.mark.slow
@@ -149,6 +151,19 @@ def test_bad_files_are_skipped_and_the_rest_ingested(system: RagSystem, tmp_path
     assert_consistent(system)
     for article, _ in system.index.list_articles():
         assert "alert" not in article.text and "<" not in article.text
+
+
+def test_a_missing_path_is_a_bad_input_naming_it(system: RagSystem, tmp_path: Path) -> None:
+    """A typo'd path raises (the README's promise) before anything is ingested; a folder
+    that exists but holds nothing readable is still a reported failure."""
+    folder = write_folder(tmp_path / "news")
+    typo = tmp_path / "nwes" / "storm.txt"
+    with pytest.raises(BadInputError, match=f"^no such file or folder: {re.escape(str(typo))}$"):
+        system.ingest_paths([folder, typo])
+    assert system.stats().articles == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "no .txt" in system.ingest_paths([empty]).failures[0].reason
 
 
 def test_crash_between_batches_keeps_committed_batches(system: RagSystem, tmp_path: Path,
