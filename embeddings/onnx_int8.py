@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.sentence_transformers import resolve_model_path, stay_offline
+from embeddings.sentence_transformers import quiet_loading, resolve_model_path, stay_offline
 from embeddings.shared import LocalEmbedderBase
 
 BACKEND = "onnx-int8"
@@ -222,7 +222,8 @@ def _export_fp32(spec: ModelSpec, out: Path) -> None:
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    model = AutoModel.from_pretrained(str(spec.folder), attn_implementation="eager").eval()
+    with quiet_loading():
+        model = AutoModel.from_pretrained(str(spec.folder), attn_implementation="eager").eval()
     tokenizer = AutoTokenizer.from_pretrained(str(spec.folder))
     pooling = spec.pooling
 

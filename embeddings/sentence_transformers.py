@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +24,23 @@ def stay_offline() -> None:
         from huggingface_hub import constants
 
         constants.HF_HUB_OFFLINE = True
+
+
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """transformers' "Loading weights" progress bar only on a terminal: while a model loads
+    with stderr sent to a pipe or a log, its bars are off (then restored), so a script or a
+    test reading stderr sees no bar (transformers 5 draws it with tqdm whatever stderr is)."""
+    from transformers.utils import logging as hf_logging
+
+    if sys.stderr.isatty() or not hf_logging.is_progress_bar_enabled():
+        yield
+        return
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.enable_progress_bar()
 
 PACKAGED_MODELS = {
     # name -> (module, install hint); the module's get_model_path() gives the folder
@@ -63,7 +83,8 @@ class SentenceTransformerEmbedder(LocalEmbedderBase):
         self.name = name
         path = resolve_model_path(name)
         try:
-            self.model = SentenceTransformer(path, device=device)
+            with quiet_loading():
+                self.model = SentenceTransformer(path, device=device)
         except OSError as exc:
             raise ValueError(
                 f"cannot load embedding model {name!r} offline: give a local folder or a model "

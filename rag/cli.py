@@ -50,10 +50,12 @@ def ingest(
     """Add articles (.txt .md .html .json .jsonl, folders recursively, pages by URL)."""
     from tqdm import tqdm
 
+    from rag.articles import check_paths
     from rag.feeds import is_url
     from rag.system import RagSystem
 
     try:
+        files = check_paths(p for p in paths if not is_url(p))  # before the model loads
         system = RagSystem(_config(index))
         bar = tqdm(total=0, unit="article", desc="ingest", disable=not sys.stderr.isatty())
 
@@ -62,8 +64,7 @@ def ingest(
             bar.update(done - bar.n)
 
         urls = [p for p in paths if is_url(p)]
-        report = system.ingest_paths([Path(p) for p in paths if not is_url(p)],
-                                     commit_every=commit_every, progress=progress,
+        report = system.ingest_paths(files, commit_every=commit_every, progress=progress,
                                      show_progress=sys.stderr.isatty())
         if urls:
             from rag.feeds.cli import ingest_urls
@@ -103,11 +104,14 @@ def ask(
     """Answer a question from the indexed articles, with numbered sources."""
     from rag.articles import web_url
     from rag.retrieval import make_filters
-    from rag.system import get_system
+    from rag.system import check_ask, get_system
 
     try:
+        config = _config(index)
+        # Every argument is checked before the index is opened and the model loads.
+        question, k = check_ask(config, question, k=k, backend=backend, reference_date=as_of)
         filters = make_filters(source, since, until)
-        system = get_system(_config(index), create=False, read_only=True)
+        system = get_system(config, create=False, read_only=True)
         if as_json:
             answer = system.ask(question, k=k, filters=filters, backend=backend,
                                 reference_date=as_of)

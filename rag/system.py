@@ -11,7 +11,7 @@ from pathlib import Path
 from embeddings import ALIASES, BACKENDS, DEFAULT_BACKEND, get_embedder, model_identity
 from embeddings.base import Embedder
 from embeddings.lazy import LazyEmbedder
-from rag.answering import get_answerer
+from rag.answering import check_backend, get_answerer
 from rag.answering.base import Answerer, reading_depth, shown_passages
 from rag.articles import Article, check_paths, clean_line, load_paths
 from rag.chain import build_chain
@@ -23,6 +23,7 @@ from rag.index.base import HNSWIndex, IndexStats, SearchFilters, VectorParams
 from rag.ingest import IngestReport, ProgressCallback, ingest_articles
 from rag.notices import notice_once
 from rag.retrieval import NewsRetriever, Retriever
+from rag.retrieval.dates import reference_day
 from rag.types import Answer
 
 SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "data" / "sample"
@@ -139,8 +140,9 @@ class RagSystem:
         ``reference_date`` (ISO date) is "today" for time phrases in the question; by default
         the config's ``reference_date``, else the real today.
         """
-        question, history = self.check_question(question), self.check_history(history)
-        k = check_k(k)
+        question, k = check_ask(self.config, question, k=k, backend=backend,
+                                reference_date=reference_date)
+        history = self.check_history(history)
         started = time.perf_counter()
         answerer = self.answerer(backend)
         chain = build_chain(self.retriever, answerer, k=k, filters=filters)
@@ -161,7 +163,8 @@ class RagSystem:
         """Like :meth:`ask`, streamed: text deltas while an LLM writes (its [n] are passage
         numbers, as in the final answer), then the verified Answer, which replaces the text.
         Backends without streaming yield only the Answer."""
-        question, k = self.check_question(question), check_k(k)
+        question, k = check_ask(self.config, question, k=k, backend=backend,
+                                reference_date=reference_date)
         history = self.check_history(history)
         answerer = self.answerer(backend)
         if not answerer.can_stream:
@@ -191,10 +194,7 @@ class RagSystem:
     def check_question(self, question: str) -> str:
         """The question on one line, without control characters, bidi overrides or lone
         surrogates (which no tokenizer encodes); empty or too long ones are refused."""
-        question = self._check_line(question, "the question")
-        if not question:
-            raise BadInputError("the question is empty: type a question about the articles")
-        return question
+        return check_question(question, self.config)
 
     def check_history(self, history: Sequence[str] | None) -> list[str]:
         """The last ``max_history_turns`` earlier questions, each cleaned and checked like the
@@ -216,20 +216,9 @@ class RagSystem:
             raise BadInputError("history must be a list of the earlier questions, not "
                                 f"{type(history).__name__}")
         first = max(0, len(history) - self.config.max_history_turns)
-        turns = (self._check_line(turn, f"history[{i}] (an earlier question)")
+        turns = (check_line(turn, f"history[{i}] (an earlier question)", self.config)
                  for i, turn in enumerate(history[first:], start=first))
         return [turn for turn in turns if turn]
-
-    def _check_line(self, text: object, name: str) -> str:
-        """``text`` cleaned to one line; not text, or longer than ``max_question_chars``: a
-        BadInputError starting with ``name``."""
-        if not isinstance(text, str):
-            raise BadInputError(f"{name} must be text, not {type(text).__name__}")
-        text = clean_line(text)
-        if len(text) > self.config.max_question_chars:
-            raise BadInputError(f"{name} is {len(text):,} characters long; the limit is "
-                                f"{self.config.max_question_chars:,}")
-        return text
 
     def stats(self) -> IndexStats:
         return self.index.stats()
@@ -243,6 +232,47 @@ def vector_params(config: Config) -> VectorParams | None:
     if config.index_backend == "pgvector":
         return HNSWIndex(ef_search=config.pg_ef_search)
     return None
+
+
+def check_line(text: object, name: str, config: Config) -> str:
+    """``text`` cleaned to one line; not text, or longer than ``max_question_chars``: a
+    BadInputError starting with ``name``."""
+    if not isinstance(text, str):
+        raise BadInputError(f"{name} must be text, not {type(text).__name__}")
+    text = clean_line(text)
+    if len(text) > config.max_question_chars:
+        raise BadInputError(f"{name} is {len(text):,} characters long; the limit is "
+                            f"{config.max_question_chars:,}")
+    return text
+
+
+def check_question(question: object, config: Config) -> str:
+    """The question cleaned to one line (:func:`check_line`); an empty one is refused."""
+    question = check_line(question, "the question", config)
+    if not question:
+        raise BadInputError("the question is empty: type a question about the articles")
+    return question
+
+
+def check_ask(config: Config, question: object, *, k: object = None,
+              backend: str | None = None,
+              reference_date: str | None = None) -> tuple[str, int | None]:
+    """The arguments of :meth:`RagSystem.ask` checked before any model loads (the CLI calls
+    it before opening the index): the cleaned question and ``k``; a bad question, ``k``,
+    answer backend or reference date is a BadInputError naming it.
+
+    >>> check_ask(Config(), "  Who won? ", k=3)
+    ('Who won?', 3)
+    >>> check_ask(Config(), "Who won?", reference_date="last tuesday")
+    Traceback (most recent call last):
+    ...
+    rag.errors.BadInputError: reference date 'last tuesday' is not a date: write it as YYYY-MM-DD
+    """
+    question, k = check_question(question, config), check_k(k)
+    check_backend(backend or config.answer_backend)
+    if reference_date:
+        reference_day(reference_date)
+    return question, k
 
 
 def check_k(k: object) -> int | None:

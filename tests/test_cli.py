@@ -139,10 +139,56 @@ def test_user_error_is_one_line_and_exit_1(cli_index: Path, args: tuple[str, ...
                                            env: dict[str, str], message: str) -> None:
     result = rag(*args, "--index", str(cli_index), env=env)
     assert result.returncode == 1
-    errors = [line for line in result.stderr.splitlines()
-              if line.strip() and "Loading weights" not in line]
+    errors = result.stderr.splitlines()
     assert errors == [errors[0]] and errors[0].startswith(message), result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+# --- issue 26: arguments are checked before any model loads; no progress bar off a terminal ---
+BAD_ARGUMENTS = [
+    (("ask", ""), "error: the question is empty: type a question about the articles"),
+    (("ask", QUESTION, "--as-of", "2025-13-40"),
+     "error: reference date '2025-13-40' is not a date: write it as YYYY-MM-DD"),
+    (("ask", QUESTION, "--backend", "gpt"),
+     "error: unknown answer backend 'gpt'; choose one of extractive, openai, llamacpp"),
+    (("ingest", "no-such-folder"), "error: no such file or folder: no-such-folder"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_ARGUMENTS)
+def test_a_bad_argument_is_named_before_the_model_loads(tmp_path: Path, args: tuple[str, ...],
+                                                        message: str) -> None:
+    index = tmp_path / "index"
+    result = rag(*args, "--index", str(index))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [message], result.stderr  # no "Loading weights" bar
+    assert result.stdout == "" and not index.exists()
+
+
+def test_bad_arguments_load_no_model(tmp_path: Path) -> None:
+    """Neither torch nor onnxruntime (the embedding model's runtimes) is imported to refuse
+    them: the refusal takes a second, not the model's load."""
+    code = ("import sys\nfrom typer.testing import CliRunner\nfrom rag.cli import app\n"
+            f"for args in {[list(args) for args, _ in BAD_ARGUMENTS]!r}:\n"
+            f"    r = CliRunner().invoke(app, [*args, '--index', {str(tmp_path / 'i')!r}])\n"
+            "    print(r.exit_code, 'torch' in sys.modules, 'onnxruntime' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=120,
+                         check=False)
+    assert out.stdout.splitlines() == ["1 False False"] * len(BAD_ARGUMENTS), (
+        out.stdout + out.stderr)
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
+    """The torch backend loads its weights with transformers, which draws a "Loading weights"
+    bar; with stderr sent to a pipe (as here) nothing but real messages reaches it."""
+    index, torch_env = str(tmp_path / "index"), {"RAG_EMBEDDING_BACKEND": "torch"}
+    ingest = rag("ingest", str(SAMPLE), "--index", index, env=torch_env)
+    assert ingest.returncode == 0 and ingest.stdout.startswith("added 7,"), ingest.stderr
+    answer = rag("ask", QUESTION, "--index", index, env=torch_env)
+    assert answer.returncode == 0 and "Bushehr" in answer.stdout, answer.stderr
+    for result in (ingest, answer):
+        assert result.stderr == "", result.stderr
 
 
 # --- issue 17: a missing or damaged index is named ----------------------------------------------

@@ -63,8 +63,11 @@ class CrossEncoderReranker:
                            "path (RAG_CROSS_ENCODER)")
         from sentence_transformers import CrossEncoder
 
+        from embeddings.sentence_transformers import quiet_loading
+
         try:
-            self.model = CrossEncoder(model)
+            with quiet_loading():
+                self.model = CrossEncoder(model)
         except (OSError, ValueError) as exc:
             raise RagError(f"cannot load cross-encoder {model!r}: {exc}") from exc
 
