@@ -261,11 +261,17 @@ def mcp(
     port: Annotated[int, typer.Option(help="With --http: port.")] = 8765,
 ) -> None:
     """MCP server over the index (stdio): tools ask, search, list_articles."""
-    from rag.system import get_system
+    from rag.index import check_index
+    from rag.system import _is_default_index, get_system
     from serve.mcp_server import build_mcp
 
-    config = _config(index)
-    server = build_mcp(lambda: get_system(config))
+    try:
+        config = _config(index)
+        # As for ask: a typo'd --index is named, never created (the default fills itself).
+        check_index(config.index_backend, config.index_dir, create=_is_default_index(config))
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    server = build_mcp(lambda: get_system(config, create=False))
     if http:
         server.run("streamable-http", host=host, port=port)
     else:

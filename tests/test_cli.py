@@ -26,7 +26,7 @@ def rag(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     command = [RAG] if RAG else [sys.executable, "-m", "rag.cli"]
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "NO_COLOR": "1", **(env or {})}
     return subprocess.run([*command, *args], capture_output=True, text=True, env=full_env,
-                          timeout=300, check=False)
+                          stdin=subprocess.DEVNULL, timeout=300, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +192,8 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
 
 
 # --- issue 17: a missing or damaged index is named ----------------------------------------------
-@pytest.mark.parametrize("args", [("ask", QUESTION), ("stats",), ("list",), ("delete", "x1")])
+@pytest.mark.parametrize("args", [("ask", QUESTION), ("stats",), ("list",), ("delete", "x1"),
+                                  ("mcp",)])
 def test_a_typo_in_index_is_named_and_creates_nothing(tmp_path: Path,
                                                       args: tuple[str, ...]) -> None:
     typo = tmp_path / "indx"
