@@ -10,11 +10,12 @@ one top-10 query at a time, and recall@10 against exact search (FAISS IndexFlatI
     python bench/scale.py --vectors-from /path/to/index --sizes 100000 1000000 \\
         --out bench/results/scale.json
 
-Methods: ``flat`` (FAISS IndexFlatIP: exact, what FaissIndex uses below APPROX_MIN_CHUNKS),
-``ivf`` (IndexIVFFlat exactly as FaissIndex builds it above that: nlist = 4 sqrt(n)), ``hnsw``
-(FAISS IndexHNSWFlat, M=32; cannot delete, so not used by FaissIndex) and ``pgvector`` (the real
-PgVectorIndex: bulk write + HNSW build in one transaction, searched both by raw SQL returning ids
-and by ``PgVectorIndex.search`` returning Hits). pgvector needs RAG_PG_DSN.
+Methods: ``flat`` (FAISS IndexFlatIP: exact, what the FAISS backend uses below
+APPROX_MIN_CHUNKS), ``ivf`` (IndexIVFFlat exactly as FaissVectors builds it above that: nlist =
+4 sqrt(n)), ``hnsw`` (FAISS IndexHNSWFlat, M=32; cannot delete, so not the FAISS backend's
+default) and ``pgvector`` (the real ``open_index("pgvector", ...)``: bulk write + HNSW build in
+one transaction, searched both by raw SQL returning ids and by the index's ``search`` returning
+Hits; results up to issue 26 label that ``PgVectorIndex.search``). pgvector needs RAG_PG_DSN.
 Memory is the index's size: FAISS's serialized index (what it holds in RAM; the RSS growth
 during the build is logged too) and pgvector's HNSW index relation (the table is logged too).
 Latencies are wall-clock, one query at a time on one core (FAISS limited to one thread, as one
@@ -141,7 +142,7 @@ def bench_faiss(method: str, data: np.ndarray, queries: np.ndarray, truth: np.nd
     if method == "flat":
         index = faiss.IndexFlatIP(d)
         index.add(data)
-    elif method == "ivf":  # exactly what FaissIndex switches to above APPROX_MIN_CHUNKS
+    elif method == "ivf":  # exactly what FaissVectors switches to above APPROX_MIN_CHUNKS
         from rag.index.faiss_store import ivf_index
 
         index = ivf_index(data, d)
@@ -197,12 +198,13 @@ def bench_pgvector(data: np.ndarray, queries: np.ndarray, truth: np.ndarray,
     from psycopg import sql
     from psycopg.conninfo import make_conninfo
 
-    from rag.index import pgvector_store as pg
+    from rag.index import open_index
     from rag.index.base import HNSWIndex
+    from rag.index.store import DSN_ENV, schema_for
 
-    dsn = os.environ.get(pg.DSN_ENV)
+    dsn = os.environ.get(DSN_ENV)
     if not dsn:
-        log(f"skipping pgvector: {pg.DSN_ENV} is not set")
+        log(f"skipping pgvector: {DSN_ENV} is not set")
         return []
     n = len(data)
     # Server-side build settings for this benchmark's connection only.
@@ -213,8 +215,9 @@ def bench_pgvector(data: np.ndarray, queries: np.ndarray, truth: np.ndarray,
     name = f"bench_scale_{n}_{uuid.uuid4().hex[:6]}"
     writes = synthetic_writes(data)
     build_params = HNSWIndex(m=16, ef_construction=64)
-    index = pg.PgVectorIndex(name, model="bench", dimension=data.shape[1], dsn=dsn,
-                             params=build_params)
+    index = open_index("pgvector", name, model="bench", dimension=data.shape[1], dsn=dsn,
+                       params=build_params)
+    schema = schema_for(name)
     db = psycopg.connect(dsn, autocommit=True)  # the benchmark's own raw-SQL connection
     register_vector(db)
     try:
@@ -228,11 +231,11 @@ def bench_pgvector(data: np.ndarray, queries: np.ndarray, truth: np.ndarray,
                      "error": f"{type(exc).__name__}: {str(exc).strip()[:200]}",
                      "timeout_min": args.pg_timeout_min}]
         build = time.perf_counter() - started
-        chunks = sql.Identifier(index.schema, "chunks")
+        chunks = sql.Identifier(schema, "chunks")
         table_b, index_b, first_id = db.execute(sql.SQL(
             "SELECT pg_total_relation_size(%s::regclass) - pg_indexes_size(%s::regclass), "
             "pg_relation_size(%s::regclass), (SELECT min(id) FROM {t})").format(t=chunks),
-            (f"{index.schema}.chunks",) * 2 + (f"{index.schema}.chunks_embedding",)).fetchone()
+            (f"{schema}.chunks",) * 2 + (f"{schema}.chunks_embedding",)).fetchone()
         nearest = sql.SQL("SELECT id FROM {t} ORDER BY embedding <#> %s LIMIT %s").format(
             t=chunks)
         rows = []
@@ -246,8 +249,9 @@ def bench_pgvector(data: np.ndarray, queries: np.ndarray, truth: np.ndarray,
             rows.append(row(n, "pgvector-hnsw (SQL, ids)", build, index_b / 1e6, times,
                             recall(found, truth), params=params,
                             table_mb=round(table_b / 1e6, 1)))
-            searcher = pg.PgVectorIndex(name, model="bench", dimension=data.shape[1], dsn=dsn,
-                                        params=HNSWIndex(m=16, ef_construction=64, ef_search=ef))
+            searcher = open_index("pgvector", name, model="bench", dimension=data.shape[1],
+                                  dsn=dsn,
+                                  params=HNSWIndex(m=16, ef_construction=64, ef_search=ef))
 
             def via_backend(q: np.ndarray, searcher=searcher) -> list[int]:
                 return [int(h.article.id[1:]) * CHUNKS_PER_ARTICLE + h.chunk.ordinal
@@ -257,13 +261,13 @@ def bench_pgvector(data: np.ndarray, queries: np.ndarray, truth: np.ndarray,
                 found, times = timed_queries(via_backend, queries)
             finally:
                 searcher.close()
-            rows.append(row(n, "pgvector-hnsw (PgVectorIndex.search)", build, index_b / 1e6,
+            rows.append(row(n, "pgvector-hnsw (NewsIndex.search)", build, index_b / 1e6,
                             times, recall(found, truth), params=params,
                             table_mb=round(table_b / 1e6, 1)))
         return rows
     finally:
         db.close()
-        index.drop()
+        index.store.drop()
         index.close()
 
 
@@ -280,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--noise", type=float, default=0.8,
                         help="norm of the perturbation relative to the unit real vector")
     parser.add_argument("--nprobe", type=int, default=None,
-                        help="IVF lists scanned (default: FaissIndex's IVF_NPROBE)")
+                        help="IVF lists scanned (default: the FAISS backend's IVF_NPROBE)")
     parser.add_argument("--ef-search", type=int, default=64)
     parser.add_argument("--pg-build-memory", default="4GB")
     parser.add_argument("--pg-workers", type=int, default=1,

@@ -91,9 +91,9 @@ def test_ask_json_follows_the_contract(cli_index: Path) -> None:
 
 
 def test_stats(cli_index: Path) -> None:
-    from rag.index.faiss_store import FaissIndex
+    from rag.index import open_index
 
-    index = FaissIndex(cli_index, model=MODEL, dimension=384)
+    index = open_index("faiss", cli_index, model=MODEL, dimension=384)
     expected = index.stats()
     index.close()
     result = rag("stats", "--index", str(cli_index))
@@ -117,15 +117,15 @@ def test_reading_commands_do_not_load_the_model(cli_index: Path) -> None:
 
 
 def test_delete(cli_index: Path) -> None:
-    from rag.index.faiss_store import FaissIndex
+    from rag.index import open_index
 
-    index = FaissIndex(cli_index, model=MODEL, dimension=384)
+    index = open_index("faiss", cli_index, model=MODEL, dimension=384)
     victim = next(a.id for a, _ in index.list_articles() if a.title.startswith("Iran Falls"))
     index.close()
     result = rag("delete", victim, "missing-id", "--index", str(cli_index))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "deleted 1 article(s); 1 not found"
-    index = FaissIndex(cli_index, model=MODEL, dimension=384)
+    index = open_index("faiss", cli_index, model=MODEL, dimension=384)
     assert index.get_article(victim) is None and index.chunks_of(victim) == []
     assert index.stats().articles == 6
     index.close()

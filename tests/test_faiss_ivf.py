@@ -1,4 +1,4 @@
-"""FaissIndex's switch to an IVF index above APPROX_MIN_CHUNKS (thresholds lowered here).
+"""The FAISS backend's switch to an IVF index above APPROX_MIN_CHUNKS (thresholds lowered here).
 
 The conformance suite runs every shared test on the IVF mode too ("faiss-ivf"); these tests
 check the switch itself, that the IVF file is reloaded rather than retrained, and that filtered
@@ -11,9 +11,8 @@ import faiss
 import pytest
 from synthetic import DIM, exact_top, found, make_write, unit_vectors
 
-from rag.index import faiss_store
+from rag.index import NewsIndex, faiss_store, open_index
 from rag.index.base import SearchFilters
-from rag.index.faiss_store import FaissIndex
 
 
 @pytest.fixture
@@ -27,12 +26,12 @@ def writes(first: int, n: int):
             for i in range(first, first + n)]
 
 
-def is_ivf(index: FaissIndex) -> bool:
+def is_ivf(index: NewsIndex) -> bool:
     return faiss.try_extract_index_ivf(index.vectors.index) is not None
 
 
 def test_the_index_turns_ivf_at_the_threshold_and_stays_so(small_threshold, tmp_path):
-    index = FaissIndex(tmp_path, model="m", dimension=DIM)
+    index = open_index("faiss", tmp_path, model="m", dimension=DIM)
     corpus = writes(0, 30)
     index.write(corpus)
     assert not is_ivf(index)  # 300 chunks: exact
@@ -51,22 +50,22 @@ def test_the_index_turns_ivf_at_the_threshold_and_stays_so(small_threshold, tmp_
     index.close()
 
     mtime = (tmp_path / "vectors.faiss").stat().st_mtime_ns
-    again = FaissIndex(tmp_path, model="m", dimension=DIM)
+    again = open_index("faiss", tmp_path, model="m", dimension=DIM)
     assert is_ivf(again) and again.vectors.index.ntotal == 450
     assert (tmp_path / "vectors.faiss").stat().st_mtime_ns == mtime  # loaded, not retrained
 
 
 def test_a_rebuild_from_sqlite_makes_an_ivf_index_when_big(small_threshold, tmp_path):
-    index = FaissIndex(tmp_path, model="m", dimension=DIM)
+    index = open_index("faiss", tmp_path, model="m", dimension=DIM)
     index.write(writes(0, 45))
     index.close()
     (tmp_path / "vectors.faiss").write_bytes(b"corrupt")
-    again = FaissIndex(tmp_path, model="m", dimension=DIM)
+    again = open_index("faiss", tmp_path, model="m", dimension=DIM)
     assert is_ivf(again) and again.vectors.index.ntotal == 450
 
 
 def test_filtered_search_on_ivf_is_exact(small_threshold, tmp_path):
-    index = FaissIndex(tmp_path, model="m", dimension=DIM)
+    index = open_index("faiss", tmp_path, model="m", dimension=DIM)
     corpus = writes(0, 60)
     index.write(corpus)
     assert is_ivf(index)

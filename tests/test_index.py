@@ -18,8 +18,7 @@ import pytest
 from rag.articles import Article
 from rag.chunking import Chunk
 from rag.errors import IndexMismatchError, IndexNotFoundError
-from rag.index import ArticleWrite, SearchFilters, open_index
-from rag.index.faiss_store import FaissIndex
+from rag.index import ArticleWrite, NewsIndex, SearchFilters, open_index
 
 DIM = 8
 MODEL = "test-model"
@@ -42,17 +41,22 @@ def article_write(name: str, n_chunks: int = 2, seed: int = 0, **meta: str) -> A
     return ArticleWrite(article, chunks, vectors)
 
 
-def open_test(path: Path, model: str = MODEL, dim: int = DIM) -> FaissIndex:
-    return open_index("faiss", path, model=model, dimension=dim)  # type: ignore[return-value]
+def open_test(path: Path, model: str = MODEL, dim: int = DIM) -> NewsIndex:
+    return open_index("faiss", path, model=model, dimension=dim)
 
 
-def snapshot(index: FaissIndex, probes: int = 5) -> list[list[tuple[str, int, float]]]:
+def folder_of(index: NewsIndex) -> Path:
+    """The index folder of a FAISS index."""
+    return Path(index.store.where)
+
+
+def snapshot(index: NewsIndex, probes: int = 5) -> list[list[tuple[str, int, float]]]:
     return [[(h.article.id, h.chunk.ordinal, round(h.score, 5))
              for h in index.search(unit(10_000 + p), k=10)] for p in range(probes)]
 
 
 @pytest.fixture
-def filled(tmp_path: Path) -> FaissIndex:
+def filled(tmp_path: Path) -> NewsIndex:
     index = open_test(tmp_path / "idx")
     index.write([article_write("alpha", 3, seed=1, source="A", published_at="2024-01-01"),
                  article_write("beta", 2, seed=2, source="B", published_at="2024-02-01"),
@@ -60,7 +64,7 @@ def filled(tmp_path: Path) -> FaissIndex:
     return index
 
 
-def test_search_returns_exact_chunks(filled: FaissIndex) -> None:
+def test_search_returns_exact_chunks(filled: NewsIndex) -> None:
     target = article_write("beta", 2, seed=2)
     [hit] = filled.search(target.vectors[1], k=1)
     assert (hit.article.id, hit.chunk.ordinal) == ("beta", 1)
@@ -69,21 +73,21 @@ def test_search_returns_exact_chunks(filled: FaissIndex) -> None:
     assert len(filled.search(unit(5), k=100)) == 7
 
 
-def test_round_trip_after_close_and_reopen(filled: FaissIndex) -> None:
+def test_round_trip_after_close_and_reopen(filled: NewsIndex) -> None:
     before, stats = snapshot(filled), filled.stats()
     filled.close()
-    files = sorted(p.name for p in filled.path.iterdir())
+    files = sorted(p.name for p in folder_of(filled).iterdir())
     assert {"store.sqlite", "vectors.faiss", "manifest.json"} <= set(files)
     assert not [f for f in files if f.endswith((".pkl", ".pickle", ".tmp"))]
-    manifest = json.loads((filled.path / "manifest.json").read_text())
+    manifest = json.loads((folder_of(filled) / "manifest.json").read_text())
     assert (manifest["model"], manifest["dimension"], manifest["backend"]) == (MODEL, DIM, "faiss")
-    again = open_test(filled.path)
+    again = open_test(folder_of(filled))
     assert snapshot(again) == before
     after = again.stats()
     assert (after.articles, after.chunks) == (stats.articles, stats.chunks) == (3, 7)
 
 
-def test_replace_same_id_leaves_no_stale_chunks(filled: FaissIndex) -> None:
+def test_replace_same_id_leaves_no_stale_chunks(filled: NewsIndex) -> None:
     old_vectors = article_write("alpha", 3, seed=1).vectors
     filled.write([article_write("alpha", 1, seed=7)])
     assert len(filled.chunks_of("alpha")) == 1
@@ -93,11 +97,11 @@ def test_replace_same_id_leaves_no_stale_chunks(filled: FaissIndex) -> None:
     # Vectors only the old chunks used are gone from the cache too.
     old_keys = [c.key for c in article_write("alpha", 3, seed=1).chunks[1:]]
     assert filled.cached_vectors(old_keys) == {}
-    reopened = open_test(filled.path)
+    reopened = open_test(folder_of(filled))
     assert reopened.stats().chunks == 5
 
 
-def test_delete(filled: FaissIndex) -> None:
+def test_delete(filled: NewsIndex) -> None:
     filled.write([], ["beta"])
     assert filled.get_article("beta") is None
     assert filled.chunks_of("beta") == []
@@ -106,7 +110,7 @@ def test_delete(filled: FaissIndex) -> None:
     assert "beta" not in filled.article_hashes()
 
 
-def test_filters(filled: FaissIndex) -> None:
+def test_filters(filled: NewsIndex) -> None:
     def ids(f: SearchFilters) -> set[str]:
         return {h.article.id for h in filled.search(unit(3), k=100, filters=f)}
 
@@ -116,7 +120,7 @@ def test_filters(filled: FaissIndex) -> None:
     assert ids(SearchFilters(sources=("nowhere",))) == set()
 
 
-def test_lookups(filled: FaissIndex) -> None:
+def test_lookups(filled: NewsIndex) -> None:
     filled.write([article_write("delta", 1, seed=4, url="https://x.example/d")])
     assert filled.article_urls() == {"https://x.example/d": "delta"}
     hashes = filled.article_hashes()
@@ -125,7 +129,7 @@ def test_lookups(filled: FaissIndex) -> None:
     assert listed == {"alpha": 3, "beta": 2, "gamma": 2, "delta": 1}
 
 
-def test_a_refused_index_closes_its_connection(filled: FaissIndex, monkeypatch) -> None:
+def test_a_refused_index_closes_its_connection(filled: NewsIndex, monkeypatch) -> None:
     import sqlite3
 
     from rag.index import store
@@ -140,28 +144,29 @@ def test_a_refused_index_closes_its_connection(filled: FaissIndex, monkeypatch) 
     filled.close()
     monkeypatch.setattr(store.sqlite3, "connect", connect)
     with pytest.raises(IndexMismatchError):
-        open_test(filled.path, model="other-model")
+        open_test(folder_of(filled), model="other-model")
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         opened[0].execute("SELECT 1")
 
 
-def test_model_or_dimension_mismatch_is_a_clear_error(filled: FaissIndex) -> None:
+def test_model_or_dimension_mismatch_is_a_clear_error(filled: NewsIndex) -> None:
+    path = folder_of(filled)
     filled.close()
     with pytest.raises(IndexMismatchError) as exc:
-        open_test(filled.path, model="other-model")
+        open_test(path, model="other-model")
     message = str(exc.value)
-    assert "test-model" in message and "other-model" in message and str(filled.path) in message
+    assert "test-model" in message and "other-model" in message and str(path) in message
     with pytest.raises(IndexMismatchError, match=f"{DIM} dims"):
-        open_test(filled.path, dim=DIM * 2)
+        open_test(path, dim=DIM * 2)
     with pytest.raises(IndexMismatchError, match="dims"):
-        open_test(filled.path).write([ArticleWrite(
+        open_test(path).write([ArticleWrite(
             Article(title="t", text="x.", id="bad"), [Chunk("bad", 0, 0, 2, "x.", "t")],
             np.ones((1, DIM + 1), dtype=np.float32))])
 
 
 # --- crash safety ------------------------------------------------------------------------
 
-def test_crash_after_commit_before_faiss_file(filled: FaissIndex, monkeypatch) -> None:
+def test_crash_after_commit_before_faiss_file(filled: NewsIndex, monkeypatch) -> None:
     from rag.index.faiss_store import FaissVectors
 
     def crash(self, generation) -> None:  # type: ignore[no-untyped-def]
@@ -172,7 +177,7 @@ def test_crash_after_commit_before_faiss_file(filled: FaissIndex, monkeypatch) -
         filled.write([article_write("delta", 2, seed=4)], ["beta"])
     monkeypatch.undo()
     # SQLite committed the write; the FAISS file on disk is the old one. Reopening rebuilds it.
-    again = open_test(filled.path)
+    again = open_test(folder_of(filled))
     assert sorted(again.article_hashes()) == ["alpha", "delta", "gamma"]
     found = {h.article.id for h in again.search(unit(1), k=100)}
     assert found == {"alpha", "delta", "gamma"}
@@ -182,13 +187,13 @@ def test_crash_after_commit_before_faiss_file(filled: FaissIndex, monkeypatch) -
 
 @pytest.mark.parametrize("damage", ["delete", "truncate", "garbage", "stale-manifest",
                                     "no-manifest"])
-def test_damaged_derived_files_are_rebuilt(filled: FaissIndex, damage: str) -> None:
-    manifest = filled.path / "manifest.json"
+def test_damaged_derived_files_are_rebuilt(filled: NewsIndex, damage: str) -> None:
+    manifest = folder_of(filled) / "manifest.json"
     old_manifest = manifest.read_text()
     filled.write([article_write("delta", 2, seed=4)])
     expected = snapshot(filled)
     filled.close()
-    faiss_file = filled.path / "vectors.faiss"
+    faiss_file = folder_of(filled) / "vectors.faiss"
     if damage == "delete":
         faiss_file.unlink()
     elif damage == "truncate":
@@ -199,23 +204,23 @@ def test_damaged_derived_files_are_rebuilt(filled: FaissIndex, damage: str) -> N
         manifest.write_text(old_manifest)
     else:
         manifest.unlink()
-    again = open_test(filled.path)
+    again = open_test(folder_of(filled))
     assert snapshot(again) == expected
     assert json.loads(manifest.read_text())["generation"] == json.loads(
         old_manifest)["generation"] + 1
 
 
-def test_stale_faiss_file_with_current_manifest_is_rebuilt(filled: FaissIndex) -> None:
+def test_stale_faiss_file_with_current_manifest_is_rebuilt(filled: NewsIndex) -> None:
     """A FAISS file left from an older state must not be trusted over SQLite."""
-    old_faiss = (filled.path / "vectors.faiss").read_bytes()
+    old_faiss = (folder_of(filled) / "vectors.faiss").read_bytes()
     filled.write([article_write("delta", 2, seed=4)], ["alpha"])
     expected = snapshot(filled)
     filled.close()
-    (filled.path / "vectors.faiss").write_bytes(old_faiss)
-    assert snapshot(open_test(filled.path)) == expected
+    (folder_of(filled) / "vectors.faiss").write_bytes(old_faiss)
+    assert snapshot(open_test(folder_of(filled))) == expected
 
 
-def test_exception_mid_transaction_keeps_previous_state(filled: FaissIndex, monkeypatch) -> None:
+def test_exception_mid_transaction_keeps_previous_state(filled: NewsIndex, monkeypatch) -> None:
     before = snapshot(filled)
     from rag.index.store import SqliteStore
 
@@ -233,7 +238,7 @@ def test_exception_mid_transaction_keeps_previous_state(filled: FaissIndex, monk
     assert snapshot(filled) == before
     assert sorted(filled.article_hashes()) == ["alpha", "beta", "gamma"]
     filled.close()
-    again = open_test(filled.path)
+    again = open_test(folder_of(filled))
     assert snapshot(again) == before
     again.write([article_write("delta", 2, seed=4)])  # and it is still writable
     assert again.stats().articles == 4
@@ -242,6 +247,24 @@ def test_exception_mid_transaction_keeps_previous_state(filled: FaissIndex, monk
 def test_unknown_backend() -> None:
     with pytest.raises(ValueError, match="unknown index backend 'nope'"):
         open_index("nope", ".", model="m", dimension=2)
+
+
+def test_the_backends_are_composed_not_subclassed(tmp_path: Path) -> None:
+    """Every backend is a NewsIndex of a store and a vector index: no module subclasses it."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import rag.index
+
+    for info in pkgutil.iter_modules(rag.index.__path__):
+        module = importlib.import_module(f"rag.index.{info.name}")
+        subclasses = [name for name, obj in vars(module).items()
+                      if inspect.isclass(obj) and issubclass(obj, NewsIndex)
+                      and obj is not NewsIndex]
+        assert subclasses == [], f"rag.index.{info.name}"
+    index = open_test(tmp_path / "idx")
+    assert type(index) is NewsIndex and index.folder == tmp_path / "idx"  # BM25 builds go there
 
 
 # --- issue 17: two processes, missing and damaged stores ---------------------------------------
@@ -282,10 +305,10 @@ def test_a_missing_index_is_named_not_created(tmp_path: Path) -> None:
     open_index("faiss", typo, model=MODEL, dimension=DIM, create=False)
 
 
-def test_a_lost_store_is_named_and_the_other_files_are_kept(filled: FaissIndex) -> None:
+def test_a_lost_store_is_named_and_the_other_files_are_kept(filled: NewsIndex) -> None:
     from rag.errors import IndexDamagedError
 
-    folder = filled.path
+    folder = folder_of(filled)
     filled.close()
     before = (folder / "vectors.faiss").read_bytes()
     for name in ("store.sqlite", "store.sqlite-wal", "store.sqlite-shm"):
@@ -363,10 +386,10 @@ def files_of(folder: Path) -> dict[str, bytes]:
     return {f.name: f.read_bytes() for f in folder.iterdir() if f.is_file()}
 
 
-def test_a_read_only_index_is_read_and_writes_nothing(filled: FaissIndex, caplog) -> None:
+def test_a_read_only_index_is_read_and_writes_nothing(filled: NewsIndex, caplog) -> None:
     from rag.errors import IndexReadOnlyError
 
-    expected, folder = snapshot(filled), filled.path
+    expected, folder = snapshot(filled), folder_of(filled)
     filled.close()
     (folder / "vectors.faiss").unlink()  # stale derived data: a reader must rebuild it
     (folder / "write.lock").unlink()
@@ -390,11 +413,11 @@ def test_a_read_only_index_is_read_and_writes_nothing(filled: FaissIndex, caplog
 
 
 def test_an_index_whose_lock_cannot_be_made_is_read_and_refuses_writes(
-        filled: FaissIndex) -> None:
+        filled: NewsIndex) -> None:
     """Readers never touch the write lock; a writer that cannot make it says so."""
     from rag.errors import IndexReadOnlyError
 
-    expected, folder = snapshot(filled), filled.path
+    expected, folder = snapshot(filled), folder_of(filled)
     filled.close()
     (folder / "write.lock").unlink()
     (folder / "write.lock").mkdir()
@@ -406,10 +429,10 @@ def test_an_index_whose_lock_cannot_be_made_is_read_and_refuses_writes(
 
 
 def test_a_writer_mid_write_blocks_no_reader_and_a_second_writer_gives_up(
-        filled: FaissIndex) -> None:
+        filled: NewsIndex) -> None:
     from rag.errors import IndexBusyError
 
-    expected, folder = snapshot(filled), filled.path
+    expected, folder = snapshot(filled), folder_of(filled)
     filled.close()
     (folder / "vectors.faiss").unlink()
     with another_writer(folder):
@@ -425,7 +448,7 @@ def test_a_writer_mid_write_blocks_no_reader_and_a_second_writer_gives_up(
     assert reader.stats().articles == 4 and reader.verify() == []
 
 
-def test_a_full_disk_is_named_and_the_last_commit_stays(filled: FaissIndex) -> None:
+def test_a_full_disk_is_named_and_the_last_commit_stays(filled: NewsIndex) -> None:
     from rag.errors import DiskFullError
 
     expected = snapshot(filled)
@@ -433,17 +456,17 @@ def test_a_full_disk_is_named_and_the_last_commit_stays(filled: FaissIndex) -> N
     pages = db.execute("PRAGMA page_count").fetchone()[0]
     db.execute(f"PRAGMA max_page_count={pages}")  # SQLite's SQLITE_FULL, as on a full disk
     with pytest.raises(DiskFullError, match=f"no disk space left for the index at "
-                                            f"{filled.path}: the write was rolled back"):
+                                            f"{folder_of(filled)}: the write was rolled back"):
         filled.write([article_write("delta", 300, seed=4)], ["beta"])
     assert snapshot(filled) == expected and filled.verify() == []
     filled.close()
-    again = open_test(filled.path)
+    again = open_test(folder_of(filled))
     assert snapshot(again) == expected and again.stats().articles == 3
     again.write([article_write("delta", 300, seed=4)])  # with room again it is writable
     assert again.stats().articles == 4
 
 
-def test_a_vector_file_the_disk_cannot_take_is_logged_and_rebuilt(filled: FaissIndex,
+def test_a_vector_file_the_disk_cannot_take_is_logged_and_rebuilt(filled: NewsIndex,
                                                                    monkeypatch, caplog) -> None:
     """The store committed; only the derived file is missing: no error, and nothing lost."""
     import faiss
@@ -456,7 +479,7 @@ def test_a_vector_file_the_disk_cannot_take_is_logged_and_rebuilt(filled: FaissI
     monkeypatch.undo()
     assert "the vector index could not be saved" in caplog.text
     expected = snapshot(filled)
-    assert not list(filled.path.glob("*.tmp"))
+    assert not list(folder_of(filled).glob("*.tmp"))
     filled.close()
-    again = open_test(filled.path)
+    again = open_test(folder_of(filled))
     assert snapshot(again) == expected and again.verify() == []

@@ -46,9 +46,9 @@ def backend(variant, monkeypatch) -> str:
     if variant == "faiss-hnsw":
         return "faiss"
     if variant == "faiss-ivf":
-        # FaissIndex's IVF mode (what it switches to at scale) from the first chunk on, scanning
-        # every list so that results stay exact: the same bookkeeping as at scale, where recall
-        # is measured by bench/scale.py instead.
+        # The FAISS backend's IVF mode (what it switches to at scale) from the first chunk on,
+        # scanning every list so that results stay exact: the same bookkeeping as at scale,
+        # where recall is measured by bench/scale.py instead.
         from rag.index import faiss_store
 
         monkeypatch.setattr(faiss_store, "APPROX_MIN_CHUNKS", 1)
@@ -84,7 +84,7 @@ def make_index(backend, vector_params, tmp_path):
     if backend == "pgvector":
         import psycopg
 
-        from rag.index.pgvector_store import schema_for
+        from rag.index.store import schema_for
 
         with psycopg.connect(os.environ["RAG_PG_DSN"], autocommit=True) as db:
             for name in names:
@@ -366,6 +366,18 @@ def test_the_sample_corpus_answers_alike_on_every_backend(backend, make_index, s
     finally:
         system.index.close()
     assert "Bushehr" in " ".join(c.quote for c in answer.citations)
+
+
+def test_every_backend_is_a_news_index_over_its_store(filled, backend):
+    from rag.index import NewsIndex
+
+    assert type(filled) is NewsIndex and filled.backend == filled.vectors.backend == backend
+    assert (filled.folder is None) == (backend == "pgvector")  # where derived files are kept
+
+
+def test_verify_finds_nothing_wrong_after_writes(filled, corpus):
+    filled.write([corpus[0]], [corpus[1].article.id])
+    assert filled.verify() == []
 
 
 def test_the_vector_index_is_the_kind_asked_for(filled, variant):

@@ -14,7 +14,7 @@ import pytest
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from rag.config import Config
-from rag.index.pgvector_store import DSN_ENV
+from rag.index.store import DSN_ENV
 from rag.retrieval import NewsRetriever, Retriever
 
 pytestmark = pytest.mark.slow
@@ -60,14 +60,13 @@ def faiss_retriever(sample_system) -> Retriever:
 @pytest.fixture(scope="module")
 def pgvector_retriever(sample_system, embedder):
     """The sample index copied into a fresh pgvector schema (nothing embedded again)."""
-    from rag.index import copy_index
-    from rag.index.pgvector_store import PgVectorIndex
+    from rag.index import copy_index, open_index
 
-    index = PgVectorIndex(f"test_lc_{uuid.uuid4().hex[:8]}", model=sample_system.index.model,
-                          dimension=sample_system.index.dimension)
+    index = open_index("pgvector", f"test_lc_{uuid.uuid4().hex[:8]}",
+                       model=sample_system.index.model, dimension=sample_system.index.dimension)
     try:
         copy_index(sample_system.index, index)
         yield Retriever(index, embedder, Config(index_backend="pgvector"))
     finally:
-        index.drop()
+        index.store.drop()
         index.close()

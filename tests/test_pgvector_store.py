@@ -13,8 +13,9 @@ import pytest
 from synthetic import DIM, exact_top, found, make_write, unit_vectors
 
 from rag.errors import RagError
+from rag.index import NewsIndex, open_index
 from rag.index.base import HNSWIndex, SearchFilters
-from rag.index.pgvector_store import DSN_ENV, PgVectorIndex, describe_dsn, schema_for
+from rag.index.store import DSN_ENV, describe_dsn, schema_for
 
 needs_server = pytest.mark.skipif(
     not os.environ.get(DSN_ENV),
@@ -23,18 +24,18 @@ needs_server = pytest.mark.skipif(
 
 @pytest.fixture
 def fresh_index():
-    """A PgVectorIndex in a new schema, dropped afterwards."""
+    """A pgvector index in a new schema, dropped afterwards."""
     opened = []
 
-    def make(dimension: int = DIM, **options) -> PgVectorIndex:
-        index = PgVectorIndex(f"test_pg_{uuid.uuid4().hex[:8]}", model="m", dimension=dimension,
-                              **options)
+    def make(dimension: int = DIM, **options) -> NewsIndex:
+        index = open_index("pgvector", f"test_pg_{uuid.uuid4().hex[:8]}", model="m",
+                           dimension=dimension, **options)
         opened.append(index)
         return index
 
     yield make
     for index in opened:
-        index.drop()
+        index.store.drop()
         index.close()
 
 
@@ -45,8 +46,8 @@ def source_writes(n_articles: int, chunks_each: int, seed: int = 0):
 
 def test_an_out_of_range_ef_search_is_refused_before_connecting():
     with pytest.raises(RagError, match="ef_search must be between 1 and 1000, got 2000"):
-        PgVectorIndex("x", model="m", dimension=DIM, dsn="postgresql://nowhere",
-                      params=HNSWIndex(ef_search=2000))
+        open_index("pgvector", "x", model="m", dimension=DIM, dsn="postgresql://nowhere",
+                   params=HNSWIndex(ef_search=2000))
     with pytest.raises(ValueError, match="ef_search must be at least 1"):
         HNSWIndex(ef_search=0)
 
@@ -54,15 +55,13 @@ def test_an_out_of_range_ef_search_is_refused_before_connecting():
 @pytest.mark.pgvector
 @needs_server
 def test_ef_search_sets_the_hnsw_search_breadth(fresh_index):
-    from rag.index import open_index
-
     index = fresh_index(params=HNSWIndex(ef_search=250))
     index.write(source_writes(3, 2))
     assert index.search(unit_vectors(1, 7)[0], 3)
     assert index.vectors.ef_search_in_force() == 250
     assert index.search(unit_vectors(1, 7)[0], 400)  # k above it widens the walk to k
     assert index.vectors.ef_search_in_force() == 400
-    other = open_index("pgvector", index.name, model="m", dimension=DIM,
+    other = open_index("pgvector", index.store.name, model="m", dimension=DIM,
                        params=HNSWIndex(ef_search=40))
     try:
         assert other.vectors.params.ef_search == 40
@@ -88,13 +87,13 @@ def test_a_dsn_is_described_without_its_password():
 def test_no_connection_string_is_a_clear_error(monkeypatch):
     monkeypatch.delenv(DSN_ENV, raising=False)
     with pytest.raises(RagError, match=DSN_ENV):
-        PgVectorIndex("news", model="m", dimension=4)
+        open_index("pgvector", "news", model="m", dimension=4)
 
 
 def test_an_unreachable_server_is_a_clear_error_without_the_password():
     with pytest.raises(RagError, match=re.escape("127.0.0.1:1/news")) as info:
-        PgVectorIndex("news", model="m", dimension=4,
-                      dsn="postgresql://bob:hunter2@127.0.0.1:1/news?connect_timeout=3")
+        open_index("pgvector", "news", model="m", dimension=4,
+                   dsn="postgresql://bob:hunter2@127.0.0.1:1/news?connect_timeout=3")
     assert "hunter2" not in str(info.value)
 
 
@@ -112,7 +111,7 @@ def test_a_big_first_write_builds_the_hnsw_index_after_loading(fresh_index, monk
     with psycopg.connect(os.environ[DSN_ENV]) as db:
         indexes = dict(db.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s",
-            (index.schema,)).fetchall())
+            (index.store.schema,)).fetchall())
     assert "hnsw" in indexes["chunks_embedding"] and "vector_ip_ops" in indexes["chunks_embedding"]
     for query in writes[3].vectors:
         assert found(index.search(query, 5)) == exact_top(writes, query, 5)
@@ -142,8 +141,8 @@ def test_the_cli_works_on_pgvector(sample_system, monkeypatch):
     from rag.index import copy_index
 
     name = f"test_cli_{uuid.uuid4().hex[:8]}"
-    target = PgVectorIndex(name, model=sample_system.index.model,
-                           dimension=sample_system.index.dimension)
+    target = open_index("pgvector", name, model=sample_system.index.model,
+                        dimension=sample_system.index.dimension)
     try:
         copy_index(sample_system.index, target)
         monkeypatch.setenv("RAG_INDEX_BACKEND", "pgvector")
@@ -157,7 +156,7 @@ def test_the_cli_works_on_pgvector(sample_system, monkeypatch):
         quotes = " ".join(c["quote"] for c in json.loads(asked.output)["citations"])
         assert "Bushehr" in quotes
     finally:
-        target.drop()
+        target.store.drop()
         target.close()
 
 
@@ -172,8 +171,9 @@ def test_a_writer_waits_lock_timeout_s_then_says_the_index_is_busy(fresh_index):
     index = fresh_index(lock_timeout_s=0.5)
     index.write(source_writes(2, 2))
     with psycopg.connect(os.environ[DSN_ENV]) as other, other.transaction():
-        other.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (index.schema,))
-        with pytest.raises(IndexBusyError, match=f"index {index.schema} at .* is busy"):
+        schema = index.store.schema
+        other.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (schema,))
+        with pytest.raises(IndexBusyError, match=f"index {schema} at .* is busy"):
             index.write(source_writes(3, 2, seed=1))
         assert index.stats().articles == 2  # readers do not wait
     index.write(source_writes(3, 2, seed=1))  # the other writer is gone: it goes through

@@ -1,12 +1,14 @@
 """Index backends, chosen by name; imports are lazy so unused backends cost nothing.
 
 An index is an article store (``rag.index.store``: SQLite or PostgreSQL, one SQL implementation)
-joined to a vector index (FAISS flat/IVF/HNSW or pgvector HNSW) by ``rag.index.composed``.
+joined to a vector index (FAISS flat/IVF/HNSW or pgvector HNSW) by ``rag.index.composed``:
+``open_index`` picks the pair by the backend's name and returns their ``NewsIndex``.
 See docs/index.md.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from rag.errors import BadInputError
@@ -22,7 +24,7 @@ from rag.index.base import (
     VectorParams,
 )
 from rag.index.composed import NewsIndex
-from rag.index.store import LOCK_TIMEOUT_S
+from rag.index.store import LOCK_TIMEOUT_S, ArticleStore, PostgresStore, SqliteStore
 
 BACKENDS = ("faiss", "pgvector")
 
@@ -40,7 +42,7 @@ def open_index(backend: str, path: str | Path, model: str, dimension: int, *,
     then raises ``IndexBusyError``.
 
     For ``pgvector`` the path is the index's name in the database at ``dsn`` (default
-    ``$RAG_PG_DSN``; one schema per name: see ``rag.index.pgvector_store``). ``params`` shape
+    ``$RAG_PG_DSN``; one schema per name: see ``rag.index.store.PostgresStore``). ``params`` shape
     the vector index: ``FlatIndex()``, ``IVFIndex(nprobe=16)`` or ``HNSWIndex(m=16,
     ef_search=200)`` for FAISS (default: flat, IVF from 100k chunks), ``HNSWIndex(...)`` for
     pgvector.
@@ -50,16 +52,30 @@ def open_index(backend: str, path: str | Path, model: str, dimension: int, *,
     0
     """
     if backend == "faiss":
-        from rag.index.faiss_store import FaissIndex
+        from rag.index.faiss_store import FaissVectors
 
-        return FaissIndex(path, model=model, dimension=dimension, create=create, params=params,
-                          read_only=read_only, lock_timeout_s=lock_timeout_s)
+        store = SqliteStore.in_folder(path, model, dimension, derived=FaissVectors.FILES,
+                                      create=create, read_only=read_only,
+                                      lock_timeout_s=lock_timeout_s)
+        return _joined(store, lambda: FaissVectors(store.folder, dimension, model, params))
     if backend == "pgvector":
-        from rag.index.pgvector_store import PgVectorIndex
+        from rag.index.pgvector_store import PgVectorHnsw
 
-        return PgVectorIndex(path, model=model, dimension=dimension, dsn=dsn,
-                             params=params, lock_timeout_s=lock_timeout_s)  # type: ignore[arg-type]
+        hnsw = PgVectorHnsw.checked(params)  # before connecting: a bad value fails offline
+        pg = PostgresStore.connect(str(path), model, dimension, dsn=dsn,
+                                   lock_timeout_s=lock_timeout_s)
+        return _joined(pg, lambda: PgVectorHnsw(pg, hnsw))
     raise BadInputError(f"unknown index backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def _joined(store: ArticleStore, vectors: Callable[[], VectorIndex]) -> NewsIndex:
+    """``store`` joined to the vector index ``vectors`` makes for it; if either step fails the
+    store is closed, so a refused index leaves no connection open."""
+    try:
+        return NewsIndex(store, vectors())
+    except BaseException:
+        store.close()
+        raise
 
 
 def check_index(backend: str, path: str | Path, *, create: bool = True) -> None:
@@ -67,9 +83,10 @@ def check_index(backend: str, path: str | Path, *, create: bool = True) -> None:
     ``create``), a file, or a folder that lost its store. Cheap, so a command fails before it
     loads a model. pgvector: checked when opened."""
     if backend == "faiss":
-        from rag.index.faiss_store import check_index_folder
+        from rag.index.faiss_store import FaissVectors
+        from rag.index.store import check_index_folder
 
-        check_index_folder(path, create=create)
+        check_index_folder(path, derived=FaissVectors.FILES, create=create)
 
 
 def copy_index(source: NewsIndex, target: NewsIndex, batch: int = 500) -> int:

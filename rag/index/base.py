@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -100,6 +100,17 @@ class HNSWIndex:
 VectorParams = FlatIndex | IVFIndex | HNSWIndex
 
 
+class StoredVectors(Protocol):
+    """What a vector index reads from the article store: the chunk ids and vectors it is rebuilt
+    from or checked against, and the generation they are of."""
+
+    def generation(self) -> int: ...
+
+    def chunk_ids(self) -> np.ndarray: ...
+
+    def chunk_vectors(self) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 class VectorIndex(Protocol):
     """Vectors under chunk ids, searched by inner product; knows nothing of articles.
 
@@ -108,11 +119,14 @@ class VectorIndex(Protocol):
     returning True), and ``save`` persists it as of a generation, so a stale copy is always
     detected and rebuilt. Neither waits for nor takes a lock: the caller saves with the store's
     write lock, and a reader that cannot take it keeps a rebuilt index in memory.
+
+    ``backend`` is the name ``open_index`` knows the index by (and its stats report).
     """
 
+    backend: str
     params: VectorParams | None
 
-    def load(self, store: Any, generation: int) -> bool: ...
+    def load(self, store: StoredVectors, generation: int) -> bool: ...
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
 
@@ -126,6 +140,10 @@ class VectorIndex(Protocol):
     def count(self) -> int: ...
 
     def save(self, generation: int) -> None: ...
+
+    def problems(self, store: StoredVectors) -> list[str]:
+        """How the index (in memory and as saved) differs from ``store``; empty if it does not."""
+        ...
 
     def writing(self, n_new: int) -> AbstractContextManager[None]:
         """A context around the store's inserts, inside its transaction (pgvector builds its

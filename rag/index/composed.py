@@ -11,9 +11,11 @@ from the store in memory and left for a writer to save.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 
@@ -27,19 +29,39 @@ logger = logging.getLogger(__name__)
 
 
 class NewsIndex:
-    """Articles, chunks and vectors (``store``) searched by vector (``vectors``)."""
+    """Articles, chunks and vectors (``store``) searched by vector (``vectors``); what
+    ``open_index`` returns for every backend, named by its vector index (``backend``).
 
-    backend = ""
+    >>> import tempfile, numpy as np
+    >>> from rag.articles import Article
+    >>> from rag.chunking import Chunk
+    >>> from rag.index import open_index
+    >>> idx = open_index("faiss", tempfile.mkdtemp(), model="m", dimension=2)
+    >>> a = Article(title="T", text="Hello world.")
+    >>> idx.write([ArticleWrite(a, [Chunk(a.id, 0, 0, 12, "Hello world.", "T")],
+    ...                         np.array([[1.0, 0.0]], dtype="float32"))])
+    >>> idx.search(np.array([1.0, 0.0], dtype="float32"), k=1)[0].chunk.text
+    'Hello world.'
+    >>> idx.backend, idx.verify()
+    ('faiss', [])
+    """
 
     def __init__(self, store: ArticleStore, vectors: VectorIndex) -> None:
         self.store = store
         self.vectors = vectors
+        self.backend = vectors.backend
         self.model = store.model
         self.dimension = store.dimension
         self._lock = threading.RLock()
         self._loaded = -1  # the store generation the vector index holds
         with self._lock:
             self._load()
+
+    @property
+    def folder(self) -> Path | None:
+        """The index folder, where derived data (BM25 builds) is kept beside the store; None
+        when the store is in a database server."""
+        return self.store.folder
 
     @property
     def read_only(self) -> bool:
@@ -158,10 +180,18 @@ class NewsIndex:
     def stats(self) -> IndexStats:
         articles, chunks = self.store.counts()
         return IndexStats(articles, chunks, self.model, self.dimension, self.backend,
-                          self.store.size_bytes(), self._where())
+                          self.store.size_bytes(), self.store.describe())
 
-    def _where(self) -> dict[str, str]:
-        return {"path": self.store.where}
+    def verify(self) -> list[str]:
+        """Problems between the store (the truth) and the vector index in memory and as saved
+        (ids that differ, a chunk whose indexed vector is not its stored one), then inside the
+        store (a chunk without its article or vector). Empty when consistent."""
+        store = self.store
+        # With the write lock no writer is between its commit and its saved vector index (nor
+        # can be, if read-only).
+        with self._lock, contextlib.nullcontext() if store.read_only else store.write_lock():
+            self._sync()
+            return self.vectors.problems(store) + store.problems()
 
     def close(self) -> None:
         with self._lock:

@@ -1,5 +1,8 @@
 """FAISS vector indexes (flat, IVF, HNSW) in an index folder, next to their SQLite store.
 
+``open_index("faiss", folder, ...)`` joins the two: ``rag.index.store.SqliteStore.in_folder``
+and :class:`FaissVectors`.
+
 Layout of the index folder::
 
     store.sqlite    articles, chunks, vectors (the source of truth; transactional)
@@ -23,11 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from rag.errors import BadInputError, IndexDamagedError, IndexNotFoundError, IndexWriteError
 from rag.files import atomic_write, remove_stale_temp_files
-from rag.index.base import FlatIndex, HNSWIndex, IVFIndex, VectorParams
-from rag.index.composed import NewsIndex
-from rag.index.store import FORMAT_VERSION, LOCK_TIMEOUT_S, SqliteStore
+from rag.index.base import FlatIndex, HNSWIndex, IVFIndex, StoredVectors, VectorParams
+from rag.index.store import FORMAT_VERSION
 
 # With no explicit parameters, from this many chunks on a rebuild trains an IVF index
 # (approximate: it scans IVF_NPROBE of its lists) instead of the exact flat one: at 100k chunks
@@ -38,45 +39,9 @@ IVF_NPROBE = 16
 # Up to this many chunks an opened flat FAISS file is checked vector by vector against SQLite
 # (~0.1 s per 30k chunks); larger indexes are checked by ids only.
 CHECK_VECTORS_MAX = 200_000
-STORE = "store.sqlite"
 FAISS_FILE = "vectors.faiss"
 MANIFEST = "manifest.json"
 DERIVED = (FAISS_FILE, MANIFEST)
-LOCK = "write.lock"
-
-
-def check_index_folder(path: str | Path, *, create: bool = True) -> Path:
-    """``path`` as an index folder, or a named error: a file, a typo (``create=False``), or a
-    folder whose ``store.sqlite`` is gone (its derived files are never overwritten).
-
-    >>> import tempfile
-    >>> check_index_folder(Path(tempfile.mkdtemp()) / "typo", create=False)
-    Traceback (most recent call last):
-    ...
-    rag.errors.IndexNotFoundError: no index at ...
-    """
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise BadInputError(f"index path {path} is a file, not an index folder")
-    if (path / STORE).exists():
-        if not (path / STORE).is_file():
-            raise IndexDamagedError(f"index at {path} is damaged: {STORE} is not a file")
-        with open(path / STORE, "rb") as fh:
-            header = fh.read(16)
-        if header and header != b"SQLite format 3\x00":
-            raise IndexDamagedError(
-                f"index at {path} is damaged: {STORE} is not a readable SQLite database "
-                "(no SQLite header); restore it, or ingest into a new --index folder")
-        return path
-    if any((path / name).exists() for name in DERIVED):
-        raise IndexDamagedError(
-            f"index at {path} is damaged: {STORE} (its articles) is missing; the other files "
-            f"are left untouched. Restore {STORE}, or ingest into a new --index folder")
-    if not create:
-        raise IndexNotFoundError(
-            f"no index at {path}: check --index, or build one with `rag ingest FILES --index "
-            f"{path}`")
-    return path
 
 
 class FaissVectors:
@@ -85,7 +50,16 @@ class FaissVectors:
     ``params``: ``FlatIndex()``, ``IVFIndex(nprobe)`` or ``HNSWIndex(m, ef_construction,
     ef_search)``; None (the default) is flat, switching to IVF from ``APPROX_MIN_CHUNKS`` on.
     FAISS HNSW cannot remove ids: a write that replaces or deletes rebuilds its graph.
+
+    >>> import tempfile, numpy as np
+    >>> vectors = FaissVectors(tempfile.mkdtemp(), dimension=2, model="m")
+    >>> vectors.add(np.array([7]), np.array([[1.0, 0.0]]))
+    >>> vectors.search(np.array([1.0, 0.0]), k=1), vectors.kind
+    ([(7, 1.0)], 'flat')
     """
+
+    backend = "faiss"
+    FILES = DERIVED  # what it saves in the folder, derived from the store beside them
 
     def __init__(self, folder: str | Path, dimension: int, model: str,
                  params: VectorParams | None = None) -> None:
@@ -102,14 +76,14 @@ class FaissVectors:
     def _new(self, vectors: np.ndarray | None = None) -> Any:
         """An empty index of the kind ``params`` asks for (IVF trained on ``vectors``)."""
         faiss, p = self._faiss, self.params
-        n = 0 if vectors is None else len(vectors)
         if isinstance(p, HNSWIndex):
             graph = faiss.IndexHNSWFlat(self.dimension, p.m, faiss.METRIC_INNER_PRODUCT)
             graph.hnsw.efConstruction = p.ef_construction
             graph.hnsw.efSearch = p.ef_search
             return faiss.IndexIDMap2(graph)
-        if (isinstance(p, IVFIndex) and n) or (p is None and n >= APPROX_MIN_CHUNKS):
-            return ivf_index(vectors, self.dimension, self._nprobe())  # type: ignore[arg-type]
+        if vectors is not None and len(vectors) and (
+                isinstance(p, IVFIndex) or (p is None and len(vectors) >= APPROX_MIN_CHUNKS)):
+            return ivf_index(vectors, self.dimension, self._nprobe())
         return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dimension))
 
     def _nprobe(self) -> int:
@@ -144,7 +118,7 @@ class FaissVectors:
         return kind == {FlatIndex: "flat", IVFIndex: "ivf", HNSWIndex: "hnsw"}[type(p)]
 
     # --- VectorIndex --------------------------------------------------------------------------
-    def load(self, store: Any, generation: int) -> bool:
+    def load(self, store: StoredVectors, generation: int) -> bool:
         """The saved index if it is of ``generation`` and holds the store's vectors (False),
         else one rebuilt from the store (True: the caller saves it if it may)."""
         path, manifest = self.folder / FAISS_FILE, self._manifest()
@@ -162,7 +136,7 @@ class FaissVectors:
         if len(ids):
             self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
 
-    def _read(self, path: Path, store: Any) -> Any:
+    def _read(self, path: Path, store: StoredVectors) -> Any:
         """The FAISS file if it loads and holds exactly the store's chunk ids, else None."""
         try:
             index = self._faiss.read_index(str(path))
@@ -250,7 +224,7 @@ class FaissVectors:
         remove_stale_temp_files(self.folder, DERIVED)
         atomic_write(self.folder / FAISS_FILE, self._write_index)
         manifest = {
-            "format": FORMAT_VERSION, "backend": "faiss", "model": self.model,
+            "format": FORMAT_VERSION, "backend": self.backend, "model": self.model,
             "dimension": self.dimension, "generation": generation, "versions": _versions(),
         }
         atomic_write(self.folder / MANIFEST,
@@ -268,7 +242,7 @@ class FaissVectors:
         except (OSError, ValueError):
             return {}
 
-    def problems(self, store: Any) -> list[str]:
+    def problems(self, store: StoredVectors) -> list[str]:
         """How the index in memory and the saved one differ from the store."""
         ids, vectors = store.chunk_vectors()
         path = self.folder / FAISS_FILE
@@ -286,75 +260,6 @@ class FaissVectors:
         return out
 
 
-class FaissIndex(NewsIndex):
-    """Articles, chunks and vectors in a folder: a SQLite store and a FAISS vector index.
-
-    >>> import tempfile, numpy as np
-    >>> from rag.articles import Article
-    >>> from rag.chunking import Chunk
-    >>> from rag.index.base import ArticleWrite
-    >>> idx = FaissIndex(tempfile.mkdtemp(), model="m", dimension=2)
-    >>> a = Article(title="T", text="Hello world.")
-    >>> idx.write([ArticleWrite(a, [Chunk(a.id, 0, 0, 12, "Hello world.", "T")],
-    ...                         np.array([[1.0, 0.0]], dtype="float32"))])
-    >>> idx.search(np.array([1.0, 0.0], dtype="float32"), k=1)[0].chunk.text
-    'Hello world.'
-    """
-
-    backend = "faiss"
-
-    def __init__(self, path: str | Path, model: str, dimension: int, *,
-                 create: bool = True, params: VectorParams | None = None,
-                 read_only: bool = False, lock_timeout_s: float = LOCK_TIMEOUT_S) -> None:
-        import sqlite3
-
-        self.path = check_index_folder(path, create=create and not read_only)
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise IndexWriteError(f"cannot create the index folder {self.path} "
-                                  f"({exc.strerror}): choose another --index") from None
-        try:
-            store = SqliteStore(self.path / STORE, model, dimension, self.path / LOCK,
-                                read_only=read_only, lock_timeout_s=lock_timeout_s)
-        except sqlite3.DatabaseError as exc:
-            raise IndexDamagedError(
-                f"index at {self.path} is damaged: {STORE} is not a readable SQLite database "
-                f"({exc}); restore it, or ingest into a new --index folder") from None
-        try:
-            super().__init__(store, FaissVectors(self.path, dimension, model, params))
-        except BaseException:
-            store.close()
-            raise
-
-    @property
-    def file_lock(self) -> Any:
-        return self.store.write_lock()
-
-    def verify(self) -> list[str]:
-        """Problems between SQLite (the truth) and the FAISS index in memory and on disk: ids
-        that differ, a chunk whose FAISS vector is not its stored one, a chunk without its
-        article or vector. Empty when consistent.
-
-        >>> import tempfile
-        >>> FaissIndex(tempfile.mkdtemp(), model="m", dimension=2).verify()
-        []
-        """
-        store = self.store
-        assert isinstance(store, SqliteStore)
-        # With the write lock no writer is between its commit and its files (nor can be, if
-        # read-only).
-        with self._lock, contextlib.nullcontext() if store.read_only else store.write_lock():
-            self._sync()
-            problems = self.vectors.problems(store)  # type: ignore[attr-defined]
-            orphans, unvectored = store.orphan_chunks(), store.unvectored_chunks()
-        if orphans:
-            problems.append(f"{orphans} chunk(s) without their article")
-        if unvectored:
-            problems.append(f"{unvectored} chunk(s) without a vector")
-        return problems
-
-
 def ivf_index(vecs: np.ndarray, dimension: int, nprobe: int = IVF_NPROBE) -> Any:
     """An empty IVF index (4·sqrt(n) lists, at most n/39) trained on a sample of ``vecs``."""
     import faiss
@@ -369,7 +274,7 @@ def ivf_index(vecs: np.ndarray, dimension: int, nprobe: int = IVF_NPROBE) -> Any
     return index
 
 
-def _faiss_ids(index) -> np.ndarray | None:  # type: ignore[no-untyped-def]
+def _faiss_ids(index: Any) -> np.ndarray | None:
     """The chunk ids held by a flat (IDMap2) or IVF index; None for any other kind."""
     import faiss
 

@@ -6,8 +6,8 @@ in one transaction together with other articles, filters on article columns, a v
 by chunk content, a model/dimension identity check), while PGVectorStore keeps LangChain
 Documents with JSON metadata in one table and commits each call on its own.
 
-One index is one schema, named from the index name (:func:`schema_for`), so several indexes live
-in one database::
+One index is one schema, named from the index name (``rag.index.store.schema_for``), so several
+indexes live in one database::
 
     <schema>.meta      model, dimension, format, generation
     <schema>.articles  one row per article (the same columns as the SQLite store)
@@ -15,30 +15,24 @@ in one database::
                        inner product: the embedder's vectors are L2-normalized, so this is cosine
                        similarity, and the scores equal those of FAISS's IndexFlatIP.
 
-The store is ``rag.index.store.PostgresStore``; this module holds the vector index
-(:class:`PgVectorHnsw`, which searches the store's own table, so it is updated in the store's
-transaction) and the two joined (:class:`PgVectorIndex`). The connection string comes from
-``RAG_PG_DSN`` (or the ``dsn`` argument).
+The store is ``rag.index.store.PostgresStore`` (it connects, to ``RAG_PG_DSN`` or the ``dsn``
+argument); this module holds the vector index, :class:`PgVectorHnsw`, which searches the store's
+own table, so it is updated in the store's transaction. ``open_index("pgvector", name, ...)``
+joins the two.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import os
-import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rag.errors import RagError
-from rag.index.base import HNSWIndex
-from rag.index.composed import NewsIndex
-from rag.index.store import LOCK_TIMEOUT_S, PostgresStore
+from rag.index.base import HNSWIndex, StoredVectors, VectorParams
+from rag.index.store import PostgresStore
 
-DSN_ENV = "RAG_PG_DSN"
 HNSW_MAX_EF_SEARCH = 1000  # pgvector's upper limit
 # A filtered search over at most this many chunks is exact (a scan of just those rows): pgvector's
 # HNSW filters after the graph walk, so a selective filter could otherwise find fewer than k.
@@ -53,45 +47,49 @@ HNSW_SQL = ("CREATE INDEX IF NOT EXISTS chunks_embedding ON {s}.chunks USING hns
             "(embedding vector_ip_ops) WITH (m = {m}, ef_construction = {ef})")
 
 
-def schema_for(name: str | Path) -> str:
-    """The Postgres schema of the index called ``name``: readable, and distinct per name.
-
-    >>> schema_for("news")
-    'rag_news'
-    >>> schema_for(".rag-index")
-    'rag_rag_index_267de49f'
-    """
-    name = str(name)
-    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    if slug != name or len(slug) > 40:
-        slug = f"{slug[-40:].strip('_')}_{hashlib.sha1(name.encode()).hexdigest()[:8]}"
-    return f"rag_{slug.strip('_')}"
-
-
-def describe_dsn(dsn: str) -> str:
-    """``host:port/dbname`` of a connection string, without user or password."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        info = conninfo_to_dict(dsn)
-    except Exception:  # a malformed DSN: say so without echoing it (it may hold a password)
-        return "(unparsable connection string)"
-    return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
-
-
 class PgVectorHnsw:
     """pgvector's HNSW index over the ``embedding`` column of a :class:`PostgresStore`'s chunks.
 
     The vectors are the store's rows, written in its transaction, so ``add``, ``remove``,
     ``load`` and ``save`` have nothing to do: PostgreSQL keeps the graph in step.
+
+    >>> import os, numpy as np
+    >>> from rag.index import open_index
+    >>> from rag.index.base import ArticleWrite
+    >>> from rag.articles import Article
+    >>> from rag.chunking import Chunk
+    >>> if os.environ.get("RAG_PG_DSN"):  # needs a server: see .ci/start.d/30-postgres.sh
+    ...     idx = open_index("pgvector", "doctest", model="m", dimension=2)
+    ...     a = Article(title="T", text="Hello world.")
+    ...     idx.write([ArticleWrite(a, [Chunk(a.id, 0, 0, 12, "Hello world.", "T")],
+    ...                             np.array([[1.0, 0.0]], dtype="float32"))])
+    ...     print(idx.search(np.array([1.0, 0.0], dtype="float32"), k=1)[0].chunk.text)
+    ...     idx.store.drop()
+    ... else:
+    ...     print("Hello world.")
+    Hello world.
     """
+
+    backend = "pgvector"
 
     def __init__(self, store: PostgresStore, params: HNSWIndex | None = None) -> None:
         self.store = store
-        self.params = params or HNSWIndex()
+        self.params = self.checked(params)
         self._db = store.connection  # one transaction for the rows and the graph
         self._session_ef: int | None = None
         self._db.execute(self._q(HNSW_SQL))
+
+    @staticmethod
+    def checked(params: VectorParams | None) -> HNSWIndex:
+        """``params`` if pgvector can build them (None: the defaults), else a named error;
+        cheap, so it runs before connecting."""
+        params = params or HNSWIndex()
+        if not isinstance(params, HNSWIndex):
+            raise RagError(f"the pgvector backend has an HNSW index only, not {params!r}")
+        if not 1 <= params.ef_search <= HNSW_MAX_EF_SEARCH:
+            raise RagError(f"hnsw ef_search must be between 1 and {HNSW_MAX_EF_SEARCH}, "
+                           f"got {params.ef_search}")
+        return params
 
     def _q(self, template: str) -> Any:
         from psycopg import sql
@@ -100,7 +98,7 @@ class PgVectorHnsw:
                                         m=sql.Literal(self.params.m),
                                         ef=sql.Literal(self.params.ef_construction))
 
-    def load(self, store: Any, generation: int) -> bool:
+    def load(self, store: StoredVectors, generation: int) -> bool:
         return False
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
@@ -111,6 +109,9 @@ class PgVectorHnsw:
 
     def save(self, generation: int) -> None:
         pass
+
+    def problems(self, store: StoredVectors) -> list[str]:
+        return []  # the graph indexes the store's own rows: nothing to differ
 
     def count(self) -> int:
         return self.store.counts()[1]
@@ -172,79 +173,3 @@ class PgVectorHnsw:
         return self._db.execute(self._q(
             f"SELECT id, -(embedding <#> %s) AS score FROM {{s}}.chunks {where} "
             "ORDER BY embedding <#> %s LIMIT %s"), [query, *args, query, k]).fetchall()
-
-
-class PgVectorIndex(NewsIndex):
-    """An index in a PostgreSQL database with pgvector; same semantics as ``FaissIndex``.
-
-    >>> import os, numpy as np
-    >>> from rag.articles import Article
-    >>> from rag.chunking import Chunk
-    >>> from rag.index.base import ArticleWrite
-    >>> if os.environ.get("RAG_PG_DSN"):  # needs a server: see .ci/start.d/30-postgres.sh
-    ...     idx = PgVectorIndex("doctest", model="m", dimension=2)
-    ...     a = Article(title="T", text="Hello world.")
-    ...     idx.write([ArticleWrite(a, [Chunk(a.id, 0, 0, 12, "Hello world.", "T")],
-    ...                             np.array([[1.0, 0.0]], dtype="float32"))])
-    ...     print(idx.search(np.array([1.0, 0.0], dtype="float32"), k=1)[0].chunk.text)
-    ...     idx.drop()
-    ... else:
-    ...     print("Hello world.")
-    Hello world.
-    """
-
-    backend = "pgvector"
-
-    def __init__(self, name: str | Path, model: str, dimension: int,
-                 dsn: str | None = None, params: HNSWIndex | None = None,
-                 lock_timeout_s: float = LOCK_TIMEOUT_S) -> None:
-        import psycopg
-
-        params = params or HNSWIndex()
-        if not isinstance(params, HNSWIndex):
-            raise RagError(f"the pgvector backend has an HNSW index only, not {params!r}")
-        if not 1 <= params.ef_search <= HNSW_MAX_EF_SEARCH:
-            raise RagError(f"hnsw ef_search must be between 1 and {HNSW_MAX_EF_SEARCH}, "
-                           f"got {params.ef_search}")
-        self.name = str(name)
-        self.schema = schema_for(name)
-        dsn = dsn or os.environ.get(DSN_ENV)
-        if not dsn:
-            raise RagError(f"the pgvector backend needs a PostgreSQL connection string: set "
-                           f"{DSN_ENV} (e.g. postgresql://user@127.0.0.1:5432/dbname)")
-        where = describe_dsn(dsn)
-        try:
-            db = psycopg.connect(dsn, autocommit=True)
-        except psycopg.OperationalError as exc:
-            raise RagError(f"cannot connect to PostgreSQL at {where}: "
-                           f"{str(exc).strip().splitlines()[-1]}") from None
-        try:
-            _ensure_extension(db, where)
-            store = PostgresStore(db, self.schema, model, dimension, self.name, where,
-                                  lock_timeout_s)
-            super().__init__(store, PgVectorHnsw(store, params))
-        except BaseException:
-            db.close()
-            raise
-
-    def drop(self) -> None:
-        """Delete this index (its schema and everything in it) from the database."""
-        self.store.drop()  # type: ignore[attr-defined]
-
-    def _where(self) -> dict[str, str]:
-        where = self.store.where
-        return {"path": f"{where} schema {self.schema}", "database": where,
-                "schema": self.schema}
-
-
-def _ensure_extension(db: Any, where: str) -> None:
-    import psycopg
-
-    if db.execute("SELECT 1 FROM pg_extension WHERE extname='vector'").fetchone():
-        return
-    try:
-        db.execute("CREATE EXTENSION IF NOT EXISTS vector")
-    except psycopg.Error as exc:
-        raise RagError(f"the pgvector extension is not installed in {where} and cannot "
-                       f"be created by this user ({exc.sqlstate}): run CREATE EXTENSION "
-                       "vector as a superuser") from None

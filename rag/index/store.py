@@ -17,8 +17,10 @@ or read-only store raises a named ``IndexWriteError`` and its transaction is rol
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,13 +31,26 @@ import numpy as np
 
 from rag.articles import Article
 from rag.chunking import Chunk
-from rag.errors import DiskFullError, IndexBusyError, IndexMismatchError, IndexReadOnlyError
+from rag.errors import (
+    BadInputError,
+    DiskFullError,
+    IndexBusyError,
+    IndexDamagedError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexReadOnlyError,
+    IndexWriteError,
+    RagError,
+)
 from rag.index.base import ArticleWrite, Hit, SearchFilters
 
 FORMAT_VERSION = 1
 ARTICLE_COLUMNS = ("id", "title", "text", "source", "url", "published_at", "author", "origin")
 BATCH = 500  # ids per IN (...) list: within SQLite's variable limit on every version
 LOCK_TIMEOUT_S = 60.0  # how long a writer waits for another's write lock (Config.lock_timeout_s)
+STORE = "store.sqlite"  # the SQLite store in an index folder
+LOCK = "write.lock"  # its writers' lock, held until the folder's derived files are saved
+DSN_ENV = "RAG_PG_DSN"  # the PostgreSQL connection string, when none is given
 logger = logging.getLogger(__name__)
 
 
@@ -102,6 +117,21 @@ class ArticleStore:
     def close(self) -> None:
         with self.lock:
             self._db.close()
+
+    def describe(self) -> dict[str, str]:
+        """Where the store is, for stats: ``path`` at least."""
+        return {"path": self.where}
+
+    @property
+    def folder(self) -> Path | None:
+        """The folder the store is in, where derived data is kept beside it; None when the
+        store is in a database server."""
+        return None
+
+    def problems(self) -> list[str]:
+        """What is inconsistent inside the store (empty when nothing is)."""
+        orphans = self.orphan_chunks()
+        return [f"{orphans} chunk(s) without their article"] if orphans else []
 
     # --- SQL, written once ------------------------------------------------------------------
     def _sql(self, template: str) -> str:
@@ -366,6 +396,37 @@ class SqliteStore(ArticleStore):
             db.close()  # a refused or broken store leaves no open connection behind
             raise
 
+    @classmethod
+    def in_folder(cls, folder: str | Path, model: str, dimension: int, *,
+                  derived: Sequence[str] = (), create: bool = True, read_only: bool = False,
+                  lock_timeout_s: float = LOCK_TIMEOUT_S) -> SqliteStore:
+        """The store of the index folder ``folder`` (``store.sqlite``, its writers locked by
+        ``write.lock``), the folder made if need be: see :func:`check_index_folder` for the
+        errors, and ``derived`` for the files a vector index keeps beside the store.
+
+        >>> import tempfile
+        >>> SqliteStore.in_folder(tempfile.mkdtemp(), model="m", dimension=2).counts()
+        (0, 0)
+        """
+        path = check_index_folder(folder, derived=derived, create=create and not read_only)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise IndexWriteError(f"cannot create the index folder {path} "
+                                  f"({exc.strerror}): choose another --index") from None
+        try:
+            return cls(path / STORE, model, dimension, path / LOCK, read_only=read_only,
+                       lock_timeout_s=lock_timeout_s)
+        except sqlite3.DatabaseError as exc:
+            raise IndexDamagedError(
+                f"index at {path} is damaged: {STORE} is not a readable SQLite database "
+                f"({exc}); restore it, or ingest into a new --index folder") from None
+
+    @property
+    def folder(self) -> Path:
+        """The folder the store is in (an index folder: derived files are kept beside it)."""
+        return self.path.parent
+
     def _connect(self) -> sqlite3.Connection:
         if not self.read_only:
             return self._connection(str(self.path), False, "PRAGMA journal_mode=WAL",
@@ -510,9 +571,56 @@ class SqliteStore(ArticleStore):
         return int(self._rows("SELECT COUNT(*) FROM chunks WHERE key NOT IN "
                               "(SELECT key FROM vectors)")[0][0])
 
+    def problems(self) -> list[str]:
+        """Chunks without their article, and chunks without a cached vector."""
+        unvectored = self.unvectored_chunks()
+        return super().problems() + (
+            [f"{unvectored} chunk(s) without a vector"] if unvectored else [])
+
     def size_bytes(self) -> int:
         folder = self.path.parent
         return sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+
+
+def check_index_folder(path: str | Path, *, derived: Sequence[str] = (),
+                       create: bool = True) -> Path:
+    """``path`` as an index folder, or a named error: a file, a typo (``create=False``), or a
+    folder whose ``store.sqlite`` is gone while files ``derived`` from it are there (they are
+    never overwritten).
+
+    >>> import tempfile
+    >>> check_index_folder(Path(tempfile.mkdtemp()) / "typo", create=False)
+    Traceback (most recent call last):
+    ...
+    rag.errors.IndexNotFoundError: no index at ...
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise BadInputError(f"index path {path} is a file, not an index folder")
+    if (path / STORE).exists():
+        _check_sqlite_file(path)
+        return path
+    if any((path / name).exists() for name in derived):
+        raise IndexDamagedError(
+            f"index at {path} is damaged: {STORE} (its articles) is missing; the other files "
+            f"are left untouched. Restore {STORE}, or ingest into a new --index folder")
+    if not create:
+        raise IndexNotFoundError(
+            f"no index at {path}: check --index, or build one with `rag ingest FILES --index "
+            f"{path}`")
+    return path
+
+
+def _check_sqlite_file(folder: Path) -> None:
+    """Refuse a ``store.sqlite`` in ``folder`` that is not a file or has no SQLite header."""
+    if not (folder / STORE).is_file():
+        raise IndexDamagedError(f"index at {folder} is damaged: {STORE} is not a file")
+    with open(folder / STORE, "rb") as fh:
+        header = fh.read(16)
+    if header and header != b"SQLite format 3\x00":
+        raise IndexDamagedError(
+            f"index at {folder} is damaged: {STORE} is not a readable SQLite database "
+            "(no SQLite header); restore it, or ingest into a new --index folder")
 
 
 def _writable(path: Path) -> bool:
@@ -541,10 +649,41 @@ CREATE INDEX IF NOT EXISTS chunks_key ON {s}.chunks (key);
 """
 
 
+def schema_for(name: str | Path) -> str:
+    """The Postgres schema of the index called ``name``: readable, and distinct per name.
+
+    >>> schema_for("news")
+    'rag_news'
+    >>> schema_for(".rag-index")
+    'rag_rag_index_267de49f'
+    """
+    name = str(name)
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    if slug != name or len(slug) > 40:
+        slug = f"{slug[-40:].strip('_')}_{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+    return f"rag_{slug.strip('_')}"
+
+
+def describe_dsn(dsn: str) -> str:
+    """``host:port/dbname`` of a connection string, without user or password."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        info = conninfo_to_dict(dsn)
+    except Exception:  # a malformed DSN: say so without echoing it (it may hold a password)
+        return "(unparsable connection string)"
+    return f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+
 class PostgresStore(ArticleStore):
     """The store in one PostgreSQL schema (pgvector's ``vector`` type). Each chunk row carries
     its vector, which a pgvector index can search in place. Writers are serialized by an
-    advisory lock taken inside their transaction; readers see every commit at once."""
+    advisory lock taken inside their transaction; readers see every commit at once.
+
+    One index is one schema, named from the index name (:func:`schema_for`), so several indexes
+    live in one database: ``meta`` (model, dimension, format, generation, name), ``articles``
+    and ``chunks`` (one row per chunk with its ``vector(dimension)``).
+    """
 
     backend = "postgres"
     PARAM = "%s"
@@ -558,7 +697,7 @@ class PostgresStore(ArticleStore):
         from psycopg import sql
 
         super().__init__(db, model, dimension)
-        self.schema, self.where = schema, where
+        self.name, self.schema, self.where = name, schema, where
         self.lock_timeout_s = float(lock_timeout_s)
         self.PREFIX = f'"{schema}".'
         self._s = sql.Identifier(schema)
@@ -571,6 +710,36 @@ class PostgresStore(ArticleStore):
             if "name" not in self.meta():
                 self._rows("INSERT INTO {p}meta VALUES ('name', ?)", (name,))
             db.execute(sql.SQL(POSTGRES_SCHEMA).format(s=self._s, dim=sql.Literal(dimension)))
+
+    @classmethod
+    def connect(cls, name: str, model: str, dimension: int, *, dsn: str | None = None,
+                lock_timeout_s: float = LOCK_TIMEOUT_S) -> PostgresStore:
+        """The store of the index ``name`` in the database at ``dsn`` (default ``$RAG_PG_DSN``),
+        its schema and the pgvector extension made if need be; named errors for a missing
+        connection string, an unreachable server or a missing extension (never the password).
+        """
+        import psycopg
+
+        dsn = dsn or os.environ.get(DSN_ENV)
+        if not dsn:
+            raise RagError(f"the pgvector backend needs a PostgreSQL connection string: set "
+                           f"{DSN_ENV} (e.g. postgresql://user@127.0.0.1:5432/dbname)")
+        where = describe_dsn(dsn)
+        try:
+            db = psycopg.connect(dsn, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise RagError(f"cannot connect to PostgreSQL at {where}: "
+                           f"{str(exc).strip().splitlines()[-1]}") from None
+        try:
+            _ensure_extension(db, where)
+            return cls(db, schema_for(name), model, dimension, name, where, lock_timeout_s)
+        except BaseException:
+            db.close()
+            raise
+
+    def describe(self) -> dict[str, str]:
+        return {"path": f"{self.where} schema {self.schema}", "database": self.where,
+                "schema": self.schema}
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -639,3 +808,16 @@ class PostgresStore(ArticleStore):
 
         with self.lock:
             self._db.execute(sql.SQL("DROP SCHEMA IF EXISTS {s} CASCADE").format(s=self._s))
+
+
+def _ensure_extension(db: Any, where: str) -> None:
+    import psycopg
+
+    if db.execute("SELECT 1 FROM pg_extension WHERE extname='vector'").fetchone():
+        return
+    try:
+        db.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    except psycopg.Error as exc:
+        raise RagError(f"the pgvector extension is not installed in {where} and cannot "
+                       f"be created by this user ({exc.sqlstate}): run CREATE EXTENSION "
+                       "vector as a superuser") from None

@@ -68,7 +68,7 @@ class Bm25Store:
         self.dedupe_threshold = dedupe_threshold
         self.settings = {"dedupe_threshold": float(dedupe_threshold), "format": BUILD_FORMAT}
         self.key = hashlib.sha1(json.dumps(self.settings, sort_keys=True).encode()).hexdigest()[:8]
-        folder = getattr(index, "path", None)
+        folder = getattr(index, "folder", None)  # None: kept in memory only (pgvector)
         self.path = Path(folder) if folder is not None else None
         self.read_only = bool(getattr(index, "read_only", False))  # build, but save nothing
         self._lock = threading.Lock()

@@ -273,9 +273,9 @@ def index_problems(index: Path, probes: int = 8) -> list[str]:
     chunk ids; and searches agree with an exact index rebuilt from SQLite."""
     import faiss
 
-    from rag.index.faiss_store import FaissIndex
+    from rag.index import open_index
 
-    opened = FaissIndex(index, model=MODEL, dimension=DIM, create=False)
+    opened = open_index("faiss", index, model=MODEL, dimension=DIM, create=False)
     try:
         problems = opened.verify()
         with sqlite3.connect(f"file:{index / 'store.sqlite'}?mode=ro", uri=True) as db:

@@ -85,7 +85,7 @@ def drop(backend: str, name: str) -> None:
     if backend == "pgvector":
         import psycopg
 
-        from rag.index.pgvector_store import schema_for
+        from rag.index.store import schema_for
 
         with psycopg.connect(os.environ["RAG_PG_DSN"], autocommit=True) as db:
             db.execute(f'DROP SCHEMA IF EXISTS "{schema_for(name)}" CASCADE')
