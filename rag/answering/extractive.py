@@ -170,7 +170,7 @@ class ExtractiveAnswerer(BaseAnswerer):
     def _select(self, scored: list[ScoredSentence]) -> list[ScoredSentence]:
         """The best sentence, then up to two more that score close to it and add something new."""
         best = scored[0]
-        floor = max(self.config.abstain_threshold, best.score - 0.08)
+        floor = max(self.config.abstain_threshold, best.score - self.config.evidence_margin)
         chosen = [best]
         for cand in scored[1:]:
             if len(chosen) >= self.config.max_answer_sentences or cand.score < floor:
