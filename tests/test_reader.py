@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from rag.answering.reader import ShortAnswerReader
-from rag.answering.scoring import ScoredSentence, is_question
 from rag.answering.spans import Span, get_span_finder
 from rag.articles import Article
 from rag.chunking import Chunk
 from rag.index.base import Hit
+from rag.scoring import ScoredSentence, is_question
 
 
 class ListedSpans:

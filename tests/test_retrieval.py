@@ -140,7 +140,7 @@ def test_sentence_rerank_can_embed_only_the_best_worded_sentences(sample_system,
 @pytest.mark.slow
 def test_the_reader_embeds_at_most_its_cap_keeping_the_best_worded(sample_system, embedder):
     from rag.answering.extractive import ExtractiveAnswerer
-    from rag.answering.scoring import lexical_overlap
+    from rag.scoring import lexical_overlap
     from rag.text import content_terms
 
     candidates, scorer, every = scored_sample(sample_system, embedder)

@@ -10,7 +10,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from rag.retrieval.dates import MONTHS, WEEKDAYS
+from rag.date_words import MONTHS, WEEKDAYS
 
 NUMBER, DATE = "number", "date"
 

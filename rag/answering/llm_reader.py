@@ -29,10 +29,10 @@ from rag.answering.base import NO_ANSWER, passages_of
 from rag.answering.extractive import evidence_of
 from rag.answering.llm import _ABSTAINS, LLMAnswerer
 from rag.answering.prompt import NOT_ANSWERED, reader_messages
-from rag.answering.scoring import ScoredSentence
 from rag.answering.trained_reader import TrainedShortReader
 from rag.config import Config
 from rag.index.base import Hit
+from rag.scoring import ScoredSentence
 from rag.text import content_terms
 from rag.types import Answer, Citation, source_refs
 

@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass
 
 from rag.answering.answer_types import asked_type
-from rag.answering.scoring import ScoredSentence
 from rag.answering.short_answer import ShortAnswer
 from rag.answering.spans import NOUN_PHRASE, Span, SpanFinder
-from rag.retrieval.dates import WEEKDAYS
+from rag.date_words import WEEKDAYS
+from rag.scoring import ScoredSentence
 from rag.text import content_terms
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)

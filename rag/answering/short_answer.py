@@ -1,10 +1,10 @@
-"""The short answer shown in bold: what a short-answer reader returns, and the readers by name.
+"""The short answer shown in bold: what a short-answer reader returns, and its interface.
 
 Two readers implement ``ShortReader``: ``trained`` (rag/answering/trained_reader.py, the span
 reader trained here; the default) and ``rules`` (rag/answering/reader.py, spaCy spans ranked by
 hand-set weights; kept as the baseline in eval). Both read sentences already scored
-(rag/answering/scoring.py) and return candidates best first; ``confident`` says whether one may
-be shown in bold.
+(rag/scoring.py) and return candidates best first; ``confident`` says whether one may
+be shown in bold. rag/answering/short_readers.py picks one by name.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from rag.answering.scoring import ScoredSentence
-from rag.config import Config
+from rag.scoring import ScoredSentence
 
 
 @dataclass(frozen=True)
@@ -40,20 +39,3 @@ class ShortReader(Protocol):
         """Whether ``candidate`` may be shown in bold."""
         ...
 
-
-def get_short_reader(config: Config) -> ShortReader | None:
-    """The reader ``config.short_reader`` names (None: ``rules`` without ``config.ner_model``).
-
-    >>> get_short_reader(Config(short_reader="rules", ner_model="")) is None
-    True
-    """
-    if config.short_reader == "trained":
-        from rag.answering.trained_reader import TrainedShortReader
-
-        return TrainedShortReader(config)
-    if not config.ner_model:
-        return None
-    from rag.answering.reader import ShortAnswerReader
-    from rag.answering.spans import get_span_finder
-
-    return ShortAnswerReader(get_span_finder(config.ner_model))

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from functools import cache
 
-from rag.answering.scoring import ScoredSentence
 from rag.answering.short_answer import ShortAnswer
 from rag.answering.span_reader import SpanReader
 from rag.config import Config
 from rag.index.base import Hit
+from rag.scoring import ScoredSentence
 from rag.sentences import sentence_spans
 
 

@@ -31,10 +31,10 @@ import numpy as np
 
 from embeddings.base import Embedder
 from rag.answering.prompt import INSTRUCTION_LIKE
-from rag.answering.scoring import SENTENCE_BATCH, ScoredSentence
 from rag.config import Config
 from rag.embed_cache import cached
 from rag.index.base import Hit
+from rag.scoring import SENTENCE_BATCH, ScoredSentence
 from rag.sentences import sentence_spans
 from rag.text import content_terms
 from rag.types import Citation, source_refs

@@ -12,12 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
+from rag.date_words import MONTHS, WEEKDAYS
 from rag.errors import BadInputError
 
-# Regex alternations, shared with the answer typing (rag/answering/answer_types.py).
-MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|"
-          "december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
-WEEKDAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _PHRASE = re.compile(
     r"\b(?:yesterday|today|tonight|last night"
     r"|(?:this|last|past|previous) (?:week|month|year)"

@@ -1,8 +1,8 @@
 """Second-stage rerankers: re-order the fused candidates before the final top-k is cut.
 
-``sentence`` (default): each candidate scores as its best sentence, by the answering stage's
-own sentence score (embedding similarity blended with question-word overlap), plus a little of
-its fused score. The sentence vectors are cached, so the answerer reuses them.
+``sentence`` (default): each candidate scores as its best sentence, by the sentence score the
+answerers read too (rag/scoring.py: embedding similarity blended with question-word overlap),
+plus a little of its fused score. The sentence vectors are cached, so the answerer reuses them.
 ``cross-encoder``: any sentence-transformers CrossEncoder, by name or local path (none ships
 offline, so it is off by default).
 """
@@ -17,6 +17,7 @@ from rag.config import Config, RerankMode
 from rag.errors import RagError
 from rag.index.base import Hit
 from rag.retrieval.fusion import hit_key
+from rag.scoring import SentenceScorer
 
 RERANKERS: tuple[str, ...] = get_args(RerankMode)
 
@@ -30,8 +31,6 @@ class SentenceReranker:
     """
 
     def __init__(self, embedder: Embedder, config: Config) -> None:
-        from rag.answering.scoring import SentenceScorer
-
         self.scorer = SentenceScorer(embedder)
         self.fused_weight = config.rerank_fused_weight
         self.per_passage = config.rerank_sentences or None

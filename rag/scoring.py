@@ -2,7 +2,9 @@
 sentence reranker, the short-answer readers and the citation verifier all read.
 
 A sentence scores by embedding similarity to the question blended with the share of the
-question's words it holds (``ScoredSentence.score``).
+question's words it holds (``ScoredSentence.score``). It sits beside rag/sentences.py and
+rag/text.py, outside both stages that use it, so that retrieval (rag/retrieval/rerank.py) and
+answering need not import each other.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def lexical_overlap(question_terms: set[str], text: str) -> float:
 class SentenceScorer:
     """Scores the sentences of retrieved passages against a question with ``embedder``.
 
-    >>> from rag.answering.scoring import SentenceScorer
+    >>> from rag.scoring import SentenceScorer
     >>> SentenceScorer.__name__
     'SentenceScorer'
     """
