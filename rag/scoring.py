@@ -2,9 +2,9 @@
 sentence reranker, the short-answer readers and the citation verifier all read.
 
 A sentence scores by embedding similarity to the question blended with the share of the
-question's words it holds (``ScoredSentence.score``). It sits beside rag/sentences.py and
-rag/text.py, outside both stages that use it, so that retrieval (rag/retrieval/rerank.py) and
-answering need not import each other.
+question's words it holds (``ScoredSentence.score``); ``ScoredSentence.cite`` makes the
+``Citation`` of one. It sits beside rag/sentences.py and rag/text.py, outside both stages that
+use it, so that retrieval (rag/retrieval/rerank.py) and answering need not import each other.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from rag.embed_cache import cached
 from rag.index.base import Hit
 from rag.sentences import sentence_spans
 from rag.text import content_terms
+from rag.types import Citation, source_refs
 
 SENTENCE_DENSE_WEIGHT = 0.7
 MIN_SENTENCE_WORDS = 4
@@ -39,6 +40,23 @@ class ScoredSentence:
     @property
     def score(self) -> float:
         return SENTENCE_DENSE_WEIGHT * self.dense + (1 - SENTENCE_DENSE_WEIGHT) * self.lexical
+
+    def cite(self, n: int, *, verified: bool = True) -> Citation:
+        """Citation ``[n]`` quoting this sentence at its offsets in its article, with the
+        article's near-duplicate copies.
+
+        >>> from rag.articles import Article
+        >>> from rag.chunking import Chunk
+        >>> a = Article(id="a", title="T", text="Japan won 16-13.", source="CNN")
+        >>> hit = Hit(Chunk("a", 0, 0, 16, a.text), a, 0.5)
+        >>> c = ScoredSentence(hit, 0, 16, a.text, 0.5, 0.5, np.zeros(1)).cite(2)
+        >>> c.n, c.quote, c.source, c.verified
+        (2, 'Japan won 16-13.', 'CNN', True)
+        """
+        a = self.hit.article
+        return Citation(n=n, article_id=a.id, title=a.title, quote=self.text, start=self.start,
+                        end=self.end, source=a.source, url=a.url, published_at=a.published_at,
+                        verified=verified, also_in=source_refs(self.hit.duplicates))
 
 
 def is_question(sentence: str) -> bool:

@@ -10,7 +10,7 @@ from rag.answering.short_readers import get_short_reader
 from rag.config import Config
 from rag.index.base import Hit
 from rag.scoring import ScoredSentence, SentenceScorer
-from rag.types import Answer, Citation, source_refs
+from rag.types import Answer
 
 # A runner-up from another article is shown only when it scores within this much of the short
 # answer: beyond it, such sentences mostly cited articles that do not answer the question.
@@ -158,11 +158,7 @@ class ExtractiveAnswerer(BaseAnswerer):
             chosen = chosen[: self.config.max_answer_sentences]
         citations, parts = [], []
         for n, s in enumerate(chosen, start=1):
-            a = s.hit.article
-            citations.append(Citation(n=n, article_id=a.id, title=a.title, quote=s.text,
-                                      start=s.start, end=s.end, source=a.source, url=a.url,
-                                      published_at=a.published_at,
-                                      also_in=source_refs(s.hit.duplicates)))
+            citations.append(s.cite(n))
             parts.append(f"{s.text} [{n}]")
         return Answer(question, " ".join(parts), citations=citations, passages=passages,
                       backend=self.name, short_answer=short.text if short else None,

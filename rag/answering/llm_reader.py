@@ -34,7 +34,7 @@ from rag.config import Config
 from rag.index.base import Hit
 from rag.scoring import ScoredSentence
 from rag.text import content_terms
-from rag.types import Answer, Citation, source_refs
+from rag.types import Answer
 
 # "[3]", "[1, 3]", and what a small model makes of the template: "[<sentence 3>]".
 _MARKER = re.compile(r"\[([^\[\]\d]{0,30}\d+(?:\s*[,;]\s*\d+)*[^\[\]\d]{0,3})\]")
@@ -263,11 +263,7 @@ class SentenceReader(LLMAnswerer):
         citations, parts = [], []
         for n, s in enumerate(shown[: max(len(kept), self.config.max_answer_sentences)],
                               start=1):
-            a = s.hit.article
-            citations.append(Citation(n=n, article_id=a.id, title=a.title, quote=s.text,
-                                      start=s.start, end=s.end, source=a.source, url=a.url,
-                                      published_at=a.published_at, verified=True,
-                                      also_in=source_refs(s.hit.duplicates)))
+            citations.append(s.cite(n))
             parts.append(f"{s.text} [{n}]")
         return Answer(question, " ".join(parts), short_answer=short,
                       short_answer_score=short_score, citations=citations,

@@ -37,7 +37,7 @@ from rag.index.base import Hit
 from rag.scoring import SENTENCE_BATCH, ScoredSentence
 from rag.sentences import sentence_spans
 from rag.text import content_terms
-from rag.types import Citation, source_refs
+from rag.types import Citation
 
 # Weight of embedding similarity against weighted word overlap in a claim's support; chosen with
 # the threshold by ``python -m eval calibrate-citations``.
@@ -232,10 +232,5 @@ class CitationVerifier:
         citations = []
         for n, found in sorted(quotes.items()):
             _, s, _ = max(found, key=lambda x: x[0])
-            a = s.hit.article
-            citations.append(Citation(n=n, article_id=a.id, title=a.title, quote=s.text,
-                                      start=s.start, end=s.end, source=a.source, url=a.url,
-                                      published_at=a.published_at,
-                                      verified=any(v for _, _, v in found),
-                                      also_in=source_refs(s.hit.duplicates)))
+            citations.append(s.cite(n, verified=any(v for _, _, v in found)))
         return Verification(" ".join(parts), citations, unsupported, notes)
