@@ -150,11 +150,12 @@ def test_followup_is_rewritten_by_the_model_or_by_rule(sample_system):
 
 def test_ask_stream_on_the_system(sample_system, hits):
     n = bushehr_passage(hits)
-    sample_system._answerers["scripted"] = scripted(sample_system, f"{SUPPORTED} [{n}].")
+    # A scripted model stands in for the openai backend (unknown backend names are refused).
+    sample_system._answerers["openai"] = scripted(sample_system, f"{SUPPORTED} [{n}].")
     try:
-        items = list(sample_system.ask_stream(QUESTION, backend="scripted"))
+        items = list(sample_system.ask_stream(QUESTION, backend="openai"))
     finally:
-        del sample_system._answerers["scripted"]
+        del sample_system._answerers["openai"]
     final = items[-1]
     assert isinstance(final, Answer) and final.question == QUESTION
     assert {"retrieve", "total"} <= set(final.timings_ms) and final.citations
