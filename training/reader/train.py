@@ -4,7 +4,8 @@ SQuAD 2.0's convention: an answer is a (start, end) pair of tokens of the window
 points both at the [CLS] token. One pass over the generated data (training/reader/generate.py)
 took 62 minutes on 2 cores (36,220 examples, 2,264 steps). Checkpoints go to ``--work``
 every ``--save-every`` steps and a rerun resumes from the last one; the trained model is saved
-to ``--work``/final.
+to ``--work``/final, at the schedule's end or at ``--stop-at`` (the learning rate still follows
+the whole schedule, so a run stopped there is the same as one stopped and resumed).
 
     python -m training.reader.train --data training/data/reader.jsonl --work training/runs/reader
 """
@@ -86,6 +87,8 @@ def main(data: Annotated[Path, typer.Option()] = Path("training/data/reader.json
          max_examples: Annotated[int, typer.Option(help="0: all.")] = 0,
          extra: Annotated[list[Path] | None, typer.Option(
              help="More examples: llm_questions.py output (kept ones).")] = None,
+         stop_at: Annotated[int, typer.Option(
+             help="Save the model after this step of the schedule (0: at its end).")] = 0,
          ) -> None:
     import torch
     from transformers import (
@@ -130,7 +133,10 @@ def main(data: Annotated[Path, typer.Option()] = Path("training/data/reader.json
     model.train()
     log = (work / "progress.jsonl").open("a")
     t0, running = time.monotonic(), []
-    for step in range(first, total):
+    last = min(total, stop_at) if stop_at else total
+    if first > last:
+        raise SystemExit(f"{ckpt} is at step {first}, past --stop-at {stop_at}")
+    for step in range(first, last):
         out = model(**collate(plan[step]))
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -145,7 +151,7 @@ def main(data: Annotated[Path, typer.Option()] = Path("training/data/reader.json
             log.flush()
             print(rec, file=sys.stderr, flush=True)
             running = []
-        if (step + 1) % save_every == 0 or step + 1 == total:
+        if (step + 1) % save_every == 0 or step + 1 == last:
             tmp = ckpt.with_suffix(".tmp")
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
                         "sched": sched.state_dict(), "step": step + 1}, tmp)
@@ -154,7 +160,8 @@ def main(data: Annotated[Path, typer.Option()] = Path("training/data/reader.json
     model.save_pretrained(final)
     tokenizer.save_pretrained(final)
     (final / "training.json").write_text(json.dumps({
-        "data": str(data), "examples": len(items), "steps": total, "batch_size": batch_size,
+        "data": str(data), "examples": len(items), "steps": last, "schedule_steps": total,
+        "batch_size": batch_size,
         "lr": lr, "epochs": epochs, "seed": seed, "base": base}, indent=2) + "\n")
     print(f"saved {final}", file=sys.stderr)
 
