@@ -6,6 +6,9 @@
 ``RAG_TOP_K``). Each field declares its ``Rule`` next to it; an unknown name or a value its
 rule refuses is a ``ConfigError`` naming the setting, the value and what is allowed, whether it
 came from code, a ``RAG_*`` variable or ``--config KEY=VALUE``.
+
+A new setting is a field of its stage with its rule, a row of README.md's settings table under
+that stage, and a line of the table in tests/test_config.py (whose test fails without one).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any, Literal, TypeVar, get_args
 from urllib.parse import urlsplit
 
 from embeddings import BACKENDS as EMBEDDING_BACKENDS
+from rag.date_words import published_day
 from rag.errors import BadInputError, ConfigError
 
 ENV_PREFIX = "RAG_"
@@ -134,9 +138,6 @@ def _is_interval(value: object) -> bool:
 
 
 def _is_day_or_empty(value: object) -> bool:
-    # Lazy: rag.retrieval imports this module. What the retriever reads (rag.retrieval.dates).
-    from rag.retrieval.dates import published_day
-
     return isinstance(value, str) and (value == "" or published_day(value) is not None)
 
 
