@@ -6,7 +6,6 @@ folder skips the ids already there (refusing if the run's settings changed).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -20,29 +19,26 @@ from eval.cache import config_json, default_cache_dir, open_eval_index
 from eval.data import Question, dated_between, file_hash, load_corpus, load_questions
 from eval.report import read_rows, write_report
 from eval.scoring import score_question, summarize
-from rag.config import Config
-from rag.errors import BadInputError
+from rag.config import Config, parse_setting
+from rag.errors import BadInputError, ConfigError
 
 
 def parse_config(pairs: list[str], base: Config | None = None) -> Config:
-    """``["top_k=8", ...]`` over ``base`` (default: ``Config.from_env()``), typed per field.
+    """``["top_k=8", ...]`` over ``base`` (default: ``Config.from_env()``), typed per field; an
+    unknown or bad setting is a ``ConfigError`` naming it.
 
     >>> parse_config(["top_k=8"], Config()).top_k
     8
     """
     base = base or Config.from_env()
-    names = {f.name for f in dataclasses.fields(Config)}
-    env: dict[str, str] = {}
+    changes: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        key = key.strip().lower().replace("-", "_")
-        if not sep or key not in names:
-            raise BadInputError(f"--config {pair!r}: expected KEY=VALUE with KEY one of "
-                                + ", ".join(sorted(names)))
-        env[f"RAG_{key.upper()}"] = value
-    overrides = Config.from_env(env)
-    return base.replace(**{k.removeprefix("RAG_").lower(): getattr(
-        overrides, k.removeprefix("RAG_").lower()) for k in env})
+        if not sep:
+            raise ConfigError(f"--config {pair!r}: expected KEY=VALUE, e.g. top_k=8")
+        name = key.strip().lower().replace("-", "_")
+        changes[name] = parse_setting(name, value, f"--config {pair!r}")
+    return base.replace(**changes)
 
 
 def versions() -> dict[str, str]:

@@ -9,6 +9,11 @@ class BadInputError(RagError, ValueError):
     """An input (file, question, argument) that cannot be used, named in the message."""
 
 
+class ConfigError(BadInputError):
+    """A setting that is no setting, or a value it cannot hold (from code, a ``RAG_*`` variable or
+    ``--config``): the message names the setting, the value and what is allowed."""
+
+
 class IndexMismatchError(RagError):
     """An index on disk was built with another embedding model or dimension."""
 

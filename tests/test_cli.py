@@ -133,7 +133,7 @@ def test_delete(cli_index: Path) -> None:
 
 @pytest.mark.parametrize(("args", "env", "message"), [
     (("ask", "   "), {}, "error: the question is empty"),
-    (("stats",), {"RAG_TOP_K": "0"}, "error: top_k must be greater than 0"),
+    (("stats",), {"RAG_TOP_K": "0"}, "error: top_k must be a whole number >= 1; got 0"),
 ])
 def test_user_error_is_one_line_and_exit_1(cli_index: Path, args: tuple[str, ...],
                                            env: dict[str, str], message: str) -> None:

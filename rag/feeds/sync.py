@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rag.articles import Article, LoadFailure, LoadReport
+from rag.config import parse_interval
 from rag.errors import BadInputError, RagError
 from rag.feeds.extract import article_from_entry, article_from_page, entry_date, entry_info
 from rag.feeds.fetch import (
@@ -36,25 +37,6 @@ from rag.feeds.state import Feed, FeedStore, Item, state_path
 
 if TYPE_CHECKING:
     from rag.system import RagSystem
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_interval(text: str | int) -> int:
-    """Seconds in ``"90s"``, ``"30m"``, ``"2h"``, ``"1d"``, ``"1h30m"`` (a bare number:
-    minutes); at least one minute."""
-    raw = str(text).strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", raw):
-        seconds = float(raw) * 60
-    else:
-        parts = re.findall(r"(\d+(?:\.\d+)?)\s*([smhd])", raw)
-        if not parts or re.sub(r"(\d+(?:\.\d+)?)\s*([smhd])", "", raw).strip():
-            raise BadInputError(f"the interval {text!r} is not like 30m, 2h or 1d")
-        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
-    if seconds < 60:
-        raise BadInputError(f"the interval {text!r} is shorter than a minute")
-    return int(seconds)
-
 
 def format_interval(seconds: int) -> str:
     out = ""

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import get_args
 
+from rag.config import IndexBackendName
 from rag.errors import BadInputError
 from rag.index.base import (
     ArticleWrite,
@@ -26,7 +28,7 @@ from rag.index.base import (
 from rag.index.composed import NewsIndex
 from rag.index.store import LOCK_TIMEOUT_S, ArticleStore, PostgresStore, SqliteStore
 
-BACKENDS = ("faiss", "pgvector")
+BACKENDS: tuple[str, ...] = get_args(IndexBackendName)
 
 
 def open_index(backend: str, path: str | Path, model: str, dimension: int, *,

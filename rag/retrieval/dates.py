@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from rag.date_words import MONTHS, WEEKDAYS
+from rag.date_words import MONTHS, WEEKDAYS, published_day
 from rag.errors import BadInputError
 
 _PHRASE = re.compile(
@@ -127,14 +127,3 @@ def _parser_for(reference: date):  # type: ignore[no-untyped-def]
     base = datetime.combine(reference, datetime.min.time())
     return DateDataParser(languages=["en"], settings={
         "RELATIVE_BASE": base, "PREFER_DATES_FROM": "past", "RETURN_TIME_AS_PERIOD": False})
-
-
-def published_day(value: str | None) -> date | None:
-    """The day of an ISO date or timestamp (``2022/06/17`` works too), or None."""
-    if not value:
-        return None
-    text = str(value).strip()[:10].replace("/", "-")
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
