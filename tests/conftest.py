@@ -1,4 +1,5 @@
-"""Shared fixtures: the real packaged model, loaded once per session; small real indexes."""
+"""Shared fixtures: the real packaged model, loaded once per session, and a fake one for tests
+of logic; small real indexes built with either."""
 
 from __future__ import annotations
 
@@ -7,12 +8,25 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fakes import HashingEmbedder
 from support import API_KEYS, REPO, free_port, running_server
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 SHARED = REPO.parent / "shared"
 REALTIMEQA = SHARED / "eval" / "realtimeqa"
+# The fixtures that load the real model; a test using one, even through another fixture
+# (sample_system, api_url, app_url...), is marked slow.
+REAL_MODEL_FIXTURES = {"embedder", "torch_embedder"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every test that loads the real model, before ``-m`` selects: so
+    ``-m "not slow"`` never loads it."""
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -33,16 +47,36 @@ def torch_embedder():
 
 
 @pytest.fixture(scope="session")
-def sample_index_dir(tmp_path_factory, embedder) -> Path:
-    """An index of the sample corpus, built once per session; copy it before writing to it."""
+def fake_embedder() -> HashingEmbedder:
+    """A deterministic stand-in for the model (hashed words, tests/fakes.py), for tests of
+    logic: ingest, index and BM25 upkeep, filters, feeds, input checks."""
+    return HashingEmbedder()
+
+
+def sample_index(path: Path, embedder) -> Path:
+    """The sample corpus ingested into a new index at ``path``."""
     from rag import SAMPLE_CORPUS, Config, RagSystem
 
-    path = tmp_path_factory.mktemp("sample-index")
     system = RagSystem(Config(index_dir=path), embedder=embedder)
     report = system.ingest_paths([SAMPLE_CORPUS])
     assert report.added == 7 and not report.failures
     system.index.close()
     return path
+
+
+def writable_copy(index_dir: Path, tmp_path: Path, embedder):
+    """A RagSystem over a private copy of ``index_dir``, free to write to."""
+    from rag import Config, RagSystem
+
+    path = tmp_path / "index"
+    shutil.copytree(index_dir, path)
+    return RagSystem(Config(index_dir=path), embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def sample_index_dir(tmp_path_factory, embedder) -> Path:
+    """An index of the sample corpus, built once per session; copy it before writing to it."""
+    return sample_index(tmp_path_factory.mktemp("sample-index"), embedder)
 
 
 @pytest.fixture(scope="session")
@@ -56,11 +90,27 @@ def sample_system(sample_index_dir, embedder):
 @pytest.fixture
 def writable_sample_system(sample_index_dir, tmp_path, embedder):
     """A RagSystem over a private copy of the sample index, free to write to."""
+    return writable_copy(sample_index_dir, tmp_path, embedder)
+
+
+@pytest.fixture(scope="session")
+def fake_sample_index_dir(tmp_path_factory, fake_embedder) -> Path:
+    """The sample corpus indexed with ``fake_embedder``, once per session."""
+    return sample_index(tmp_path_factory.mktemp("fake-sample-index"), fake_embedder)
+
+
+@pytest.fixture(scope="session")
+def fake_sample_system(fake_sample_index_dir, fake_embedder):
+    """A read-only RagSystem over the sample corpus indexed with ``fake_embedder``."""
     from rag import Config, RagSystem
 
-    path = tmp_path / "index"
-    shutil.copytree(sample_index_dir, path)
-    return RagSystem(Config(index_dir=path), embedder=embedder)
+    return RagSystem(Config(index_dir=fake_sample_index_dir), embedder=fake_embedder)
+
+
+@pytest.fixture
+def writable_fake_sample_system(fake_sample_index_dir, tmp_path, fake_embedder):
+    """``writable_sample_system`` with ``fake_embedder``."""
+    return writable_copy(fake_sample_index_dir, tmp_path, fake_embedder)
 
 
 @pytest.fixture(scope="session")

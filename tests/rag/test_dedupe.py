@@ -91,12 +91,11 @@ def test_syndicated_copies_are_detected_at_ingest_and_collapsed(writable_sample_
     assert answer.to_json()["citations"][0]["also_in"][0]["source"] in sources
 
 
-@pytest.mark.slow
-def test_a_changed_dedupe_threshold_regroups_on_reopen(writable_sample_system):
+def test_a_changed_dedupe_threshold_regroups_on_reopen(writable_fake_sample_system):
     """The duplicate groups are keyed by the threshold, not only by the index's generation."""
     from rag.system import RagSystem
 
-    system = writable_sample_system
+    system = writable_fake_sample_system
     system.ingest(wire_copies())
     assert len(system.retriever.lexical.groups()) == 2
     strict = RagSystem(system.config.replace(dedupe_threshold=1.0), embedder=system.embedder)

@@ -4,14 +4,12 @@ test-artifacts/."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from support import app_page
+from support import REPO, app_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS = REPO / "test-artifacts"
 QUESTION = "Where is the nuclear plant being built?"
 HOSTILE_TAG = "<img src=x onerror=alert(1)>"
 HOSTILE = (
@@ -142,7 +140,7 @@ def rules_app_url(sample_index_dir, tmp_path_factory):
     import shutil
     import sys
 
-    from support import REPO, free_port, running_server
+    from support import free_port, running_server
 
     work = tmp_path_factory.mktemp("rules-app")
     shutil.copytree(sample_index_dir, work / "index")

@@ -1,4 +1,5 @@
-"""The whole path on the sample corpus: cited answers, abstention, bad questions, LangChain."""
+"""The whole path on the sample corpus: cited answers, abstention, bad questions, LangChain.
+The checks of the input (question, k, history, calendar ends) run on the fake embedder."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ from langchain_core.documents import Document
 from rag import BadInputError, Config, IndexMismatchError, RagSystem, SearchFilters, ask
 from rag.chain import build_chain
 from rag.types import Answer
-
-pytestmark = pytest.mark.slow
 
 RUSSIA_IRAN = "Russia and Iran Explore Strategic Partnership"
 WATER_POLO = "Iran Falls to Japan"
@@ -105,9 +104,9 @@ def test_unsupported_question_abstains(sample_system: RagSystem) -> None:
 
 
 @pytest.mark.parametrize("question", ["", "   \n\t ", "why? " * 2000])
-def test_empty_or_absurdly_long_question(sample_system: RagSystem, question: str) -> None:
+def test_empty_or_absurdly_long_question(fake_sample_system: RagSystem, question: str) -> None:
     with pytest.raises(BadInputError, match="question"):
-        sample_system.ask(question)
+        fake_sample_system.ask(question)
 
 
 def test_ask_entry_point_with_index_dir(sample_index_dir, embedder) -> None:
@@ -176,11 +175,11 @@ def test_index_of_another_model_is_refused(sample_index_dir, embedder) -> None:
 
 # --- issue 17: ordinary-looking questions never crash -----------------------------------------
 @pytest.mark.parametrize("k", [-1, 0, "5", 2.5, True])
-def test_a_bad_k_is_named(sample_system: RagSystem, k) -> None:
+def test_a_bad_k_is_named(fake_sample_system: RagSystem, k) -> None:
     with pytest.raises(BadInputError, match=f"k is {re.escape(repr(k))}"):
-        sample_system.ask("Where is the nuclear plant being built?", k=k)
+        fake_sample_system.ask("Where is the nuclear plant being built?", k=k)
     with pytest.raises(BadInputError, match="k is"):
-        list(sample_system.ask_stream("Where is the plant?", k=k))
+        list(fake_sample_system.ask_stream("Where is the plant?", k=k))
 
 
 @pytest.mark.parametrize(("question", "as_of"), [
@@ -190,9 +189,9 @@ def test_a_bad_k_is_named(sample_system: RagSystem, k) -> None:
     ("What happened yesterday?", "0001-01-01"),
     ("What happened in January 0001?", None),
 ])
-def test_dates_at_the_ends_of_the_calendar_do_not_overflow(sample_system: RagSystem,
+def test_dates_at_the_ends_of_the_calendar_do_not_overflow(fake_sample_system: RagSystem,
                                                            question: str, as_of) -> None:
-    answer = sample_system.ask(question, reference_date=as_of)
+    answer = fake_sample_system.ask(question, reference_date=as_of)
     assert isinstance(answer.text, str)
 
 
@@ -221,10 +220,10 @@ def test_history_is_checked_like_the_question(sample_system: RagSystem) -> None:
     assert answer.citations and RUSSIA_IRAN in answer.citations[0].title
 
 
-def test_only_the_last_history_turns_are_kept(sample_system: RagSystem) -> None:
-    limit = sample_system.config.max_history_turns
+def test_only_the_last_history_turns_are_kept(fake_sample_system: RagSystem) -> None:
+    limit = fake_sample_system.config.max_history_turns
     older = ["x" * 5000, 3]  # beyond the kept turns: never read, so never refused
     recent = [f"Question {i}?" for i in range(limit)]
-    assert sample_system.check_history([*older, *recent]) == recent
-    assert sample_system.check_history([*recent, "  ", "\ud800"]) == recent[2:]
-    assert sample_system.check_history(None) == []
+    assert fake_sample_system.check_history([*older, *recent]) == recent
+    assert fake_sample_system.check_history([*recent, "  ", "\ud800"]) == recent[2:]
+    assert fake_sample_system.check_history(None) == []

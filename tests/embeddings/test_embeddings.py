@@ -22,7 +22,7 @@ def test_packaged_model_loads_offline_and_is_shared(embedder) -> None:
 
 def test_vectors_are_normalized_and_batched_like_single(torch_embedder) -> None:
     """torch's vectors do not depend on their batch mates (int8's move a little:
-    tests/test_embedding_backends.py)."""
+    tests/embeddings/test_backends.py)."""
     texts = ["Iran and Russia discussed aviation.", "The water polo final ended 16-13.",
              "Central bank policy."]
     batch = torch_embedder.embed(texts, batch_size=2)

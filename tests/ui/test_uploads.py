@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from support import REPO
 
 from rag.articles import Article
 from ui.uploads import cap_upload
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def test_an_upload_is_capped_by_its_text_and_the_rest_named() -> None:

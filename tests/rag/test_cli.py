@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import REPO
 
 from embeddings import DEFAULT_BACKEND, model_identity
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 RAG = shutil.which("rag")
 QUESTION = "Where is the nuclear plant being built?"
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+SAMPLE = REPO / "data" / "sample"
 
 MODEL = model_identity("all-MiniLM-L6-v2", DEFAULT_BACKEND)  # what new indexes record
 

@@ -1,6 +1,6 @@
 """What only the pgvector backend has: schema names, connection errors, the bulk HNSW build,
 the approximate filtered path, and the CLI on it. The shared behaviour is in
-test_index_conformance.py."""
+test_conformance.py."""
 
 from __future__ import annotations
 

@@ -73,18 +73,19 @@ def test_rerank_top_reorders_only_the_head():
     assert _ids(rerank_top(None, "q", hits, depth=3)) == list("abcd")
 
 
-def test_unknown_names_are_refused(embedder):
+def test_unknown_names_are_refused(fake_embedder):
     with pytest.raises(ValueError, match="unknown reranker"):
-        get_reranker("magic", embedder, Config())
+        get_reranker("magic", fake_embedder, Config())
 
 
-def test_cross_encoder_needs_a_model_and_names_a_bad_one(embedder, tmp_path):
+def test_cross_encoder_needs_a_model_and_names_a_bad_one(fake_embedder, tmp_path):
     from rag.errors import RagError
 
     with pytest.raises(RagError, match="cross_encoder"):
-        get_reranker("cross-encoder", embedder, Config())
+        get_reranker("cross-encoder", fake_embedder, Config())
     with pytest.raises(RagError, match="cannot load cross-encoder"):
-        get_reranker("cross-encoder", embedder, Config(cross_encoder=str(tmp_path / "none")))
+        get_reranker("cross-encoder", fake_embedder,
+                     Config(cross_encoder=str(tmp_path / "none")))
 
 
 # --- real index ----------------------------------------------------------------------------
@@ -165,9 +166,8 @@ def _article(title: str, text: str, **meta) -> Article:
     return Article(title=title, text=text, **meta)
 
 
-@pytest.mark.slow
-def test_bm25_follows_ingest_and_delete_without_rebuilding_per_query(writable_sample_system):
-    system = writable_sample_system
+def test_bm25_follows_ingest_and_delete_without_rebuilding_per_query(writable_fake_sample_system):
+    system = writable_fake_sample_system
     store = system.retriever.lexical
     folder = system.config.index_dir
     word = "zyxquorbium"
@@ -192,9 +192,8 @@ def test_bm25_follows_ingest_and_delete_without_rebuilding_per_query(writable_sa
     assert len(list(folder.glob("bm25s-*/"))) == 1  # the old build was cleaned up
 
 
-@pytest.mark.slow
-def test_stale_bm25_build_is_rebuilt_on_open(writable_sample_system):
-    system = writable_sample_system
+def test_stale_bm25_build_is_rebuilt_on_open(writable_fake_sample_system):
+    system = writable_fake_sample_system
     folder = system.config.index_dir
     system.retriever.refresh()
     stale = {key: {**entry, "generation": -5}
@@ -206,9 +205,8 @@ def test_stale_bm25_build_is_rebuilt_on_open(writable_sample_system):
     assert current_build(folder)["generation"] == reopened.index.generation()
 
 
-@pytest.mark.slow
-def test_source_and_date_filters_apply_to_dense_and_bm25(writable_sample_system):
-    system = writable_sample_system
+def test_source_and_date_filters_apply_to_dense_and_bm25(writable_fake_sample_system):
+    system = writable_fake_sample_system
     text = "The harbour bridge reopened to traffic after repairs to its cables, officials said."
     system.ingest([
         _article("Bridge reopens", text, source="north.example", published_at="2022-06-01"),
@@ -260,10 +258,9 @@ def test_cli_ask_filters_by_source_and_dates(writable_sample_system):
     assert bad.exit_code == 1 and "reference date 'soon' is not a date" in bad.output
 
 
-@pytest.mark.slow
-def test_a_malformed_bm25_build_is_rebuilt_not_an_error(writable_sample_system):
+def test_a_malformed_bm25_build_is_rebuilt_not_an_error(writable_fake_sample_system):
     """Issue 17: a damaged docs.json made every question fail with KeyError."""
-    system = writable_sample_system
+    system = writable_fake_sample_system
     folder = system.config.index_dir
     system.retriever.refresh()
     build_dir = folder / current_build(folder)["dir"]
@@ -274,9 +271,8 @@ def test_a_malformed_bm25_build_is_rebuilt_not_an_error(writable_sample_system):
         build_dir = folder / current_build(folder)["dir"]
 
 
-@pytest.mark.slow
-def test_a_killed_bm25_writer_leaves_no_temp_folder_behind(writable_sample_system):
-    system = writable_sample_system
+def test_a_killed_bm25_writer_leaves_no_temp_folder_behind(writable_fake_sample_system):
+    system = writable_fake_sample_system
     folder = system.config.index_dir
     left = folder / "bm25s-0123abcd-3.999999.tmp"  # what a writer killed mid-save leaves
     left.mkdir()
@@ -286,8 +282,7 @@ def test_a_killed_bm25_writer_leaves_no_temp_folder_behind(writable_sample_syste
     assert len(list(folder.glob("bm25s-*/"))) == 1
 
 
-@pytest.mark.slow
-def test_a_bm25_build_the_disk_cannot_take_is_kept_in_memory(writable_sample_system,
+def test_a_bm25_build_the_disk_cannot_take_is_kept_in_memory(writable_fake_sample_system,
                                                              monkeypatch, caplog):
     """A full disk after the index committed (issue 24): the write stands, BM25 answers from
     memory with log lines, and a later open saves the build."""
@@ -295,7 +290,7 @@ def test_a_bm25_build_the_disk_cannot_take_is_kept_in_memory(writable_sample_sys
 
     from rag.retrieval.bm25 import Bm25Store
 
-    system = writable_sample_system
+    system = writable_fake_sample_system
     real_cache = Bm25Store._cache
 
     def full_cache(self):  # type: ignore[no-untyped-def]

@@ -18,8 +18,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from support import REPO as ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "rag"
 # The repository's shells and harnesses: they import the library, never the reverse.
 SHELLS = ("serve", "eval", "ui", "app", "bench", "training")

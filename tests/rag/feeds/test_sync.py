@@ -1,6 +1,7 @@
 """Feeds synced into a real index from a real HTTP server on 127.0.0.1 (tests/feedsite.py):
 what is ingested, changed pages, 304s, per-item errors, wire duplicates, retention, private
-addresses, and the background sync."""
+addresses, and the background sync. The fake embedder vectors the articles; the real model
+syncs feeds in tests/rag/feeds/test_cli.py."""
 
 from __future__ import annotations
 
@@ -38,8 +39,9 @@ def urls(service: FeedService) -> dict[str, Article]:
     return {a.url: a for a, _ in service.system.index.list_articles()}
 
 
-def test_rss_and_atom_ingested_bad_items_named_304_and_changed_page(site, tmp_path, embedder):
-    service = make_service(tmp_path, embedder)
+def test_rss_and_atom_ingested_bad_items_named_304_and_changed_page(site, tmp_path,
+                                                                   fake_embedder):
+    service = make_service(tmp_path, fake_embedder)
     service.add(site.url("/rss.xml"))
     service.add(site.url("/atom.xml"), every="2h")
     rss, atom = service.sync()
@@ -92,8 +94,9 @@ def test_rss_and_atom_ingested_bad_items_named_304_and_changed_page(site, tmp_pa
     assert feeds[site.url("/atom.xml")].every_s == 7200
 
 
-def test_wire_story_in_two_feeds_is_collapsed_with_both_sources_kept(site, tmp_path, embedder):
-    service = make_service(tmp_path, embedder)
+def test_wire_story_in_two_feeds_is_collapsed_with_both_sources_kept(site, tmp_path,
+                                                                    fake_embedder):
+    service = make_service(tmp_path, fake_embedder)
     service.add(site.url("/rss.xml"))
     service.add(site.url("/atom.xml"))
     service.sync()
@@ -108,8 +111,8 @@ def test_wire_story_in_two_feeds_is_collapsed_with_both_sources_kept(site, tmp_p
     assert len({c.article_id for c in answer.citations} & {a.id for a in copies}) == 1
 
 
-def test_retention_removes_only_that_feeds_old_articles(site, tmp_path, embedder):
-    service = make_service(tmp_path, embedder)
+def test_retention_removes_only_that_feeds_old_articles(site, tmp_path, fake_embedder):
+    service = make_service(tmp_path, fake_embedder)
     service.add(site.url("/rss.xml"))
     service.add(site.url("/atom.xml"))
     service.sync()
@@ -131,8 +134,8 @@ def test_retention_removes_only_that_feeds_old_articles(site, tmp_path, embedder
     assert service.sync()[1].added == 0 and site.url("/herald/orchard.html") not in urls(service)
 
 
-def test_private_address_refused_unless_allowed(site, tmp_path, embedder):
-    service = make_service(tmp_path, embedder, allow_private_urls=False)
+def test_private_address_refused_unless_allowed(site, tmp_path, fake_embedder):
+    service = make_service(tmp_path, fake_embedder, allow_private_urls=False)
     feed = service.add(site.url("/rss.xml"))
     [report] = service.sync()
     reason = "127.0.0.1 is a loopback address: refused (set RAG_ALLOW_PRIVATE_URLS=1"
@@ -147,9 +150,9 @@ def test_private_address_refused_unless_allowed(site, tmp_path, embedder):
 
 
 def test_a_failing_feed_is_reported_and_retried_and_never_stops_the_others(
-        site, tmp_path, embedder, monkeypatch):
+        site, tmp_path, fake_embedder, monkeypatch):
     monkeypatch.setattr("rag.feeds.state.RETRY_BASE_S", 0.3)
-    service = make_service(tmp_path, embedder)
+    service = make_service(tmp_path, fake_embedder)
     broken = service.add(site.url("/broken.xml"))
     atom = service.add(site.url("/atom.xml"))
     service.start(tick_s=0.2)
@@ -169,8 +172,8 @@ def test_a_failing_feed_is_reported_and_retried_and_never_stops_the_others(
 
 
 def test_entries_linking_to_malformed_urls_fail_by_name_and_the_rest_go_in(site, tmp_path,
-                                                                           embedder):
-    service = make_service(tmp_path, embedder)
+                                                                           fake_embedder):
+    service = make_service(tmp_path, fake_embedder)
     feed = service.add(site.url("/malformed-links.xml"))
     [report] = service.sync()
     assert report.status == "synced" and report.entries == 3 and report.added == 1
@@ -188,11 +191,12 @@ def wait_for_slow_page(site) -> None:
         time.sleep(0.05)
 
 
-def test_a_slow_feed_holds_up_neither_another_sync_nor_a_removal(site, tmp_path, embedder):
+def test_a_slow_feed_holds_up_neither_another_sync_nor_a_removal(site, tmp_path,
+                                                                  fake_embedder):
     """The sync lock guards the writes only: while one feed waits on a slow page, another
     feed syncs and a third is removed."""
     site.slow_s = 10
-    service = make_service(tmp_path, embedder, fetch_timeout_s=15.0)
+    service = make_service(tmp_path, fake_embedder, fetch_timeout_s=15.0)
     rss, atom = service.add(site.url("/rss.xml")), service.add(site.url("/atom.xml"))
     broken = service.add(site.url("/broken.xml"))
     reports = []
@@ -210,10 +214,10 @@ def test_a_slow_feed_holds_up_neither_another_sync_nor_a_removal(site, tmp_path,
     assert reports[0].status == "synced" and reports[0].added == 5  # the slow page too
 
 
-def test_background_sync_never_blocks_questions(site, tmp_path, embedder):
+def test_background_sync_never_blocks_questions(site, tmp_path, fake_embedder):
     """While a sync waits on a slow page, questions are answered."""
     site.slow_s = 12
-    service = make_service(tmp_path, embedder, fetch_timeout_s=10.0)
+    service = make_service(tmp_path, fake_embedder, fetch_timeout_s=10.0)
     service.system.ingest([Article(
         title="New ferry for Sandby", text="The new Sandby ferry carries 150 passengers and 40 "
         "cars, the ferry company said on Monday. It replaces a diesel ferry built in 1979.")])

@@ -67,9 +67,8 @@ def test_make_filters_checks_its_input():
         make_filters(until="soon")
 
 
-@pytest.mark.slow
-def test_time_phrase_filters_or_boosts_retrieval(writable_sample_system):
-    system = writable_sample_system
+def test_time_phrase_filters_or_boosts_retrieval(writable_fake_sample_system):
+    system = writable_fake_sample_system
     ingest_budget_stories(system, ("Council budget", "2022-06-15"),
                            ("Council budget vote", "2021-03-02"))
     question = "What did the city council approve this week?"

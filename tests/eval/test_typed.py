@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
+from support import REPO
 
 from eval.data import load_corpus, load_questions
 from eval.metrics import normalize_answer
 from rag.sentences import sentence_spans
 from rag.text import content_terms
 
-TYPED = Path(__file__).resolve().parents[1] / "eval" / "questions" / "typed"
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+TYPED = REPO / "eval" / "questions" / "typed"
+SAMPLE = REPO / "data" / "sample"
 # Each kind and the words its questions start with (and, for "which", the noun they ask about).
 KINDS = {
     "who": r"Who\b", "where": r"Where\b", "when": r"(When|In what year)\b",
