@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import REPO
 
 from rag.config import STAGES, Config, choices, parse_setting
 from rag.errors import BadInputError, ConfigError
@@ -199,7 +200,7 @@ def test_mode_names_are_the_factories_names() -> None:
 def test_each_setting_belongs_to_one_stage_and_the_readme_lists_it_there() -> None:
     declared = [f.name for stage in STAGES for f in dataclasses.fields(stage)]
     assert sorted(declared) == sorted(NAMES)  # each field in exactly one stage
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (REPO / "README.md").read_text()
     table = readme.split("## Configuration", 1)[1].split("\n\n| setting |", 1)[1]
     table = table.split("\n\n", 1)[0]
     heads = [m.start() for stage in STAGES for m in [re.search(f"`{stage.__name__}`", table)]
