@@ -138,7 +138,7 @@ class RagSystem:
         name = backend or self.config.answer_backend
         answerer = self.answerer(name)
         chain = self._chains.get(name)
-        if chain is None or chain.answerer is not answerer:  # a new one since (a test's fake)
+        if chain is None or chain.answerer is not answerer:  # replaced since (a test's fake)
             chain = self._chains[name] = AskChain(self.retriever, answerer)
         return chain
 
