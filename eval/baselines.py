@@ -23,7 +23,7 @@ from typing import Protocol
 
 from eval.metrics import dedupe
 from rag.answering import get_answerer
-from rag.answering.base import Answerer
+from rag.answering.base import Answerer, passages_of
 from rag.articles import Article
 from rag.chunking import Chunk
 from rag.config import Config
@@ -91,11 +91,12 @@ class BaselineSystem:
         # One search deep enough for the article ranking; its first top_k are the passages.
         hits = self.search(question, max(self.top_k, self.depth * 3))
         retrieved = time.perf_counter()
-        answer = self.answerer.answer(question, hits[:self.top_k])
+        reading = self.answerer.answer(question, hits[:self.top_k])
         done = time.perf_counter()
-        answer.timings_ms = {"retrieve": (retrieved - started) * 1000,
-                             "answer": (done - retrieved) * 1000,
-                             "total": (done - started) * 1000}
+        answer = Answer.of(question, reading, passages=passages_of(hits[:self.top_k]),
+                           timings_ms={"retrieve": (retrieved - started) * 1000,
+                                       "answer": (done - retrieved) * 1000,
+                                       "total": (done - started) * 1000})
         return SystemOutput(answer, dedupe(h.article.id for h in hits)[:self.depth])
 
 

@@ -1,44 +1,104 @@
-"""Retriever and answerer composed as one LangChain runnable: question in, Answer out."""
+"""The path of one question, written once: condense -> retrieve -> read -> Answer.
+
+``AskChain.events`` runs the stages in order and yields an LLM's text deltas as it writes, then
+the Answer assembled from what the stages returned; ``RagSystem.ask`` drains it (through
+``invoke``, so the chain is also a LangChain runnable), ``RagSystem.ask_stream`` forwards it.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig
 
 from rag.answering.base import Answerer, reading_depth, shown_passages
-from rag.index.base import SearchFilters
+from rag.followup import condense_query
+from rag.index.base import Hit, SearchFilters
 from rag.retrieval import Retriever
-from rag.types import Answer
+from rag.types import Answer, Reading
 
 
-def build_chain(retriever: Retriever, answerer: Answerer, *, k: int | None = None,
-                filters: SearchFilters | None = None) -> Runnable[dict[str, Any], Answer]:
-    """``{"question", "query"?, "reference"?}`` -> Answer, timing each stage.
+@dataclass(frozen=True)
+class CheckedAsk:
+    """A question and its options as ``rag.system.check_ask`` checked them (the question
+    cleaned, history its last turns): what the chain runs, checked nowhere again.
 
-    ``query`` (default: the question) is what retrieval searches with; a follow-up question is
-    rewritten into it from the conversation. ``reference`` (ISO date) is "today" for time
-    phrases such as "this week" (default: the config's ``reference_date``). The answerer may
-    read deeper than the ``k`` passages the Answer shows (``reading_depth``).
+    ``k``: passages shown (None: the config's ``top_k``); ``backend``: the answer backend
+    (None: the config's); ``reference_date``: ISO "today" for time phrases (None: the
+    config's, else the real today).
     """
 
-    shown = k or retriever.config.top_k
+    question: str
+    history: tuple[str, ...] = ()
+    k: int | None = None
+    filters: SearchFilters | None = None
+    backend: str | None = None
+    reference_date: str | None = None
 
-    def retrieve(inputs: dict[str, Any]) -> dict[str, Any]:
+
+class AskChain(Runnable[CheckedAsk, Answer]):
+    """Retriever and answerer composed once (``RagSystem.chain`` keeps one per answer
+    backend): a CheckedAsk in, a cited Answer out.
+
+    The answerer may read deeper than the ``k`` passages the Answer shows (``reading_depth``).
+    """
+
+    def __init__(self, retriever: Retriever, answerer: Answerer) -> None:
+        self.retriever = retriever
+        self.answerer = answerer
+
+    def invoke(self, input: CheckedAsk, config: RunnableConfig | None = None,
+               **kwargs: Any) -> Answer:
+        """The Answer to ``input``: :meth:`events` drained."""
+        return self._call_with_config(self._last, input, config, run_type="chain")
+
+    def _last(self, asked: CheckedAsk) -> Answer:
+        *_, answer = self.events(asked)
+        assert isinstance(answer, Answer)
+        return answer
+
+    def events(self, asked: CheckedAsk) -> Iterator[str | Answer]:
+        """The stages in order: text deltas while an LLM writes (its [n] are passage numbers,
+        as in the final answer), then the Answer, built once from the stages' results."""
         started = time.perf_counter()
-        hits = retriever.retrieve(inputs.get("query") or inputs["question"],
-                                  reading_depth(answerer, shown), filters, inputs.get("reference"))
-        return {**inputs, "hits": hits,
-                "timings_ms": {"retrieve": (time.perf_counter() - started) * 1000}}
+        query = self.condense(asked.question, list(asked.history))
+        searched = time.perf_counter()
+        shown = asked.k or self.retriever.config.top_k
+        hits = self.retriever.retrieve(query, reading_depth(self.answerer, shown), asked.filters,
+                                       asked.reference_date)
+        retrieved = time.perf_counter()
+        # An LLM sees no history, so it answers the standalone question.
+        reading = yield from self.read(query if self.answerer.can_condense else asked.question,
+                                       hits)
+        read = time.perf_counter()
+        yield Answer.of(asked.question, reading,
+                        passages=shown_passages(hits, shown, reading.citations),
+                        timings_ms={"retrieve": (retrieved - searched) * 1000,
+                                    **reading.timings_ms, "answer": (read - retrieved) * 1000,
+                                    "total": (time.perf_counter() - started) * 1000},
+                        notes=[f"searched for: {query}"] if query != asked.question else [])
 
-    def answer(inputs: dict[str, Any]) -> Answer:
-        started = time.perf_counter()
-        result = answerer.answer(inputs["question"], inputs["hits"])
-        result.passages = shown_passages(inputs["hits"], shown, result.citations)
-        result.timings_ms = {**inputs["timings_ms"], **result.timings_ms,
-                             "answer": (time.perf_counter() - started) * 1000}
-        return result
+    def condense(self, question: str, history: list[str]) -> str:
+        """The retrieval query: a follow-up rewritten by the answerer's model if it has one,
+        else by rule."""
+        if self.answerer.can_condense:
+            return self.answerer.condense(question, history)
+        return condense_query(question, history)
 
-    return RunnableLambda(retrieve).with_config(run_name="retrieve") | RunnableLambda(
-        answer).with_config(run_name="answer")
+    def read(self, question: str, hits: list[Hit]) -> Generator[str, None, Reading]:
+        """The answerer's Reading of ``hits``, yielding its text deltas if it streams."""
+        if not self.answerer.can_stream:
+            return self.answerer.answer(question, hits)
+        reading = None
+        for item in self.answerer.stream(question, hits):
+            if isinstance(item, str):
+                yield item
+            else:
+                reading = item
+        if reading is None:
+            raise RuntimeError(f"the {self.answerer.name} answerer's stream ended without "
+                               "its reading")
+        return reading

@@ -109,16 +109,13 @@ def ask(
     try:
         config = _config(index)
         # Every argument is checked before the index is opened and the model loads.
-        question, k = check_ask(config, question, k=k, backend=backend, reference_date=as_of)
-        filters = make_filters(source, since, until)
+        asked = check_ask(config, question, k=k, filters=make_filters(source, since, until),
+                          backend=backend, reference_date=as_of)
         system = get_system(config, create=False, read_only=True)
         if as_json:
-            answer = system.ask(question, k=k, filters=filters, backend=backend,
-                                reference_date=as_of)
-            typer.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+            typer.echo(json.dumps(system.ask(asked).to_json(), ensure_ascii=False, indent=2))
             return
-        answer = _stream(system.ask_stream(question, k=k, filters=filters, backend=backend,
-                                           reference_date=as_of))
+        answer = _stream(system.ask_stream(asked))
     except (RagError, ValueError) as exc:
         raise _fail(str(exc)) from None
     evidence = answer.short_answer_citation()

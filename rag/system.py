@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import numbers
 import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from embeddings import ALIASES, BACKENDS, DEFAULT_BACKEND, get_embedder, model_identity
 from embeddings.base import Embedder
 from embeddings.lazy import LazyEmbedder
 from rag.answering import check_backend, get_answerer
-from rag.answering.base import Answerer, reading_depth, shown_passages
+from rag.answering.base import Answerer
 from rag.articles import Article, check_paths, clean_line, load_paths
-from rag.chain import build_chain
+from rag.chain import AskChain, CheckedAsk
 from rag.config import Config
 from rag.errors import BadInputError, IndexMismatchError
-from rag.followup import condense_query
 from rag.index import check_index, open_index
 from rag.index.base import HNSWIndex, IndexStats, SearchFilters, VectorParams
 from rag.ingest import IngestReport, ProgressCallback, ingest_articles
@@ -58,6 +57,7 @@ class RagSystem:
                                                  threads=self.config.embedding_threads)
         self.retriever = Retriever(self.index, self.embedder, self.config)
         self._answerers: dict[str, Answerer] = {}
+        self._chains: dict[str, AskChain] = {}
         self._write_lock = threading.Lock()
 
     def _open_index(self, embedder: Embedder | None, create: bool,  # type: ignore[no-untyped-def]
@@ -132,60 +132,46 @@ class RagSystem:
             self._answerers[name] = get_answerer(name, self.embedder, self.config)
         return self._answerers[name]
 
-    def ask(self, question: str, *, k: int | None = None, filters: SearchFilters | None = None,
-            history: list[str] | None = None, backend: str | None = None,
-            reference_date: str | None = None) -> Answer:
+    def chain(self, backend: str | None = None) -> AskChain:
+        """The path of a question through the answer backend ``backend`` (default: the
+        config's), built once per answerer."""
+        name = backend or self.config.answer_backend
+        answerer = self.answerer(name)
+        chain = self._chains.get(name)
+        if chain is None or chain.answerer is not answerer:  # replaced since (a test's fake)
+            chain = self._chains[name] = AskChain(self.retriever, answerer)
+        return chain
+
+    def ask(self, question: str | CheckedAsk, *, k: int | None = None,
+            filters: SearchFilters | None = None, history: list[str] | None = None,
+            backend: str | None = None, reference_date: str | None = None) -> Answer:
         """Answer ``question`` from the index, every claim cited.
 
         ``reference_date`` (ISO date) is "today" for time phrases in the question; by default
-        the config's ``reference_date``, else the real today.
+        the config's ``reference_date``, else the real today. A ``question`` that
+        :func:`check_ask` already checked comes with its options and is not checked again.
         """
-        question, k = check_ask(self.config, question, k=k, backend=backend,
-                                reference_date=reference_date)
-        history = self.check_history(history)
-        started = time.perf_counter()
-        answerer = self.answerer(backend)
-        chain = build_chain(self.retriever, answerer, k=k, filters=filters)
-        query = standalone_query(answerer, question, history)
-        # An LLM sees no history, so it answers the standalone question.
-        asked = query if answerer.can_condense else question
-        answer = chain.invoke({"question": asked, "query": query, "reference": reference_date})
-        answer.question = question
-        answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
-        if query != question:
-            answer.notes.append(f"searched for: {query}")
-        return answer
+        asked = self._checked(question, k=k, filters=filters, history=history,
+                              backend=backend, reference_date=reference_date)
+        return self.chain(asked.backend).invoke(asked)
 
-    def ask_stream(self, question: str, *, k: int | None = None,
+    def ask_stream(self, question: str | CheckedAsk, *, k: int | None = None,
                    filters: SearchFilters | None = None, history: list[str] | None = None,
                    backend: str | None = None,
                    reference_date: str | None = None) -> Iterator[str | Answer]:
-        """Like :meth:`ask`, streamed: text deltas while an LLM writes (its [n] are passage
-        numbers, as in the final answer), then the verified Answer, which replaces the text.
-        Backends without streaming yield only the Answer."""
-        question, k = check_ask(self.config, question, k=k, backend=backend,
-                                reference_date=reference_date)
-        history = self.check_history(history)
-        answerer = self.answerer(backend)
-        if not answerer.can_stream:
-            yield self.ask(question, k=k, filters=filters, history=history, backend=backend,
-                           reference_date=reference_date)
-            return
-        started = time.perf_counter()
-        query = standalone_query(answerer, question, history)
-        shown = k or self.config.top_k
-        hits = self.retriever.retrieve(query, reading_depth(answerer, shown), filters,
-                                       reference_date)
-        retrieved = time.perf_counter()
-        for item in answerer.stream(query, hits):
-            if isinstance(item, Answer):
-                item.question = question
-                item.passages = shown_passages(hits, shown, item.citations)
-                item.timings_ms.update(retrieve=(retrieved - started) * 1000,
-                                       total=(time.perf_counter() - started) * 1000)
-                if query != question:
-                    item.notes.append(f"searched for: {query}")
-            yield item
+        """Like :meth:`ask`, streamed: the same stages, yielding text deltas while an LLM
+        writes (its [n] are passage numbers, as in the final answer), then the verified
+        Answer, which replaces the text. Backends without streaming yield only the Answer."""
+        asked = self._checked(question, k=k, filters=filters, history=history,
+                              backend=backend, reference_date=reference_date)
+        yield from self.chain(asked.backend).events(asked)
+
+    def _checked(self, question: str | CheckedAsk, **options: Any) -> CheckedAsk:
+        if not isinstance(question, CheckedAsk):
+            return check_ask(self.config, question, **options)
+        if any(value is not None for value in options.values()):
+            raise TypeError("a CheckedAsk carries its options: pass none beside it")
+        return question
 
     def langchain_retriever(self, k: int | None = None,
                             filters: SearchFilters | None = None) -> NewsRetriever:
@@ -195,30 +181,6 @@ class RagSystem:
         """The question on one line, without control characters, bidi overrides or lone
         surrogates (which no tokenizer encodes); empty or too long ones are refused."""
         return check_question(question, self.config)
-
-    def check_history(self, history: Sequence[str] | None) -> list[str]:
-        """The last ``max_history_turns`` earlier questions, each cleaned and checked like the
-        question (blank ones left out); a turn that is not text or too long is refused by its
-        place in ``history``.
-
-        >>> system = RagSystem.__new__(RagSystem)
-        >>> system.config = Config(max_history_turns=2)
-        >>> system.check_history(["Q1?", "Q2\\ud800?", "  "])
-        ['Q2?']
-        >>> system.check_history(["x" * 3000, "Q2?"])  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        rag.errors.BadInputError: history[0] (an earlier question) is 3,000 characters long; ...
-        """
-        if history is None:
-            return []
-        if isinstance(history, str) or not isinstance(history, Sequence):
-            raise BadInputError("history must be a list of the earlier questions, not "
-                                f"{type(history).__name__}")
-        first = max(0, len(history) - self.config.max_history_turns)
-        turns = (check_line(turn, f"history[{i}] (an earlier question)", self.config)
-                 for i, turn in enumerate(history[first:], start=first))
-        return [turn for turn in turns if turn]
 
     def stats(self) -> IndexStats:
         return self.index.stats()
@@ -254,15 +216,39 @@ def check_question(question: object, config: Config) -> str:
     return question
 
 
-def check_ask(config: Config, question: object, *, k: object = None,
-              backend: str | None = None,
-              reference_date: str | None = None) -> tuple[str, int | None]:
-    """The arguments of :meth:`RagSystem.ask` checked before any model loads (the CLI calls
-    it before opening the index): the cleaned question and ``k``; a bad question, ``k``,
-    answer backend or reference date is a BadInputError naming it.
+def check_history(history: Sequence[str] | None, config: Config) -> list[str]:
+    """The last ``max_history_turns`` earlier questions, each cleaned and checked like the
+    question (blank ones left out); a turn that is not text or too long is refused by its
+    place in ``history``.
 
-    >>> check_ask(Config(), "  Who won? ", k=3)
-    ('Who won?', 3)
+    >>> check_history(["Q1?", "Q2\\ud800?", "  "], Config(max_history_turns=2))
+    ['Q2?']
+    >>> check_history(["x" * 3000, "Q2?"], Config())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    rag.errors.BadInputError: history[0] (an earlier question) is 3,000 characters long; ...
+    """
+    if history is None:
+        return []
+    if isinstance(history, str) or not isinstance(history, Sequence):
+        raise BadInputError("history must be a list of the earlier questions, not "
+                            f"{type(history).__name__}")
+    first = max(0, len(history) - config.max_history_turns)
+    turns = (check_line(turn, f"history[{i}] (an earlier question)", config)
+             for i, turn in enumerate(history[first:], start=first))
+    return [turn for turn in turns if turn]
+
+
+def check_ask(config: Config, question: object, *, k: object = None,
+              history: Sequence[str] | None = None, filters: SearchFilters | None = None,
+              backend: str | None = None, reference_date: str | None = None) -> CheckedAsk:
+    """The arguments of :meth:`RagSystem.ask`, checked once before any model loads (the CLI
+    and the HTTP API call it, then ask with the result): a bad question, ``k``, answer
+    backend, reference date or history is a BadInputError naming it.
+
+    >>> check_ask(Config(), "  Who won? ", k=3)  # doctest: +NORMALIZE_WHITESPACE
+    CheckedAsk(question='Who won?', history=(), k=3, filters=None, backend=None,
+               reference_date=None)
     >>> check_ask(Config(), "Who won?", reference_date="last tuesday")
     Traceback (most recent call last):
     ...
@@ -272,7 +258,8 @@ def check_ask(config: Config, question: object, *, k: object = None,
     check_backend(backend or config.answer_backend)
     if reference_date:
         reference_day(reference_date)
-    return question, k
+    return CheckedAsk(question, tuple(check_history(history, config)), k, filters, backend,
+                      reference_date)
 
 
 def check_k(k: object) -> int | None:
@@ -327,13 +314,6 @@ def suggest_reindex(config: Config, backend: str) -> None:
                 f"--backend {DEFAULT_BACKEND}")
 
 
-def standalone_query(answerer: Answerer, question: str, history: list[str] | None) -> str:
-    """The follow-up rewritten by the answerer's model if it has one, else by rule."""
-    if answerer.can_condense:
-        return answerer.condense(question, history)
-    return condense_query(question, history)
-
-
 _systems: dict[tuple[str, str, str, str, bool], RagSystem] = {}
 _systems_lock = threading.Lock()
 
@@ -362,6 +342,7 @@ def get_system(config: Config | None = None, *, create: bool = True,
             system.config = config
             system.retriever.config = config
             system._answerers.clear()
+            system._chains.clear()
     return system
 
 

@@ -46,6 +46,14 @@ class Citation:
         if not 0 <= self.start < self.end:
             raise ValueError(f"bad citation span {self.start}:{self.end}")
 
+    def to_json(self) -> dict[str, Any]:
+        """The citation as ``Answer.to_json()`` and the chat completions' ``citations`` show
+        it."""
+        return {"n": self.n, "article_id": self.article_id, "title": self.title, "url": self.url,
+                "published_at": self.published_at, "quote": self.quote, "source": self.source,
+                "start": self.start, "end": self.end, "verified": self.verified,
+                "also_in": [asdict(r) for r in self.also_in]}
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -62,7 +70,33 @@ class Passage:
     published_at: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
+class Reading:
+    """What an answerer read from the passages: its cited text, short answer and notes.
+
+    An answerer returns it; the pipeline (rag/chain.py) adds the question, the passages shown
+    and the timings, and makes the :class:`Answer` of it once (:meth:`Answer.of`). The fields
+    mean what the Answer's of the same name mean.
+
+    >>> Reading("The articles don't say.", backend="extractive", abstained=True).abstained
+    True
+    """
+
+    text: str
+    backend: str
+    abstained: bool = False
+    short_answer: str | None = None
+    short_answer_score: float | None = None
+    citations: list[Citation] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+    draft: str | None = None
+    fallback: str | None = None
+    # The answerer's own stages (an LLM's "llm"), in milliseconds.
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Answer:
     """A short answer whose every claim carries a [n] marker indexing ``citations``.
 
@@ -94,6 +128,24 @@ class Answer:
     draft: str | None = None
     fallback: str | None = None
 
+    @classmethod
+    def of(cls, question: str, reading: Reading, *, passages: list[Passage],
+           timings_ms: dict[str, float], notes: Iterable[str] = ()) -> Answer:
+        """The Answer to ``question``: what the answerer read, the ``passages`` shown beside
+        it, the stages' ``timings_ms`` and the pipeline's ``notes`` after the reader's.
+
+        >>> read = Reading("Japan won 16-13. [1]", backend="extractive", notes=["r"])
+        >>> Answer.of("q", read, passages=[], timings_ms={"total": 1.0}, notes=["p"]).notes
+        ['r', 'p']
+        """
+        return cls(question=question, text=reading.text, abstained=reading.abstained,
+                   short_answer=reading.short_answer,
+                   short_answer_score=reading.short_answer_score,
+                   citations=list(reading.citations), passages=passages, timings_ms=timings_ms,
+                   backend=reading.backend, notes=[*reading.notes, *notes],
+                   unsupported=list(reading.unsupported), draft=reading.draft,
+                   fallback=reading.fallback)
+
     def short_answer_citation(self) -> Citation | None:
         """The first citation whose quote holds the short answer (its evidence).
 
@@ -116,13 +168,7 @@ class Answer:
             "short_answer_score": (None if self.short_answer_score is None
                                    else round(self.short_answer_score, 4)),
             "abstained": self.abstained,
-            "citations": [
-                {"n": c.n, "article_id": c.article_id, "title": c.title, "url": c.url,
-                 "published_at": c.published_at, "quote": c.quote, "source": c.source,
-                 "start": c.start, "end": c.end, "verified": c.verified,
-                 "also_in": [asdict(r) for r in c.also_in]}
-                for c in self.citations
-            ],
+            "citations": [c.to_json() for c in self.citations],
             "passages": [
                 {"article_id": p.article_id, "title": p.title, "score": round(p.score, 4),
                  "text": p.text, "source": p.source, "url": p.url,

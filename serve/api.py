@@ -18,10 +18,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from rag.articles import Article, LoadFailure, load_paths
+from rag.chain import CheckedAsk
 from rag.errors import BadInputError, RagError
 from rag.ingest import IngestReport
 from rag.retrieval import make_filters
-from rag.system import RagSystem
+from rag.system import RagSystem, check_ask
+from rag.types import Answer
 from serve import openai_compat as oa
 from serve.access import AccessPolicy, PageLogin
 from serve.errors import ApiError, add_error_handlers, error_of
@@ -90,14 +92,12 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
         if body.n not in (None, 1):
             raise ApiError(400, f"n={body.n}: only one choice (n=1) is supported", param="n")
         question, history = oa.split_messages(body.messages)
-        # Checked before a stream begins: its status is sent with the first chunk.
-        question, history = system.check_question(question), system.check_history(history)
-        # In a thread: the first question to an LLM backend loads its model.
-        kwargs = await run_in_threadpool(_ask_kwargs, system, body, history)
+        # Checked before a stream begins: its status is sent with the first chunk. In a
+        # thread: the first question to an LLM backend loads its model.
+        asked = await run_in_threadpool(_checked, system, body, question, history)
         if not body.stream:
-            answer, evidence = await run_in_threadpool(_chat_answer, system, question, kwargs)
-            return oa.completion(answer, evidence=evidence)
-        return StreamingResponse(_chat_events(system, question, kwargs),
+            return oa.completion(await run_in_threadpool(system.ask, asked))
+        return StreamingResponse(_chat_events(system, asked),
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache",
                                           "X-Accel-Buffering": "no"})
@@ -105,7 +105,7 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
     @v1.post("/ask", tags=["rest"], response_model=AnswerResponse)
     def ask(body: AskRequest) -> dict[str, Any]:
         """A cited answer: exactly the JSON of ``rag ask --json``."""
-        return _answer_json(system, body.question, _ask_kwargs(system, body, body.history))
+        return system.ask(_checked(system, body, body.question, body.history)).to_json()
 
     @v1.get("/articles", tags=["rest"])
     def list_articles() -> ArticleList:
@@ -159,13 +159,17 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
     return api
 
 
-def _ask_kwargs(system: RagSystem, options: AskOptions, history: list[str]) -> dict[str, Any]:
-    _check_backend(system, options.backend)
+def _checked(system: RagSystem, options: AskOptions, question: str,
+             history: list[str]) -> CheckedAsk:
+    """The question, its history and options checked once (``check_ask``), and the answer
+    backend they chose made ready."""
     f = options.filters
     filters = make_filters(f.sources, f.since, f.until, since_name="filters.since",
                            until_name="filters.until") if f else None
-    return {"k": options.k, "filters": filters, "history": history or None,
-            "backend": options.backend, "reference_date": options.as_of}
+    asked = check_ask(system.config, question, k=options.k, history=history, filters=filters,
+                      backend=options.backend, reference_date=options.as_of)
+    _check_backend(system, asked.backend)
+    return asked
 
 
 def _check_backend(system: RagSystem, backend: str | None) -> None:
@@ -182,34 +186,22 @@ def _check_backend(system: RagSystem, backend: str | None) -> None:
                        param="backend", code="backend_unavailable") from None
 
 
-def _answer_json(system: RagSystem, question: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-    return system.ask(question, **kwargs).to_json()
-
-
-def _chat_answer(system: RagSystem, question: str,
-                 kwargs: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
-    """The answer's JSON and the number of the citation holding its short answer, if any."""
-    answer = system.ask(question, **kwargs)
-    evidence = answer.short_answer_citation()
-    return answer.to_json(), evidence.n if evidence else None
-
-
-async def _chat_events(system: RagSystem, question: str,
-                       kwargs: dict[str, Any]) -> AsyncIterator[str]:
+async def _chat_events(system: RagSystem, asked: CheckedAsk) -> AsyncIterator[str]:
     """SSE of the verified answer: a role chunk at once, the content in pieces once the answer
     is checked (an LLM's draft is never sent: verification may change it), then a last chunk
     with ``citations``, then ``[DONE]``."""
     cid = oa.new_id()
     yield _sse(oa.chunk(cid, {"role": "assistant", "content": ""}))
     try:
-        answer, evidence = await run_in_threadpool(_chat_answer, system, question, kwargs)
+        answer: Answer = await run_in_threadpool(system.ask, asked)
     except Exception as exc:  # the stream has begun: report it in OpenAI's stream error form
         yield _sse(error_of(exc, "a streamed answer")[1])
         yield "data: [DONE]\n\n"
         return
-    for piece in oa.content_pieces(oa.reply_content(answer, evidence)):
+    for piece in oa.content_pieces(oa.reply_content(answer)):
         yield _sse(oa.chunk(cid, {"content": piece}))
-    yield _sse(oa.chunk(cid, {}, finish_reason="stop", citations=answer.get("citations") or []))
+    yield _sse(oa.chunk(cid, {}, finish_reason="stop",
+                        citations=[c.to_json() for c in answer.citations]))
     yield "data: [DONE]\n\n"
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from rag.articles import web_url
 from rag.errors import BadInputError
+from rag.types import Answer, Citation
 
 MODEL_ID = "news-rag"
 MAX_MESSAGES = 200
@@ -87,12 +88,12 @@ def answer_markdown(text: str, numbers: set[int]) -> str:
                    for i, piece in enumerate(pieces))
 
 
-def sources_markdown(citations: list[dict[str, Any]]) -> str:
+def sources_markdown(citations: list[Citation]) -> str:
     """The Sources list under an answer: ``[n] title (source, date) <url>`` per citation,
     metadata escaped (:func:`inline_markdown`); a url that is not http(s) is left out.
 
-    >>> print(sources_markdown([{"n": 1, "title": "T", "source": "cnn.com",
-    ...                          "published_at": "2022-06-01", "url": "https://x.test/a"}]))
+    >>> print(sources_markdown([Citation(1, "a", "T", "Q.", 0, 2, source="cnn.com",
+    ...                                  published_at="2022-06-01", url="https://x.test/a")]))
     Sources:
     - [1] T (cnn.com, 2022-06-01) <https://x.test/a>
     """
@@ -100,20 +101,20 @@ def sources_markdown(citations: list[dict[str, Any]]) -> str:
         return ""
     lines = ["Sources:"]
     for c in citations:
-        meta = ", ".join(inline_markdown(str(x)) for x in (c.get("source"), c.get("published_at"))
-                         if x)
-        line = f"- [{c['n']}] {inline_markdown(str(c['title']))}" + (f" ({meta})" if meta else "")
-        url = web_url(c.get("url"))
+        meta = ", ".join(inline_markdown(str(x)) for x in (c.source, c.published_at) if x)
+        line = f"- [{c.n}] {inline_markdown(str(c.title))}" + (f" ({meta})" if meta else "")
+        url = web_url(c.url)
         lines.append(line + (f" <{url}>" if url else ""))
     return "\n".join(lines)
 
 
-def reply_content(answer: dict[str, Any], evidence: int | None = None) -> str:
-    """What an OpenAI client shows: the short answer in bold with ``[evidence]`` (the citation
-    holding it; none: no short answer line), the answer text, then its Sources list.
+def reply_content(answer: Answer) -> str:
+    """What an OpenAI client shows: the short answer in bold with the [n] of the citation
+    holding it (none: no short answer line), the answer text, then its Sources list.
 
-    >>> print(reply_content({"answer": "Japan won 16-13. [1]", "short_answer": "16-13",
-    ...                      "citations": [{"n": 1, "title": "Polo"}]}, evidence=1))
+    >>> polo = Citation(1, "a", "Polo", "Japan won 16-13.", 0, 16)
+    >>> print(reply_content(Answer("q", "Japan won 16-13. [1]", short_answer="16-13",
+    ...                            citations=[polo])))
     **16-13** [1]
     <BLANKLINE>
     Japan won 16-13. [1]
@@ -121,26 +122,25 @@ def reply_content(answer: dict[str, Any], evidence: int | None = None) -> str:
     Sources:
     - [1] Polo
     """
-    short = answer.get("short_answer")
-    lead = f"**{inline_markdown(short)}** [{evidence}]\n\n" if short and evidence else ""
-    citations = answer.get("citations") or []
-    sources = sources_markdown(citations)
-    text = answer_markdown(answer["answer"], {c["n"] for c in citations})
+    evidence = answer.short_answer_citation()
+    lead = (f"**{inline_markdown(answer.short_answer or '')}** [{evidence.n}]\n\n"
+            if evidence else "")
+    sources = sources_markdown(answer.citations)
+    text = answer_markdown(answer.text, {c.n for c in answer.citations})
     return lead + text + (f"\n\n{sources}" if sources else "")
 
 
-def completion(answer: dict[str, Any], *, evidence: int | None = None,
-               model: str = MODEL_ID) -> dict[str, Any]:
-    """A ``chat.completion`` object for ``answer`` (``Answer.to_json()``)."""
+def completion(answer: Answer, *, model: str = MODEL_ID) -> dict[str, Any]:
+    """A ``chat.completion`` object for ``answer``."""
     return {
         "id": new_id(),
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
         "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                     "message": {"role": "assistant", "content": reply_content(answer, evidence),
+                     "message": {"role": "assistant", "content": reply_content(answer),
                                  "refusal": None}}],
-        "citations": answer.get("citations") or [],
+        "citations": [c.to_json() for c in answer.citations],
     }
 
 

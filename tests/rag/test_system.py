@@ -9,7 +9,7 @@ import pytest
 from langchain_core.documents import Document
 
 from rag import BadInputError, Config, IndexMismatchError, RagSystem, SearchFilters, ask
-from rag.chain import build_chain
+from rag.system import check_ask, check_history
 from rag.types import Answer
 
 RUSSIA_IRAN = "Russia and Iran Explore Strategic Partnership"
@@ -140,13 +140,16 @@ def test_langchain_retriever_gives_documents_with_metadata(sample_system: RagSys
 
 
 def test_chain_is_a_runnable_from_question_to_answer(sample_system: RagSystem) -> None:
-    chain = build_chain(sample_system.retriever, sample_system.answerer(), k=4)
-    answer = chain.invoke({"question": "What is Iran interested in, according to Overchuk?"})
+    chain = sample_system.chain()
+    assert chain is sample_system.chain()  # built once per answer backend
+    config = sample_system.config
+    answer = chain.invoke(check_ask(config, "What is Iran interested in, according to Overchuk?",
+                                    k=4))
     assert isinstance(answer, Answer)
     assert "aviation" in answer.text.lower()
     assert len(answer.passages) <= 4
     assert {"retrieve", "answer"} <= set(answer.timings_ms)
-    [batched] = chain.batch([{"question": "What did the sides say about the Moscow metro?"}])
+    [batched] = chain.batch([check_ask(config, "What did the sides say about the Moscow metro?")])
     assert batched.abstained
 
 
@@ -224,6 +227,7 @@ def test_only_the_last_history_turns_are_kept(fake_sample_system: RagSystem) -> 
     limit = fake_sample_system.config.max_history_turns
     older = ["x" * 5000, 3]  # beyond the kept turns: never read, so never refused
     recent = [f"Question {i}?" for i in range(limit)]
-    assert fake_sample_system.check_history([*older, *recent]) == recent
-    assert fake_sample_system.check_history([*recent, "  ", "\ud800"]) == recent[2:]
-    assert fake_sample_system.check_history(None) == []
+    config = fake_sample_system.config
+    assert check_history([*older, *recent], config) == recent
+    assert check_history([*recent, "  ", "\ud800"], config) == recent[2:]
+    assert check_history(None, config) == []

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from rag.answering.base import BaseAnswerer
+from rag.answering.base import Answerer
 
 pytestmark = pytest.mark.slow
 
@@ -196,7 +196,7 @@ def test_api_uploads_keep_the_page_limits_and_bad_bodies_are_named(keyless):
         system.delete([article_id])
 
 
-class FailingAnswerer(BaseAnswerer):
+class FailingAnswerer(Answerer):
     """An answer backend failing with a message that names the index folder."""
 
     def __init__(self, path) -> None:

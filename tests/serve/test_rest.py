@@ -9,7 +9,7 @@ import httpx
 import pytest
 from support import API_KEYS
 
-from rag.answering.base import BaseAnswerer
+from rag.answering.base import Answerer
 
 pytestmark = pytest.mark.slow
 
@@ -169,7 +169,7 @@ def test_openapi_schema_lists_the_routes(api_url, http):
         assert httpx.get(api_url + path).status_code == 401
 
 
-class BrokenAnswerer(BaseAnswerer):
+class BrokenAnswerer(Answerer):
     """An answer backend with a bug."""
 
     def answer(self, question, hits):

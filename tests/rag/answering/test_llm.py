@@ -16,7 +16,7 @@ from langchain_core.language_models.fake_chat_models import (
 
 from rag import Answer
 from rag.answering import get_answerer
-from rag.answering.base import NO_ANSWER
+from rag.answering.base import NO_ANSWER, passages_of
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.gguf import QWEN_CODER_1_5B
 from rag.answering.llm import LLMAnswerer, default_gguf, make_chat_model, smollm2_gguf
@@ -28,6 +28,7 @@ from rag.answering.prompt import (
     reader_messages,
 )
 from rag.articles import Article
+from rag.types import Passage, Reading
 
 QUESTION = "Where is the nuclear plant being built?"
 SUPPORTED = "The nuclear plant is being built in Bushehr, Iran"
@@ -55,15 +56,16 @@ def bushehr_passage(hits) -> int:
     return next(n for n, h in enumerate(hits, 1) if "Bushehr" in h.chunk.text)
 
 
-def check_citations(answer: Answer) -> None:
-    """Every [n] shown has a verified citation whose quote is the article's exact text."""
+def check_citations(answer: Reading | Answer, passages: list[Passage]) -> None:
+    """Every [n] shown has a verified citation whose quote is the exact text of one of the
+    ``passages``."""
     shown = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
     assert shown == {c.n for c in answer.citations}
     for c in answer.citations:
         assert c.verified and c.quote.strip()
         assert any(p.article_id == c.article_id and p.start <= c.start and c.end <= p.end
                    and p.text[c.start - p.start:c.end - p.start] == c.quote
-                   for p in answer.passages)
+                   for p in passages)
 
 
 def test_prompt_numbers_passages_and_fences_them_as_data(hits):
@@ -83,10 +85,10 @@ def test_streams_deltas_then_the_verified_answer(sample_system, hits):
     items = list(scripted(sample_system, f"{SUPPORTED} [{n}].").stream(QUESTION, hits))
     deltas, final = items[:-1], items[-1]
     assert all(isinstance(d, str) for d in deltas) and len(deltas) > 3
-    assert isinstance(final, Answer) and final.fallback is None and final.backend == "openai"
+    assert isinstance(final, Reading) and final.fallback is None and final.backend == "openai"
     assert "".join(deltas) == final.draft == f"{SUPPORTED} [{n}]."
     assert [c.n for c in final.citations] == [n]
-    check_citations(final)
+    check_citations(final, passages_of(hits))
     assert final.citations[0].quote == hits[n - 1].article.text[
         final.citations[0].start:final.citations[0].end]
 
@@ -108,7 +110,7 @@ def test_four_way_check_with_scripted_outputs(sample_system, hits):
         assert fell.text == extractive.answer(QUESTION, hits).text
         assert any("extractive answer shown instead" in note for note in fell.notes)
     for answer in (kept, caught, dropped):
-        check_citations(answer)
+        check_citations(answer, passages_of(hits))
 
 
 def test_model_error_mid_stream_falls_back(sample_system, hits):
@@ -194,11 +196,11 @@ def served(sample_system, llm_base_url):
 def test_real_server_streams_and_every_shown_citation_is_verified(served, hits):
     items = list(served.stream(QUESTION, hits))
     final = items[-1]
-    assert isinstance(final, Answer) and items[:-1]
+    assert isinstance(final, Reading) and items[:-1]
     assert "".join(items[:-1]).strip() == final.draft
     if final.fallback is None:
         assert final.backend == "openai"
-    check_citations(final)
+    check_citations(final, passages_of(hits))
 
 
 @pytest.mark.llm
@@ -213,7 +215,7 @@ def test_real_server_four_way_check(served, sample_system, hits):
     assert [c.n for c in well.citations] == [n] and not well.notes
     mangled = re.sub(r"\[\d+\]", f"[{wrong}]", real.draft or "")
     caught = served.finish(QUESTION, hits, scored, mangled + f" {SUPPORTED} [{wrong}][99].")
-    check_citations(caught)
+    check_citations(caught, passages_of(hits))
     assert "[99]" not in caught.text and any("[99]" in note for note in caught.notes)
     assert any(note.startswith("re-cited") for note in caught.notes)
     terse = get_answerer("openai", sample_system.embedder,
@@ -242,7 +244,7 @@ def test_injected_instructions_do_not_change_the_answer(writable_sample_system, 
     system._answerers["openai"] = get_answerer("openai", system.embedder, config)
     answer = system.ask(QUESTION, backend="openai")
     assert any(p.article_id == INJECTED.id for p in answer.passages)  # the model saw it
-    check_citations(answer)
+    check_citations(answer, answer.passages)
     assert "moon" not in answer.text.lower()
     assert all("Ignore" not in c.quote for c in answer.citations)
     for c in answer.citations:
@@ -267,7 +269,7 @@ def test_llamacpp_backend_runs_the_gguf_in_process(in_process, hits):
     assert isinstance(in_process, SentenceReader) and in_process.name == "llamacpp"
     answer = in_process.answer(QUESTION, hits)
     assert answer.draft is not None or answer.fallback
-    check_citations(answer)
+    check_citations(answer, passages_of(hits))
 
 
 # --- the sentence reader: a short answer from the best few sentences ---------------------------
@@ -329,7 +331,7 @@ def test_reader_short_answer_is_a_verified_span_of_its_cited_sentence(sample_sys
     items = list(reader(sample_system, f"Answer: {POLO_SCORE} [{n}]").stream(POLO, polo_hits))
     deltas, final = items[:-1], items[-1]
     assert all(isinstance(d, str) for d in deltas) and "".join(deltas) == final.draft
-    assert isinstance(final, Answer) and final.fallback is None and final.backend == "llamacpp"
+    assert isinstance(final, Reading) and final.fallback is None and final.backend == "llamacpp"
     assert final.short_answer == POLO_SCORE and not final.notes
     # Its confidence: the support of its sentence for "question + short answer".
     answerer = reader(sample_system)
@@ -337,13 +339,14 @@ def test_reader_short_answer_is_a_verified_span_of_its_cited_sentence(sample_sys
     support = answerer.verifier.claim_support(f"{POLO} {POLO_SCORE}", [sentence],
                                               answerer.extractive.score(POLO, polo_hits))
     assert final.short_answer_score == pytest.approx(support[0])
-    assert final.to_json()["short_answer_score"] == round(support[0], 4)
+    shown = Answer.of(POLO, final, passages=passages_of(polo_hits), timings_ms={})
+    assert shown.to_json()["short_answer_score"] == round(support[0], 4)
     quote = final.citations[0].quote
     assert POLO_SCORE in quote and final.text.startswith(f"{quote} [1]")
     # Then the sentences of the fast reader's other candidates, each cited once.
     assert len(final.citations) <= sample_system.config.max_answer_sentences
     assert len({c.quote for c in final.citations}) == len(final.citations)
-    check_citations(final)
+    check_citations(final, passages_of(polo_hits))
 
 
 @pytest.mark.parametrize(("reply", "short", "noted"), [
@@ -361,7 +364,7 @@ def test_reader_finds_the_right_words_under_a_wrong_number_or_with_one_too_many(
     assert all(POLO_SCORE not in c.quote for c in final.citations[1:])
     for part in noted:
         assert any(part.format(n=n, wrong=wrong) in note for note in final.notes), final.notes
-    check_citations(final)
+    check_citations(final, passages_of(polo_hits))
 
 
 def test_reader_falls_back_when_the_short_answer_is_not_in_its_sentence(sample_system,
@@ -383,7 +386,7 @@ def test_reader_falls_back_when_the_short_answer_is_not_in_its_sentence(sample_s
     assert (fast.short_answer, fast.short_answer_score) == (best.text, best.score)
     assert final.short_answer_score == best.score
     assert final.draft == "Answer: 15-12 [1]" and "15-12" not in final.text
-    check_citations(final)
+    check_citations(final, passages_of(polo_hits))
 
 
 def test_reader_falls_back_or_abstains_on_unusable_replies(sample_system, polo_hits):
@@ -433,7 +436,7 @@ def test_qwen_reader_answers_the_water_polo_score(in_process, polo_hits):
         "does not back the short answer" in note for note in answer.notes), answer.notes
     assert answer.citations and all(c.verified for c in answer.citations)
     assert POLO_SCORE in answer.citations[0].quote
-    check_citations(answer)
+    check_citations(answer, passages_of(polo_hits))
 
 
 def test_the_trained_reader_keeps_an_unbacked_llm_short_answer_out_of_bold(sample_system,
@@ -447,7 +450,7 @@ def test_the_trained_reader_keeps_an_unbacked_llm_short_answer_out_of_bold(sampl
     assert final.short_answer_score is None
     assert any("does not back the short answer 'Japan'" in note for note in final.notes)
     assert POLO_SCORE in final.citations[0].quote  # its evidence is still shown, cited
-    check_citations(final)
+    check_citations(final, passages_of(polo_hits))
     # With the reader's threshold at 0 the same reply is shown as before.
     shown = reader(sample_system, f"Answer: Japan [{n}]",
                    short_answer_threshold=0.0).answer(POLO, polo_hits)
