@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support import REPO as ROOT
 
 import rag.system
 from rag import RagSystem
@@ -17,7 +18,6 @@ from rag.chain import CheckedAsk
 from rag.system import check_ask
 from rag.types import Answer, Reading
 
-ROOT = Path(__file__).resolve().parent.parent
 # What an answerer may have: probing an object for one of these is asking an answerer.
 ABILITIES = {name for name in vars(Answerer) if not name.startswith("_")} - {"name"}
 
