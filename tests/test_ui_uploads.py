@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag.articles import Article
-from ui.uploads import cap_upload
+from rag.uploads import cap_upload
 
 REPO = Path(__file__).resolve().parent.parent
 
