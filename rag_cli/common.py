@@ -1,17 +1,21 @@
 """What every ``rag`` command shares: the ``--index`` option, how an index is opened, and how
-an error is printed."""
+an error is printed.
+
+What a command prints from an index goes through ``rag.articles.clean_line``: no escape
+sequences, bidi overrides or lone surrogates (articles are cleaned when loaded; this covers
+indexes built before that)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+from embeddings.lazy import LazyEmbedder
+from rag.articles import clean_line
 from rag.config import Config
-
-if TYPE_CHECKING:
-    from rag.system import RagSystem
+from rag.system import RagSystem, is_default_index
 
 IndexOption = Annotated[
     Path | None,
@@ -29,9 +33,6 @@ def open_system(index: Path | None, *, create: bool = False,
     ``read_only``: it is only read, waiting for no writer. The default index is created when
     missing and never read-only (it fills itself on first use).
     """
-    from embeddings.lazy import LazyEmbedder
-    from rag.system import RagSystem, is_default_index
-
     config = Config.from_env(index_dir=index)
     lazy = LazyEmbedder(config.embedding_model, config.embedding_backend,
                         threads=config.embedding_threads)
@@ -40,15 +41,8 @@ def open_system(index: Path | None, *, create: bool = False,
                      read_only=read_only and not default)
 
 
-def safe(text: str) -> str:
-    """``text`` fit for a terminal: no escape sequences, bidi overrides or lone surrogates
-    (articles are cleaned when loaded; this covers indexes built before that)."""
-    from rag.articles import clean_line
-
-    return clean_line(text)
-
-
 def fail(message: str) -> typer.Exit:
-    """Print ``error: message`` on stderr; the exit (code 1) to raise."""
-    typer.secho(f"error: {safe(message)}", fg=typer.colors.RED, err=True)
+    """Print ``error: message`` on stderr, fit for a terminal (``clean_line``); the exit (code 1)
+    to raise."""
+    typer.secho(f"error: {clean_line(message)}", fg=typer.colors.RED, err=True)
     return typer.Exit(code=1)

@@ -10,10 +10,11 @@ from typing import Annotated
 
 import typer
 
+from rag.articles import clean_line
 from rag.config import Config
 from rag.errors import RagError
 from rag.types import Answer
-from rag_cli.common import IndexOption, fail, open_system, safe
+from rag_cli.common import IndexOption, fail, open_system
 from rag_cli.feeds import feeds_app, ingest_urls
 
 app = typer.Typer(help="Question answering over news articles, with cited answers.",
@@ -52,9 +53,9 @@ def ingest(
     except RagError as exc:
         raise fail(str(exc)) from None
     for failure in report.failures:
-        typer.secho(f"skipped {safe(str(failure))}", fg=typer.colors.YELLOW, err=True)
+        typer.secho(f"skipped {clean_line(str(failure))}", fg=typer.colors.YELLOW, err=True)
     for note in report.notes:
-        typer.secho(f"note: {safe(str(note))}", fg=typer.colors.YELLOW, err=True)
+        typer.secho(f"note: {clean_line(str(note))}", fg=typer.colors.YELLOW, err=True)
     typer.echo(report.summary())
     if report.failed and not (report.added or report.updated or report.skipped):
         raise typer.Exit(code=1)
@@ -109,9 +110,9 @@ def ask(
     if answer.citations:
         typer.echo("\nSources:")
     for c in answer.citations:
-        meta = ", ".join(safe(x) for x in (c.source, c.published_at, web_url(c.url)) if x)
-        typer.echo(f"[{c.n}] {safe(c.title)}" + (f" ({meta})" if meta else ""))
-        typer.echo(f"    “{safe(c.quote)}”")
+        meta = ", ".join(clean_line(x) for x in (c.source, c.published_at, web_url(c.url)) if x)
+        typer.echo(f"[{c.n}] {clean_line(c.title)}" + (f" ({meta})" if meta else ""))
+        typer.echo(f"    “{clean_line(c.quote)}”")
         if c.also_in:
             typer.echo("    also in: " + ", ".join(r.source or r.url or r.title for r in c.also_in))
 
@@ -152,8 +153,8 @@ def list_articles(index: IndexOption = None) -> None:
     except RagError as exc:
         raise fail(str(exc)) from None
     for article, n_chunks in rows:
-        typer.echo(f"{safe(article.id)}\t{article.published_at or '-'}\t"
-                   f"{safe(article.source or '-')}\t{n_chunks}\t{safe(article.title)}")
+        typer.echo(f"{clean_line(article.id)}\t{article.published_at or '-'}\t"
+                   f"{clean_line(article.source or '-')}\t{n_chunks}\t{clean_line(article.title)}")
 
 
 @app.command()
