@@ -156,6 +156,18 @@ def test_the_shells_use_the_library_by_its_public_names(path: Path) -> None:
     assert not reached, f"{path.name} reaches system.retriever on lines {reached}"
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "serve").rglob("*.py")),
+                         ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_the_server_does_not_import_the_page(path: Path) -> None:
+    # The upload checks the API shares with the page live in the library (rag/uploads.py).
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+             for alias in node.names}
+    names |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    page = sorted(n for n in names if n.split(".")[0] in ("ui", "app"))
+    assert not page, f"{path.name} imports {page}"
+
+
 def test_retrieval_and_answering_do_not_import_each_other() -> None:
     crossing = sorted(
         (name, target) for name, targets in graph().items() for target in targets
