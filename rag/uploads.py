@@ -15,6 +15,7 @@ file types the loaders read, a size cap per file and a cap on the text of one up
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,8 @@ DEFAULT_MAX_UPLOAD_MB = 20
 DEFAULT_MAX_UPLOAD_CHARS = 2_000_000
 
 
-def check_uploads(paths: list[str | Path], max_bytes: int) -> tuple[list[Path], list[LoadFailure]]:
+def check_uploads(paths: Iterable[str | Path],
+                  max_bytes: int) -> tuple[list[Path], list[LoadFailure]]:
     """Split uploaded files into those to ingest and those refused, with the reason.
 
     >>> check_uploads(["notes.pdf"], 10)[1][0].reason  # doctest: +ELLIPSIS
@@ -93,7 +95,7 @@ def cap_upload(articles: list[Article], max_chars: int) -> tuple[list[Article], 
     return kept, refused
 
 
-def ingest_uploads(system: RagSystem, paths: list[str | Path], *, max_bytes: int,
+def ingest_uploads(system: RagSystem, paths: Iterable[str | Path], *, max_bytes: int,
                    max_chars: int, progress: ProgressCallback | None = None) -> IngestReport:
     """Check, load and ingest uploaded files: a file of another type or over ``max_bytes`` is
     refused, the text beyond ``max_chars`` too (each by name, in ``failures``); articles are

@@ -281,7 +281,7 @@ async def _ingest_files(system: RagSystem, request: Request,
 
 def _ingest_paths(system: RagSystem, paths: list[Path], settings: ServeSettings,
                   tmp: str) -> IngestReport:
-    report = ingest_uploads(system, list(paths), max_bytes=settings.max_upload_bytes,
+    report = ingest_uploads(system, paths, max_bytes=settings.max_upload_bytes,
                             max_chars=settings.max_upload_chars)
     report.failures = [LoadFailure(_relative(f.input, tmp), f.reason) for f in report.failures]
     return report
