@@ -23,9 +23,9 @@ from fastapi import FastAPI
 
 from rag import Answer, BadInputError, Config, RagError, RagSystem, get_system
 from rag.answering import BACKENDS
-from rag.articles import load_paths
 from rag.feeds import FeedService, FetchError, format_interval, load_urls
 from rag.retrieval import make_filters
+from rag.uploads import DEFAULT_MAX_UPLOAD_CHARS, DEFAULT_MAX_UPLOAD_MB, ingest_uploads
 from serve.errors import log_failure
 from serve.limits import ServeSettings
 from serve.server import create_app, serve_forever
@@ -47,13 +47,7 @@ from ui.render import (
     sources_html,
     stats_markdown,
     stream_prefixes,
-)
-from ui.uploads import (
-    DEFAULT_MAX_UPLOAD_CHARS,
-    DEFAULT_MAX_UPLOAD_MB,
-    as_uploaded,
-    cap_upload,
-    check_uploads,
+    upload_markdown,
 )
 
 STREAM_DELAY_S = 0.03
@@ -89,52 +83,57 @@ def page_errors(handler: Callable[..., T]) -> Callable[..., T]:
 def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
               max_upload_chars: int = DEFAULT_MAX_UPLOAD_CHARS,
               feeds: FeedService | None = None) -> gr.Blocks:
-    """The Gradio page over ``system``: Chat, Articles and Feeds tabs, and the ``ask`` API."""
-    max_bytes = max_upload_mb * 1_048_576
+    """The Gradio page over ``system``: a header, then the Chat, Articles and Feeds tabs (one
+    builder each)."""
     feeds = feeds or FeedService(system)
+    with gr.Blocks(title="News RAG: cited answers") as demo:
+        header_stats = header()
+        with gr.Tabs():
+            with gr.Tab("Chat"), gr.Row(equal_height=False):
+                chat_tab(system)
+            with gr.Tab("Articles"), gr.Row(equal_height=False):
+                view = articles_tab(system, feeds, header_stats, max_upload_mb=max_upload_mb,
+                                    max_upload_chars=max_upload_chars)
+            with gr.Tab("Feeds"), gr.Column():
+                feeds_table = feeds_tab(system, feeds, view, header_stats)
+        demo.load(lambda: (*articles_view(system), articles_view(system)[1],
+                           feed_rows(feeds.feeds())),
+                  None, [*view, header_stats, feeds_table], api_visibility="private")
+    return demo
 
-    def respond(message: str, turns: list[Turn], k: float, backend: str, only_sources: str = "",
-                since: str = "", until: str = "", as_of: str = "") -> Iterator[tuple[Any, ...]]:
-        question = (message or "").strip()
-        if not question:
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            return
-        # Answered turns only: a refused question (too long...) must not refuse the next ones.
-        history = [t.question for t in turns if t.answer is not None]
-        turns = [*turns, Turn(question)]
-        drafted = ""
-        error = "no answer"
-        yield chat_messages(turns, SEARCHING), turns, gr.skip(), ""
-        answer = None
-        try:
-            # LLM backends stream text, then the Answer; the others just the Answer.
-            filters = make_filters(only_sources, _blank(since), _blank(until),
-                                   since_name="'Published since' date",
-                                   until_name="'Published until' date")
-            for item in system.ask_stream(question, k=int(k), history=history,
-                                          backend=backend, filters=filters,
-                                          reference_date=_blank(as_of)):
-                if isinstance(item, Answer):
-                    answer = item
-                else:  # an LLM's next words; its [n] are renumbered in the final Answer
-                    drafted += item
-                    yield (chat_messages(turns, escape_markdown(drafted)), gr.skip(), gr.skip(),
-                           gr.skip())
-        except SHOWN_ERRORS as exc:
-            error = str(exc)
-        except Exception as exc:  # a backend down (LLM server...): say so in the chat
-            error = f"the answer backend failed: {log_failure(exc, f'answering {question!r}')}"
-        if answer is None:
-            turns[-1] = Turn(question, error=error)
-            yield chat_messages(turns), turns, gr.skip(), gr.skip()
-            return
-        if not drafted:  # not streamed by the backend: show it growing, a few words at a time
-            for prefix in stream_prefixes(answer.text):
-                yield (chat_messages(turns, answer_markdown(answer, prefix)), gr.skip(),
-                       gr.skip(), gr.skip())
-                time.sleep(STREAM_DELAY_S)
-        turns[-1] = Turn(question, answer)
-        yield chat_messages(turns), turns, sources_html(answer), gr.skip()
+
+def header() -> gr.Markdown:
+    """The page's title and, beside it, the index's stats (which the tabs keep current)."""
+    with gr.Row(elem_id="rag-header"):
+        with gr.Column(scale=3, min_width=300):
+            gr.Markdown("# News RAG\nAsk about the indexed news articles. Every claim is "
+                        "cited [n] to the sentence that supports it.")
+        with gr.Column(scale=2, min_width=300):
+            return gr.Markdown(elem_id="rag-header-stats")
+
+
+def chat_tab(system: RagSystem) -> None:
+    """The Chat tab: answers streamed into the conversation, the sources of the answer chosen
+    beside it; the ``chat`` (the tab's own event) and ``ask`` APIs."""
+    turns = gr.State([])
+    with gr.Column(scale=3, min_width=330):
+        chatbot = gr.Chatbot(label="Answers", height=460, elem_id="rag-chat",
+                             latex_delimiters=[], feedback_options=None, buttons=["copy"],
+                             placeholder="Ask a question about the articles.")
+        with gr.Row():
+            box = gr.Textbox(placeholder="Ask a question, then Enter", show_label=False,
+                             scale=5, elem_id="rag-question", max_lines=4, submit_btn=True)
+        examples = gr.Examples(EXAMPLE_QUESTIONS, inputs=[box], label="Example questions")
+        settings = chat_settings(system.config)
+    with gr.Column(scale=2, min_width=300):
+        sources = gr.HTML(sources_html(None), label="Sources", elem_id="rag-sources",
+                          padding=True, container=True, show_label=True)
+
+    def respond(message: str, turns: list[Turn], k: float, backend: str,
+                only_sources: str = "", since: str = "", until: str = "",
+                as_of: str = "") -> Iterator[tuple[Any, ...]]:
+        yield from chat_reply(system, message, turns, int(k), backend, only_sources, since,
+                              until, as_of)
 
     def select_answer(turns: list[Turn], evt: gr.SelectData) -> str:
         index = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
@@ -146,44 +145,136 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
         """Answer ``question``; returns the JSON of ``rag ask --json`` (answer, citations...)."""
         return system.ask(question).to_json()
 
-    def articles_view() -> tuple[list[list[Any]], str]:
-        rows = [[a.title, a.source or "", a.published_at or "", n, a.id]
-                for a, n in system.index.list_articles()]
-        rows.sort(key=lambda r: r[0].lower())
-        rows.sort(key=lambda r: r[2], reverse=True)  # newest first, undated last
-        return rows, stats_markdown(system.stats())
+    chat_io = dict(inputs=[box, turns, *settings], outputs=[chatbot, turns, sources, box])
+    box.submit(respond, **chat_io, api_name="chat", concurrency_limit=None)
+    examples.load_input_event.then(respond, **chat_io, api_visibility="private",
+                                   concurrency_limit=None)
+    chatbot.select(select_answer, [turns], [sources], api_visibility="private")
+    chatbot.clear(lambda: ([], sources_html(None)), None, [turns, sources],
+                  api_visibility="private")
+    gr.api(api_ask, api_name="ask")
+
+
+def chat_settings(config: Config) -> list[gr.components.Component]:
+    """The chat's folded settings: passages retrieved, answer backend, sources, dates, as-of
+    day (in the order ``chat_reply`` takes them)."""
+    with gr.Accordion("Settings", open=False):
+        k = gr.Slider(1, 20, value=config.top_k, step=1, label="Passages retrieved (k)")
+        backend = gr.Dropdown(list(BACKENDS), value=config.answer_backend,
+                              label="Answer backend", visible=len(BACKENDS) > 1)
+        only_sources = gr.Textbox(label="Only these sources", value="",
+                                  placeholder="cnn.com, bbc.com", elem_id="rag-filter-sources")
+        with gr.Row():
+            since = gr.Textbox(label="Published since", value="", placeholder="YYYY-MM-DD",
+                               elem_id="rag-filter-since", min_width=120)
+            until = gr.Textbox(label="Published until", value="", placeholder="YYYY-MM-DD",
+                               elem_id="rag-filter-until", min_width=120)
+            # Later articles are left out; "this week" counts from this day.
+            as_of = gr.Textbox(label="As of", value="", placeholder="YYYY-MM-DD (today)",
+                               elem_id="rag-as-of", min_width=120)
+    return [k, backend, only_sources, since, until, as_of]
+
+
+def chat_reply(system: RagSystem, message: str, turns: list[Turn], k: int, backend: str,
+               only_sources: str, since: str, until: str,
+               as_of: str) -> Iterator[tuple[Any, ...]]:
+    """The chat's updates for one question: the conversation, its turns, the sources panel and
+    the question box, as the answer comes (searching, streamed text, the cited answer)."""
+    question = (message or "").strip()
+    if not question:
+        yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return
+    # Answered turns only: a refused question (too long...) must not refuse the next ones.
+    history = [t.question for t in turns if t.answer is not None]
+    turns = [*turns, Turn(question)]
+    drafted = ""
+    error = "no answer"
+    yield chat_messages(turns, SEARCHING), turns, gr.skip(), ""
+    answer = None
+    try:
+        # LLM backends stream text, then the Answer; the others just the Answer.
+        filters = make_filters(only_sources, _blank(since), _blank(until),
+                               since_name="'Published since' date",
+                               until_name="'Published until' date")
+        for item in system.ask_stream(question, k=k, history=history, backend=backend,
+                                      filters=filters, reference_date=_blank(as_of)):
+            if isinstance(item, Answer):
+                answer = item
+            else:  # an LLM's next words; its [n] are renumbered in the final Answer
+                drafted += item
+                yield (chat_messages(turns, escape_markdown(drafted)), gr.skip(), gr.skip(),
+                       gr.skip())
+    except SHOWN_ERRORS as exc:
+        error = str(exc)
+    except Exception as exc:  # a backend down (LLM server...): say so in the chat
+        error = f"the answer backend failed: {log_failure(exc, f'answering {question!r}')}"
+    if answer is None:
+        turns[-1] = Turn(question, error=error)
+        yield chat_messages(turns), turns, gr.skip(), gr.skip()
+        return
+    if not drafted:  # not streamed by the backend: show it growing, a few words at a time
+        for prefix in stream_prefixes(answer.text):
+            yield (chat_messages(turns, answer_markdown(answer, prefix)), gr.skip(), gr.skip(),
+                   gr.skip())
+            time.sleep(STREAM_DELAY_S)
+    turns[-1] = Turn(question, answer)
+    yield chat_messages(turns), turns, sources_html(answer), gr.skip()
+
+
+def articles_view(system: RagSystem) -> tuple[list[list[Any]], str]:
+    """The Articles table's rows (newest first, undated last) and the index's stats."""
+    rows = [[a.title, a.source or "", a.published_at or "", n, a.id]
+            for a, n in system.index.list_articles()]
+    rows.sort(key=lambda r: r[0].lower())
+    rows.sort(key=lambda r: r[2], reverse=True)
+    return rows, stats_markdown(system.stats())
+
+
+def articles_tab(system: RagSystem, feeds: FeedService, header_stats: gr.Markdown, *,
+                 max_upload_mb: int, max_upload_chars: int) -> list[gr.components.Component]:
+    """The Articles tab: upload files or fetch links, see and delete the indexed articles; the
+    ``ingest``, ``ingest_links`` and ``delete`` APIs. Returns the table and stats it shows
+    (``articles_view``), for the tabs that change them."""
+    with gr.Column(scale=2, min_width=300):
+        # No file_types: Gradio would refuse a whole mixed upload; ingest_uploads refuses just
+        # the odd file, with its reason.
+        files = gr.File(file_count="multiple", label="Upload articles", elem_id="rag-upload")
+        add = gr.Button("Add to index", variant="primary", elem_id="rag-add")
+        status = gr.Markdown(elem_id="rag-status")
+        gr.Markdown(f"Types: .txt .md .html .json .jsonl, up to {max_upload_mb} MB each. "
+                    "JSON: `title`, `text`, and optional `source`, `url`, `published_at`.")
+        links = gr.Textbox(label="Or paste links to articles (one per line)", lines=3,
+                           placeholder="https://example.com/news/story", elem_id="rag-links")
+        fetch = gr.Button("Fetch links", elem_id="rag-fetch-links")
+    with gr.Column(scale=3, min_width=300):
+        stats = gr.Markdown(elem_id="rag-stats")
+        table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True,
+                             max_height=420, elem_id="rag-table",
+                             column_widths=["42%", "14%", "12%", "10%", "22%"])
+        with gr.Row():
+            chosen = gr.Textbox(label="Selected article ID", scale=3, elem_id="rag-selected")
+            remove = gr.Button("Delete", variant="stop", scale=1, elem_id="rag-delete")
 
     @page_errors
     def ingest(files: list[str] | None,
                progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         if not files:
-            return "Choose one or more files first.", *articles_view()
-        paths, refused = check_uploads(list(files), max_bytes)
-        progress(0, desc=f"Reading {len(paths)} file(s)")
+            return "Choose one or more files first.", *articles_view(system)
+        progress(0, desc=f"Reading {len(files)} file(s)")
 
         def step(done: int, total: int, title: str) -> None:
             progress((done, total), desc=f"Indexed: {title[:60]}", unit="articles")
 
-        loaded = load_paths(paths)
-        articles, over = cap_upload([as_uploaded(a) for a in loaded.articles], max_upload_chars)
-        # Each commit is atomic (questions see whole articles); at most ~50 per upload, as
-        # every commit rewrites the vector file.
-        report = system.ingest(articles, progress=step,
-                               commit_every=max(1, len(articles) // 50))
-        lines = [f"**{report.summary()}**"]
-        failures = refused + loaded.failures + over + report.failures
-        lines += [f"- note on **{escape_markdown(Path(n.input).name)}**: "
-                  f"{escape_markdown(n.reason)}" for n in loaded.notes]
-        lines += [f"- skipped **{escape_markdown(Path(f.input).name)}**: "
-                  f"{escape_markdown(f.reason)}" for f in failures]
-        return "\n".join(lines), *articles_view()
+        report = ingest_uploads(system, files, max_bytes=max_upload_mb * 1_048_576,
+                                max_chars=max_upload_chars, progress=step)
+        return upload_markdown(report), *articles_view(system)
 
     @page_errors
     def fetch_links(text: str,
                     progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         links = split_links(text)
         if not links:
-            return "Paste one or more links first.", gr.skip(), *articles_view()
+            return "Paste one or more links first.", gr.skip(), *articles_view(system)
         progress(0, desc=f"Fetching {min(len(links), MAX_LINKS)} link(s)")
         loaded = load_urls(links[:MAX_LINKS], feeds.fetcher)
         report = system.ingest(loaded.articles)
@@ -191,7 +282,59 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
         if len(links) > MAX_LINKS:
             lines.append(f"- only the first {MAX_LINKS} links were fetched: paste the others "
                          "again")
-        return "\n".join(lines), "", *articles_view()
+        return "\n".join(lines), "", *articles_view(system)
+
+    def pick_article(evt: gr.SelectData) -> str:
+        return str(evt.row_value[-1]) if evt.row_value else ""
+
+    @page_errors
+    def delete(article_id: str) -> tuple[Any, ...]:
+        ids = [i for i in (article_id or "").replace(",", " ").split() if i]
+        if not ids:
+            return "Click a row of the table, then Delete.", "", *articles_view(system)
+        removed = system.delete(ids)
+        return f"Deleted {removed} of {len(ids)} article(s).", "", *articles_view(system)
+
+    view = [table, stats]
+    add.click(ingest, [files], [status, *view], api_name="ingest",
+              concurrency_id="write", concurrency_limit=1).then(
+        lambda s: (None, s), [stats], [files, header_stats], api_visibility="private")
+    # Not in the write queue: a slow host would hold up every upload and delete. The fetched
+    # articles are ingested under the index's own write lock.
+    fetch.click(fetch_links, [links], [status, links, *view], api_name="ingest_links",
+                concurrency_id="fetch", concurrency_limit=2).then(
+        lambda s: s, [stats], [header_stats], api_visibility="private")
+    table.select(pick_article, None, [chosen], api_visibility="private")
+    remove.click(delete, [chosen], [status, chosen, *view], api_name="delete",
+                 concurrency_id="write", concurrency_limit=1).then(
+        lambda s: s, [stats], [header_stats], api_visibility="private")
+    return view
+
+
+def feeds_tab(system: RagSystem, feeds: FeedService, view: list[gr.components.Component],
+              header_stats: gr.Markdown) -> gr.Dataframe:
+    """The Feeds tab: follow, sync and remove feeds (the ``add_feed``, ``sync_feeds`` and
+    ``remove_feed`` APIs); a sync refreshes the Articles tab's ``view``. Returns the feeds'
+    table."""
+    gr.Markdown("Follow RSS or Atom feeds: new and changed entries are fetched, extracted and "
+                "indexed on each feed's schedule while the app runs.")
+    with gr.Row():
+        feed_url = gr.Textbox(label="Feed URL", scale=4, elem_id="rag-feed-url",
+                              placeholder="https://example.com/rss.xml")
+        feed_every = gr.Textbox(label="Every", scale=1, min_width=90,
+                                placeholder=system.config.feed_every, elem_id="rag-feed-every")
+        feed_keep = gr.Number(label="Keep days (0: all)", value=0, minimum=0, scale=1,
+                              min_width=120, elem_id="rag-feed-keep")
+        feed_add = gr.Button("Add feed", variant="primary", scale=1, elem_id="rag-feed-add")
+    feeds_table = gr.Dataframe(headers=FEED_HEADERS, interactive=False, wrap=True,
+                               max_height=360, elem_id="rag-feeds-table",
+                               column_widths=["5%", "27%", "14%", "7%", "8%", "11%", "28%"])
+    with gr.Row():
+        feed_chosen = gr.Textbox(label="Selected feed ID (empty: all feeds)", scale=3,
+                                 elem_id="rag-feed-selected")
+        feed_sync = gr.Button("Sync now", scale=1, elem_id="rag-feed-sync")
+        feed_remove = gr.Button("Remove", variant="stop", scale=1, elem_id="rag-feed-remove")
+    feed_status = gr.Markdown(elem_id="rag-feed-status")
 
     def feeds_view() -> list[list[Any]]:
         return feed_rows(feeds.feeds())
@@ -203,18 +346,18 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
                              keep_days=float(keep) if keep else None)
         except SHOWN_ERRORS as exc:
             return f"⚠ {escape_markdown(str(exc))}", gr.skip(), feeds_view()
-        return (f"Following {code(feed.url)} (every "
-                f"{format_interval(feed.every_s)}): **Sync now** fetches it, or the background "
-                "sync will.", str(feed.id), feeds_view())
+        return (f"Following {code(feed.url)} (every {format_interval(feed.every_s)}): "
+                "**Sync now** fetches it, or the background sync will.", str(feed.id),
+                feeds_view())
 
     @page_errors
     def sync_feeds(selected: str) -> tuple[Any, ...]:
         try:
             chosen = [feeds.feed(i) for i in (selected or "").replace(",", " ").split()]
         except SHOWN_ERRORS as exc:
-            return f"⚠ {escape_markdown(str(exc))}", feeds_view(), *articles_view()
+            return f"⚠ {escape_markdown(str(exc))}", feeds_view(), *articles_view(system)
         reports = feeds.sync(chosen or None)
-        return sync_markdown(reports), feeds_view(), *articles_view()
+        return sync_markdown(reports), feeds_view(), *articles_view(system)
 
     @page_errors
     def remove_feed(selected: str) -> tuple[Any, ...]:
@@ -222,155 +365,22 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
             feed, _ = feeds.remove((selected or "").strip())
         except SHOWN_ERRORS as exc:
             return f"⚠ {escape_markdown(str(exc))}", gr.skip(), feeds_view()
-        return (f"Stopped following {code(feed.url)} (its articles stay).", "",
-                feeds_view())
+        return f"Stopped following {code(feed.url)} (its articles stay).", "", feeds_view()
 
     def pick_feed(evt: gr.SelectData) -> str:
         return str(evt.row_value[0]) if evt.row_value else ""
 
-    def pick_article(evt: gr.SelectData) -> str:
-        return str(evt.row_value[-1]) if evt.row_value else ""
-
-    @page_errors
-    def delete(article_id: str) -> tuple[Any, ...]:
-        ids = [i for i in (article_id or "").replace(",", " ").split() if i]
-        if not ids:
-            return "Click a row of the table, then Delete.", "", *articles_view()
-        removed = system.delete(ids)
-        return f"Deleted {removed} of {len(ids)} article(s).", "", *articles_view()
-
-    with gr.Blocks(title="News RAG: cited answers") as demo:
-        turns = gr.State([])
-        with gr.Row(elem_id="rag-header"):
-            with gr.Column(scale=3, min_width=300):
-                gr.Markdown("# News RAG\nAsk about the indexed news articles. Every claim is "
-                            "cited [n] to the sentence that supports it.")
-            with gr.Column(scale=2, min_width=300):
-                header_stats = gr.Markdown(elem_id="rag-header-stats")
-        with gr.Tabs():
-            with gr.Tab("Chat"), gr.Row(equal_height=False):
-                with gr.Column(scale=3, min_width=330):
-                    chatbot = gr.Chatbot(label="Answers", height=460, elem_id="rag-chat",
-                                         latex_delimiters=[], feedback_options=None,
-                                         buttons=["copy"],
-                                         placeholder="Ask a question about the articles.")
-                    with gr.Row():
-                        box = gr.Textbox(placeholder="Ask a question, then Enter",
-                                         show_label=False, scale=5, elem_id="rag-question",
-                                         max_lines=4, submit_btn=True)
-                    examples = gr.Examples(EXAMPLE_QUESTIONS, inputs=[box],
-                                           label="Example questions")
-                    with gr.Accordion("Settings", open=False):
-                        k = gr.Slider(1, 20, value=system.config.top_k, step=1,
-                                      label="Passages retrieved (k)")
-                        backend = gr.Dropdown(list(BACKENDS), value=system.config.answer_backend,
-                                              label="Answer backend",
-                                              visible=len(BACKENDS) > 1)
-                        only_sources = gr.Textbox(label="Only these sources", value="",
-                                                  placeholder="cnn.com, bbc.com",
-                                                  elem_id="rag-filter-sources")
-                        with gr.Row():
-                            since = gr.Textbox(label="Published since", value="",
-                                               placeholder="YYYY-MM-DD",
-                                               elem_id="rag-filter-since", min_width=120)
-                            until = gr.Textbox(label="Published until", value="",
-                                               placeholder="YYYY-MM-DD",
-                                               elem_id="rag-filter-until", min_width=120)
-                            # Later articles are left out; "this week" counts from this day.
-                            as_of = gr.Textbox(label="As of", value="",
-                                               placeholder="YYYY-MM-DD (today)",
-                                               elem_id="rag-as-of", min_width=120)
-                with gr.Column(scale=2, min_width=300):
-                    sources = gr.HTML(sources_html(None), label="Sources", elem_id="rag-sources",
-                                      padding=True, container=True, show_label=True)
-            with gr.Tab("Articles"), gr.Row(equal_height=False):
-                with gr.Column(scale=2, min_width=300):
-                    # No file_types: Gradio would refuse a whole mixed upload; the
-                    # check in ingest() refuses just the odd file, with its reason.
-                    files = gr.File(file_count="multiple", label="Upload articles",
-                                    elem_id="rag-upload")
-                    add = gr.Button("Add to index", variant="primary", elem_id="rag-add")
-                    status = gr.Markdown(elem_id="rag-status")
-                    gr.Markdown(f"Types: .txt .md .html .json .jsonl, up to "
-                                f"{max_upload_mb} MB each. JSON: `title`, `text`, and "
-                                "optional `source`, `url`, `published_at`.")
-                    links = gr.Textbox(label="Or paste links to articles (one per line)",
-                                       lines=3, placeholder="https://example.com/news/story",
-                                       elem_id="rag-links")
-                    fetch = gr.Button("Fetch links", elem_id="rag-fetch-links")
-                with gr.Column(scale=3, min_width=300):
-                    stats = gr.Markdown(elem_id="rag-stats")
-                    table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False,
-                                         wrap=True, max_height=420, elem_id="rag-table",
-                                         column_widths=["42%", "14%", "12%", "10%", "22%"])
-                    with gr.Row():
-                        chosen = gr.Textbox(label="Selected article ID", scale=3,
-                                            elem_id="rag-selected")
-                        remove = gr.Button("Delete", variant="stop", scale=1,
-                                           elem_id="rag-delete")
-            with gr.Tab("Feeds"), gr.Column():
-                gr.Markdown("Follow RSS or Atom feeds: new and changed entries are fetched, "
-                            "extracted and indexed on each feed's schedule while the app runs.")
-                with gr.Row():
-                    feed_url = gr.Textbox(label="Feed URL", scale=4, elem_id="rag-feed-url",
-                                          placeholder="https://example.com/rss.xml")
-                    feed_every = gr.Textbox(label="Every", scale=1, min_width=90,
-                                            placeholder=system.config.feed_every,
-                                            elem_id="rag-feed-every")
-                    feed_keep = gr.Number(label="Keep days (0: all)", value=0,
-                                          minimum=0, scale=1, min_width=120,
-                                          elem_id="rag-feed-keep")
-                    feed_add = gr.Button("Add feed", variant="primary", scale=1,
-                                         elem_id="rag-feed-add")
-                feeds_table = gr.Dataframe(headers=FEED_HEADERS, interactive=False, wrap=True,
-                                           max_height=360, elem_id="rag-feeds-table",
-                                           column_widths=["5%", "27%", "14%", "7%", "8%",
-                                                          "11%", "28%"])
-                with gr.Row():
-                    feed_chosen = gr.Textbox(label="Selected feed ID (empty: all feeds)",
-                                             scale=3, elem_id="rag-feed-selected")
-                    feed_sync = gr.Button("Sync now", scale=1, elem_id="rag-feed-sync")
-                    feed_remove = gr.Button("Remove", variant="stop", scale=1,
-                                            elem_id="rag-feed-remove")
-                feed_status = gr.Markdown(elem_id="rag-feed-status")
-                # The background sync changes the table: shown without a reload.
-                gr.Timer(15).tick(feeds_view, None, [feeds_table], api_visibility="private")
-
-        chat_io = dict(inputs=[box, turns, k, backend, only_sources, since, until, as_of],
-                       outputs=[chatbot, turns, sources, box])
-        box.submit(respond, **chat_io, api_name="chat", concurrency_limit=None)
-        examples.load_input_event.then(respond, **chat_io, api_visibility="private",
-                                       concurrency_limit=None)
-        chatbot.select(select_answer, [turns], [sources], api_visibility="private")
-        chatbot.clear(lambda: ([], sources_html(None)), None, [turns, sources],
-                      api_visibility="private")
-        gr.api(api_ask, api_name="ask")
-
-        view = [table, stats]
-        add.click(ingest, [files], [status, *view], api_name="ingest",
-                  concurrency_id="write", concurrency_limit=1).then(
-            lambda s: (None, s), [stats], [files, header_stats], api_visibility="private")
-        # Not in the write queue: a slow host would hold up every upload and delete. The
-        # fetched articles are ingested under the index's own write lock.
-        fetch.click(fetch_links, [links], [status, links, *view], api_name="ingest_links",
-                    concurrency_id="fetch", concurrency_limit=2).then(
-            lambda s: s, [stats], [header_stats], api_visibility="private")
-        feed_add.click(add_feed, [feed_url, feed_every, feed_keep],
-                       [feed_status, feed_chosen, feeds_table], api_name="add_feed")
-        feed_sync.click(sync_feeds, [feed_chosen], [feed_status, feeds_table, *view],
-                        api_name="sync_feeds", concurrency_id="feeds",
-                        concurrency_limit=1).then(
-            lambda s: s, [stats], [header_stats], api_visibility="private")
-        feed_remove.click(remove_feed, [feed_chosen], [feed_status, feed_chosen, feeds_table],
-                          api_name="remove_feed")
-        feeds_table.select(pick_feed, None, [feed_chosen], api_visibility="private")
-        table.select(pick_article, None, [chosen], api_visibility="private")
-        remove.click(delete, [chosen], [status, chosen, *view], api_name="delete",
-                     concurrency_id="write", concurrency_limit=1).then(
-            lambda s: s, [stats], [header_stats], api_visibility="private")
-        demo.load(lambda: (*articles_view(), articles_view()[1], feeds_view()), None,
-                  [*view, header_stats, feeds_table], api_visibility="private")
-    return demo
+    # The background sync changes the table: shown without a reload.
+    gr.Timer(15).tick(feeds_view, None, [feeds_table], api_visibility="private")
+    feed_add.click(add_feed, [feed_url, feed_every, feed_keep],
+                   [feed_status, feed_chosen, feeds_table], api_name="add_feed")
+    feed_sync.click(sync_feeds, [feed_chosen], [feed_status, feeds_table, *view],
+                    api_name="sync_feeds", concurrency_id="feeds", concurrency_limit=1).then(
+        lambda s: s, [view[1]], [header_stats], api_visibility="private")
+    feed_remove.click(remove_feed, [feed_chosen], [feed_status, feed_chosen, feeds_table],
+                      api_name="remove_feed")
+    feeds_table.select(pick_feed, None, [feed_chosen], api_visibility="private")
+    return feeds_table
 
 
 def _blank(value: str | None) -> str | None:

@@ -125,7 +125,7 @@ def local_server(index: Path | None) -> Iterator[str]:
         if index is None:
             index = Path(tmp) / "index"
             log(f"indexing data/sample into {index}")
-            subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(REPO / "data/sample"),
+            subprocess.run([sys.executable, "-m", "rag_cli", "ingest", str(REPO / "data/sample"),
                             "--index", str(index)], check=True, env=env, cwd=REPO,
                            stdout=subprocess.DEVNULL)
         log_path = Path(tmp) / "server.log"

@@ -4,6 +4,7 @@ calibrate-citations, llm-support, slice."""
 from __future__ import annotations
 
 import json
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,10 @@ from rag.errors import RagError
 
 app = typer.Typer(help="Evaluate retrieval, answers and citations on a question set.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+# What the harness needs beyond the library (the `eval` extra of pyproject.toml): the sign test
+# of `compare` and the plots.
+EXTRA_MODULES = ("scipy", "matplotlib")
 
 CacheOption = Annotated[Path | None, typer.Option(
     help="Index cache folder (default: $NEWS_RAG_EVAL_CACHE or ~/.cache/news-rag/eval).")]
@@ -242,4 +247,9 @@ def slice_(
 
 
 def main(args: list[str] | None = None, prog_name: str = "python -m eval") -> None:
+    missing = [name for name in EXTRA_MODULES if find_spec(name) is None]
+    if missing:  # said before a run, not after it when the plots are drawn
+        typer.secho(f"error: {prog_name} needs {' and '.join(missing)}: "
+                    "pip install -e '.[eval]'", fg=typer.colors.RED, err=True)
+        raise SystemExit(1)
     app(args=args, prog_name=prog_name)

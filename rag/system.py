@@ -18,7 +18,7 @@ from rag.chain import AskChain, CheckedAsk
 from rag.config import Config
 from rag.errors import BadInputError, IndexMismatchError
 from rag.index import check_index, open_index
-from rag.index.base import HNSWIndex, IndexStats, SearchFilters, VectorParams
+from rag.index.base import Hit, HNSWIndex, IndexStats, SearchFilters, VectorParams
 from rag.ingest import IngestReport, ProgressCallback, ingest_articles
 from rag.notices import notice_once
 from rag.retrieval import NewsRetriever, Retriever
@@ -177,6 +177,12 @@ class RagSystem:
                             filters: SearchFilters | None = None) -> NewsRetriever:
         return NewsRetriever(retriever=self.retriever, k=k or self.config.top_k, filters=filters)
 
+    def search(self, query: str, k: int | None = None,
+               filters: SearchFilters | None = None) -> list[Hit]:
+        """The ``k`` passages most relevant to ``query`` (checked like a question), best first:
+        the search :meth:`ask` starts with, without the answer."""
+        return self.retriever.retrieve(self.check_question(query), k, filters)
+
     def check_question(self, question: str) -> str:
         """The question on one line, without control characters, bidi overrides or lone
         surrogates (which no tokenizer encodes); empty or too long ones are refused."""
@@ -327,15 +333,15 @@ def get_system(config: Config | None = None, *, create: bool = True,
     (``IndexNotFoundError`` names its path).
     """
     config = config or Config.from_env()
-    create = create or _is_default_index(config)
-    read_only = read_only and not _is_default_index(config)
+    create = create or is_default_index(config)
+    read_only = read_only and not is_default_index(config)
     key = (str(Path(config.index_dir).resolve()), config.embedding_model,
            config.embedding_backend, config.index_backend, read_only)
     with _systems_lock:
         system = _systems.get(key)
         if system is None:
             system = RagSystem(config, create=create, read_only=read_only)
-            if system.is_empty() and _is_default_index(config) and SAMPLE_CORPUS.is_dir():
+            if system.is_empty() and is_default_index(config) and SAMPLE_CORPUS.is_dir():
                 system.ingest_paths([SAMPLE_CORPUS])
             _systems[key] = system
         elif system.config != config:
@@ -346,5 +352,11 @@ def get_system(config: Config | None = None, *, create: bool = True,
     return system
 
 
-def _is_default_index(config: Config) -> bool:
+def is_default_index(config: Config) -> bool:
+    """Whether ``config`` names the default index (``$RAG_INDEX_DIR`` or ``./.rag-index``),
+    which :func:`get_system` creates and fills with the sample corpus on first use.
+
+    >>> is_default_index(Config.from_env()), is_default_index(Config(index_dir="elsewhere"))
+    (True, False)
+    """
     return Path(config.index_dir) == Config.from_env().index_dir

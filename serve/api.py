@@ -17,13 +17,14 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from rag.articles import Article, LoadFailure, load_paths
+from rag.articles import Article, LoadFailure
 from rag.chain import CheckedAsk
 from rag.errors import BadInputError, RagError
 from rag.ingest import IngestReport
 from rag.retrieval import make_filters
 from rag.system import RagSystem, check_ask
 from rag.types import Answer
+from rag.uploads import cap_upload, ingest_uploads
 from serve import openai_compat as oa
 from serve.access import AccessPolicy, PageLogin
 from serve.errors import ApiError, add_error_handlers, error_of
@@ -41,7 +42,6 @@ from serve.schemas import (
     IngestResponse,
     Stats,
 )
-from ui.uploads import as_uploaded, cap_upload, check_uploads
 
 logger = logging.getLogger("serve")
 _SAFE_NAME = re.compile(r"[^\w.\- ]+")
@@ -273,13 +273,9 @@ async def _ingest_files(system: RagSystem, request: Request,
 
 def _ingest_paths(system: RagSystem, paths: list[Path], settings: ServeSettings,
                   tmp: str) -> IngestReport:
-    accepted, refused = check_uploads(list(paths), settings.max_upload_bytes)
-    loaded = load_paths(accepted)
-    articles, over = cap_upload([as_uploaded(a) for a in loaded.articles],
-                                settings.max_upload_chars)
-    report = system.ingest(articles, commit_every=max(1, len(articles) // 50))
-    report.failures = [LoadFailure(_relative(f.input, tmp), f.reason)
-                       for f in refused + loaded.failures + over + report.failures]
+    report = ingest_uploads(system, paths, max_bytes=settings.max_upload_bytes,
+                            max_chars=settings.max_upload_chars)
+    report.failures = [LoadFailure(_relative(f.input, tmp), f.reason) for f in report.failures]
     return report
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rag.uploads import DEFAULT_MAX_UPLOAD_CHARS, DEFAULT_MAX_UPLOAD_MB
 from serve.openai_compat import error_body
-from ui.uploads import DEFAULT_MAX_UPLOAD_CHARS, DEFAULT_MAX_UPLOAD_MB
 
 
 @dataclass(frozen=True)

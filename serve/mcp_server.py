@@ -72,7 +72,7 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
         with _told():
             filters = make_filters(sources, since, until, since_name="since",
                                    until_name="until")
-            hits = system.retriever.retrieve(system.check_question(query), k, filters)
+            hits = system.search(query, k, filters)
         return {"passages": [
             {"article_id": h.article.id, "title": h.article.title, "source": h.article.source,
              "url": h.article.url, "published_at": h.article.published_at,

@@ -14,9 +14,11 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from rag.articles import web_url
 from rag.index.base import IndexStats
+from rag.ingest import IngestReport
 from rag.types import Answer, Citation, Passage
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -180,6 +182,22 @@ def stats_markdown(stats: IndexStats) -> str:
     size = stats.size_bytes / 1_048_576
     return (f"**{stats.articles:,}** articles · **{stats.chunks:,}** chunks · "
             f"`{stats.model}` · {stats.backend} · {size:.1f} MB")
+
+
+def upload_markdown(report: IngestReport) -> str:
+    """An upload's outcome: the counts, then each note and refused file by its file name.
+
+    >>> from rag.articles import LoadFailure
+    >>> print(upload_markdown(IngestReport(failures=[LoadFailure("/tmp/x/a_b.pdf", "no")])))
+    **added 0, updated 0, skipped 0 unchanged, failed 1; 0 chunks (0 embedded) in 0.0s**
+    - skipped **a\\_b\\.pdf**: no
+    """
+    lines = [f"**{report.summary()}**"]
+    lines += [f"- note on **{escape_markdown(Path(n.input).name)}**: {escape_markdown(n.reason)}"
+              for n in report.notes]
+    lines += [f"- skipped **{escape_markdown(Path(f.input).name)}**: "
+              f"{escape_markdown(f.reason)}" for f in report.failures]
+    return "\n".join(lines)
 
 
 def error_markdown(message: str) -> str:

@@ -98,7 +98,7 @@ def test_baselines_run_in_the_same_harness(baseline, tmp_path, eval_cache_dir,
 
 def test_rag_eval_compare_and_unknown_baseline(sample_run, tmp_path, eval_cache_dir,
                                                sample_index_dir):
-    from rag.cli import app
+    from rag_cli.main import app
 
     out, _ = sample_run
     other = tmp_path / "dense"
@@ -115,6 +115,16 @@ def test_rag_eval_compare_and_unknown_baseline(sample_run, tmp_path, eval_cache_
                                       "--cache-dir", str(eval_cache_dir)])
     assert result.exit_code == 1
     assert "unknown system 'nope'" in result.output
+
+
+def test_without_the_eval_extra_rag_eval_says_how_to_install_it(monkeypatch) -> None:
+    import eval.cli
+    from rag_cli.main import app
+
+    monkeypatch.setattr(eval.cli, "find_spec", lambda name: None if name == "matplotlib" else 1)
+    result = CliRunner().invoke(app, ["eval", "compare", "runs/a", "runs/b"])
+    assert result.exit_code == 1
+    assert "error: rag eval needs matplotlib: pip install -e '.[eval]'" in result.output
 
 
 def test_calibrate_citations_names_a_folder_without_its_files(tmp_path) -> None:

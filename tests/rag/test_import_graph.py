@@ -22,10 +22,11 @@ from support import REPO as ROOT
 
 LIBRARY = ROOT / "rag"
 # The repository's shells and harnesses: they import the library, never the reverse.
-SHELLS = ("serve", "eval", "ui", "app", "bench", "training")
-# rag/cli.py starts the server and the evaluation harness (lazily). Issue #26 part 4, still
-# open: the command line moves out of the library, and then this exception goes.
-SHELL_IMPORTS_ALLOWED = {"rag.cli": ("eval", "serve")}
+SHELLS = ("serve", "eval", "ui", "app", "rag_cli", "bench", "training")
+# The shells that serve users (the page, the server, the `rag` command): they use the library
+# through its public names (issue #26 part 4).
+USER_SHELLS = [ROOT / "app.py", *sorted(p for d in ("serve", "ui", "rag_cli")
+                                        for p in (ROOT / d).rglob("*.py"))]
 
 
 def module_name(path: Path) -> str:
@@ -128,17 +129,43 @@ def within(name: str, package: str) -> bool:
 
 
 def test_the_graph_sees_lazy_imports() -> None:
-    # rag.cli imports the feeds' command line inside a function only.
-    assert "rag.feeds.cli" in edges("rag.cli")
+    # rag.notices imports the ONNX backend inside a function only; rag.feeds.sync imports
+    # rag.system under TYPE_CHECKING only.
+    assert "embeddings.onnx_int8" in set(imported_names("rag.notices"))
+    assert "rag.system" in edges("rag.feeds.sync")
 
 
 @pytest.mark.parametrize("name", sorted(modules()))
 def test_the_library_never_imports_its_shells(name: str) -> None:
     shells = sorted({t.split(".")[0] for t in imported_names(name)
                      if t.split(".")[0] in SHELLS})
-    # rag/cli.py still reaches serve and eval (issue #26 part 4: it moves out of the library);
-    # it may import those and no other shell.
-    assert shells == sorted(SHELL_IMPORTS_ALLOWED.get(name, ())), f"{name} imports {shells}"
+    assert shells == [], f"{name} imports {shells}"
+
+
+@pytest.mark.parametrize("path", USER_SHELLS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_the_shells_use_the_library_by_its_public_names(path: Path) -> None:
+    """No private name of the library imported (``rag.system._is_default_index`` was), and no
+    reaching past ``RagSystem`` into its retriever (``RagSystem.search`` is the way in)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    private = [f"{node.module}.{alias.name}" for node in ast.walk(tree)
+               if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "rag"
+               for alias in node.names if alias.name.startswith("_")]
+    reached = [node.lineno for node in ast.walk(tree)
+               if isinstance(node, ast.Attribute) and node.attr == "retriever"]
+    assert not private, f"{path.name} imports {private}"
+    assert not reached, f"{path.name} reaches system.retriever on lines {reached}"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "serve").rglob("*.py")),
+                         ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_the_server_does_not_import_the_page(path: Path) -> None:
+    # The upload checks the API shares with the page live in the library (rag/uploads.py).
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+             for alias in node.names}
+    names |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    page = sorted(n for n in names if n.split(".")[0] in ("ui", "app"))
+    assert not page, f"{path.name} imports {page}"
 
 
 def test_retrieval_and_answering_do_not_import_each_other() -> None:

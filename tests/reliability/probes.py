@@ -32,9 +32,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def rag_command() -> list[str]:
     """The `rag` console script of the running interpreter's environment (not whichever is
-    first on PATH), else ``python -m rag.cli``."""
+    first on PATH), else ``python -m rag_cli``."""
     script = Path(sys.executable).parent / "rag"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "rag.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "rag_cli"]
 
 
 def child_env() -> dict[str, str]:

@@ -77,7 +77,7 @@ def servers(sample_index_dir, tmp_path_factory) -> Iterator[dict[str, str]]:
     for n, (mode, key) in enumerate(KEYS.items()):
         index = work / f"index-{n}"
         shutil.copytree(sample_index_dir, index)
-        argv = [sys.executable, "-m", "rag.cli", "serve", "--port", str(free_port()), "--index",
+        argv = [sys.executable, "-m", "rag_cli", "serve", "--port", str(free_port()), "--index",
                 str(index)]
         launches.append((mode, running_server(argv, {**env, **({"RAG_API_KEY": key} if key else
                                                                {})},

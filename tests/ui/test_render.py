@@ -7,6 +7,7 @@ import re
 import pytest
 
 from rag.types import Answer, Citation, Passage
+from rag.uploads import check_uploads
 from ui.render import (
     Turn,
     answer_markdown,
@@ -16,7 +17,6 @@ from ui.render import (
     sources_html,
     stream_prefixes,
 )
-from ui.uploads import check_uploads
 
 HOSTILE = "Crowds <img src=x onerror=alert(1)> cheered. <script>alert(2)</script> Then rain."
 

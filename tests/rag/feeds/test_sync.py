@@ -1,7 +1,7 @@
 """Feeds synced into a real index from a real HTTP server on 127.0.0.1 (tests/feedsite.py):
 what is ingested, changed pages, 304s, per-item errors, wire duplicates, retention, private
 addresses, and the background sync. The fake embedder vectors the articles; the real model
-syncs feeds in tests/rag/feeds/test_cli.py."""
+syncs feeds in tests/rag_cli/test_feeds.py."""
 
 from __future__ import annotations
 

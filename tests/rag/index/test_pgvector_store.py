@@ -137,8 +137,8 @@ def test_the_approximate_filtered_path_finds_what_exact_search_finds(fresh_index
 def test_the_cli_works_on_pgvector(sample_system, monkeypatch):
     from typer.testing import CliRunner
 
-    from rag.cli import app
     from rag.index import copy_index
+    from rag_cli.main import app
 
     name = f"test_cli_{uuid.uuid4().hex[:8]}"
     target = open_index("pgvector", name, model=sample_system.index.model,

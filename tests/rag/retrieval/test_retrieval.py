@@ -228,7 +228,7 @@ def test_source_and_date_filters_apply_to_dense_and_bm25(writable_fake_sample_sy
 def test_cli_ask_filters_by_source_and_dates(writable_sample_system):
     from typer.testing import CliRunner
 
-    from rag.cli import app
+    from rag_cli.main import app
 
     system = writable_sample_system
     text = "The ferry service to the island resumed on Monday after the storm, operators said."

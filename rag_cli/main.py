@@ -1,43 +1,24 @@
-"""The `rag` command: ingest, ask, stats, delete, reindex, serve, mcp. A thin CLI layer."""
+"""The `rag` command: ingest, ask, stats, list, delete, reindex, serve, mcp, feeds, eval. A
+thin layer over the library."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from rag.articles import clean_line
 from rag.config import Config
 from rag.errors import RagError
 from rag.types import Answer
+from rag_cli.common import IndexOption, fail, open_system
+from rag_cli.feeds import feeds_app, ingest_urls
 
 app = typer.Typer(help="Question answering over news articles, with cited answers.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-
-IndexOption = Annotated[
-    Path | None,
-    typer.Option("--index", help="Index folder (default: $RAG_INDEX_DIR or ./.rag-index)."),
-]
-
-
-def _config(index: Path | None) -> Config:
-    return Config.from_env(index_dir=index)
-
-
-def _safe(text: str) -> str:
-    """``text`` fit for a terminal: no escape sequences, bidi overrides or lone surrogates
-    (articles are cleaned when loaded; this covers indexes built before that)."""
-    from rag.articles import clean_line
-
-    return clean_line(text)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {_safe(message)}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=1)
 
 
 @app.command()
@@ -56,7 +37,7 @@ def ingest(
 
     try:
         files = check_paths(p for p in paths if not is_url(p))  # before the model loads
-        system = RagSystem(_config(index))
+        system = RagSystem(Config.from_env(index_dir=index))
         bar = tqdm(total=0, unit="article", desc="ingest", disable=not sys.stderr.isatty())
 
         def progress(done: int, total: int, title: str) -> None:
@@ -67,16 +48,14 @@ def ingest(
         report = system.ingest_paths(files, commit_every=commit_every, progress=progress,
                                      show_progress=sys.stderr.isatty())
         if urls:
-            from rag.feeds.cli import ingest_urls
-
             report = ingest_urls(system, urls, report)
         bar.close()
     except RagError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     for failure in report.failures:
-        typer.secho(f"skipped {_safe(str(failure))}", fg=typer.colors.YELLOW, err=True)
+        typer.secho(f"skipped {clean_line(str(failure))}", fg=typer.colors.YELLOW, err=True)
     for note in report.notes:
-        typer.secho(f"note: {_safe(str(note))}", fg=typer.colors.YELLOW, err=True)
+        typer.secho(f"note: {clean_line(str(note))}", fg=typer.colors.YELLOW, err=True)
     typer.echo(report.summary())
     if report.failed and not (report.added or report.updated or report.skipped):
         raise typer.Exit(code=1)
@@ -107,7 +86,7 @@ def ask(
     from rag.system import check_ask, get_system
 
     try:
-        config = _config(index)
+        config = Config.from_env(index_dir=index)
         # Every argument is checked before the index is opened and the model loads.
         asked = check_ask(config, question, k=k, filters=make_filters(source, since, until),
                           backend=backend, reference_date=as_of)
@@ -117,7 +96,7 @@ def ask(
             return
         answer = _stream(system.ask_stream(asked))
     except (RagError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     evidence = answer.short_answer_citation()
     if evidence is not None:
         typer.secho(f"{answer.short_answer} [{evidence.n}]", bold=True)
@@ -128,9 +107,9 @@ def ask(
     if answer.citations:
         typer.echo("\nSources:")
     for c in answer.citations:
-        meta = ", ".join(_safe(x) for x in (c.source, c.published_at, web_url(c.url)) if x)
-        typer.echo(f"[{c.n}] {_safe(c.title)}" + (f" ({meta})" if meta else ""))
-        typer.echo(f"    “{_safe(c.quote)}”")
+        meta = ", ".join(clean_line(x) for x in (c.source, c.published_at, web_url(c.url)) if x)
+        typer.echo(f"[{c.n}] {clean_line(c.title)}" + (f" ({meta})" if meta else ""))
+        typer.echo(f"    “{clean_line(c.quote)}”")
         if c.also_in:
             typer.echo("    also in: " + ", ".join(r.source or r.url or r.title for r in c.also_in))
 
@@ -149,29 +128,13 @@ def _stream(items: Iterator[str | Answer]) -> Answer:
     raise RagError("the answer stream ended without an answer")
 
 
-def _system_without_model(index: Path | None, *,  # type: ignore[no-untyped-def]
-                          read_only: bool = False):
-    """A RagSystem for commands that embed nothing: the model is not loaded (seconds saved).
-    ``read_only`` (any index but the default one, which fills itself on first use): it
-    writes nothing and waits for no writer."""
-    from embeddings.lazy import LazyEmbedder
-    from rag.system import RagSystem, _is_default_index
-
-    config = _config(index)
-    lazy = LazyEmbedder(config.embedding_model, config.embedding_backend,
-                        threads=config.embedding_threads)
-    default = _is_default_index(config)
-    return RagSystem(config, embedder=lazy, create=default,
-                     read_only=read_only and not default)
-
-
 @app.command()
 def stats(index: IndexOption = None) -> None:
     """Articles, chunks, model and size of the index."""
     try:
-        s = _system_without_model(index, read_only=True).stats()
+        s = open_system(index, read_only=True).stats()
     except RagError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(f"index:    {s.extra.get('path', '')} ({s.backend})")
     typer.echo(f"articles: {s.articles}")
     typer.echo(f"chunks:   {s.chunks}")
@@ -183,12 +146,12 @@ def stats(index: IndexOption = None) -> None:
 def list_articles(index: IndexOption = None) -> None:
     """Indexed articles: id, date, source, chunks, title."""
     try:
-        rows = _system_without_model(index, read_only=True).index.list_articles()
+        rows = open_system(index, read_only=True).index.list_articles()
     except RagError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     for article, n_chunks in rows:
-        typer.echo(f"{_safe(article.id)}\t{article.published_at or '-'}\t"
-                   f"{_safe(article.source or '-')}\t{n_chunks}\t{_safe(article.title)}")
+        typer.echo(f"{clean_line(article.id)}\t{article.published_at or '-'}\t"
+                   f"{clean_line(article.source or '-')}\t{n_chunks}\t{clean_line(article.title)}")
 
 
 @app.command()
@@ -198,10 +161,10 @@ def delete(
 ) -> None:
     """Remove articles from the index."""
     try:
-        system = _system_without_model(index)
+        system = open_system(index)
         removed = system.delete(article_ids)
     except RagError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     missing = len(set(article_ids)) - removed
     typer.echo(f"deleted {removed} article(s)" + (f"; {missing} not found" if missing else ""))
     if removed == 0:
@@ -223,10 +186,10 @@ def reindex(
     from rag.reindex import reindex as run_reindex
 
     try:
-        report = run_reindex(_config(index), backend=backend, model=model, keep_old=keep_old,
-                             show_progress=sys.stderr.isatty())
+        report = run_reindex(Config.from_env(index_dir=index), backend=backend, model=model,
+                             keep_old=keep_old, show_progress=sys.stderr.isatty())
     except (RagError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(report.summary())
 
 
@@ -238,14 +201,14 @@ def serve(
     index: IndexOption = None,
 ) -> None:
     """The chat page at / and the APIs under /v1 (OpenAI-compatible chat, REST) in one server."""
-    from serve.server import chat_app_module  # lazy: serve depends on rag, never the reverse
+    from serve.server import chat_app_module  # lazy: only `rag serve` needs the server
 
     argv = [*(["--host", host] if host else []), *(["--port", str(port)] if port else []),
             *(["--index", str(index)] if index else [])]
     try:
         module = chat_app_module()
     except RagError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     module.main(argv)
 
 
@@ -259,15 +222,15 @@ def mcp(
 ) -> None:
     """MCP server over the index (stdio): tools ask, search, list_articles."""
     from rag.index import check_index
-    from rag.system import _is_default_index, get_system
+    from rag.system import get_system, is_default_index
     from serve.mcp_server import build_mcp
 
     try:
-        config = _config(index)
+        config = Config.from_env(index_dir=index)
         # As for ask: a typo'd --index is named, never created (the default fills itself).
-        check_index(config.index_backend, config.index_dir, create=_is_default_index(config))
+        check_index(config.index_backend, config.index_dir, create=is_default_index(config))
     except RagError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     server = build_mcp(lambda: get_system(config, create=False))
     if http:
         server.run("streamable-http", host=host, port=port)
@@ -275,27 +238,17 @@ def mcp(
         server.run("stdio")
 
 
-def _add_feeds_commands() -> None:
-    from rag.feeds.cli import feeds_app
-
-    app.add_typer(feeds_app, name="feeds")
-
-
-_add_feeds_commands()
+app.add_typer(feeds_app, name="feeds")
 
 
 @app.command("eval", add_help_option=False,
              context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def eval_(ctx: typer.Context) -> None:
     """Evaluation harness: rag eval run|compare|calibrate|slice ... (python -m eval --help)."""
-    from eval.cli import main as eval_main  # lazy: eval depends on rag, never the reverse
+    from eval.cli import main as eval_main  # lazy: only `rag eval` needs the harness
 
     eval_main(list(ctx.args) or ["--help"], prog_name="rag eval")
 
 
 def main() -> None:  # pragma: no cover
     app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -24,7 +24,7 @@ MODEL = model_identity("all-MiniLM-L6-v2", DEFAULT_BACKEND)  # what new indexes 
 
 
 def rag(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    command = [RAG] if RAG else [sys.executable, "-m", "rag.cli"]
+    command = [RAG] if RAG else [sys.executable, "-m", "rag_cli"]
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "NO_COLOR": "1", **(env or {})}
     return subprocess.run([*command, *args], capture_output=True, text=True, env=full_env,
                           stdin=subprocess.DEVNULL, timeout=300, check=False)
@@ -107,7 +107,7 @@ def test_stats(cli_index: Path) -> None:
 
 def test_reading_commands_do_not_load_the_model(cli_index: Path) -> None:
     """stats, list and delete embed nothing, so torch is never imported (seconds saved)."""
-    code = ("import sys\nfrom typer.testing import CliRunner\nfrom rag.cli import app\n"
+    code = ("import sys\nfrom typer.testing import CliRunner\nfrom rag_cli.main import app\n"
             "for args in (['stats'], ['list'], ['delete', 'no-such-id']):\n"
             f"    r = CliRunner().invoke(app, [*args, '--index', {str(cli_index)!r}])\n"
             "    print(args[0], r.exit_code, 'torch' in sys.modules)\n")
@@ -169,7 +169,7 @@ def test_a_bad_argument_is_named_before_the_model_loads(tmp_path: Path, args: tu
 def test_bad_arguments_load_no_model(tmp_path: Path) -> None:
     """Neither torch nor onnxruntime (the embedding model's runtimes) is imported to refuse
     them: the refusal takes a second, not the model's load."""
-    code = ("import sys\nfrom typer.testing import CliRunner\nfrom rag.cli import app\n"
+    code = ("import sys\nfrom typer.testing import CliRunner\nfrom rag_cli.main import app\n"
             f"for args in {[list(args) for args, _ in BAD_ARGUMENTS]!r}:\n"
             f"    r = CliRunner().invoke(app, [*args, '--index', {str(tmp_path / 'i')!r}])\n"
             "    print(r.exit_code, 'torch' in sys.modules, 'onnxruntime' in sys.modules)\n")

@@ -22,7 +22,7 @@ RAG = shutil.which("rag")
 
 
 def rag(*args: str, private: bool = True) -> subprocess.CompletedProcess[str]:
-    command = [RAG] if RAG else [sys.executable, "-m", "rag.cli"]
+    command = [RAG] if RAG else [sys.executable, "-m", "rag_cli"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "NO_COLOR": "1", "RAG_FETCH_TIMEOUT_S": "2"}
     env.pop("RAG_ALLOW_PRIVATE_URLS", None)
     if private:

@@ -10,7 +10,7 @@ import pytest
 from support import REPO
 
 from rag.articles import Article
-from ui.uploads import cap_upload
+from rag.uploads import cap_upload
 
 
 def test_an_upload_is_capped_by_its_text_and_the_rest_named() -> None:

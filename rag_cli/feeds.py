@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rag.errors import RagError
 from rag.feeds.sync import FeedService, fetcher_for, format_interval, load_urls
+from rag_cli.common import IndexOption, fail, open_system
 
 if TYPE_CHECKING:
     from rag.ingest import IngestReport
@@ -18,11 +18,6 @@ if TYPE_CHECKING:
 
 feeds_app = typer.Typer(help="Follow RSS/Atom feeds: add, list, remove, sync.",
                         no_args_is_help=True)
-
-IndexOption = Annotated[
-    Path | None,
-    typer.Option("--index", help="Index folder (default: $RAG_INDEX_DIR or ./.rag-index)."),
-]
 
 
 def ingest_urls(system: RagSystem, urls: list[str], report: IngestReport) -> IngestReport:
@@ -39,26 +34,6 @@ def ingest_urls(system: RagSystem, urls: list[str], report: IngestReport) -> Ing
     report.failures += loaded.failures + more.failures
     report.seconds += time.perf_counter() - started
     return report
-
-
-def _service(index: Path | None, *, create: bool = False) -> FeedService:
-    """The feeds of the index, over a model loaded only when something is embedded (a sync
-    that finds nothing new, `list` and `remove` never load it)."""
-    from embeddings.lazy import LazyEmbedder
-    from rag.config import Config
-    from rag.system import RagSystem, _is_default_index
-
-    config = Config.from_env(index_dir=index)
-    system = RagSystem(config, embedder=LazyEmbedder(config.embedding_model),
-                       create=create or _is_default_index(config))
-    return FeedService(system)
-
-
-def _fail(message: str) -> typer.Exit:
-    from rag.articles import clean_line
-
-    typer.secho(f"error: {clean_line(message)}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=1)
 
 
 def _ago(epoch: float | None) -> str:
@@ -79,9 +54,10 @@ def add(
 ) -> None:
     """Follow a feed (or change its interval and retention). `rag feeds sync` fetches it."""
     try:
-        feed = _service(index, create=True).add(url, every=every, keep_days=keep_days)
+        service = FeedService(open_system(index, create=True))
+        feed = service.add(url, every=every, keep_days=keep_days)
     except RagError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     keep = f", keep {feed.keep_days:g} days" if feed.keep_days else ""
     typer.echo(f"following {feed.url} (id {feed.id}, every {format_interval(feed.every_s)}"
                f"{keep}); fetch it now with: rag feeds sync {feed.id}")
@@ -91,9 +67,9 @@ def add(
 def list_feeds(index: IndexOption = None) -> None:
     """Followed feeds: id, interval, retention, last sync, last result or error, URL."""
     try:
-        feeds = _service(index).feeds()
+        feeds = FeedService(open_system(index)).feeds()
     except RagError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if not feeds:
         typer.echo("no feeds: add one with `rag feeds add URL`")
     for f in feeds:
@@ -111,9 +87,9 @@ def remove(
 ) -> None:
     """Stop following a feed (its articles stay, unless --purge)."""
     try:
-        removed, deleted = _service(index).remove(feed, purge=purge)
+        removed, deleted = FeedService(open_system(index)).remove(feed, purge=purge)
     except RagError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(f"stopped following {removed.url}"
                + (f"; deleted {deleted} article(s)" if purge else ""))
 
@@ -128,7 +104,7 @@ def sync(
 ) -> None:
     """Fetch feeds, ingest new and changed entries, apply retention. Exit 1 if one failed."""
     try:
-        service = _service(index, create=True)
+        service = FeedService(open_system(index, create=True))
         if feeds:
             chosen = [service.feed(f) for f in feeds]
             reports = service.sync(chosen)
@@ -143,7 +119,7 @@ def sync(
                 typer.echo(f"no feed is due (next in {format_interval(wait)}); "
                            "--all syncs them all now")
     except RagError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     for report in reports:
         for failure in report.failures:
             typer.secho(f"skipped {failure}", fg=typer.colors.YELLOW, err=True)
