@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -75,8 +75,7 @@ class Reading:
     """What an answerer read from the passages: its cited text, short answer and notes.
 
     An answerer returns it; the pipeline (rag/chain.py) adds the question, the passages shown
-    and the timings, and makes the :class:`Answer` of it once (:meth:`Answer.of`). The fields
-    mean what the Answer's of the same name mean.
+    and the timings, and makes the :class:`Answer` of it once (:meth:`Answer.of`).
 
     >>> Reading("The articles don't say.", backend="extractive", abstained=True).abstained
     True
@@ -85,20 +84,31 @@ class Reading:
     text: str
     backend: str
     abstained: bool = False
+    # The few words that answer the question (a name, number, date, place or phrase): always a
+    # span of a cited sentence, so its citation verifies it. None when no span was chosen.
     short_answer: str | None = None
+    # How confident the answerer is in ``short_answer`` (higher = surer), None without one or
+    # when the backend has no such score. Its scale is the backend's: the trained reader's span
+    # probability (rag/answering/span_reader.py), the rules reader's span score, or for the LLM
+    # sentence reader the support of the cited sentence for "question + short answer" (its
+    # verifier). Compare it within one backend only; eval ranks short answers by it.
     short_answer_score: float | None = None
     citations: list[Citation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # LLM backends: sentences removed by citation verification, the model's unverified text,
+    # and why the extractive answer was used instead (None when it was not).
     unsupported: list[str] = field(default_factory=list)
     draft: str | None = None
     fallback: str | None = None
-    # The answerer's own stages (an LLM's "llm"), in milliseconds.
+    # The stages' times in milliseconds: an answerer's own ("llm"); in an Answer, every stage.
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Answer:
-    """A short answer whose every claim carries a [n] marker indexing ``citations``.
+@dataclass(frozen=True, kw_only=True)
+class Answer(Reading):
+    """A short answer whose every claim carries a [n] marker indexing ``citations``: the
+    :class:`Reading` of the passages with the ``question`` it answers and the ``passages``
+    shown beside it.
 
     >>> a = Answer(question="q", text="The articles don't say.", abstained=True)
     >>> a.to_json()["abstained"]
@@ -106,27 +116,8 @@ class Answer:
     """
 
     question: str
-    text: str
-    abstained: bool = False
-    # The few words that answer the question (a name, number, date, place or phrase): always a
-    # span of a cited sentence, so its citation verifies it. None when no span was chosen.
-    short_answer: str | None = None
-    # How confident the answerer is in ``short_answer`` (higher = surer), None without one or
-    # when the backend has no such score. Its scale is the backend's: the extractive reader's
-    # span score (rag/answering/reader.py), or for the LLM sentence reader the support of the
-    # cited sentence for "question + short answer" (its verifier). Compare it within one
-    # backend only; eval ranks short answers by it (precision at each coverage).
-    short_answer_score: float | None = None
-    citations: list[Citation] = field(default_factory=list)
-    passages: list[Passage] = field(default_factory=list)
-    timings_ms: dict[str, float] = field(default_factory=dict)
     backend: str = "extractive"
-    notes: list[str] = field(default_factory=list)
-    # LLM backends: sentences removed by citation verification, the model's unverified text,
-    # and why the extractive answer was used instead (None when it was not).
-    unsupported: list[str] = field(default_factory=list)
-    draft: str | None = None
-    fallback: str | None = None
+    passages: list[Passage] = field(default_factory=list)
 
     @classmethod
     def of(cls, question: str, reading: Reading, *, passages: list[Passage],
@@ -138,19 +129,17 @@ class Answer:
         >>> Answer.of("q", read, passages=[], timings_ms={"total": 1.0}, notes=["p"]).notes
         ['r', 'p']
         """
-        return cls(question=question, text=reading.text, abstained=reading.abstained,
-                   short_answer=reading.short_answer,
-                   short_answer_score=reading.short_answer_score,
-                   citations=list(reading.citations), passages=passages, timings_ms=timings_ms,
-                   backend=reading.backend, notes=[*reading.notes, *notes],
-                   unsupported=list(reading.unsupported), draft=reading.draft,
-                   fallback=reading.fallback)
+        read = {f.name: getattr(reading, f.name) for f in fields(Reading)}
+        return cls(**{**read, "citations": list(reading.citations),
+                      "unsupported": list(reading.unsupported),
+                      "notes": [*reading.notes, *notes], "timings_ms": timings_ms},
+                   question=question, passages=passages)
 
     def short_answer_citation(self) -> Citation | None:
         """The first citation whose quote holds the short answer (its evidence).
 
         >>> c = Citation(n=1, article_id="a", title="t", quote="Japan won 16-13.", start=0, end=16)
-        >>> Answer("q", "Japan won 16-13. [1]", short_answer="16-13",
+        >>> Answer(question="q", text="Japan won 16-13. [1]", short_answer="16-13",
         ...        citations=[c]).short_answer_citation().n
         1
         """

@@ -113,7 +113,7 @@ def reply_content(answer: Answer) -> str:
     holding it (none: no short answer line), the answer text, then its Sources list.
 
     >>> polo = Citation(1, "a", "Polo", "Japan won 16-13.", 0, 16)
-    >>> print(reply_content(Answer("q", "Japan won 16-13. [1]", short_answer="16-13",
+    >>> print(reply_content(Answer(question="q", text="Japan won 16-13. [1]", short_answer="16-13",
     ...                            citations=[polo])))
     **16-13** [1]
     <BLANKLINE>
