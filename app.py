@@ -444,10 +444,10 @@ def _warn_about_access(settings: ServeSettings) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args, settings = read_settings(argv)
-    config = Config.from_env(index_dir=args.index)
-    if not Path(config.index_dir).exists():
-        print(f"Building the index in {config.index_dir} (first start)…", flush=True)
     try:
+        config = Config.from_env(index_dir=args.index)
+        if not Path(config.index_dir).exists():
+            print(f"Building the index in {config.index_dir} (first start)…", flush=True)
         system = get_system(config)
     except RagError as exc:
         raise SystemExit(f"error: {exc}") from None

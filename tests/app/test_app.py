@@ -227,3 +227,19 @@ def test_one_settings_object_reads_the_server_environment():
     assert (settings.host, settings.port, settings.auth) == ("0.0.0.0", 9000, ("ana", "pw"))
     assert settings.api_keys == ("k1", "k2")
     assert (settings.max_upload_mb, settings.max_upload_chars) == (3, 900)
+
+
+def test_a_bad_setting_stops_the_app_with_one_line_naming_it(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from support import REPO
+
+    env = {**os.environ, "RAG_TOP_K": "0", "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, str(REPO / "app.py"), "--index", str(tmp_path / "i")],
+                          env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "error: top_k must be a whole number >= 1; got 0" in done.stderr
+    assert not (tmp_path / "i").exists()
