@@ -25,6 +25,7 @@ from rag import Answer, BadInputError, Config, RagError, RagSystem, get_system
 from rag.answering import BACKENDS
 from rag.feeds import FeedService, FetchError, format_interval, load_urls
 from rag.retrieval import make_filters
+from rag.types import StageDone
 from rag.uploads import DEFAULT_MAX_UPLOAD_CHARS, DEFAULT_MAX_UPLOAD_MB, ingest_uploads
 from serve.errors import log_failure
 from serve.limits import ServeSettings
@@ -52,6 +53,16 @@ from ui.render import (
 
 STREAM_DELAY_S = 0.03
 SEARCHING = "_Searching the articles…_"
+
+
+def reading_status(passages: int) -> str:
+    """The chat's line while the answerer reads what retrieval found.
+
+    >>> reading_status(1), reading_status(20)
+    ('_Reading 1 passage…_', '_Reading 20 passages…_')
+    """
+    return f"_Reading {passages} passage{'s' if passages != 1 else ''}…_"
+
 TABLE_HEADERS = ["Title", "Source", "Date", "Chunks", "ID"]
 # Errors about the user's own input (a file, a link, a date): their message is shown as it is.
 SHOWN_ERRORS = (BadInputError, FetchError)
@@ -200,6 +211,10 @@ def chat_reply(system: RagSystem, message: str, turns: list[Turn], k: int, backe
                                       filters=filters, reference_date=_blank(as_of)):
             if isinstance(item, Answer):
                 answer = item
+            elif isinstance(item, StageDone):
+                if item.name == "retrieve" and not drafted:
+                    yield (chat_messages(turns, reading_status(item.passages)), gr.skip(),
+                           gr.skip(), gr.skip())
             else:  # an LLM's next words; its [n] are renumbered in the final Answer
                 drafted += item
                 yield (chat_messages(turns, escape_markdown(drafted)), gr.skip(), gr.skip(),

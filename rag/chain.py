@@ -1,8 +1,9 @@
 """The path of one question, written once: condense -> retrieve -> read -> Answer.
 
-``AskChain.events`` runs the stages in order and yields an LLM's text deltas as it writes, then
-the Answer assembled from what the stages returned; ``RagSystem.ask`` drains it (through
-``invoke``, so the chain is also a LangChain runnable), ``RagSystem.ask_stream`` forwards it.
+``AskChain.events`` runs the stages in order and yields each stage as it ends (``StageDone``),
+an LLM's text deltas as it writes, then the Answer assembled from what the stages returned;
+``RagSystem.ask`` drains it (through ``invoke``, so the chain is also a LangChain runnable),
+``RagSystem.ask_stream`` forwards it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rag.answering.base import Answerer, reading_depth, shown_passages
 from rag.followup import condense_query
 from rag.index.base import Hit, SearchFilters
 from rag.retrieval import Retriever
-from rag.types import Answer, Reading
+from rag.types import Answer, Reading, StageDone
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,10 @@ class AskChain(Runnable[CheckedAsk, Answer]):
         assert isinstance(answer, Answer)
         return answer
 
-    def events(self, asked: CheckedAsk) -> Iterator[str | Answer]:
-        """The stages in order: text deltas while an LLM writes (its [n] are passage numbers,
-        as in the final answer), then the Answer, built once from the stages' results."""
+    def events(self, asked: CheckedAsk) -> Iterator[str | StageDone | Answer]:
+        """The stages in order: retrieval done, text deltas while an LLM writes (its [n] are
+        passage numbers, as in the final answer), reading done, then the Answer, built once
+        from the stages' results (their times are its ``timings_ms``)."""
         started = time.perf_counter()
         query = self.condense(asked.question, list(asked.history))
         searched = time.perf_counter()
@@ -70,14 +72,17 @@ class AskChain(Runnable[CheckedAsk, Answer]):
         hits = self.retriever.retrieve(query, reading_depth(self.answerer, shown), asked.filters,
                                        asked.reference_date)
         retrieved = time.perf_counter()
+        found = StageDone("retrieve", (retrieved - searched) * 1000, query, len(hits))
+        yield found
         # An LLM sees no history, so it answers the standalone question.
         reading = yield from self.read(query if self.answerer.can_condense else asked.question,
                                        hits)
-        read = time.perf_counter()
+        answered = StageDone("answer", (time.perf_counter() - retrieved) * 1000)
+        yield answered
         yield Answer.of(asked.question, reading,
                         passages=shown_passages(hits, shown, reading.citations),
-                        timings_ms={"retrieve": (retrieved - searched) * 1000,
-                                    **reading.timings_ms, "answer": (read - retrieved) * 1000,
+                        timings_ms={found.name: found.ms, **reading.timings_ms,
+                                    answered.name: answered.ms,
                                     "total": (time.perf_counter() - started) * 1000},
                         notes=[f"searched for: {query}"] if query != asked.question else [])
 

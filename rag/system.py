@@ -23,7 +23,7 @@ from rag.ingest import IngestReport, ProgressCallback, ingest_articles
 from rag.notices import notice_once
 from rag.retrieval import NewsRetriever, Retriever
 from rag.retrieval.dates import reference_day
-from rag.types import Answer
+from rag.types import Answer, StageDone
 
 SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "data" / "sample"
 
@@ -158,10 +158,11 @@ class RagSystem:
     def ask_stream(self, question: str | CheckedAsk, *, k: int | None = None,
                    filters: SearchFilters | None = None, history: list[str] | None = None,
                    backend: str | None = None,
-                   reference_date: str | None = None) -> Iterator[str | Answer]:
-        """Like :meth:`ask`, streamed: the same stages, yielding text deltas while an LLM
+                   reference_date: str | None = None) -> Iterator[str | StageDone | Answer]:
+        """Like :meth:`ask`, streamed: the same stages, each yielded as it ends
+        (:class:`~rag.types.StageDone`: retrieve, then answer), text deltas while an LLM
         writes (its [n] are passage numbers, as in the final answer), then the verified
-        Answer, which replaces the text. Backends without streaming yield only the Answer."""
+        Answer, which replaces the text. Backends without streaming yield no deltas."""
         asked = self._checked(question, k=k, filters=filters, history=history,
                               backend=backend, reference_date=reference_date)
         yield from self.chain(asked.backend).events(asked)

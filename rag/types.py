@@ -71,6 +71,22 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class StageDone:
+    """A stage of a question's path, done (``RagSystem.ask_stream`` yields one after each):
+    ``retrieve`` (``detail``: the query searched and the passages found) or ``answer``, and its
+    time in milliseconds, the time the Answer's ``timings_ms`` then reports.
+
+    >>> StageDone("retrieve", 31.5, passages=20).passages
+    20
+    """
+
+    name: str
+    ms: float
+    query: str = ""
+    passages: int = 0
+
+
+@dataclass(frozen=True)
 class Reading:
     """What an answerer read from the passages: its cited text, short answer and notes.
 

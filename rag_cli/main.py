@@ -13,7 +13,7 @@ import typer
 from rag.articles import clean_line
 from rag.config import Config
 from rag.errors import RagError
-from rag.types import Answer
+from rag.types import Answer, StageDone
 from rag_cli.common import IndexOption, fail, open_system
 from rag_cli.feeds import feeds_app, ingest_urls
 
@@ -114,14 +114,14 @@ def ask(
             typer.echo("    also in: " + ", ".join(r.source or r.url or r.title for r in c.also_in))
 
 
-def _stream(items: Iterator[str | Answer]) -> Answer:
+def _stream(items: Iterator[str | StageDone | Answer]) -> Answer:
     """Print an LLM's text as it comes; return the verified Answer (printed after it)."""
     streamed = False
     for item in items:
         if isinstance(item, str):
             typer.echo(item, nl=False)
             streamed = True
-        else:
+        elif isinstance(item, Answer):
             if streamed:
                 typer.echo("\n\nAfter citation check:")
             return item

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -52,6 +53,9 @@ def test_chat_streams_the_answer_then_shows_sources(client):
     updates = list(job)
     messages, sources, _ = job.result()
     assert len(updates) > 3, "the answer arrives in several updates"
+    shown = [u[0][-1]["content"][0]["text"] for u in updates if u and u[0]]
+    # The stages as they end: searching, then the passages being read, then the answer.
+    assert any(re.search(r"Reading \d+ passages", text) for text in shown), shown[:3]
     answer = messages[-1]["content"][0]["text"]
     assert 'class="rag-cite"' in answer and "Bushehr" in answer
     assert '<mark class="rag-hl"' in sources

@@ -16,7 +16,7 @@ from rag import RagSystem
 from rag.answering.base import Answerer
 from rag.chain import CheckedAsk
 from rag.system import check_ask
-from rag.types import Answer, Reading
+from rag.types import Answer, Reading, StageDone
 
 # What an answerer may have: probing an object for one of these is asking an answerer.
 ABILITIES = {name for name in vars(Answerer) if not name.startswith("_")} - {"name"}
@@ -80,11 +80,21 @@ def test_ask_and_ask_stream_run_the_same_stages(sample_system: RagSystem) -> Non
             sample_system._answerers["openai"] = Scripted()
         try:
             answer = sample_system.ask(question, history=history, backend=backend)
-            *deltas, last = sample_system.ask_stream(question, history=history, backend=backend)
+            *events, last = sample_system.ask_stream(question, history=history, backend=backend)
         finally:
             sample_system._answerers.pop("openai", None)
         assert isinstance(last, Answer)
+        # The stream says each stage as it ends, the LLM's words between them; the stages'
+        # times are the Answer's.
+        found, *deltas, read = events
+        assert isinstance(found, StageDone) and isinstance(read, StageDone)
+        assert (found.name, found.query) == (
+            "retrieve", "What is Iran interested in? and the jet engines?")
+        # As deep as the answerer reads, at most (the sample corpus holds fewer passages).
+        assert 0 < found.passages <= sample_system.answerer(backend).depth(
+            sample_system.config.top_k)
         assert deltas == ([] if backend == "extractive" else ["Bushehr ", "[1]."])
+        assert (last.timings_ms["retrieve"], last.timings_ms["answer"]) == (found.ms, read.ms)
         assert list(last.timings_ms) == list(answer.timings_ms)
         assert {**last.to_json(), "timings_ms": None} == {**answer.to_json(), "timings_ms": None}
         assert answer.notes[-1] == "searched for: What is Iran interested in? and the jet engines?"
