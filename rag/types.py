@@ -73,8 +73,8 @@ class Passage:
 @dataclass(frozen=True)
 class StageDone:
     """A stage of a question's path, done (``RagSystem.ask_stream`` yields one after each):
-    ``retrieve`` (``detail``: the query searched and the passages found) or ``answer``, and its
-    time in milliseconds, the time the Answer's ``timings_ms`` then reports.
+    ``retrieve`` (with the ``query`` searched and the number of ``passages`` found) or
+    ``answer``, and its time in milliseconds, the time the Answer's ``timings_ms`` reports.
 
     >>> StageDone("retrieve", 31.5, passages=20).passages
     20
