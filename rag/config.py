@@ -298,6 +298,9 @@ class ReaderSettings(_Checked):
     # many sentences of its passage before and after it.
     reader_titles: bool = setting(True, FLAG)
     reader_context: int = setting(1, whole(0))
+    # The trained reader's answer must be of the kind the question asks for (a person for "who",
+    # a year for "what year"...), checked with ner_model's entities: rag/answering/typed_spans.py.
+    reader_typed: bool = setting(True, FLAG)
     # A short answer is shown in bold only when the trained reader's probability for it reaches
     # this; below, the answer shows its evidence without a bold claim. Calibrated on RealTime
     # QA dev questions dated before 2022-09-01 (docs/reader.md).

@@ -32,6 +32,8 @@ TOKENIZER_SHA256 = "1aee5500eaeaa0765c4615f30e1d36e1087feda4c509ce53fa57df437d3a
 MAX_LENGTH = 192
 MAX_ANSWER_TOKENS = 16
 BATCH = 16
+# Spans kept per window by ``read_ranked``: enough to reach the best one of the asked type.
+RANKED_SPANS = 20
 
 
 class ReaderModelError(RagError):
@@ -98,12 +100,20 @@ class SpanReader:
         """The best span of each window (None: the window has no span within reach); with
         ``focus``, the best span inside each window's ``focus[i]`` character range (the model
         still reads the whole window)."""
+        return [spans[0] if spans else None
+                for spans in self.read_ranked(question, windows, focus, most=1)]
+
+    def read_ranked(self, question: str, windows: list[str],
+                    focus: list[tuple[int, int]] | None = None,
+                    most: int = RANKED_SPANS) -> list[list[ReadSpan]]:
+        """Up to ``most`` spans of each window, most probable first (``read``'s best span and
+        the runners-up, for a caller that wants the best span of a given kind)."""
         if focus is not None and len(focus) != len(windows):
             raise ValueError(f"{len(focus)} focus ranges for {len(windows)} windows")
-        out: list[ReadSpan | None] = []
+        out: list[list[ReadSpan]] = []
         for k in range(0, len(windows), BATCH):
             part = focus[k:k + BATCH] if focus is not None else None
-            out.extend(self._read_batch(question, windows[k:k + BATCH], part))
+            out.extend(self._read_batch(question, windows[k:k + BATCH], part, most))
         return out
 
     def span_probability(self, question: str, window: str, start: int, end: int) -> float:
@@ -125,7 +135,7 @@ class SpanReader:
         return float(p_start[inside[0]] * p_end[inside[-1]])
 
     def _read_batch(self, question: str, windows: list[str],
-                    focus: list[tuple[int, int]] | None) -> list[ReadSpan | None]:
+                    focus: list[tuple[int, int]] | None, most: int) -> list[list[ReadSpan]]:
         if not windows:
             return []
         with self._lock:
@@ -137,8 +147,8 @@ class SpanReader:
         }
         starts, ends = self.session.run(["start_logits", "end_logits"], feeds)
         ranges = focus or [(0, len(w)) for w in windows]
-        return [_best_span(w, e, s, t, r) for w, e, s, t, r in zip(windows, encs, starts, ends,
-                                                                    ranges, strict=True)]
+        return [_ranked_spans(w, e, s, t, r, most)
+                for w, e, s, t, r in zip(windows, encs, starts, ends, ranges, strict=True)]
 
 
 def _softmax(logits: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -147,8 +157,8 @@ def _softmax(logits: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return z / z.sum()
 
 
-def _best_span(window: str, enc, start_logits: np.ndarray,  # type: ignore[no-untyped-def]
-               end_logits: np.ndarray, focus: tuple[int, int]) -> ReadSpan | None:
+def _ranked_spans(window: str, enc, start_logits: np.ndarray,  # type: ignore[no-untyped-def]
+                  end_logits: np.ndarray, focus: tuple[int, int], most: int) -> list[ReadSpan]:
     mask = np.array(enc.attention_mask, dtype=bool)
     p_start, p_end = _softmax(start_logits, mask), _softmax(end_logits, mask)
     lo, hi = focus
@@ -157,15 +167,20 @@ def _best_span(window: str, enc, start_logits: np.ndarray,  # type: ignore[no-un
                        dtype=bool)
     idx = np.flatnonzero(context)
     if idx.size == 0:
-        return None
+        return []
     pair = np.outer(p_start[idx], p_end[idx])
     band = np.triu(np.ones_like(pair, dtype=bool)) & ~np.triu(
         np.ones_like(pair, dtype=bool), MAX_ANSWER_TOKENS)
-    pair = np.where(band, pair, 0.0)
-    i, j = np.unravel_index(int(pair.argmax()), pair.shape)
-    s_tok, e_tok = idx[i], idx[j]
-    start, end = enc.offsets[s_tok][0], enc.offsets[e_tok][1]
-    if end <= start:
-        return None
-    return ReadSpan(window[start:end], start, end, float(pair[i, j]),
-                    float(p_start[0] * p_end[0]))
+    pair = np.where(band, pair, -1.0)
+    flat = pair.ravel()
+    order = np.argsort(-flat, kind="stable")[:most]
+    no_answer = float(p_start[0] * p_end[0])
+    out: list[ReadSpan] = []
+    for k in order:
+        if flat[k] < 0:
+            break
+        i, j = divmod(int(k), pair.shape[1])
+        start, end = enc.offsets[idx[i]][0], enc.offsets[idx[j]][1]
+        if end > start:
+            out.append(ReadSpan(window[start:end], start, end, float(flat[k]), no_answer))
+    return out

@@ -3,7 +3,9 @@
 Each of the ``config.reader_windows`` best sentences is read with its neighbours in its passage
 (the window the reader was trained on: 1-5 sentences); the span is taken from the centre
 sentence, so that the sentence cited first is the one holding it. A span's score is the
-reader's probability for it; the same words found in several windows keep their best. The
+reader's probability for it, summed over the spans of its window that stand for the same answer;
+a question that asks for a name, a date or a number takes only spans of that kind
+(rag/answering/typed_spans.py); the same words found in several windows keep their best. The
 answer shows a span in bold only from ``config.short_answer_threshold`` up (``confident``).
 """
 
@@ -11,8 +13,11 @@ from __future__ import annotations
 
 from functools import cache
 
+from rag.answering.answer_types import ANY, asked_type
 from rag.answering.short_answer import ShortAnswer
-from rag.answering.span_reader import SpanReader
+from rag.answering.span_reader import RANKED_SPANS, SpanReader
+from rag.answering.spans import NOUN_PHRASE, Span, get_span_finder
+from rag.answering.typed_spans import typed_span
 from rag.config import Config
 from rag.index.base import Hit
 from rag.scoring import ScoredSentence
@@ -78,7 +83,9 @@ class TrainedShortReader:
 
     def candidates(self, question: str, scored: list[ScoredSentence]) -> list[ShortAnswer]:
         """The spans the reader finds in the best ``config.reader_windows`` sentences, each at
-        its most probable occurrence, most probable first."""
+        its most probable occurrence, most probable first. With ``config.reader_typed``, a
+        window's answer is the most probable of its spans of the asked kind
+        (rag/answering/typed_spans.py)."""
         pool = scored[: self.config.reader_windows]
         if not pool:
             return []
@@ -90,18 +97,46 @@ class TrainedShortReader:
         focus = [(len(h) + s.start - a, len(h) + s.end - a)
                  for h, s, (a, _) in zip(heads, pool, bounds, strict=True)]
         q = question.lower()
+        asked = asked_type(question) if self.config.reader_typed else ANY
+        entities = self._entities(pool) if asked.labels else [[] for _ in pool]
         best: dict[str, ShortAnswer] = {}
-        read = self.span_reader.read(question, windows, focus)
-        for sentence, head, (a, _), found in zip(pool, heads, bounds, read, strict=True):
-            if found is None:
+        read = self.span_reader.read_ranked(question, windows, focus,
+                                            most=RANKED_SPANS if asked.labels else 1)
+        for sentence, head, (a, _), spans, found_in in zip(pool, heads, bounds, read, entities,
+                                                           strict=True):
+            # Spans that stand for the same answer ("Valmora", "Valmora Shipping") pool their
+            # probability: the window's answer is the one with the most.
+            mass: dict[str, float] = {}
+            first: dict[str, tuple[str, int]] = {}
+            for found in spans:
+                start = a + found.start - len(head)
+                picked = typed_span(asked, start, start + len(found.text), found_in,
+                                    found.text)
+                if picked is None:
+                    continue
+                start, end = picked
+                raw = sentence.hit.article.text[start:end]
+                text = raw.strip(" ,.;:\"'“”‘’()")
+                if not text or text.lower() in q:
+                    continue
+                key = text.lower()
+                mass[key] = mass.get(key, 0.0) + found.probability
+                first.setdefault(key, (text, start + raw.find(text)))
+            if not mass:
                 continue
-            start = a + found.start - len(head)
-            text = found.text.strip(" ,.;:\"'“”‘’()")
-            if not text or text.lower() in q:
-                continue
-            start += found.text.find(text)
-            key = text.lower()
-            if key not in best or found.probability > best[key].score:
-                best[key] = ShortAnswer(text, sentence, start, start + len(text), "span",
-                                        found.probability)
+            key = max(mass, key=lambda k: mass[k])
+            text, start = first[key]
+            score = min(1.0, mass[key])
+            if key not in best or score > best[key].score:
+                best[key] = ShortAnswer(text, sentence, start, start + len(text), "span", score)
         return sorted(best.values(), key=lambda c: -c.score)
+
+    def _entities(self, pool: list[ScoredSentence]) -> list[list[Span]]:
+        """The named entities of each sentence of ``pool``, at article offsets (none without a
+        named-entity model: then any span fits)."""
+        if not self.config.ner_model:
+            return [[] for _ in pool]
+        finder = get_span_finder(self.config.ner_model)
+        found = finder.spans([s.text for s in pool])
+        return [[Span(e.text, s.start + e.start, s.start + e.end, e.label) for e in spans
+                 if e.label != NOUN_PHRASE] for s, spans in zip(pool, found, strict=True)]

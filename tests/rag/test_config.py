@@ -57,6 +57,7 @@ TABLE: dict[str, tuple[Any, Any]] = {
     "short_reader": ("neural", "rules"),
     "reader_windows": (0, 4),
     "reader_titles": (1, False),
+    "reader_typed": (1, False),
     "reader_context": (-1, 0),
     "short_answer_threshold": (62, 0.0),  # a percentage where a probability belongs
     "reader_abstain_below": (1.5, 0.5),

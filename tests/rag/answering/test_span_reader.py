@@ -112,3 +112,14 @@ def test_below_the_threshold_the_answer_shows_evidence_without_a_bold_claim(
         # Unsure, the evidence is led by the spaCy spans' reader, which cites the coach first.
         assert "Hossein Abdi" in silent.citations[0].quote
     assert ask(short_answer_threshold=shown.short_answer_score).short_answer == shown.short_answer
+
+
+def test_read_ranked_gives_the_best_span_first_then_the_runners_up(reader: SpanReader) -> None:
+    window = "Norvale Energy paid $2.4 billion for the tidal power station in March."
+    ranked = reader.read_ranked("How much did Norvale Energy pay?", [window], most=5)[0]
+    assert 1 < len(ranked) <= 5
+    assert ranked[0] == reader.read("How much did Norvale Energy pay?", [window])[0]
+    probabilities = [s.probability for s in ranked]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert len({(s.start, s.end) for s in ranked}) == len(ranked)
+    assert all(window[s.start:s.end] == s.text for s in ranked)
