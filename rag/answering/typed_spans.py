@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 
 from rag.answering.answer_types import AskedType
+from rag.answering.countries import is_country
 from rag.answering.spans import Span
 
 NAME, DATE, NUMBER = "name", "date", "number"
@@ -40,6 +41,7 @@ _CLASS_OF_ASKED = {"person": NAME, "organisation": NAME, "place": NAME, "thing":
                    "date": DATE, "money": NUMBER, "percent": NUMBER, "number": NUMBER}
 _YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
 _DIGIT = re.compile(r"\d")
+_COUNTRY_WORDS = frozenset({"country", "countries", "nation", "nations"})
 # Overlap, as a share of the entity, for a span that only partly covers it.
 MIN_OVERLAP = 0.5
 
@@ -58,15 +60,25 @@ def typed_span(asked: AskedType, start: int, end: int, entities: list[Span],
         return start, end
     covering = [e for e in entities if _covers(start, end, e)]
     fitting = [e for e in covering if _CLASS_OF_LABEL.get(e.label) == wanted
-               and (asked.focus != "year" or _YEAR.search(e.text))]
+               and _fits_focus(asked, e.text)]
     if len(fitting) == 1:
         return fitting[0].start, fitting[0].end
     if fitting or covering:
         return None
     # No entity found there: the model misses many invented names, never a date or a number.
-    if wanted == NAME and text[:1].isupper() and not _DIGIT.search(text):
+    if wanted == NAME and text[:1].isupper() and not _DIGIT.search(text) \
+            and _fits_focus(asked, text):
         return start, end
     return None
+
+
+def _fits_focus(asked: AskedType, text: str) -> bool:
+    """"What year" is answered by a year, "which country" by a country (not its city)."""
+    if asked.focus == "year":
+        return bool(_YEAR.search(text))
+    if asked.focus in _COUNTRY_WORDS:
+        return is_country(text)
+    return True
 
 
 def _covers(start: int, end: int, entity: Span) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answering.answer_types import asked_type
+from rag.answering.countries import is_country
 from rag.answering.spans import Span
 from rag.answering.typed_spans import asked_class, typed_span
 
@@ -66,3 +67,18 @@ def test_a_capitalised_name_the_model_missed_still_fits_but_never_a_number() -> 
     assert typed_span(asked, 0, 5, [], "88-81") is None
     assert typed_span(asked, 0, 9, [], "the final") is None
     assert typed_span(asked_type("How many points?"), 0, 2, [], "88") is None
+
+
+@pytest.mark.parametrize(("name", "country"), [
+    ("Lithuania", True), ("the Netherlands", True), ("Russia", True), ("Britain", True),
+    ("United States", True), ("Türkiye", True), ("Turkey", True),
+    ("Klaipėda", False), ("Budapest", False), ("Lyon", False), ("Espoo", False),
+])
+def test_which_country_is_answered_by_a_country_not_its_city(name: str, country: bool) -> None:
+    assert is_country(name) is country
+
+
+def test_a_country_is_picked_out_of_city_and_country() -> None:
+    assert answer("In which country was the satellite built?", "Espoo, Finland") == "Finland"
+    assert answer("In which country was the satellite built?", "Espoo") is None
+    assert answer("Where was the satellite built?", "Espoo") == "Espoo"
