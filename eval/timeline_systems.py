@@ -34,6 +34,8 @@ def default_k(config: Config) -> int:
 
 
 class TimelineSystem(Protocol):
+    """What ``eval timeline`` asks: a ``name`` and a story's timeline events."""
+
     name: str
 
     def timeline(self, story: GoldStory) -> list[dict[str, Any]]:
@@ -43,7 +45,13 @@ class TimelineSystem(Protocol):
 
 
 class OursTimeline:
-    """``RagSystem.timeline`` over the story's topic and window, asked on its last day."""
+    """``RagSystem.timeline`` over the story's topic and window, asked on its last day; a
+    system without it is refused.
+
+    >>> OursTimeline(object())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    rag.errors.BadInputError: this version of rag has no RagSystem.timeline ...
+    """
 
     name = "ours"
 
@@ -65,8 +73,9 @@ class OursTimeline:
 class RetrievalTimeline:
     """The baseline: top-``k`` passages for the story's question in its window, by date.
 
-    >>> RetrievalTimeline.__name__
-    'RetrievalTimeline'
+    >>> RetrievalTimeline(None, 0)  # type: ignore[arg-type]
+    Traceback (most recent call last):
+    rag.errors.BadInputError: the baseline needs k >= 1 lines, not 0
     """
 
     name = "retrieval"
