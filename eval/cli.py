@@ -73,8 +73,8 @@ def timeline(
     corpus: Annotated[Path, typer.Option(help="Corpus the gold set was written from: "
                                               "RealTime QA's corpus.jsonl.")],
     out: Annotated[Path, typer.Option(help="Run folder, e.g. runs/NAME.")],
-    gold: Annotated[Path, typer.Option(help="Gold timelines JSONL.")] = Path(
-        "eval/timelines/gold.jsonl"),
+    gold: Annotated[Path | None, typer.Option(
+        help="Gold timelines JSONL (default: eval/timelines/gold.jsonl).")] = None,
     baseline: Annotated[str | None, typer.Option(
         help="Score only this baseline (retrieval) instead of ours beside it.")] = None,
     no_baseline: Annotated[bool, typer.Option(
@@ -89,12 +89,13 @@ def timeline(
     """Timelines against gold ones: date F1, alignment ROUGE, citations, duplicates, latency."""
     from eval.runner import parse_config
     from eval.timeline import run_timeline_eval, table
+    from eval.timeline_gold import GOLD
 
     if baseline is not None and baseline != "retrieval":
         raise _fail(f"--baseline must be retrieval, not {baseline!r}")
     systems = [baseline] if baseline else ["ours"] if no_baseline else ["ours", "retrieval"]
     try:
-        report = run_timeline_eval(corpus, gold, out, systems=systems,
+        report = run_timeline_eval(corpus, gold or GOLD, out, systems=systems,
                                    config=parse_config(config or []), k=k, cache_dir=cache_dir,
                                    seed_index=seed_index, limit=limit)
     except (RagError, ValueError) as exc:
