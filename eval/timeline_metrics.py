@@ -99,16 +99,19 @@ def date_f1(predicted: Sequence[date], gold: Sequence[date], tolerance: int = 0)
 # --- ROUGE --------------------------------------------------------------------------------
 class Rouge:
     """ROUGE-n counts over content words, from ``rouge-score``: its tokenizer (lower case,
-    letters and digits) and Porter stemmer, after dropping spaCy's English stopwords.
+    letters and digits) and Porter stemmer, after dropping spaCy's English stopwords and, for
+    :meth:`excluding`, some stems (a story's topic words, which do not tell its events apart).
 
     >>> r = Rouge()
     >>> r.tokens("The storms were landing in Florida")
     ['storm', 'land', 'florida']
     >>> r.count("Ian made landfall in Florida", 2), r.overlap("Ian hit Florida", "Ian hit Cuba", 1)
     (2, 2)
+    >>> r.excluding(r.tokens("Hurricane Ian")).tokens("Hurricane Ian hit Cuba")
+    ['hit', 'cuba']
     """
 
-    def __init__(self) -> None:
+    def __init__(self, ignore: frozenset[str] = frozenset()) -> None:
         from rouge_score import rouge_scorer, tokenize, tokenizers
         from spacy.lang.en.stop_words import STOP_WORDS
 
@@ -118,12 +121,17 @@ class Rouge:
         class ContentWords(tokenizers.Tokenizer):
             def tokenize(self, text: str) -> list[str]:
                 words = [w for w in split(text, None) if w not in STOP_WORDS]
-                return stemmer.tokenize(" ".join(words))
+                return [t for t in stemmer.tokenize(" ".join(words)) if t not in ignore]
 
         self._tokenizer = ContentWords()
         self._scorers = {n: rouge_scorer.RougeScorer([f"rouge{n}"], tokenizer=self._tokenizer)
                          for n in (1, 2)}
         self.tokens = lru_cache(maxsize=4096)(self._tokenizer.tokenize)
+        self.ignore = ignore
+
+    def excluding(self, stems: Sequence[str]) -> Rouge:
+        """The same counts without ``stems`` (as :meth:`tokens` gives them) either side."""
+        return Rouge(self.ignore | frozenset(stems))
 
     def count(self, text: str, n: int) -> int:
         """How many n-grams ``text`` has."""
@@ -225,7 +233,8 @@ def duplicates(predicted: Sequence[Dated], gold: Sequence[Dated], rouge: Rouge,
                tolerance: int = TOLERANCE_DAYS) -> list[int | None]:
     """Per line, the earlier line of the same timeline that reports the same happening (None
     when there is none): both report the same gold event (:func:`best_gold`), or their dates
-    are within ``tolerance`` days and their texts' ROUGE-1 F reaches NEAR_COPY_F.
+    are within ``tolerance`` days and their texts' ROUGE-1 F reaches NEAR_COPY_F. Pass a
+    ``rouge`` :meth:`~Rouge.excluding` the story's topic words, which every line shares.
 
     >>> d = lambda n: date(2022, 9, n)
     >>> gold = [Dated(d(28), "Hurricane Ian made landfall in Florida")]

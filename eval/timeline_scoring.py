@@ -55,7 +55,7 @@ def score_story(story: GoldStory, events: Sequence[dict[str, Any]], rouge: Rouge
     pred = [Dated(d, str(events[i].get("text") or "")) for i, d in dated]
     gold = [Dated(g.date, g.text) for g in story.events]
     pairs = align(pred, gold, rouge)
-    dup_of = duplicates(pred, gold, rouge)
+    dup_of = duplicates(pred, gold, rouge.excluding(rouge.tokens(story.topic)))
     exact = date_f1([p.day for p in pred], [g.day for g in gold])
     near = date_f1([p.day for p in pred], [g.day for g in gold], TOLERANCE_DAYS)
     r1, r2 = (align_rouge(pred, gold, pairs, rouge, n) for n in (1, 2))
