@@ -80,6 +80,18 @@ def test_duplicates_by_shared_gold_event_and_by_near_copy(rouge) -> None:
     assert duplicates(PRED, GOLD, rouge) == [None, None, 1]  # P2 reports G1, as P1 does
 
 
+def test_duplicates_leave_out_the_topic_words(rouge) -> None:
+    gold = [Dated(d(27), "Hurricane Ian struck western Cuba")]
+    pred = [Dated(d(27), "Hurricane Ian closed in on Florida"),
+            Dated(d(28), "Warm oceans fed Hurricane Ian")]
+    # With the topic words, each line shares "hurrican ian" with the gold event: F = 4/9 and
+    # 2*2/10 = 0.4, both >= 0.2, so both seem to report it. Without them nothing is shared.
+    assert duplicates(pred, gold, rouge) == [None, 0]
+    topic = rouge.excluding(rouge.tokens("Hurricane Ian"))
+    assert topic.tokens(pred[1].text) == ["warm", "ocean", "fed"]
+    assert duplicates(pred, gold, topic) == [None, None]
+
+
 STORY = GoldStory("ian", "Hurricane Ian", "What happened with Ian?", d(20), d(10, 10),
                   tuple(GoldEvent(g.day, g.text, ("doc",)) for g in GOLD))
 
