@@ -1,5 +1,5 @@
-"""``python -m eval`` (also ``rag eval``): run, compare, coverage, calibrate, calibrate-short,
-calibrate-citations, llm-support, slice."""
+"""``python -m eval`` (also ``rag eval``): run, timeline, compare, coverage, calibrate,
+calibrate-short, calibrate-citations, llm-support, slice."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ app = typer.Typer(help="Evaluate retrieval, answers and citations on a question 
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 # What the harness needs beyond the library (the `eval` extra of pyproject.toml): the sign test
-# of `compare` and the plots.
-EXTRA_MODULES = ("scipy", "matplotlib")
+# of `compare` and the plots, and ROUGE for `timeline`.
+EXTRA_MODULES = ("scipy", "matplotlib", "rouge_score")
 
 CacheOption = Annotated[Path | None, typer.Option(
     help="Index cache folder (default: $NEWS_RAG_EVAL_CACHE or ~/.cache/news-rag/eval).")]
@@ -65,6 +65,42 @@ def run(
     except (RagError, ValueError) as exc:
         raise _fail(str(exc)) from None
     typer.echo(table([report], [report["run"]["system"]]))
+    typer.echo(f"\nwrote {out}/report.json, report.md, results.jsonl")
+
+
+@app.command()
+def timeline(
+    corpus: Annotated[Path, typer.Option(help="Corpus the gold set was written from: "
+                                              "RealTime QA's corpus.jsonl.")],
+    out: Annotated[Path, typer.Option(help="Run folder, e.g. runs/NAME.")],
+    gold: Annotated[Path | None, typer.Option(
+        help="Gold timelines JSONL (default: eval/timelines/gold.jsonl).")] = None,
+    baseline: Annotated[str | None, typer.Option(
+        help="Score only this baseline (retrieval) instead of ours beside it.")] = None,
+    no_baseline: Annotated[bool, typer.Option(
+        "--no-baseline", help="Score ours alone, without the retrieval baseline.")] = False,
+    k: Annotated[int | None, typer.Option(
+        help="The baseline's lines (default: the timeline_events setting, else 10).")] = None,
+    config: ConfigOption = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N stories.")] = None,
+    cache_dir: CacheOption = None,
+    seed_index: SeedOption = None,
+) -> None:
+    """Timelines against gold ones: date F1, alignment ROUGE, citations, duplicates, latency."""
+    from eval.runner import parse_config
+    from eval.timeline import run_timeline_eval, table
+    from eval.timeline_gold import GOLD
+
+    if baseline is not None and baseline != "retrieval":
+        raise _fail(f"--baseline must be retrieval, not {baseline!r}")
+    systems = [baseline] if baseline else ["ours"] if no_baseline else ["ours", "retrieval"]
+    try:
+        report = run_timeline_eval(corpus, gold or GOLD, out, systems=systems,
+                                   config=parse_config(config or []), k=k, cache_dir=cache_dir,
+                                   seed_index=seed_index, limit=limit)
+    except (RagError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(table(report))
     typer.echo(f"\nwrote {out}/report.json, report.md, results.jsonl")
 
 
