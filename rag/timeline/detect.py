@@ -47,8 +47,9 @@ _COURSE = re.compile(
     r"|concerning|about)"
     r"|(?:any )?(?:news|updates?) (?:on|about|from|regarding|concerning)\b.*\b(?:since|this|past"
     r"|last|lately|recently|so far|today)"
-    r"|how (?:has|have|did|is|are) .{2,80}? (?:unfold(?:ed|ing)?|evolv(?:e|ed|ing)|develop(?:ed|ing)?"
-    r"|progress(?:ed|ing)?|play(?:ed|ing)? out|turn(?:ed)? out over|changed over)"
+    r"|how (?:has|have|did|is|are) .{2,80}? (?:unfold(?:ed|ing)?|evolv(?:e|ed|ing)"
+    r"|develop(?:ed|ing)?|progress(?:ed|ing)?|play(?:ed|ing)? out|turn(?:ed)? out over"
+    r"|changed over)"
     r"|(?:summari[sz]e|sum up|tell me about|walk me through|brief me on|overview of)\b.*\b"
     r"(?:since|this week|this month|this year|past (?:few )?(?:days?|weeks?|months?|year)"
     r"|last (?:few )?(?:days|weeks|months)|so far|lately|recently|over time))",
