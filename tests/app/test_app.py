@@ -247,3 +247,35 @@ def test_a_bad_setting_stops_the_app_with_one_line_naming_it(tmp_path):
     assert "Traceback" not in done.stderr
     assert "error: top_k must be a whole number >= 1; got 0" in done.stderr
     assert not (tmp_path / "i").exists()
+
+
+def test_the_chat_shows_a_timeline_event_by_event(client, tmp_path):
+    """Issue 27: a question that asks what happened gets the story's dated events, oldest
+    first, each cited, growing an event at a time; the articles are removed after."""
+    import json
+
+    from synthetic import TUNNEL_AS_OF, TUNNEL_DAYS, TUNNEL_STORY
+
+    story = tmp_path / "tunnel.jsonl"
+    story.write_text("".join(json.dumps({"id": a.id, "title": a.title, "text": a.text,
+                                         "source": a.source, "published_at": a.published_at})
+                             + "\n" for a in TUNNEL_STORY), encoding="utf-8")
+    status, _, _ = _ingest(client, story)
+    assert f"added {len(TUNNEL_STORY)}" in status
+    try:
+        job = client.submit("What happened with the Norrvik harbour tunnel?", 6, "extractive",
+                            "", "", "", TUNNEL_AS_OF, api_name="/chat")
+        updates = list(job)
+        messages, sources, _ = job.result()
+    finally:
+        for article in TUNNEL_STORY:
+            _delete(client, article.id)
+    answer = messages[-1]["content"][0]["text"]
+    assert 'class="rag-timeline"' in answer
+    assert re.findall(r'<time datetime="([\d-]+)">', answer) == TUNNEL_DAYS
+    assert answer.count('class="rag-cite"') == 4 and "3 sources" in answer
+    growing = [u[0][-1]["content"][0]["text"].count('<li class="rag-event">')
+               for u in updates if u and u[0] and "rag-timeline" in
+               u[0][-1]["content"][0]["text"]]
+    assert growing[:4] == [1, 2, 3, 4]
+    assert sources.count('<mark class="rag-hl"') == 4
