@@ -249,18 +249,12 @@ def test_a_bad_setting_stops_the_app_with_one_line_naming_it(tmp_path):
     assert not (tmp_path / "i").exists()
 
 
-def test_the_chat_shows_a_timeline_event_by_event(client, tmp_path):
+def test_the_chat_shows_a_timeline_event_by_event(client):
     """Issue 27: a question that asks what happened gets the story's dated events, oldest
     first, each cited, growing an event at a time; the articles are removed after."""
-    import json
+    from synthetic import TUNNEL_AS_OF, TUNNEL_DAYS, TUNNEL_FILE, TUNNEL_STORY
 
-    from synthetic import TUNNEL_AS_OF, TUNNEL_DAYS, TUNNEL_STORY
-
-    story = tmp_path / "tunnel.jsonl"
-    story.write_text("".join(json.dumps({"id": a.id, "title": a.title, "text": a.text,
-                                         "source": a.source, "published_at": a.published_at})
-                             + "\n" for a in TUNNEL_STORY), encoding="utf-8")
-    status, _, _ = _ingest(client, story)
+    status, _, _ = _ingest(client, TUNNEL_FILE)
     assert f"added {len(TUNNEL_STORY)}" in status
     try:
         job = client.submit("What happened with the Norrvik harbour tunnel?", 6, "extractive",

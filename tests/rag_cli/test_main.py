@@ -285,16 +285,12 @@ def test_ask_prints_no_link_that_is_not_a_web_address(sample_index_dir: Path,
 # --- issue 27: timelines ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tunnel_index(tmp_path_factory) -> Path:
-    """The made-up tunnel story (tests/synthetic.py) ingested by `rag ingest` from JSON Lines."""
-    from synthetic import TUNNEL_STORY
-
-    folder = tmp_path_factory.mktemp("tunnel")
-    lines = [json.dumps({"id": a.id, "title": a.title, "text": a.text, "source": a.source,
-                         "published_at": a.published_at}) for a in TUNNEL_STORY]
-    (folder / "tunnel.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = rag("ingest", str(folder / "tunnel.jsonl"), "--index", str(folder / "index"))
-    assert result.returncode == 0, result.stderr
-    return folder / "index"
+    """The made-up tunnel story (data/timeline/tunnel.jsonl) ingested by `rag ingest`, as the
+    README does."""
+    index = tmp_path_factory.mktemp("tunnel") / "index"
+    result = rag("ingest", str(REPO / "data" / "timeline"), "--index", str(index))
+    assert result.returncode == 0 and result.stdout.startswith("added 8,"), result.stderr
+    return index
 
 
 def test_timeline_prints_the_dated_events_and_their_sources(tunnel_index: Path) -> None:
