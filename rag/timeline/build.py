@@ -25,6 +25,7 @@ from rag.scoring import ScoredSentence, SentenceScorer
 from rag.timeline.dating import event_day
 from rag.timeline.detect import topic_of
 from rag.timeline.group import Report, close_in_time, group_reports, rank, reach
+from rag.timeline.lines import is_event_sentence
 from rag.timeline.window import Window, question_window
 from rag.types import Reading, Timeline, TimelineEvent
 
@@ -36,6 +37,14 @@ SENTENCES_PER_PASSAGE = 3
 # at least ``abstain_threshold``, the score an answer needs): wide retrieval always fills its
 # depth, with other stories once the topic's are exhausted.
 TOPIC_MARGIN = 0.2
+# Two lines of one day about one topic whose sentences are this similar (cosine) report one
+# happening: on RealTime QA stories, same-day lines about the Queen's death or Truss's
+# resignation scored 0.38 to 0.66 against each other, lines of different days' events 0.45 to
+# 0.7, hence the stricter ``timeline_same_event`` across days.
+SAME_DAY_SIMILARITY = 0.45
+# A sentence that states the day of what it reports is a better line for its event (and dates
+# it): it is chosen over one scoring up to this much more for the topic.
+STATED_DAY_BONUS = 0.05
 
 
 @dataclass(frozen=True)
@@ -140,19 +149,20 @@ class TimelineBuilder:
         best_hits = [sorted(g, key=lambda m: -centrality[m])[:PASSAGES_PER_EVENT] for g in groups]
         scored = self.scorer.score_sentences(
             plan.topic, [hits[m] for members in best_hits for m in members],
-            per_passage=SENTENCES_PER_PASSAGE)
+            per_passage=SENTENCES_PER_PASSAGE, keep=is_event_sentence)
         by_hit: dict[int, list[ScoredSentence]] = {}
         for s in scored:  # best first
             by_hit.setdefault(id(s.hit), []).append(s)
         undated = outside = 0
         found: list[_Event] = []
         for members, best in zip(groups, best_hits, strict=True):
-            sentences = sorted((s for m in best for s in by_hit.get(id(hits[m]), [])),
-                               key=lambda s: -s.score)
+            sentences = [s for m in best for s in by_hit.get(id(hits[m]), [])]
             if not sentences:
                 continue
-            sentence = sentences[0]
-            dated = event_day(sentence.text, sentence.hit.article.published_at)
+            dates = [event_day(s.text, s.hit.article.published_at) for s in sentences]
+            sentence, dated = max(zip(sentences, dates, strict=True), key=lambda sd: (
+                sd[1] is not None,
+                sd[0].score + (STATED_DAY_BONUS if sd[1] and sd[1][1] == "stated" else 0)))
             if dated is None:
                 undated += 1
                 continue
@@ -168,8 +178,9 @@ class TimelineBuilder:
 
     def choose(self, found: list[_Event]) -> list[_Event]:
         """The best ``timeline_events`` events about the topic, one per happening: an event
-        whose sentence is close to a better one's (``timeline_same_event``), within two days,
-        is that one's report, and adds its sources to it."""
+        whose sentence is close to a better one's (``timeline_same_event``) within two days,
+        or ``SAME_DAY_SIMILARITY`` on the same day, is that one's report, and adds its sources
+        to it."""
         cfg = self.config
         if not found:
             return []
@@ -180,8 +191,9 @@ class TimelineBuilder:
             if event.sentence.score < floor:
                 continue
             twin = next((i for i, k in enumerate(kept) if close_in_time(k.day, event.day)
-                         and float(k.sentence.vector @ event.sentence.vector)
-                         >= cfg.timeline_same_event), None)
+                         and float(k.sentence.vector @ event.sentence.vector) >= (
+                             SAME_DAY_SIMILARITY if k.day == event.day
+                             else cfg.timeline_same_event)), None)
             if twin is not None:
                 k = kept[twin]
                 kept[twin] = dataclasses.replace(

@@ -3,8 +3,10 @@ publication date, else the publication date.
 
 "On Monday" is the Monday on or before publication; "Sept. 21" that day of the publication
 year (the year before when that would be after publication: "Dec. 28" in a January story);
-"yesterday" the day before publication. Dates are read with dateparser (``RELATIVE_BASE`` the
-publication day, ``PREFER_DATES_FROM`` past), as rag/retrieval/dates.py reads a question's.
+"yesterday" the day before publication; a weekday naming a month day ("Monday, Aug. 29") is
+that day, and a weekday in a sentence about a plan ("will", "aims to") is no event's. Dates
+are read with dateparser (``RELATIVE_BASE`` the publication day, ``PREFER_DATES_FROM`` past),
+as rag/retrieval/dates.py reads a question's.
 A stated date after the publication day (+1, for time zones: "will be held on Sept. 21" is no
 event yet), more than a year before it, or without a year more than ``YEARLESS_DAYS`` before it
 (an upcoming day read as last year's) is not the event's day. An article without a
@@ -32,12 +34,16 @@ _ORDINAL = r"(?:st|nd|rd|th)?"
 _MONTH = rf"(?:{MONTHS.title()}|{MONTHS.upper()})"
 _DAY_PHRASE = re.compile(
     rf"\b(?P<iso>\d{{4}}-\d{{2}}-\d{{2}})\b"
-    rf"|\b(?P<md>{_MONTH}\.? \d{{1,2}}{_ORDINAL}(?:,? \d{{4}})?)(?![\d:])"
+    rf"|\b(?:{WEEKDAYS.title()}),? (?P<md>{_MONTH}\.? \d{{1,2}}{_ORDINAL}(?:,? \d{{4}})?)(?![\d:])"
+    rf"|\b(?P<md2>{_MONTH}\.? \d{{1,2}}{_ORDINAL}(?:,? \d{{4}})?)(?![\d:])"
     rf"|\b(?P<dm>\d{{1,2}}{_ORDINAL} (?:of )?{_MONTH}\b\.?(?:,? \d{{4}})?)"
     rf"|\b(?P<rel>(?i:yesterday|today|tonight|last night|this morning|this afternoon"
     rf"|this evening|earlier today))\b"
     rf"|(?<!\b[Nn]ext )(?<!\b[Tt]his )(?<!\b[Cc]oming )\b(?P<wd>{WEEKDAYS.title()})\b")
 _HAS_YEAR = re.compile(r"\b\d{4}\b")
+# A sentence about a plan: its weekday is the plan's ("NASA aims to launch on Saturday").
+_PLANNED = re.compile(r"\b(?:will|is set to|are set to|scheduled|plans? to|planning to|aims? to"
+                      r"|aiming to|expected to|targeting|next|upcoming)\b", re.IGNORECASE)
 
 
 def event_day(sentence: str, published_at: str | None) -> Dated | None:
@@ -75,8 +81,14 @@ def stated_day(sentence: str, published: date | None) -> date | None:
     datetime.date(2025, 5, 13)
     >>> stated_day("The match on Monday was close.", None) is None
     True
+    >>> stated_day("NASA aims to launch on Saturday.", date(2022, 9, 1)) is None
+    True
+    >>> stated_day("It launched on Monday, Aug. 29.", date(2022, 9, 1))
+    datetime.date(2022, 8, 29)
     """
     for match in _DAY_PHRASE.finditer(sentence):
+        if match.group("wd") and _PLANNED.search(sentence):
+            continue
         day = _resolve(match, published)
         if day is not None and plausible(day, published, _has_year(match)):
             return day
@@ -98,9 +110,13 @@ def plausible(day: date, published: date | None, has_year: bool) -> bool:
     return (published - day).days <= (MAX_DAYS_BEFORE if has_year else YEARLESS_DAYS)
 
 
+def _month_day(match: re.Match[str]) -> str:
+    """The month-and-day phrase matched ("Sept. 8", "8 September 2022"), or empty."""
+    return match.group("md") or match.group("md2") or match.group("dm") or ""
+
+
 def _has_year(match: re.Match[str]) -> bool:
-    return bool(match.group("iso") or _HAS_YEAR.search(match.group("md") or match.group("dm")
-                                                        or ""))
+    return bool(match.group("iso") or _HAS_YEAR.search(_month_day(match)))
 
 
 def _resolve(match: re.Match[str], published: date | None) -> date | None:
@@ -113,7 +129,7 @@ def _resolve(match: re.Match[str], published: date | None) -> date | None:
             return None
         return shift_day(published, -1) if match.group("rel").lower() in (
             "yesterday", "last night") else published
-    phrase = match.group("md") or match.group("dm")
+    phrase = _month_day(match)
     if published is None and not _HAS_YEAR.search(phrase):
         return None
     found = past_date(phrase, published or date.today())

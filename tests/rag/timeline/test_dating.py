@@ -31,6 +31,10 @@ WEDNESDAY = "2022-09-14"  # a Wednesday
     ("It happened yesterday.", WEDNESDAY, "2022-09-13", "stated"),
     ("Shots were heard last night.", WEDNESDAY, "2022-09-13", "stated"),
     ("The mayor resigned today.", WEDNESDAY, "2022-09-14", "stated"),
+    # A weekday naming a month day is that day; a plan's weekday is no event's day.
+    ("It launched on Monday, Aug. 29, after two delays.", WEDNESDAY, "2022-08-29", "stated"),
+    ("NASA is aiming to launch on Saturday.", WEDNESDAY, WEDNESDAY, "published"),
+    ("The vote will be held on Friday.", WEDNESDAY, WEDNESDAY, "published"),
     # The first plausible date wins; implausible ones are skipped.
     ("The summit, set for Sept. 21, was agreed on Monday.", WEDNESDAY, "2022-09-12", "stated"),
     # No stated date that can be the event's: the publication day.
