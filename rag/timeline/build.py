@@ -135,8 +135,8 @@ class TimelineBuilder:
         return Built(timeline, reading, cited)
 
     def events(self, plan: Plan, hits: list[Hit]) -> tuple[list[_Event], str]:
-        """The events shown, oldest first, and a note on the reports left out (undated, or
-        dated outside the window; empty when none were)."""
+        """The events shown, oldest first, and a note on the events about the topic left out
+        (undated, or dated outside the window; empty when none were)."""
         if not hits:
             return [], ""
         cfg = self.config
@@ -153,8 +153,7 @@ class TimelineBuilder:
         by_hit: dict[int, list[ScoredSentence]] = {}
         for s in scored:  # best first
             by_hit.setdefault(id(s.hit), []).append(s)
-        undated = outside = 0
-        found: list[_Event] = []
+        chosen = []  # each group's line: its sentence, its day (None: undated), the group
         for members, best in zip(groups, best_hits, strict=True):
             sentences = [s for m in best for s in by_hit.get(id(hits[m]), [])]
             if not sentences:
@@ -163,6 +162,17 @@ class TimelineBuilder:
             sentence, dated = max(zip(sentences, dates, strict=True), key=lambda sd: (
                 sd[1] is not None,
                 sd[0].score + (STATED_DAY_BONUS if sd[1] and sd[1][1] == "stated" else 0)))
+            chosen.append((sentence, dated, members))
+        if not chosen:
+            return [], ""
+        # About the topic: up to the score an answer needs, and near the best line's.
+        floor = max(cfg.abstain_threshold,
+                    max(s.score for s, _, _ in chosen) - TOPIC_MARGIN)
+        undated = outside = 0
+        found: list[_Event] = []
+        for sentence, dated, members in chosen:
+            if sentence.score < floor:
+                continue
             if dated is None:
                 undated += 1
                 continue
@@ -177,19 +187,13 @@ class TimelineBuilder:
         return sorted(shown, key=lambda e: (e.day, -e.rank)), left_out_note(undated, outside)
 
     def choose(self, found: list[_Event]) -> list[_Event]:
-        """The best ``timeline_events`` events about the topic, one per happening: an event
-        whose sentence is close to a better one's (``timeline_same_event``) within two days,
-        or ``SAME_DAY_SIMILARITY`` on the same day, is that one's report, and adds its sources
+        """The best ``timeline_events`` events, one per happening: an event whose sentence is
+        close to a better one's (``timeline_same_event``) within two days, or
+        ``SAME_DAY_SIMILARITY`` on the same day, is that one's report, and adds its sources
         to it."""
         cfg = self.config
-        if not found:
-            return []
-        floor = max(cfg.abstain_threshold,
-                    max(e.sentence.score for e in found) - TOPIC_MARGIN)
         kept: list[_Event] = []
         for event in sorted(found, key=lambda e: -e.rank):
-            if event.sentence.score < floor:
-                continue
             twin = next((i for i, k in enumerate(kept) if close_in_time(k.day, event.day)
                          and float(k.sentence.vector @ event.sentence.vector) >= (
                              SAME_DAY_SIMILARITY if k.day == event.day
