@@ -27,7 +27,7 @@ from rag.timeline.detect import topic_of
 from rag.timeline.group import Report, close_in_time, group_reports, rank, reach
 from rag.timeline.lines import is_event_sentence
 from rag.timeline.window import Window, question_window
-from rag.types import Reading, Timeline, TimelineEvent
+from rag.types import DateSource, Reading, Timeline, TimelineEvent
 
 # Groups whose sentences are scored, per event shown: the rest rank too low to be shown.
 CANDIDATE_GROUPS = 2
@@ -76,7 +76,7 @@ class Built:
 class _Event:
     sentence: ScoredSentence
     day: date
-    date_source: str
+    date_source: DateSource
     sources: list[str]
     rank: float
 
@@ -122,8 +122,8 @@ class TimelineBuilder:
         for n, event in enumerate(events, start=1):
             citation = event.sentence.cite(n)
             timeline_events.append(TimelineEvent(
-                event.day.isoformat(), event.date_source, event.sentence.text,  # type: ignore[arg-type]
-                citation, len(event.sources), tuple(event.sources)))
+                event.day.isoformat(), event.date_source, event.sentence.text, citation,
+                len(event.sources), tuple(event.sources)))
             cited.append(event.sentence.hit)
         timeline = Timeline(plan.topic, since, until, tuple(timeline_events))
         notes = [note for note in (left_out,) if note]
