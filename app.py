@@ -45,6 +45,7 @@ from ui.render import (
     answer_markdown,
     chat_messages,
     escape_markdown,
+    line_prefixes,
     sources_html,
     stats_markdown,
     stream_prefixes,
@@ -52,6 +53,7 @@ from ui.render import (
 )
 
 STREAM_DELAY_S = 0.03
+EVENT_DELAY_S = 0.1
 SEARCHING = "_Searching the articles…_"
 
 
@@ -228,10 +230,12 @@ def chat_reply(system: RagSystem, message: str, turns: list[Turn], k: int, backe
         yield chat_messages(turns), turns, gr.skip(), gr.skip()
         return
     if not drafted:  # not streamed by the backend: show it growing, a few words at a time
-        for prefix in stream_prefixes(answer.text):
+        # (a timeline: an event at a time)
+        timeline = answer.timeline is not None
+        for prefix in (line_prefixes if timeline else stream_prefixes)(answer.text):
             yield (chat_messages(turns, answer_markdown(answer, prefix)), gr.skip(), gr.skip(),
                    gr.skip())
-            time.sleep(STREAM_DELAY_S)
+            time.sleep(EVENT_DELAY_S if timeline else STREAM_DELAY_S)
     turns[-1] = Turn(question, answer)
     yield chat_messages(turns), turns, sources_html(answer), gr.skip()
 

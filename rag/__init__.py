@@ -36,28 +36,32 @@ from rag.errors import (
 from rag.index.base import SearchFilters
 from rag.retrieval.filters import make_filters
 from rag.system import SAMPLE_CORPUS, RagSystem, get_system
-from rag.types import Answer, Citation, Passage
+from rag.types import Answer, Citation, Passage, Timeline, TimelineEvent
 
 
 def ask(question: str, *, index_dir: str | Path | None = None, config: Config | None = None,
         k: int | None = None, filters: SearchFilters | None = None,
         history: list[str] | None = None, backend: str | None = None,
-        reference_date: str | None = None) -> Answer:
+        reference_date: str | None = None, timeline: bool | None = None) -> Answer:
     """Answer ``question`` from the articles in the index, citing each claim as [n].
 
     With no index configured, the sample corpus is indexed on first use. ``history`` holds the
     earlier questions of a conversation, so a short follow-up keeps its topic. ``filters``
     restricts the articles searched, e.g. ``make_filters("cnn.com", since="2022-06-01")``.
     ``reference_date`` (ISO date, default today) is what "this week" or "yesterday" refer to.
+    ``timeline``: answer with a timeline of the story (``Answer.timeline``), never, or (None)
+    when the question asks what happened (docs/timelines.md).
     """
     config = config or Config.from_env()
     if index_dir is not None:
         config = config.replace(index_dir=Path(index_dir))
     return get_system(config).ask(question, k=k, filters=filters, history=history,
-                                  backend=backend, reference_date=reference_date)
+                                  backend=backend, reference_date=reference_date,
+                                  timeline=timeline)
 
 
 __all__ = ["SAMPLE_CORPUS", "Answer", "Article", "BadInputError", "Citation", "Config",
            "DiskFullError", "IndexBusyError", "IndexDamagedError", "IndexMismatchError",
            "IndexNotFoundError", "IndexReadOnlyError", "IndexWriteError", "Passage",
-           "RagError", "RagSystem", "SearchFilters", "ask", "get_system", "make_filters"]
+           "RagError", "RagSystem", "SearchFilters", "Timeline", "TimelineEvent", "ask",
+           "get_system", "make_filters"]

@@ -4,6 +4,10 @@
 an LLM's text deltas as it writes, then the Answer assembled from what the stages returned;
 ``RagSystem.ask`` drains it (through ``invoke``, so the chain is also a LangChain runnable),
 ``RagSystem.ask_stream`` forwards it.
+
+A timeline question (asked for, or told by its words: ``rag.timeline.asks_for_timeline``) runs
+the same stages in timeline mode: retrieve wide in its window, read the passages into dated
+events (``rag.timeline.build``), and the Answer carries the ``Timeline``.
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from rag.answering.base import Answerer, reading_depth, shown_passages
+from rag.answering.base import Answerer, passages_of, reading_depth, shown_passages
 from rag.followup import condense_query
 from rag.index.base import Hit, SearchFilters
 from rag.retrieval import Retriever
+from rag.retrieval.dates import reference_day
+from rag.timeline import asks_for_timeline
+from rag.timeline.build import TimelineBuilder
 from rag.types import Answer, Reading, StageDone
 
 
@@ -29,7 +36,8 @@ class CheckedAsk:
 
     ``k``: passages shown (None: the config's ``top_k``); ``backend``: the answer backend
     (None: the config's); ``reference_date``: ISO "today" for time phrases (None: the
-    config's, else the real today).
+    config's, else the real today); ``timeline``: answer with a timeline (True), never
+    (False), or when the question's words ask for one (None).
     """
 
     question: str
@@ -38,6 +46,7 @@ class CheckedAsk:
     filters: SearchFilters | None = None
     backend: str | None = None
     reference_date: str | None = None
+    timeline: bool | None = None
 
 
 class AskChain(Runnable[CheckedAsk, Answer]):
@@ -50,6 +59,7 @@ class AskChain(Runnable[CheckedAsk, Answer]):
     def __init__(self, retriever: Retriever, answerer: Answerer) -> None:
         self.retriever = retriever
         self.answerer = answerer
+        self.timelines = TimelineBuilder(retriever)
 
     def invoke(self, input: CheckedAsk, config: RunnableConfig | None = None,
                **kwargs: Any) -> Answer:
@@ -64,9 +74,21 @@ class AskChain(Runnable[CheckedAsk, Answer]):
     def events(self, asked: CheckedAsk) -> Iterator[str | StageDone | Answer]:
         """The stages in order: retrieval done, text deltas while an LLM writes (its [n] are
         passage numbers, as in the final answer), reading done, then the Answer, built once
-        from the stages' results (their times are its ``timings_ms``)."""
+        from the stages' results (their times are its ``timings_ms``).
+
+        A timeline question yields the same stages read as a timeline. One whose words asked
+        for a timeline (``timeline`` None) but whose passages hold no dated event is then
+        answered as a question (a second retrieval, with a note saying so)."""
         started = time.perf_counter()
         query = self.condense(asked.question, list(asked.history))
+        notes: list[str] = []
+        if asked.timeline or (asked.timeline is None and asks_for_timeline(asked.question)):
+            answer = yield from self.timeline_events(asked, query, started)
+            if answer is not None:
+                yield answer
+                return
+            notes.append("asked as a timeline, but the articles report no dated event of it: "
+                         "answered as a question")
         searched = time.perf_counter()
         shown = asked.k or self.retriever.config.top_k
         hits = self.retriever.retrieve(query, reading_depth(self.answerer, shown), asked.filters,
@@ -84,7 +106,31 @@ class AskChain(Runnable[CheckedAsk, Answer]):
                         timings_ms={found.name: found.ms, **reading.timings_ms,
                                     answered.name: answered.ms,
                                     "total": (time.perf_counter() - started) * 1000},
-                        notes=[f"searched for: {query}"] if query != asked.question else [])
+                        notes=[*([f"searched for: {query}"] if query != asked.question else []),
+                               *notes])
+
+    def timeline_events(self, asked: CheckedAsk, query: str, started: float
+                        ) -> Generator[StageDone, None, Answer | None]:
+        """The stages in timeline mode: ``query`` searched wide in its window (retrieve), the
+        passages read into dated events (answer); returns the Answer with its ``Timeline``, or
+        None when there is no event and the question did not insist (``timeline`` None)."""
+        builder = self.timelines
+        reference = reference_day(asked.reference_date or self.retriever.config.reference_date)
+        plan = builder.plan(query, asked.filters, reference)
+        searched = time.perf_counter()
+        hits = builder.retrieve(plan)
+        retrieved = time.perf_counter()
+        found = StageDone("retrieve", (retrieved - searched) * 1000, plan.topic, len(hits))
+        yield found
+        built = builder.read(plan, hits)
+        if not built.timeline.events and asked.timeline is None:
+            return None
+        answered = StageDone("answer", (time.perf_counter() - retrieved) * 1000)
+        yield answered
+        return Answer.of(asked.question, built.reading, passages=passages_of(built.hits),
+                         timings_ms={found.name: found.ms, answered.name: answered.ms,
+                                     "total": (time.perf_counter() - started) * 1000},
+                         timeline=built.timeline)
 
     def condense(self, question: str, history: list[str]) -> str:
         """The retrieval query: a follow-up rewritten by the answerer's model if it has one,

@@ -1,8 +1,8 @@
 """One settings object for the whole pipeline, by stage, every value checked when it is made.
 
 ``Config`` joins one small frozen dataclass per stage (``IndexSettings``, ``EmbeddingSettings``,
-``RetrievalSettings``, ``QuestionSettings``, ``ReaderSettings``, ``LlmSettings``,
-``FeedSettings``): its fields stay flat (``config.top_k``, ``Config(top_k=3)``,
+``RetrievalSettings``, ``QuestionSettings``, ``ReaderSettings``, ``TimelineSettings``,
+``LlmSettings``, ``FeedSettings``): its fields stay flat (``config.top_k``, ``Config(top_k=3)``,
 ``RAG_TOP_K``). Each field declares its ``Rule`` next to it; an unknown name or a value its
 rule refuses is a ``ConfigError`` naming the setting, the value and what is allowed, whether it
 came from code, a ``RAG_*`` variable or ``--config KEY=VALUE``.
@@ -326,6 +326,20 @@ class ReaderSettings(_Checked):
 
 
 @dataclass(frozen=True)
+class TimelineSettings(_Checked):
+    """Timeline answers (docs/timelines.md): what happened in a story, oldest first, one cited
+    line per event."""
+
+    # Passages retrieved in the window (wide: tens of articles, not top_k), grouped into events.
+    timeline_depth: int = setting(40, whole(1))
+    # Events shown at most, the most widely reported and central to the topic first.
+    timeline_events: int = setting(8, whole(1))
+    # Cosine similarity (-1 to 1) of two passages' stored vectors from which, published within
+    # two days of each other, they report one event.
+    timeline_same_event: float = setting(0.75, number(-1, 1))
+
+
+@dataclass(frozen=True)
 class LlmSettings(_Checked):
     """The LLM backends (``openai``: any OpenAI-compatible server; ``llamacpp``: a local GGUF
     file) and the checks of what they write."""
@@ -379,12 +393,12 @@ class FeedSettings(_Checked):
 # The stages in pipeline order; Config lists them reversed because a dataclass puts the
 # fields of its last base first.
 STAGES = (IndexSettings, EmbeddingSettings, RetrievalSettings, QuestionSettings, ReaderSettings,
-          LlmSettings, FeedSettings)
+          TimelineSettings, LlmSettings, FeedSettings)
 
 
 @dataclass(frozen=True)
-class Config(FeedSettings, LlmSettings, ReaderSettings, QuestionSettings, RetrievalSettings,
-             EmbeddingSettings, IndexSettings):
+class Config(FeedSettings, LlmSettings, TimelineSettings, ReaderSettings, QuestionSettings,
+             RetrievalSettings, EmbeddingSettings, IndexSettings):
     """Settings for ingest, retrieval and answering: every stage's settings, flat.
 
     Every field can be set from the environment as ``RAG_<FIELD NAME IN CAPITALS>``. A value

@@ -9,6 +9,7 @@ use it, so that retrieval (rag/retrieval/rerank.py) and answering need not impor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,12 +88,16 @@ class SentenceScorer:
         self.embedder = embedder
 
     def score_sentences(self, question: str, hits: list[Hit], per_passage: int | None = None,
-                        most: int | None = None) -> list[ScoredSentence]:
+                        most: int | None = None,
+                        keep: Callable[[str, int, int], bool] | None = None
+                        ) -> list[ScoredSentence]:
         """Every distinct sentence of ``hits``, scored against ``question``, best first.
 
         With ``per_passage``, only that many sentences of each hit, those sharing the most
         question words, are embedded and scored (embedding is the cost; a cheap first cut);
         with ``most``, at most that many in all, by question words shared, then by hit rank.
+        ``keep(article text, start, end)``, if given, says which sentences may be scored at
+        all (a timeline's lines must be whole sentences), before either cut.
         """
         q_terms = set(content_terms(question))
         seen: set[tuple[str, int]] = set()
@@ -103,7 +108,7 @@ class SentenceScorer:
             for s, e in sentence_spans(hit.chunk.text, offset=hit.chunk.start):
                 sentence = text[s:e]
                 if ((hit.article.id, s) in seen or len(sentence.split()) < MIN_SENTENCE_WORDS
-                        or is_question(sentence)):
+                        or is_question(sentence) or (keep is not None and not keep(text, s, e))):
                     continue
                 seen.add((hit.article.id, s))
                 mine.append((hit, s, e, sentence, lexical_overlap(q_terms, sentence)))

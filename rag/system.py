@@ -21,7 +21,7 @@ from rag.index import check_index, open_index
 from rag.index.base import Hit, HNSWIndex, IndexStats, SearchFilters, VectorParams
 from rag.ingest import IngestReport, ProgressCallback, ingest_articles
 from rag.notices import notice_once
-from rag.retrieval import NewsRetriever, Retriever
+from rag.retrieval import NewsRetriever, Retriever, make_filters
 from rag.retrieval.dates import reference_day
 from rag.types import Answer, StageDone
 
@@ -144,28 +144,47 @@ class RagSystem:
 
     def ask(self, question: str | CheckedAsk, *, k: int | None = None,
             filters: SearchFilters | None = None, history: list[str] | None = None,
-            backend: str | None = None, reference_date: str | None = None) -> Answer:
+            backend: str | None = None, reference_date: str | None = None,
+            timeline: bool | None = None) -> Answer:
         """Answer ``question`` from the index, every claim cited.
 
         ``reference_date`` (ISO date) is "today" for time phrases in the question; by default
-        the config's ``reference_date``, else the real today. A ``question`` that
-        :func:`check_ask` already checked comes with its options and is not checked again.
+        the config's ``reference_date``, else the real today. ``timeline``: True answers with
+        a timeline (``Answer.timeline``: the dated events of the story, oldest first), False
+        never, None when the question's words ask for one ("what happened with X since
+        June?"). A ``question`` that :func:`check_ask` already checked comes with its options
+        and is not checked again.
         """
         asked = self._checked(question, k=k, filters=filters, history=history,
-                              backend=backend, reference_date=reference_date)
+                              backend=backend, reference_date=reference_date,
+                              timeline=timeline)
         return self.chain(asked.backend).invoke(asked)
 
     def ask_stream(self, question: str | CheckedAsk, *, k: int | None = None,
                    filters: SearchFilters | None = None, history: list[str] | None = None,
-                   backend: str | None = None,
-                   reference_date: str | None = None) -> Iterator[str | StageDone | Answer]:
+                   backend: str | None = None, reference_date: str | None = None,
+                   timeline: bool | None = None) -> Iterator[str | StageDone | Answer]:
         """Like :meth:`ask`, streamed: the same stages, each yielded as it ends
         (:class:`~rag.types.StageDone`: retrieve, then answer), text deltas while an LLM
         writes (its [n] are passage numbers, as in the final answer), then the verified
         Answer, which replaces the text. Backends without streaming yield no deltas."""
         asked = self._checked(question, k=k, filters=filters, history=history,
-                              backend=backend, reference_date=reference_date)
+                              backend=backend, reference_date=reference_date,
+                              timeline=timeline)
         yield from self.chain(asked.backend).events(asked)
+
+    def timeline(self, topic: str, since: str | None = None, until: str | None = None, *,
+                 as_of: str | None = None) -> Answer:
+        """The timeline of ``topic``: its events published ``since``/``until`` (ISO dates,
+        None: open), oldest first, each one line (its day, a cited sentence reporting it, how
+        many sources did), in ``Answer.timeline`` and as the Answer's text. ``as_of`` (ISO
+        date) is "today" (later articles are left out). A bad date, or ``since`` after
+        ``until``, is a BadInputError naming it ("the date range is empty: since 2025-03-01 is
+        after until 2025-02-01").
+        """
+        filters = make_filters(None, since, until, since_name="since", until_name="until")
+        return self.ask(check_ask(self.config, topic, filters=filters, reference_date=as_of,
+                                  timeline=True))
 
     def _checked(self, question: str | CheckedAsk, **options: Any) -> CheckedAsk:
         if not isinstance(question, CheckedAsk):
@@ -248,14 +267,15 @@ def check_history(history: Sequence[str] | None, config: Config) -> list[str]:
 
 def check_ask(config: Config, question: object, *, k: object = None,
               history: Sequence[str] | None = None, filters: SearchFilters | None = None,
-              backend: str | None = None, reference_date: str | None = None) -> CheckedAsk:
+              backend: str | None = None, reference_date: str | None = None,
+              timeline: bool | None = None) -> CheckedAsk:
     """The arguments of :meth:`RagSystem.ask`, checked once before any model loads (the CLI
     and the HTTP API call it, then ask with the result): a bad question, ``k``, answer
-    backend, reference date or history is a BadInputError naming it.
+    backend, reference date, history or timeline flag is a BadInputError naming it.
 
     >>> check_ask(Config(), "  Who won? ", k=3)  # doctest: +NORMALIZE_WHITESPACE
     CheckedAsk(question='Who won?', history=(), k=3, filters=None, backend=None,
-               reference_date=None)
+               reference_date=None, timeline=None)
     >>> check_ask(Config(), "Who won?", reference_date="last tuesday")
     Traceback (most recent call last):
     ...
@@ -265,8 +285,11 @@ def check_ask(config: Config, question: object, *, k: object = None,
     check_backend(backend or config.answer_backend)
     if reference_date:
         reference_day(reference_date)
+    if timeline is not None and not isinstance(timeline, bool):
+        raise BadInputError(f"timeline must be true, false or null (detect it from the "
+                            f"question), not {timeline!r}")
     return CheckedAsk(question, tuple(check_history(history, config)), k, filters, backend,
-                      reference_date)
+                      reference_date, timeline)
 
 
 def check_k(k: object) -> int | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from datetime import date
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,69 @@ class Citation:
                 "published_at": self.published_at, "quote": self.quote, "source": self.source,
                 "start": self.start, "end": self.end, "verified": self.verified,
                 "also_in": [asdict(r) for r in self.also_in]}
+
+
+DateSource = Literal["stated", "published"]
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One event of a timeline: its ``day`` (ISO ``YYYY-MM-DD``), whether that day is the one
+    its sentence states (``"stated"``, resolved against the article's publication date) or the
+    article's publication date (``"published"``), the sentence ``text`` that reports it with its
+    ``citation``, and the ``sources`` (articles, wire copies included) that reported it, by id.
+
+    >>> c = Citation(1, "a", "Polo", "Japan won 16-13.", 0, 16)
+    >>> e = TimelineEvent("2025-02-27", "published", c.quote, c, 2, ("a", "b"))
+    >>> e.to_json()["sources"], e.to_json()["citation"]["n"]
+    (2, 1)
+    """
+
+    day: str
+    date_source: DateSource
+    text: str
+    citation: Citation
+    sources: int
+    source_ids: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if self.date_source not in ("stated", "published"):
+            raise ValueError(f"date_source must be 'stated' or 'published', not "
+                             f"{self.date_source!r}")
+        try:
+            ok = len(self.day) == 10 and date.fromisoformat(self.day).isoformat() == self.day
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"an event's day is an ISO date (YYYY-MM-DD), not {self.day!r}")
+        if self.sources < 1:
+            raise ValueError(f"an event has at least one source, got {self.sources}")
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as the ``timeline`` part of ``Answer.to_json()`` shows it."""
+        return {"day": self.day, "date_source": self.date_source, "text": self.text,
+                "sources": self.sources, "source_ids": list(self.source_ids),
+                "citation": self.citation.to_json()}
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The events of a ``topic`` in a window (``since``/``until``: ISO dates, None: open),
+    oldest first, each cited; ``Answer.timeline`` of a timeline answer.
+
+    >>> Timeline("Iran water polo", "2025-02-01", None, ()).to_json()
+    {'topic': 'Iran water polo', 'since': '2025-02-01', 'until': None, 'events': []}
+    """
+
+    topic: str
+    since: str | None
+    until: str | None
+    events: tuple[TimelineEvent, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``timeline`` part of ``Answer.to_json()``."""
+        return {"topic": self.topic, "since": self.since, "until": self.until,
+                "events": [e.to_json() for e in self.events]}
 
 
 @dataclass(frozen=True)
@@ -134,12 +198,17 @@ class Answer(Reading):
     question: str
     backend: str = "extractive"
     passages: list[Passage] = field(default_factory=list)
+    # A timeline answer's events (``text`` is then their dated list, ``citations`` in the
+    # same order); None for every other answer.
+    timeline: Timeline | None = None
 
     @classmethod
     def of(cls, question: str, reading: Reading, *, passages: list[Passage],
-           timings_ms: dict[str, float], notes: Iterable[str] = ()) -> Answer:
+           timings_ms: dict[str, float], notes: Iterable[str] = (),
+           timeline: Timeline | None = None) -> Answer:
         """The Answer to ``question``: what the answerer read, the ``passages`` shown beside
-        it, the stages' ``timings_ms`` and the pipeline's ``notes`` after the reader's.
+        it, the stages' ``timings_ms``, the pipeline's ``notes`` after the reader's and, for a
+        timeline answer, its ``timeline``.
 
         >>> read = Reading("Japan won 16-13. [1]", backend="extractive", notes=["r"])
         >>> Answer.of("q", read, passages=[], timings_ms={"total": 1.0}, notes=["p"]).notes
@@ -149,7 +218,7 @@ class Answer(Reading):
         return cls(**{**read, "citations": list(reading.citations),
                       "unsupported": list(reading.unsupported),
                       "notes": [*reading.notes, *notes], "timings_ms": timings_ms},
-                   question=question, passages=passages)
+                   question=question, passages=passages, timeline=timeline)
 
     def short_answer_citation(self) -> Citation | None:
         """The first citation whose quote holds the short answer (its evidence).
@@ -186,4 +255,5 @@ class Answer(Reading):
             "unsupported": list(self.unsupported),
             "draft": self.draft,
             "fallback": self.fallback,
+            "timeline": None if self.timeline is None else self.timeline.to_json(),
         }

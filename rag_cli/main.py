@@ -1,5 +1,5 @@
-"""The `rag` command: ingest, ask, stats, list, delete, reindex, serve, mcp, feeds, eval. A
-thin layer over the library."""
+"""The `rag` command: ingest, ask, timeline, stats, list, delete, reindex, serve, mcp, feeds,
+eval. A thin layer over the library."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ from rag.errors import RagError
 from rag.types import Answer, StageDone
 from rag_cli.common import IndexOption, fail, open_system
 from rag_cli.feeds import feeds_app, ingest_urls
+
+AsOfOption = Annotated[str | None, typer.Option(
+    "--as-of", help="Ask as of this day (YYYY-MM-DD): later articles are left out, and "
+                    "'this week' or 'yesterday' count from it. Default: today.")]
 
 app = typer.Typer(help="Question answering over news articles, with cited answers.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -76,12 +80,12 @@ def ask(
     backend: Annotated[str | None, typer.Option(
         help="Answer backend: extractive, openai or llamacpp (default: $RAG_ANSWER_BACKEND)."
     )] = None,
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Ask as of this day (YYYY-MM-DD): later articles are left out, and "
-                        "'this week' or 'yesterday' count from it. Default: today.")] = None,
+    as_of: AsOfOption = None,
+    timeline: Annotated[bool | None, typer.Option(
+        "--timeline/--no-timeline", help="Answer with a timeline of the story (dated events, "
+        "oldest first), or never. Default: when the question asks what happened.")] = None,
 ) -> None:
     """Answer a question from the indexed articles, with numbered sources."""
-    from rag.articles import web_url
     from rag.retrieval import make_filters
     from rag.system import check_ask, get_system
 
@@ -89,7 +93,7 @@ def ask(
         config = Config.from_env(index_dir=index)
         # Every argument is checked before the index is opened and the model loads.
         asked = check_ask(config, question, k=k, filters=make_filters(source, since, until),
-                          backend=backend, reference_date=as_of)
+                          backend=backend, reference_date=as_of, timeline=timeline)
         system = get_system(config, create=False, read_only=True)
         if as_json:
             typer.echo(json.dumps(system.ask(asked).to_json(), ensure_ascii=False, indent=2))
@@ -97,12 +101,56 @@ def ask(
         answer = _stream(system.ask_stream(asked))
     except (RagError, ValueError) as exc:
         raise fail(str(exc)) from None
+    _print(answer)
+
+
+@app.command("timeline")
+def timeline_(
+    topic: Annotated[str, typer.Argument(help="The story, e.g. \"Iran water polo\".")],
+    index: IndexOption = None,
+    since: Annotated[str | None, typer.Option(help="The window's first day (YYYY-MM-DD): "
+                                              "articles published and events dated on or "
+                                              "after it.")] = None,
+    until: Annotated[str | None, typer.Option(help="The window's last day (YYYY-MM-DD).")
+                     ] = None,
+    as_of: AsOfOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON contract (the "
+                                          "events in its `timeline`).")] = False,
+) -> None:
+    """The events of a story, oldest first: each its day, a cited sentence reporting it, and
+    how many sources did."""
+    from rag.retrieval import make_filters
+    from rag.system import check_ask, get_system
+
+    try:
+        config = Config.from_env(index_dir=index)
+        asked = check_ask(config, topic, filters=make_filters(None, since, until),
+                          reference_date=as_of, timeline=True)
+        answer = get_system(config, create=False, read_only=True).ask(asked)
+    except (RagError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return
+    _print(answer)
+
+
+def _print(answer: Answer) -> None:
+    """An answer for the terminal: its short answer in bold, its text (a timeline under its
+    heading), its notes on stderr, then its numbered sources."""
+    from rag.articles import web_url
+
+    if answer.timeline is not None:
+        typer.secho(f"Timeline: {clean_line(answer.timeline.topic)}"
+                    + _window(answer.timeline.since, answer.timeline.until), bold=True)
+        typer.echo()
     evidence = answer.short_answer_citation()
     if evidence is not None:
         typer.secho(f"{answer.short_answer} [{evidence.n}]", bold=True)
         typer.echo()
     typer.echo(answer.text)
-    for note in answer.notes if answer.backend != "extractive" or answer.fallback else []:
+    shown = answer.backend != "extractive" or answer.fallback or answer.timeline is not None
+    for note in answer.notes if shown else []:
         typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
     if answer.citations:
         typer.echo("\nSources:")
@@ -112,6 +160,13 @@ def ask(
         typer.echo(f"    “{clean_line(c.quote)}”")
         if c.also_in:
             typer.echo("    also in: " + ", ".join(r.source or r.url or r.title for r in c.also_in))
+
+
+def _window(since: str | None, until: str | None) -> str:
+    """" (since 2022-06-01)", " (2022-06-01 to 2022-06-30)", or nothing."""
+    if since and until:
+        return f" ({since} to {until})"
+    return f" (since {since})" if since else f" (until {until})" if until else ""
 
 
 def _stream(items: Iterator[str | StageDone | Answer]) -> Answer:
@@ -220,7 +275,7 @@ def mcp(
     host: Annotated[str, typer.Option(help="With --http: interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="With --http: port.")] = 8765,
 ) -> None:
-    """MCP server over the index (stdio): tools ask, search, list_articles."""
+    """MCP server over the index (stdio): tools ask, timeline, search, list_articles."""
     from rag.index import check_index
     from rag.system import get_system, is_default_index
     from serve.mcp_server import build_mcp

@@ -83,9 +83,9 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
                        "events"}})
     async def chat_completions(body: ChatRequest) -> Any:
         """OpenAI chat completions. ``content``: the short answer, the answer with [n]
-        markers, a Sources list; the verified citations ride in the extra top-level
-        ``citations`` field (on the last chunk of a stream). Extra body fields: ``k``,
-        ``filters``, ``as_of``, ``backend``."""
+        markers, a Sources list (a timeline answer: its dated list); the verified citations
+        ride in the extra top-level ``citations`` field (on the last chunk of a stream). Extra
+        body fields: ``k``, ``filters``, ``as_of``, ``backend``, ``timeline``."""
         if body.model != oa.MODEL_ID:
             raise ApiError(404, f"The model {body.model!r} does not exist; this server has "
                            f"{oa.MODEL_ID!r}.", param="model", code="model_not_found")
@@ -167,7 +167,8 @@ def _checked(system: RagSystem, options: AskOptions, question: str,
     filters = make_filters(f.sources, f.since, f.until, since_name="filters.since",
                            until_name="filters.until") if f else None
     asked = check_ask(system.config, question, k=options.k, history=history, filters=filters,
-                      backend=options.backend, reference_date=options.as_of)
+                      backend=options.backend, reference_date=options.as_of,
+                      timeline=options.timeline)
     _check_backend(system, asked.backend)
     return asked
 

@@ -1,4 +1,4 @@
-"""An MCP server over the index (``rag mcp``): tools ask, search and list_articles.
+"""An MCP server over the index (``rag mcp``): tools ask, timeline, search and list_articles.
 
 Built with the official ``mcp`` SDK; stdio by default (an agent starts it as a subprocess), or
 streamable HTTP on 127.0.0.1.
@@ -21,9 +21,10 @@ from rag.system import RagSystem
 INSTRUCTIONS = (
     "Answers questions from an index of news articles. Every claim of an answer is cited [n] to "
     "the exact sentence of an article that supports it, and the citations were checked against "
-    "their sources. Use `ask` for an answer, `search` to read the most relevant passages "
-    "yourself, `list_articles` to see what the index holds. When `ask` returns abstained=true, "
-    "the articles do not answer the question: say so rather than guessing.")
+    "their sources. Use `ask` for an answer, `timeline` for what happened in a story (dated "
+    "events, oldest first), `search` to read the most relevant passages yourself, "
+    "`list_articles` to see what the index holds. When `ask` returns abstained=true, the "
+    "articles do not answer the question: say so rather than guessing.")
 
 
 def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
@@ -44,7 +45,8 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
     @server.tool(title="Ask the news articles")
     def ask(question: str, k: int | None = None, sources: list[str] | None = None,
             since: str | None = None, until: str | None = None,
-            as_of: str | None = None, history: list[str] | None = None) -> dict[str, Any]:
+            as_of: str | None = None, history: list[str] | None = None,
+            timeline: bool | None = None) -> dict[str, Any]:
         """Answer a question from the indexed news articles, with verified citations.
 
         Returns `answer` (text with [n] markers), `abstained` (true: the articles do not say),
@@ -52,13 +54,32 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
         offsets in the article), and `passages` (the retrieved text with scores).
         Optional: k passages to retrieve (default 6); only these `sources` (site names);
         published `since`/`until` (YYYY-MM-DD); `as_of` a day (later articles are left out,
-        "this week" counts from it); `history`: earlier questions, for a follow-up.
+        "this week" counts from it); `history`: earlier questions, for a follow-up;
+        `timeline`: true for a timeline answer (as the `timeline` tool returns), false never,
+        null (default) when the question asks what happened.
         """
         with _told():
             filters = make_filters(sources, since, until, since_name="since",
                                    until_name="until")
             return rag().ask(question, k=k, filters=filters, history=history,
-                             reference_date=as_of).to_json()
+                             reference_date=as_of, timeline=timeline).to_json()
+
+    @server.tool(title="Timeline of a news story")
+    def timeline(topic: str, since: str | None = None, until: str | None = None,
+                 as_of: str | None = None) -> dict[str, Any]:
+        """What happened in a story, oldest first, from the indexed news articles: each event
+        one line, its day, a sentence of an article reporting it (cited and verified) and how
+        many sources reported it.
+
+        Returns the answer JSON of `ask` with `timeline`: `topic`, `since`, `until` and
+        `events`, each with `day` (YYYY-MM-DD), `date_source` ("stated": the day the sentence
+        states; "published": its article's publication day), `text`, `sources` (how many
+        articles reported it), `source_ids` and its `citation`. `answer` is the same list as
+        text. Optional: the window, published `since`/`until` (YYYY-MM-DD); `as_of` a day
+        (later articles are left out).
+        """
+        with _told():
+            return rag().timeline(topic, since, until, as_of=as_of).to_json()
 
     @server.tool(title="Search the news articles")
     def search(query: str, k: int = 6, sources: list[str] | None = None,

@@ -15,7 +15,7 @@ from typing import Any
 
 from rag.articles import web_url
 from rag.errors import BadInputError
-from rag.types import Answer, Citation
+from rag.types import Answer, Citation, Timeline
 
 MODEL_ID = "news-rag"
 MAX_MESSAGES = 200
@@ -108,9 +108,32 @@ def sources_markdown(citations: list[Citation]) -> str:
     return "\n".join(lines)
 
 
+def timeline_markdown(timeline: Timeline) -> str:
+    """A timeline as Markdown: its topic and window in bold, then one list item per event,
+    oldest first: the day in bold, where it comes from, the sentence (escaped) with its [n],
+    and how many sources reported it.
+
+    >>> from rag.types import TimelineEvent
+    >>> c = Citation(1, "a", "Polo", "Japan beat *Iran* 16-13.", 0, 24)
+    >>> print(timeline_markdown(Timeline("Iran water polo", "2025-02-01", None, (
+    ...     TimelineEvent("2025-02-27", "stated", c.quote, c, 2, ("a", "b")),))))
+    **Timeline: Iran water polo** (since 2025-02-01)
+    <BLANKLINE>
+    - **2025-02-27** (stated) Japan beat \\*Iran\\* 16-13. [1] · 2 sources
+    """
+    since, until = timeline.since, timeline.until
+    window = (f" ({since} to {until})" if since and until else f" (since {since})" if since
+              else f" (until {until})" if until else "")
+    lines = [f"**Timeline: {inline_markdown(timeline.topic)}**{window}", ""]
+    lines += [f"- **{e.day}** ({e.date_source}) {inline_markdown(e.text)} [{e.citation.n}] · "
+              f"{e.sources} source{'s' * (e.sources != 1)}" for e in timeline.events]
+    return "\n".join(lines).rstrip()
+
+
 def reply_content(answer: Answer) -> str:
     """What an OpenAI client shows: the short answer in bold with the [n] of the citation
-    holding it (none: no short answer line), the answer text, then its Sources list.
+    holding it (none: no short answer line), the answer text, then its Sources list. A
+    timeline answer shows its dated list (:func:`timeline_markdown`) instead of the text.
 
     >>> polo = Citation(1, "a", "Polo", "Japan won 16-13.", 0, 16)
     >>> print(reply_content(Answer(question="q", text="Japan won 16-13. [1]", short_answer="16-13",
@@ -127,6 +150,9 @@ def reply_content(answer: Answer) -> str:
             if evidence else "")
     sources = sources_markdown(answer.citations)
     text = answer_markdown(answer.text, {c.n for c in answer.citations})
+    if answer.timeline is not None:
+        shown = timeline_markdown(answer.timeline)
+        text = shown if answer.timeline.events else f"{shown}\n\n{text}"
     return lead + text + (f"\n\n{sources}" if sources else "")
 
 

@@ -29,6 +29,10 @@ class AskOptions(BaseModel):
     as_of: str | None = Field(None, description="Ask as of this day (YYYY-MM-DD): later "
                               "articles are left out; 'this week' counts from it.")
     backend: Backend | None = Field(None, description="Answer backend (default: the server's).")
+    timeline: bool | None = Field(None, description="Answer with a timeline of the story "
+                                  "(its dated events, oldest first, in the answer's "
+                                  "`timeline`): true, never (false), or when the question asks "
+                                  "what happened (null).")
 
 
 class AskRequest(AskOptions):
@@ -54,6 +58,10 @@ class AnswerResponse(BaseModel):
     abstained: bool
     citations: list[dict[str, Any]]
     passages: list[dict[str, Any]]
+    timeline: dict[str, Any] | None = Field(
+        None, description="A timeline answer's events: {topic, since, until, events: [{day, "
+        "date_source ('stated' or 'published'), text, sources, source_ids, citation}]}, oldest "
+        "first; null for any other answer.")
 
 
 class ChatRequest(AskOptions):

@@ -1,11 +1,14 @@
 """Synthetic articles, chunks and unit vectors for index tests, exact search in numpy, and
-look-alike stories that only their dates tell apart (date and recency tests)."""
+look-alike stories that only their dates tell apart (date and recency tests), and a dated story
+for timelines."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from rag.articles import Article
+from rag.articles import Article, load_paths
 from rag.chunking import Chunk
 from rag.index.base import ArticleWrite
 
@@ -49,3 +52,15 @@ def ingest_budget_stories(system, first: tuple[str, str], second: tuple[str, str
     system.ingest([Article(title=first[0], text=text, published_at=first[1]),
                    Article(title=second[0], text=text + " Protesters gathered.",
                            published_at=second[1])])
+
+
+# A made-up story over three weeks for timelines (data/timeline/tunnel.jsonl, docs/timelines.md):
+# the Norrvik harbour tunnel closes (two outlets and a wire copy report it, stating "on Monday"),
+# repairs begin (Sept. 8), divers find a cracked seal (Tuesday), it reopens (Tuesday); a bank story
+# of the same weeks and an undated history of the tunnel beside it. Asked as of 2022-09-30.
+TUNNEL_FILE = Path(__file__).resolve().parent.parent / "data" / "timeline" / "tunnel.jsonl"
+TUNNEL_STORY = load_paths([TUNNEL_FILE]).articles
+TUNNEL_AS_OF = "2022-09-30"
+# The days the story's events happened: closed (stated Monday), repairs (stated Sept. 8), the
+# seal (stated Tuesday), reopened (stated Tuesday).
+TUNNEL_DAYS = ["2022-08-29", "2022-09-08", "2022-09-13", "2022-09-20"]

@@ -19,7 +19,7 @@ from pathlib import Path
 from rag.articles import web_url
 from rag.index.base import IndexStats
 from rag.ingest import IngestReport
-from rag.types import Answer, Citation, Passage
+from rag.types import Answer, Citation, Passage, Timeline
 
 _MARKER = re.compile(r"\[(\d+)\]")
 # Characters Markdown would interpret; escaped so article text is shown as written.
@@ -41,7 +41,8 @@ def escape_markdown(text: str) -> str:
 def answer_markdown(answer: Answer, text: str | None = None) -> str:
     """The chat bubble for ``answer`` (or a streamed prefix ``text`` of it).
 
-    [n] markers of known citations become superscript links; an abstained answer is boxed.
+    [n] markers of known citations become superscript links; an abstained answer is boxed; a
+    timeline is a dated list (:func:`timeline_html`), growing line by line with ``text``.
     """
     final = text is None
     text = answer.text if text is None else text
@@ -62,7 +63,41 @@ def answer_markdown(answer: Answer, text: str | None = None) -> str:
     if answer.abstained:  # inside an HTML block Markdown is not parsed: escape HTML only
         return (f'<div class="rag-abstain">⚠ <strong>Not in the articles</strong><br>'
                 f"{html.escape(text, quote=False)}</div>{notes}")
+    if answer.timeline is not None:
+        lines = text.count("\n") + (text == answer.text)  # the events whose line is complete
+        return timeline_html(answer.timeline, lines) + notes
     return short_answer_html(answer) + "".join(parts) + notes
+
+
+def timeline_html(timeline: Timeline, shown: int | None = None) -> str:
+    """A timeline as a dated list (the first ``shown`` events; None: all), all text escaped:
+    each event's day, where it comes from, its sentence with its [n] and how many sources
+    reported it. One HTML block: no blank line, so Markdown leaves it whole.
+
+    >>> from rag.types import TimelineEvent
+    >>> c = Citation(1, "a", "Polo", "Japan <b>won</b>.", 0, 17)
+    >>> shown = timeline_html(Timeline("Iran polo", None, None, (
+    ...     TimelineEvent("2025-02-27", "stated", c.quote, c, 2, ("a", "b")),)))
+    >>> "Japan &lt;b&gt;won&lt;/b&gt;." in shown, '<time datetime="2025-02-27">' in shown
+    (True, True)
+    """
+    since, until = timeline.since, timeline.until
+    window = (f"{since} to {until}" if since and until else f"since {since}" if since
+              else f"until {until}" if until else "")
+    head = (f'<div class="rag-timeline-head">Timeline: <strong>{esc(timeline.topic)}</strong>'
+            + (f' <span class="rag-window">({esc(window)})</span>' if window else "")
+            + "</div>")
+    items = []
+    for e in timeline.events[:shown]:
+        told = ("the day its sentence states" if e.date_source == "stated"
+                else "its article's publication day")
+        items.append(
+            f'<li class="rag-event"><time datetime="{esc(e.day)}">{esc(e.day)}</time> '
+            f'<span class="rag-date-source" title="{esc(told)}">{esc(e.date_source)}</span> '
+            f'<span class="rag-event-text">{esc(e.text)}</span> {citation_marker(e.citation)} '
+            f'<span class="rag-reach">{e.sources} source{"s" * (e.sources != 1)}</span></li>')
+    return (f'<div class="rag-timeline">{head}<ol class="rag-events">{"".join(items)}</ol>'
+            "</div>")
 
 
 def short_answer_html(answer: Answer) -> str:
@@ -85,6 +120,19 @@ def stream_prefixes(text: str, words: int = STREAM_WORDS) -> Iterator[str]:
     tokens = re.findall(r"\S+\s*", text)
     for i in range(words, len(tokens), words):
         yield "".join(tokens[:i])
+    yield text
+
+
+def line_prefixes(text: str) -> Iterator[str]:
+    """Growing prefixes of ``text``, a line at a time (each with its newline), ending with the
+    whole text: a timeline shown event by event.
+
+    >>> list(line_prefixes("a\\nb"))
+    ['a\\n', 'a\\nb']
+    """
+    lines = text.splitlines(keepends=True)
+    for i in range(1, len(lines)):
+        yield "".join(lines[:i])
     yield text
 
 

@@ -54,8 +54,11 @@ class Retriever:
             lexical.sync()
 
     def retrieve(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
-                 reference: date | str | None = None) -> list[Hit]:
-        """The best ``k`` passages for ``query``; ``reference`` (default: config) is "today"."""
+                 reference: date | str | None = None, *,
+                 candidates: int | None = None) -> list[Hit]:
+        """The best ``k`` passages for ``query``; ``reference`` (default: config) is "today";
+        ``candidates``: taken from each ranker before fusion (default: config's; a timeline
+        retrieving wide asks for more)."""
         cfg = self.config
         k = k or cfg.top_k
         if k <= 0:
@@ -65,13 +68,13 @@ class Retriever:
         when = time_range(query, today) if cfg.date_mode != "off" else None
         hits: list[Hit] = []
         if when is not None and cfg.date_mode == "filter":
-            hits = self.candidates(query, _within(base, when))
+            hits = self.candidates(query, _within(base, when), candidates)
         if not hits:
-            hits = self.candidates(query, base)
+            hits = self.candidates(query, base, candidates)
         if when is not None and cfg.date_mode == "boost":
             # The period's own best passages join the pool, so the boost can lift them even
             # when the whole archive's best push them below the candidate cut.
-            hits = best_of(hits, self.candidates(query, _within(base, when)))
+            hits = best_of(hits, self.candidates(query, _within(base, when), candidates))
         if cfg.as_of_reference:
             hits = drop_future(hits, today, cfg.future_grace_days)
         hits = rerank_top(self.reranker(), query, hits, cfg.rerank_depth)
@@ -83,18 +86,21 @@ class Retriever:
             hits = collapse_duplicates(hits, lexical.groups(), self.index.get_article)
         return diversify(hits, k, cfg.max_passages_per_article)
 
-    def candidates(self, query: str, filters: SearchFilters | None) -> list[Hit]:
-        """Dense and/or BM25 candidates, fused by reciprocal rank."""
+    def candidates(self, query: str, filters: SearchFilters | None,
+                   depth: int | None = None) -> list[Hit]:
+        """Dense and/or BM25 candidates (``depth`` from each; default: config's
+        ``candidates``), fused by reciprocal rank."""
         cfg = self.config
+        depth = depth or cfg.candidates
         lexical = self.lexical
         mode = cfg.retrieval_mode if lexical is not None else "dense"
         rankings: list[tuple[list[Hit], float]] = []
         if mode in ("dense", "hybrid"):
             vector = self.embedder.embed_query(query)
-            rankings.append((self.index.search(vector, cfg.candidates, filters),
+            rankings.append((self.index.search(vector, depth, filters),
                              cfg.dense_weight))
         if mode in ("bm25", "hybrid") and lexical is not None:
-            rankings.append((lexical.search(query, cfg.candidates, filters),
+            rankings.append((lexical.search(query, depth, filters),
                              cfg.bm25_weight))
         if mode not in MODES:
             raise ValueError(f"unknown retrieval_mode {mode!r}; choose one of {', '.join(MODES)}")

@@ -247,3 +247,29 @@ def test_a_bad_setting_stops_the_app_with_one_line_naming_it(tmp_path):
     assert "Traceback" not in done.stderr
     assert "error: top_k must be a whole number >= 1; got 0" in done.stderr
     assert not (tmp_path / "i").exists()
+
+
+def test_the_chat_shows_a_timeline_event_by_event(client):
+    """Issue 27: a question that asks what happened gets the story's dated events, oldest
+    first, each cited, growing an event at a time; the articles are removed after."""
+    from synthetic import TUNNEL_AS_OF, TUNNEL_DAYS, TUNNEL_FILE, TUNNEL_STORY
+
+    status, _, _ = _ingest(client, TUNNEL_FILE)
+    assert f"added {len(TUNNEL_STORY)}" in status
+    try:
+        job = client.submit("What happened with the Norrvik harbour tunnel?", 6, "extractive",
+                            "", "", "", TUNNEL_AS_OF, api_name="/chat")
+        updates = list(job)
+        messages, sources, _ = job.result()
+    finally:
+        for article in TUNNEL_STORY:
+            _delete(client, article.id)
+    answer = messages[-1]["content"][0]["text"]
+    assert 'class="rag-timeline"' in answer
+    assert re.findall(r'<time datetime="([\d-]+)">', answer) == TUNNEL_DAYS
+    assert answer.count('class="rag-cite"') == 4 and "3 sources" in answer
+    growing = [u[0][-1]["content"][0]["text"].count('<li class="rag-event">')
+               for u in updates if u and u[0] and "rag-timeline" in
+               u[0][-1]["content"][0]["text"]]
+    assert growing[:4] == [1, 2, 3, 4]
+    assert sources.count('<mark class="rag-hl"') == 4

@@ -165,3 +165,29 @@ def test_an_unsure_short_answer_is_not_bold_and_its_evidence_is_shown(page):
     assert "Hossein Abdi" in page.locator("#rag-sources mark#rag-hl-1").inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "chat-unsure-short-answer.png")
+
+
+def test_a_timeline_is_a_dated_list_in_the_chat(page):
+    """Issue 27: the made-up tunnel story (data/timeline) uploaded, a question that asks what
+    happened shows its dated events, oldest first, each cited, with its sources highlighted.
+    Last in this module: the story stays in the app's index."""
+    from synthetic import TUNNEL_AS_OF, TUNNEL_DAYS, TUNNEL_FILE
+
+    page.get_by_role("tab", name="Articles").click()
+    page.locator("#rag-upload input[type=file]").set_input_files(str(TUNNEL_FILE))
+    page.locator("#rag-add").click()
+    page.locator("#rag-status").get_by_text("added 8").wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Chat").click()
+    page.get_by_role("button", name="Settings ▼").click()
+    page.locator("#rag-as-of input, #rag-as-of textarea").first.fill(TUNNEL_AS_OF)
+    ask(page, "What happened with the Norrvik harbour tunnel?")
+    events = page.locator("#rag-chat li.rag-event")
+    events.nth(3).wait_for(state="visible", timeout=60_000)
+    assert [t.inner_text() for t in page.locator("#rag-chat li.rag-event time").all()] == \
+        TUNNEL_DAYS
+    first = events.first.inner_text()
+    assert "stated" in first and "closed on Monday" in first and "3 sources" in first
+    assert page.locator("#rag-chat li.rag-event sup.rag-cite").count() == 4
+    page.locator("#rag-sources mark.rag-hl").nth(3).wait_for(state="visible", timeout=30_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#rag-chat").screenshot(path=ARTIFACTS / "chat-timeline.png")

@@ -198,3 +198,11 @@ def test_the_readers_do_not_import_each_other(name: str) -> None:
 
 def test_no_import_cycle() -> None:
     assert strongly_connected(graph()) == []
+
+
+def test_timelines_do_not_import_the_answerers() -> None:
+    # A timeline quotes sentences (rag/scoring.py) and needs no reader: it sits beside
+    # answering, above retrieval (docs/code-map.md).
+    crossing = sorted((name, target) for name, targets in graph().items() for target in targets
+                      if within(name, "rag.timeline") and within(target, "rag.answering"))
+    assert not crossing, crossing

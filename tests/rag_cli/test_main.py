@@ -153,6 +153,11 @@ BAD_ARGUMENTS = [
     (("ask", QUESTION, "--backend", "gpt"),
      "error: unknown answer backend 'gpt'; choose one of extractive, openai, llamacpp"),
     (("ingest", "no-such-folder"), "error: no such file or folder: no-such-folder"),
+    (("timeline", "the tunnel", "--since", "2022-13-01"),
+     "error: --since date '2022-13-01' is not a date: write it as YYYY-MM-DD"),
+    (("timeline", "the tunnel", "--since", "2022-09-10", "--until", "2022-09-01"),
+     "error: the date range is empty: since 2022-09-10 is after until 2022-09-01"),
+    (("timeline", " "), "error: the question is empty: type a question about the articles"),
 ]
 
 
@@ -275,3 +280,60 @@ def test_ask_prints_no_link_that_is_not_a_web_address(sample_index_dir: Path,
     ingest = rag("ingest", str(feed), "--index", str(index))
     assert ingest.returncode == 1 and "added 0" in ingest.stdout
     assert "'javascript:alert(1)' is not a web address" in ingest.stderr
+
+
+# --- issue 27: timelines ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tunnel_index(tmp_path_factory) -> Path:
+    """The made-up tunnel story (data/timeline/tunnel.jsonl) ingested by `rag ingest`, as the
+    README does."""
+    index = tmp_path_factory.mktemp("tunnel") / "index"
+    result = rag("ingest", str(REPO / "data" / "timeline"), "--index", str(index))
+    assert result.returncode == 0 and result.stdout.startswith("added 8,"), result.stderr
+    return index
+
+
+def test_timeline_prints_the_dated_events_and_their_sources(tunnel_index: Path) -> None:
+    from synthetic import TUNNEL_AS_OF, TUNNEL_DAYS
+
+    result = rag("timeline", "Norrvik harbour tunnel", "--since", "2022-08-01", "--as-of",
+                 TUNNEL_AS_OF, "--index", str(tunnel_index))
+    assert result.returncode == 0, result.stderr
+    heading, events, sources = result.stdout.split("\n\n", 2)
+    assert heading == "Timeline: Norrvik harbour tunnel (since 2022-08-01)"
+    lines = events.splitlines()
+    assert [line[2:12] for line in lines] == TUNNEL_DAYS
+    assert lines[0].startswith("- 2022-08-29 (stated): ") and lines[0].endswith(
+        "[1] (3 sources)")
+    assert sources.startswith("Sources:\n[1] Harbour tunnel closed after roof leak")
+    assert result.stderr == ""
+
+
+def test_timeline_json_carries_the_timeline(tunnel_index: Path) -> None:
+    from synthetic import TUNNEL_AS_OF, TUNNEL_DAYS
+
+    result = rag("timeline", "Norrvik harbour tunnel", "--json", "--as-of", TUNNEL_AS_OF,
+                 "--index", str(tunnel_index))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    timeline = data["timeline"]
+    assert (timeline["topic"], timeline["since"], timeline["until"]) == (
+        "Norrvik harbour tunnel", None, None)
+    assert [e["day"] for e in timeline["events"]] == TUNNEL_DAYS
+    assert [e["citation"] for e in timeline["events"]] == data["citations"]
+    assert data["short_answer"] is None and data["abstained"] is False
+
+
+def test_ask_prints_a_timeline_when_asked_what_happened(tunnel_index: Path) -> None:
+    from synthetic import TUNNEL_AS_OF
+
+    question = "What happened with the Norrvik harbour tunnel?"
+    told = rag("ask", question, "--as-of", TUNNEL_AS_OF, "--index", str(tunnel_index))
+    assert told.returncode == 0, told.stderr
+    assert told.stdout.startswith("Timeline: the Norrvik harbour tunnel\n\n- 2022-08-29 ")
+    # The undated history of the tunnel is left out, and the note says so.
+    assert told.stderr.startswith("note: left out: 1 event with no date")
+    plain = rag("ask", question, "--no-timeline", "--as-of", TUNNEL_AS_OF, "--index",
+                str(tunnel_index))
+    assert plain.returncode == 0 and "Timeline" not in plain.stdout and "- 2022" not in \
+        plain.stdout

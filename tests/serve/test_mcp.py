@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from support import same_answer_json
+from synthetic import TUNNEL_AS_OF, TUNNEL_DAYS
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +51,9 @@ def mcp_results(sample_index_dir, tmp_path_factory):
 
 def test_tools_are_listed_with_descriptions_and_schemas(mcp_results):
     tools = {t.name: t for t in mcp_results["tools"]}
-    assert set(tools) == {"ask", "search", "list_articles"}
+    assert set(tools) == {"ask", "timeline", "search", "list_articles"}
+    assert "oldest first" in tools["timeline"].description
+    assert tools["timeline"].input_schema["required"] == ["topic"]
     assert "verified citations" in tools["ask"].description
     assert tools["ask"].input_schema["required"] == ["question"]
     assert tools["ask"].output_schema is not None, "ask returns structured content"
@@ -80,3 +83,39 @@ def test_bad_input_is_a_tool_error_naming_it(mcp_results):
     long_history = mcp_results["ask"][2]
     assert long_history.is_error and ("history[0] (an earlier question) is 2,399 characters "
                                       "long; the limit is 2,000") in long_history.content[0].text
+
+
+@pytest.fixture(scope="module")
+def tunnel_results(tmp_path_factory, embedder):
+    """``rag mcp`` over the made-up tunnel story (tests/synthetic.py): a timeline, and bad
+    dates."""
+    from synthetic import TUNNEL_STORY
+
+    from rag import Config, RagSystem
+
+    index = tmp_path_factory.mktemp("mcp-tunnel") / "index"
+    RagSystem(Config(index_dir=index), embedder=embedder).ingest(TUNNEL_STORY)
+    return asyncio.run(asyncio.wait_for(_session_run(index, [
+        ("timeline", {"topic": "Norrvik harbour tunnel", "as_of": TUNNEL_AS_OF}),
+        ("timeline", {"topic": "Norrvik harbour tunnel", "since": "2022-09-10",
+                      "until": "2022-09-01"}),
+        ("ask", {"question": "What happened with the Norrvik harbour tunnel?",
+                 "as_of": TUNNEL_AS_OF}),
+    ]), timeout=240))
+
+
+def test_timeline_returns_the_dated_events(tunnel_results):
+    result = tunnel_results["timeline"][0]
+    assert not result.is_error
+    timeline = result.structured_content["timeline"]
+    assert [e["day"] for e in timeline["events"]] == TUNNEL_DAYS
+    assert timeline["events"][0]["sources"] == 3
+    assert all(e["citation"]["verified"] for e in timeline["events"])
+    told = tunnel_results["ask"][0].structured_content["timeline"]
+    assert [e["day"] for e in told["events"]] == TUNNEL_DAYS
+
+
+def test_timeline_bad_dates_are_a_tool_error_naming_them(tunnel_results):
+    result = tunnel_results["timeline"][1]
+    assert result.is_error and ("the date range is empty: since 2022-09-10 is after until "
+                                "2022-09-01") in result.content[0].text

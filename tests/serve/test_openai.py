@@ -293,3 +293,48 @@ def test_sources_leave_out_urls_that_are_not_web_addresses():
     cited = Citation(1, "a", "T", "Q.", 0, 2, url="javascript:alert(1)")
     assert sources_markdown([cited]) == (
         "Sources:\n- [1] T")
+
+
+# --- issue 27: a timeline answer is a dated Markdown list with the citations field ---------------
+TIMELINE_QUESTION = "What happened with the Norrvik harbour tunnel?"
+
+
+def test_a_timeline_is_a_dated_markdown_list_with_its_citations(tunnel_api):
+    from synthetic import TUNNEL_DAYS
+
+    from serve.openai_compat import reply_content
+
+    system, client = tunnel_api
+    response = client.chat.completions.create(
+        model="news-rag", messages=[{"role": "user", "content": TIMELINE_QUESTION}])
+    content = response.choices[0].message.content
+    expected = system.ask(TIMELINE_QUESTION)
+    assert content == reply_content(expected)
+    heading, events, sources = content.split("\n\n", 2)
+    assert heading == "**Timeline: the Norrvik harbour tunnel**"
+    lines = events.splitlines()
+    assert [line[4:14] for line in lines] == TUNNEL_DAYS
+    assert lines[0].startswith("- **2022-08-29** (stated) The Norrvik harbour tunnel")
+    assert lines[0].endswith(" [1] · 3 sources") and lines[1].endswith(" [2] · 1 source")
+    assert sources.startswith("Sources:\n- [1] Harbour tunnel closed after roof leak")
+    assert response.model_extra["citations"] == [c.to_json() for c in expected.citations]
+    assert [c["n"] for c in response.model_extra["citations"]] == [1, 2, 3, 4]
+
+
+def test_a_streamed_timeline_equals_the_plain_one_and_the_flag_rides_in_the_body(tunnel_api):
+    _, client = tunnel_api
+    messages = [{"role": "user", "content": TIMELINE_QUESTION}]
+    plain = client.chat.completions.create(model="news-rag", messages=messages)
+    chunks = list(client.chat.completions.create(model="news-rag", messages=messages,
+                                                 stream=True))
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert streamed == plain.choices[0].message.content
+    assert chunks[-1].model_extra["citations"] == plain.model_extra["citations"]
+    refused = client.chat.completions.create(model="news-rag", messages=messages,
+                                             extra_body={"timeline": False})
+    assert "**Timeline" not in refused.choices[0].message.content
+    forced = client.chat.completions.create(
+        model="news-rag", messages=[{"role": "user", "content": "Norrvik harbour tunnel"}],
+        extra_body={"timeline": True, "filters": {"since": "2022-09-10"}})
+    assert forced.choices[0].message.content.startswith(
+        "**Timeline: Norrvik harbour tunnel** (since 2022-09-10)\n\n- **2022-09-13** ")

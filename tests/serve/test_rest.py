@@ -251,3 +251,20 @@ def test_a_busy_index_is_a_503_naming_no_path(sample_index_dir, embedder, tmp_pa
     assert busy.json()["error"]["code"] == "index_busy"
     assert "secret-place" not in busy.text
     assert len(listed["data"]) == 7
+
+
+QUESTION_OF_A_STORY = "What happened with the Norrvik harbour tunnel?"
+
+
+def test_ask_carries_a_timeline_answer_s_events(tunnel_api):
+    """Issue 27: ``/v1/ask`` returns ``Answer.to_json()``, the timeline's events in it."""
+    system, client = tunnel_api
+    url, auth = str(client.base_url) + "ask", {"Authorization": f"Bearer {API_KEYS[0]}"}
+    response = httpx.post(url, timeout=120, headers=auth, json={"question": QUESTION_OF_A_STORY})
+    assert response.status_code == 200, response.text
+    got, expected = response.json(), system.ask(QUESTION_OF_A_STORY).to_json()
+    got.pop("timings_ms"), expected.pop("timings_ms")
+    assert got == expected and len(got["timeline"]["events"]) == 4
+    bad = httpx.post(url, timeout=120, headers=auth,
+                     json={"question": QUESTION_OF_A_STORY, "timeline": "often"})
+    assert bad.status_code == 422 and "timeline" in bad.text

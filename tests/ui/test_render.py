@@ -156,3 +156,60 @@ def test_notes_show_under_the_finished_answer_only():
 def test_sources_say_when_nothing_was_retrieved():
     html = sources_html(Answer(question="q", text="The articles don't say.", abstained=True))
     assert "Nothing was retrieved" in html and "<details" not in html
+
+
+# --- issue 27: a timeline is a dated list ---------------------------------------------------------
+def timeline_answer() -> Answer:
+    from rag.types import Timeline, TimelineEvent
+
+    events = []
+    for n, (day, source, text, sources) in enumerate([
+            ("2022-08-29", "stated", "The tunnel closed <script>alert(1)</script>.", 3),
+            ("2022-09-20", "published", "The tunnel reopened.", 1)], start=1):
+        c = Citation(n=n, article_id=f"a{n}", title=f"T{n}", quote=text, start=0,
+                     end=len(text), published_at=day)
+        events.append(TimelineEvent(day, source, text, c, sources,  # type: ignore[arg-type]
+                                    tuple(f"s{i}" for i in range(sources))))
+    text = "\n".join(f"- {e.day} ({e.date_source}): {e.text} [{e.citation.n}] (x)"
+                     for e in events)
+    passages = [Passage(article_id=e.citation.article_id, title=e.citation.title, text=e.text,
+                        score=0.5, start=0, end=len(e.text)) for e in events]
+    return Answer(question="What happened with <b>the tunnel</b>?", text=text,
+                  citations=[e.citation for e in events], passages=passages,
+                  timeline=Timeline("<b>the tunnel</b>", "2022-08-01", None, tuple(events)))
+
+
+def test_a_timeline_is_a_dated_list_all_text_escaped():
+    html = answer_markdown(timeline_answer())
+    assert "<script" not in html and "<b>" not in html
+    assert "Timeline: <strong>&lt;b&gt;the tunnel&lt;/b&gt;</strong>" in html
+    assert '<span class="rag-window">(since 2022-08-01)</span>' in html
+    items = re.findall(r'<li class="rag-event">(.*?)</li>', html)
+    assert len(items) == 2
+    assert items[0].startswith('<time datetime="2022-08-29">2022-08-29</time> '
+                               '<span class="rag-date-source" title="the day its sentence '
+                               'states">stated</span> ')
+    assert "The tunnel closed &lt;script&gt;alert(1)&lt;/script&gt;." in items[0]
+    assert 'href="#rag-src-1"' in items[0] and items[0].endswith(
+        '<span class="rag-reach">3 sources</span>')
+    assert "its article&#x27;s publication day" in items[1] and "1 source<" in items[1]
+    assert "\n\n" not in html, "one HTML block"
+
+
+def test_a_timeline_grows_an_event_at_a_time_and_shows_its_sources():
+    from ui.render import line_prefixes
+
+    answer = timeline_answer()
+    shown = [answer_markdown(answer, p).count('<li class="rag-event">')
+             for p in line_prefixes(answer.text)]
+    assert shown == [1, 2]
+    sources = sources_html(answer)
+    assert sources.count('<mark class="rag-hl"') == 2 and "&lt;script&gt;" in sources
+
+
+def test_a_timeline_without_events_is_boxed():
+    from rag.types import Timeline
+
+    answer = Answer(question="q", text="The articles report no dated event of the tunnel.",
+                    abstained=True, timeline=Timeline("the tunnel", None, None, ()))
+    assert answer_markdown(answer).startswith('<div class="rag-abstain">')

@@ -156,6 +156,24 @@ def test_the_reader_embeds_at_most_its_cap_keeping_the_best_worded(sample_system
     assert [s.text for s in configured.score(QUESTION, candidates)] == [s.text for s in capped]
 
 
+def test_the_scorer_scores_only_the_sentences_kept(fake_sample_system, fake_embedder):
+    """``keep`` (a timeline's whole sentences) filters before the per-passage cut: a passage
+    whose best-worded sentence is refused gives its next one."""
+    from rag.scoring import SentenceScorer
+
+    candidates = fake_sample_system.retriever.candidates(QUESTION, None)[:6]
+    scorer = SentenceScorer(fake_embedder)
+    every = scorer.score_sentences(QUESTION, candidates)
+    refused = {s.text for s in every if "Bushehr" in s.text}
+    assert refused
+    kept = scorer.score_sentences(QUESTION, candidates,
+                                  keep=lambda text, start, end: "Bushehr" not in text[start:end])
+    assert {s.text for s in kept} == {s.text for s in every} - refused
+    one = scorer.score_sentences(QUESTION, candidates, per_passage=1,
+                                 keep=lambda text, start, end: "Bushehr" not in text[start:end])
+    assert one and not refused & {s.text for s in one}
+
+
 def current_build(folder) -> dict:
     """The pointer entry of the one BM25 build in ``folder`` (one settings key in use)."""
     [entry] = json.loads((folder / POINTER).read_text()).values()
