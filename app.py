@@ -43,6 +43,7 @@ from ui.feeds import (
 from ui.render import (
     Turn,
     answer_markdown,
+    briefing_panel,
     chat_messages,
     escape_markdown,
     line_prefixes,
@@ -96,14 +97,16 @@ def page_errors(handler: Callable[..., T]) -> Callable[..., T]:
 def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
               max_upload_chars: int = DEFAULT_MAX_UPLOAD_CHARS,
               feeds: FeedService | None = None) -> gr.Blocks:
-    """The Gradio page over ``system``: a header, then the Chat, Articles and Feeds tabs (one
-    builder each)."""
+    """The Gradio page over ``system``: a header, then the Chat, Briefing, Articles and Feeds
+    tabs (one builder each)."""
     feeds = feeds or FeedService(system)
     with gr.Blocks(title="News RAG: cited answers") as demo:
         header_stats = header()
         with gr.Tabs():
             with gr.Tab("Chat"), gr.Row(equal_height=False):
                 chat_tab(system)
+            with gr.Tab("Briefing"), gr.Row(equal_height=False):
+                briefing_tab(system)
             with gr.Tab("Articles"), gr.Row(equal_height=False):
                 view = articles_tab(system, feeds, header_stats, max_upload_mb=max_upload_mb,
                                     max_upload_chars=max_upload_chars)
@@ -168,6 +171,46 @@ def chat_tab(system: RagSystem) -> None:
     gr.api(api_ask, api_name="ask")
 
 
+BRIEFING_SPANS = {"Last 24 hours": "24h", "Last 7 days": "7d"}
+
+
+def briefing_tab(system: RagSystem) -> None:
+    """The Briefing tab: what's new in the last day or week, on everything or a topic, each
+    story a cited line with its sources; the ``brief`` API."""
+    with gr.Column(scale=3, min_width=330):
+        with gr.Row():
+            span = gr.Radio(list(BRIEFING_SPANS), value="Last 24 hours", label="Since",
+                            elem_id="rag-brief-since")
+            topic = gr.Textbox(label="Topic (optional)", placeholder="everything",
+                               elem_id="rag-brief-topic", max_lines=1)
+            as_of = gr.Textbox(label="As of", value="", placeholder="YYYY-MM-DD (today)",
+                               elem_id="rag-brief-as-of", max_lines=1, min_width=120)
+        go = gr.Button("What's new", variant="primary", elem_id="rag-brief-go")
+        shown = gr.HTML(briefing_panel(None), elem_id="rag-briefing", padding=True,
+                        container=True)
+    with gr.Column(scale=2, min_width=300):
+        sources = gr.HTML(sources_html(None), label="Sources", elem_id="rag-brief-sources",
+                          padding=True, container=True, show_label=True)
+
+    def show(span_label: str, topic_text: str, as_of_text: str) -> tuple[str, str]:
+        try:
+            answer = system.brief(BRIEFING_SPANS.get(span_label, "24h"),
+                                  topic=_blank(topic_text), as_of=_blank(as_of_text))
+        except SHOWN_ERRORS as exc:
+            return briefing_panel(None, error=str(exc)), gr.skip()
+        return briefing_panel(answer), sources_html(answer)
+
+    @page_errors
+    def api_brief(since: str = "24h", topic: str = "", as_of: str = "") -> dict[str, Any]:
+        """What's new ``since`` (24h, 7d, a date...); the JSON of ``rag brief --json``."""
+        return system.brief(since or "24h", topic=_blank(topic), as_of=_blank(as_of)).to_json()
+
+    inputs = [span, topic, as_of]
+    go.click(show, inputs, [shown, sources], api_visibility="private")
+    topic.submit(show, inputs, [shown, sources], api_visibility="private")
+    gr.api(api_brief, api_name="brief")
+
+
 def chat_settings(config: Config) -> list[gr.components.Component]:
     """The chat's folded settings: passages retrieved, answer backend, sources, dates, as-of
     day (in the order ``chat_reply`` takes them)."""
@@ -230,8 +273,8 @@ def chat_reply(system: RagSystem, message: str, turns: list[Turn], k: int, backe
         yield chat_messages(turns), turns, gr.skip(), gr.skip()
         return
     if not drafted:  # not streamed by the backend: show it growing, a few words at a time
-        # (a timeline: an event at a time)
-        timeline = answer.timeline is not None
+        # (a timeline or briefing: an event or story at a time)
+        timeline = answer.timeline is not None or answer.briefing is not None
         for prefix in (line_prefixes if timeline else stream_prefixes)(answer.text):
             yield (chat_messages(turns, answer_markdown(answer, prefix)), gr.skip(), gr.skip(),
                    gr.skip())

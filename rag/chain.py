@@ -7,11 +7,15 @@ an LLM's text deltas as it writes, then the Answer assembled from what the stage
 
 A timeline question (asked for, or told by its words: ``rag.timeline.asks_for_timeline``) runs
 the same stages in timeline mode: retrieve wide in its window, read the passages into dated
-events (``rag.timeline.build``), and the Answer carries the ``Timeline``.
+events (``rag.timeline.build``), and the Answer carries the ``Timeline``. A request for the
+period's news on no topic ("What's new this week?": ``rag.briefing.asks_for_briefing``) runs
+them in briefing mode: the window's articles grouped into stories (``rag.briefing.build``), and
+the Answer carries the ``Briefing``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -20,12 +24,16 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from rag.answering.base import Answerer, passages_of, reading_depth, shown_passages
+from rag.briefing import asks_for_briefing
+from rag.briefing.build import BriefingBuilder, BriefPlan
+from rag.briefing.span import DEFAULT_SINCE, since_day
 from rag.followup import condense_query
 from rag.index.base import Hit, SearchFilters
 from rag.retrieval import Retriever
 from rag.retrieval.dates import reference_day
 from rag.timeline import asks_for_timeline
 from rag.timeline.build import TimelineBuilder
+from rag.timeline.window import question_window
 from rag.types import Answer, Reading, StageDone
 
 
@@ -60,6 +68,7 @@ class AskChain(Runnable[CheckedAsk, Answer]):
         self.retriever = retriever
         self.answerer = answerer
         self.timelines = TimelineBuilder(retriever)
+        self.briefings = BriefingBuilder(retriever)
 
     def invoke(self, input: CheckedAsk, config: RunnableConfig | None = None,
                **kwargs: Any) -> Answer:
@@ -82,6 +91,11 @@ class AskChain(Runnable[CheckedAsk, Answer]):
         started = time.perf_counter()
         query = self.condense(asked.question, list(asked.history))
         notes: list[str] = []
+        if asked.timeline is None and asks_for_briefing(asked.question):
+            answer = yield from self.briefing_events(asked.question,
+                                                     self.briefing_plan(asked), started)
+            yield answer
+            return
         if asked.timeline or (asked.timeline is None and asks_for_timeline(asked.question)):
             answer = yield from self.timeline_events(asked, query, started)
             if answer is not None:
@@ -131,6 +145,46 @@ class AskChain(Runnable[CheckedAsk, Answer]):
                          timings_ms={found.name: found.ms, answered.name: answered.ms,
                                      "total": (time.perf_counter() - started) * 1000},
                          timeline=built.timeline)
+
+    def briefing_plan(self, asked: CheckedAsk) -> BriefPlan:
+        """The briefing a question asks for: the window its time phrase names (default: the
+        last ``DEFAULT_SINCE``), up to its reference day, within its filters' dates."""
+        reference = reference_day(asked.reference_date or self.retriever.config.reference_date)
+        window = question_window(asked.question, reference)
+        until = min(window.until or reference, reference)
+        since = min(window.since or since_day(DEFAULT_SINCE, reference), until)
+        filters = asked.filters
+        window = dataclasses.replace(window, since=since, until=until).within(
+            filters.date_from if filters else None, filters.date_to if filters else None)
+        return self.briefings.plan(window, reference, base=filters)
+
+    def briefing_events(self, question: str, plan: BriefPlan, started: float
+                        ) -> Generator[StageDone, None, Answer]:
+        """The stages in briefing mode: the window's articles gathered (or the topic's passages
+        retrieved in it: retrieve), read into stories (answer); returns the Answer with its
+        ``Briefing``."""
+        builder = self.briefings
+        searched = time.perf_counter()
+        hits = builder.gather(plan)
+        retrieved = time.perf_counter()
+        found = StageDone("retrieve", (retrieved - searched) * 1000, plan.topic or "", len(hits))
+        yield found
+        built = builder.read(plan, hits)
+        answered = StageDone("answer", (time.perf_counter() - retrieved) * 1000)
+        yield answered
+        return Answer.of(question, built.reading, passages=passages_of(built.hits),
+                         timings_ms={found.name: found.ms, answered.name: answered.ms,
+                                     "total": (time.perf_counter() - started) * 1000},
+                         briefing=built.briefing)
+
+    def brief(self, question: str, plan: BriefPlan) -> Answer:
+        """The briefing ``plan`` asks for, as the Answer to ``question`` (its title)."""
+        stages = self.briefing_events(question, plan, time.perf_counter())
+        while True:
+            try:
+                next(stages)
+            except StopIteration as done:
+                return done.value
 
     def condense(self, question: str, history: list[str]) -> str:
         """The retrieval query: a follow-up rewritten by the answerer's model if it has one,

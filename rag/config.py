@@ -327,8 +327,8 @@ class ReaderSettings(_Checked):
 
 @dataclass(frozen=True)
 class TimelineSettings(_Checked):
-    """Timeline answers (docs/timelines.md): what happened in a story, oldest first, one cited
-    line per event."""
+    """Timeline answers and briefings (docs/timelines.md): what happened in a story, oldest
+    first, one cited line per event; a period's main stories, one cited line each."""
 
     # Passages retrieved in the window (wide: tens of articles, not top_k), grouped into events.
     timeline_depth: int = setting(40, whole(1))
@@ -337,6 +337,12 @@ class TimelineSettings(_Checked):
     # Cosine similarity (-1 to 1) of two passages' stored vectors from which, published within
     # two days of each other, they report one event.
     timeline_same_event: float = setting(0.75, number(-1, 1))
+    # Briefings (``rag brief``): stories shown at most, the most widely reported first.
+    briefing_stories: int = setting(6, whole(1))
+    # Cosine similarity (-1 to 1) of an article's stored vector to a story's articles (on
+    # average) from which it is one more report of that story, on any day of the window:
+    # looser than one event's.
+    briefing_same_story: float = setting(0.6, number(-1, 1))
 
 
 @dataclass(frozen=True)

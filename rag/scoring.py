@@ -89,15 +89,17 @@ class SentenceScorer:
 
     def score_sentences(self, question: str, hits: list[Hit], per_passage: int | None = None,
                         most: int | None = None,
-                        keep: Callable[[str, int, int], bool] | None = None
-                        ) -> list[ScoredSentence]:
+                        keep: Callable[[str, int, int], bool] | None = None,
+                        query_vector: np.ndarray | None = None) -> list[ScoredSentence]:
         """Every distinct sentence of ``hits``, scored against ``question``, best first.
 
         With ``per_passage``, only that many sentences of each hit, those sharing the most
         question words, are embedded and scored (embedding is the cost; a cheap first cut);
         with ``most``, at most that many in all, by question words shared, then by hit rank.
         ``keep(article text, start, end)``, if given, says which sentences may be scored at
-        all (a timeline's lines must be whole sentences), before either cut.
+        all (a timeline's lines must be whole sentences), before either cut. ``query_vector``,
+        if given, is what the sentences are compared with instead of the question's embedding
+        (a briefing's story without a topic: the centre of its articles' vectors).
         """
         q_terms = set(content_terms(question))
         seen: set[tuple[str, int]] = set()
@@ -121,7 +123,7 @@ class SentenceScorer:
             return []
         # Cached: the sentence reranker has usually embedded these very sentences already.
         vectors = cached(self.embedder)
-        q_vec = vectors.embed_query(question)
+        q_vec = vectors.embed_query(question) if query_vector is None else query_vector
         s_vecs = vectors.embed([f[3] for f in found], batch_size=SENTENCE_BATCH)
         dense = s_vecs @ q_vec
         scored = [

@@ -14,6 +14,8 @@ from embeddings.lazy import LazyEmbedder
 from rag.answering import check_backend, get_answerer
 from rag.answering.base import Answerer
 from rag.articles import Article, check_paths, clean_line, load_paths
+from rag.briefing.build import ArticleSet, briefing_title
+from rag.briefing.span import briefing_window
 from rag.chain import AskChain, CheckedAsk
 from rag.config import Config
 from rag.errors import BadInputError, IndexMismatchError
@@ -23,7 +25,7 @@ from rag.ingest import IngestReport, ProgressCallback, ingest_articles
 from rag.notices import notice_once
 from rag.retrieval import NewsRetriever, Retriever, make_filters
 from rag.retrieval.dates import reference_day
-from rag.types import Answer, StageDone
+from rag.types import Answer, Briefing, StageDone
 
 SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "data" / "sample"
 
@@ -185,6 +187,30 @@ class RagSystem:
         filters = make_filters(None, since, until, since_name="since", until_name="until")
         return self.ask(check_ask(self.config, topic, filters=filters, reference_date=as_of,
                                   timeline=True))
+
+    def brief(self, since: str | None = None, until: str | None = None, *,
+              topic: str | None = None, as_of: str | None = None,
+              articles: ArticleSet | None = None) -> Answer:
+        """What's new: the main stories published ``since`` (an ISO date, or a span counted
+        back from ``until`` or today: "24h" (the default), "7d", "2w", "yesterday", "this
+        week") until ``until`` (ISO; default ``as_of``, else the config's reference date,
+        else today), on ``topic`` if given, of the ``articles`` of one followed feed only if
+        given (``rag.feeds.feed_articles``). Each story is one cited sentence with its
+        sources, the most widely reported first, in ``Answer.briefing`` and as the Answer's
+        text. A bad date or span, ``until`` before ``since`` or an empty index is a
+        BadInputError naming it.
+        """
+        reference = reference_day(as_of or self.config.reference_date)
+        window = briefing_window(since, until, reference)
+        topic = check_line(topic, "the topic", self.config) if topic is not None else None
+        if self.is_empty():
+            raise BadInputError("the index holds no articles to brief on: ingest some first "
+                                "(rag ingest PATH)")
+        chain = self.chain()
+        plan = chain.briefings.plan(window, reference, topic=topic, articles=articles)
+        title = briefing_title(Briefing(*window.to_iso(), topic or None,
+                                        feed=articles.name if articles else None))
+        return chain.brief(title, plan)
 
     def _checked(self, question: str | CheckedAsk, **options: Any) -> CheckedAsk:
         if not isinstance(question, CheckedAsk):

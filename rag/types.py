@@ -120,6 +120,66 @@ class Timeline:
 
 
 @dataclass(frozen=True)
+class BriefingStory:
+    """One story of a briefing: its line ``headline_text`` (the most central sentence of its
+    articles, cited by ``citation``), the ``sources`` (articles, wire copies included) that
+    reported it in the window, by id in ``source_ids`` (the cited one first), the ``day`` it
+    was last reported (ISO) and the ``events``: how many of its articles' days it spans.
+
+    >>> c = Citation(1, "a", "Queen dies", "Queen Elizabeth II died on Thursday.", 0, 35)
+    >>> s = BriefingStory(c.quote, c, 3, ("a", "b", "c"), "2022-09-09", 2)
+    >>> s.to_json()["sources"], s.to_json()["citation"]["n"]
+    (3, 1)
+    """
+
+    headline_text: str
+    citation: Citation
+    sources: int
+    source_ids: tuple[str, ...]
+    day: str
+    events: int = 1
+
+    def __post_init__(self) -> None:
+        if self.sources < 1:
+            raise ValueError(f"a story has at least one source, got {self.sources}")
+        try:
+            ok = len(self.day) == 10 and date.fromisoformat(self.day).isoformat() == self.day
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"a story's day is an ISO date (YYYY-MM-DD), not {self.day!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        """The story as the ``briefing`` part of ``Answer.to_json()`` shows it."""
+        return {"headline_text": self.headline_text, "day": self.day, "sources": self.sources,
+                "source_ids": list(self.source_ids), "events": self.events,
+                "citation": self.citation.to_json()}
+
+
+@dataclass(frozen=True)
+class Briefing:
+    """The main stories published ``since``/``until`` (ISO dates, inclusive), on a ``topic``
+    or on everything (None), the most widely reported first; ``Answer.briefing`` of a
+    briefing.
+
+    >>> Briefing("2022-09-05", "2022-09-11", None, ()).to_json()
+    {'since': '2022-09-05', 'until': '2022-09-11', 'topic': None, 'feed': None, 'stories': []}
+    """
+
+    since: str
+    until: str
+    topic: str | None = None
+    stories: tuple[BriefingStory, ...] = ()
+    # The followed feed whose articles it reads (None: every article).
+    feed: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``briefing`` part of ``Answer.to_json()``."""
+        return {"since": self.since, "until": self.until, "topic": self.topic,
+                "feed": self.feed, "stories": [s.to_json() for s in self.stories]}
+
+
+@dataclass(frozen=True)
 class Passage:
     """A retrieved chunk, with its retrieval score, as shown next to an answer."""
 
@@ -201,14 +261,17 @@ class Answer(Reading):
     # A timeline answer's events (``text`` is then their dated list, ``citations`` in the
     # same order); None for every other answer.
     timeline: Timeline | None = None
+    # A briefing's stories (``text`` is then their list, ``citations`` in the same order);
+    # None for every other answer.
+    briefing: Briefing | None = None
 
     @classmethod
     def of(cls, question: str, reading: Reading, *, passages: list[Passage],
            timings_ms: dict[str, float], notes: Iterable[str] = (),
-           timeline: Timeline | None = None) -> Answer:
+           timeline: Timeline | None = None, briefing: Briefing | None = None) -> Answer:
         """The Answer to ``question``: what the answerer read, the ``passages`` shown beside
         it, the stages' ``timings_ms``, the pipeline's ``notes`` after the reader's and, for a
-        timeline answer, its ``timeline``.
+        timeline answer, its ``timeline`` (a briefing: its ``briefing``).
 
         >>> read = Reading("Japan won 16-13. [1]", backend="extractive", notes=["r"])
         >>> Answer.of("q", read, passages=[], timings_ms={"total": 1.0}, notes=["p"]).notes
@@ -218,7 +281,8 @@ class Answer(Reading):
         return cls(**{**read, "citations": list(reading.citations),
                       "unsupported": list(reading.unsupported),
                       "notes": [*reading.notes, *notes], "timings_ms": timings_ms},
-                   question=question, passages=passages, timeline=timeline)
+                   question=question, passages=passages, timeline=timeline,
+                   briefing=briefing)
 
     def short_answer_citation(self) -> Citation | None:
         """The first citation whose quote holds the short answer (its evidence).
@@ -256,4 +320,5 @@ class Answer(Reading):
             "draft": self.draft,
             "fallback": self.fallback,
             "timeline": None if self.timeline is None else self.timeline.to_json(),
+            "briefing": None if self.briefing is None else self.briefing.to_json(),
         }

@@ -1,4 +1,4 @@
-"""The `rag` command: ingest, ask, timeline, stats, list, delete, reindex, serve, mcp, feeds,
+"""The `rag` command: ingest, ask, timeline, brief, stats, list, delete, reindex, serve, mcp, feeds,
 eval. A thin layer over the library."""
 
 from __future__ import annotations
@@ -135,6 +135,48 @@ def timeline_(
     _print(answer)
 
 
+@app.command("brief")
+def brief(
+    index: IndexOption = None,
+    since: Annotated[str, typer.Option(help="The briefing's first day: a date (YYYY-MM-DD) or "
+                                       "a span back from --until or today: 24h, 7d, 2w, "
+                                       "yesterday, this week.")] = "24h",
+    until: Annotated[str | None, typer.Option(help="Its last day (YYYY-MM-DD; default: "
+                                              "today, or --as-of).")] = None,
+    topic: Annotated[str | None, typer.Option(help="Only stories on this topic.")] = None,
+    feed: Annotated[str | None, typer.Option(help="Only articles that this followed feed "
+                                             "(its id or URL: `rag feeds list`) brought in."
+                                             )] = None,
+    as_of: AsOfOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON contract (the "
+                                          "stories in its `briefing`).")] = False,
+) -> None:
+    """What's new: the period's main stories, the most widely reported first, each one cited
+    sentence with how many sources reported it and the last day they did."""
+    from rag.briefing import briefing_window
+    from rag.feeds import FeedStore, feed_articles, state_path
+    from rag.retrieval.dates import reference_day
+    from rag.system import get_system
+
+    try:
+        config = Config.from_env(index_dir=index)
+        # The dates and the feed are checked before the index is opened and the model loads.
+        briefing_window(since, until, reference_day(as_of or config.reference_date))
+        articles = None
+        if feed:
+            store = FeedStore(state_path(config.index_backend, config.index_dir,
+                                         config.feeds_dir))
+            articles = feed_articles(store, feed)
+        system = get_system(config, create=False, read_only=True)
+        answer = system.brief(since, until, topic=topic, as_of=as_of, articles=articles)
+    except (RagError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return
+    _print(answer)
+
+
 def _print(answer: Answer) -> None:
     """An answer for the terminal: its short answer in bold, its text (a timeline under its
     heading), its notes on stderr, then its numbered sources."""
@@ -144,12 +186,18 @@ def _print(answer: Answer) -> None:
         typer.secho(f"Timeline: {clean_line(answer.timeline.topic)}"
                     + _window(answer.timeline.since, answer.timeline.until), bold=True)
         typer.echo()
+    if answer.briefing is not None:
+        from rag.briefing.build import briefing_title
+
+        typer.secho(clean_line(briefing_title(answer.briefing)), bold=True)
+        typer.echo()
     evidence = answer.short_answer_citation()
     if evidence is not None:
         typer.secho(f"{answer.short_answer} [{evidence.n}]", bold=True)
         typer.echo()
     typer.echo(answer.text)
-    shown = answer.backend != "extractive" or answer.fallback or answer.timeline is not None
+    shown = (answer.backend != "extractive" or answer.fallback or answer.timeline is not None
+             or answer.briefing is not None)
     for note in answer.notes if shown else []:
         typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
     if answer.citations:

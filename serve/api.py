@@ -35,6 +35,7 @@ from serve.schemas import (
     ArticleOut,
     AskOptions,
     AskRequest,
+    BriefRequest,
     ChatRequest,
     Deleted,
     ErrorResponse,
@@ -106,6 +107,13 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
     def ask(body: AskRequest) -> dict[str, Any]:
         """A cited answer: exactly the JSON of ``rag ask --json``."""
         return system.ask(_checked(system, body, body.question, body.history)).to_json()
+
+    @v1.post("/brief", tags=["rest"], response_model=AnswerResponse)
+    def brief(body: BriefRequest) -> dict[str, Any]:
+        """What's new: the period's main stories, each a cited sentence with its sources
+        (the answer's ``briefing``): exactly the JSON of ``rag brief --json``."""
+        return system.brief(body.since, body.until, topic=body.topic,
+                            as_of=body.as_of).to_json()
 
     @v1.get("/articles", tags=["rest"])
     def list_articles() -> ArticleList:

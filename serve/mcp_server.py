@@ -1,4 +1,5 @@
-"""An MCP server over the index (``rag mcp``): tools ask, timeline, search and list_articles.
+"""An MCP server over the index (``rag mcp``): tools ask, timeline, briefing, search and
+list_articles.
 
 Built with the official ``mcp`` SDK; stdio by default (an agent starts it as a subprocess), or
 streamable HTTP on 127.0.0.1.
@@ -22,7 +23,8 @@ INSTRUCTIONS = (
     "Answers questions from an index of news articles. Every claim of an answer is cited [n] to "
     "the exact sentence of an article that supports it, and the citations were checked against "
     "their sources. Use `ask` for an answer, `timeline` for what happened in a story (dated "
-    "events, oldest first), `search` to read the most relevant passages yourself, "
+    "events, oldest first), `briefing` for what's new in a period (the main stories, most "
+    "widely reported first), `search` to read the most relevant passages yourself, "
     "`list_articles` to see what the index holds. When `ask` returns abstained=true, the "
     "articles do not answer the question: say so rather than guessing.")
 
@@ -80,6 +82,23 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
         """
         with _told():
             return rag().timeline(topic, since, until, as_of=as_of).to_json()
+
+    @server.tool(title="Briefing: what's new")
+    def briefing(since: str = "24h", until: str | None = None, topic: str | None = None,
+                 as_of: str | None = None) -> dict[str, Any]:
+        """What's new in the indexed news articles: the main stories of a period, the most
+        widely reported first, each one sentence of an article (cited and verified) with how
+        many sources reported it.
+
+        Returns the answer JSON of `ask` with `briefing`: `since`, `until`, `topic` and
+        `stories`, each with `headline_text`, `day` (YYYY-MM-DD, the last day it was
+        reported), `sources` (how many articles reported it), `source_ids`, `events` and its
+        `citation`. `answer` is the same list as text. `since`: YYYY-MM-DD or a span back
+        from `until` or today (24h, 7d, 2w, yesterday, this week); `until` YYYY-MM-DD;
+        `topic`: only stories on it; `as_of` a day (later articles are left out).
+        """
+        with _told():
+            return rag().brief(since, until, topic=topic, as_of=as_of).to_json()
 
     @server.tool(title="Search the news articles")
     def search(query: str, k: int = 6, sources: list[str] | None = None,

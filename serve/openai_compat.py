@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from rag.articles import web_url
+from rag.briefing.build import briefing_title
 from rag.errors import BadInputError
-from rag.types import Answer, Citation, Timeline
+from rag.types import Answer, Briefing, Citation, Timeline
 
 MODEL_ID = "news-rag"
 MAX_MESSAGES = 200
@@ -130,10 +131,30 @@ def timeline_markdown(timeline: Timeline) -> str:
     return "\n".join(lines).rstrip()
 
 
+def briefing_markdown(briefing: Briefing) -> str:
+    """A briefing as Markdown: what it covers in bold, then one list item per story, the most
+    widely reported first: the sentence (escaped) with its [n], how many sources reported it
+    and the last day they did.
+
+    >>> from rag.types import BriefingStory
+    >>> c = Citation(1, "a", "Queen", "Queen *Elizabeth* II died at 96.", 0, 32)
+    >>> print(briefing_markdown(Briefing("2022-09-05", "2022-09-11", None, (
+    ...     BriefingStory(c.quote, c, 4, ("a", "b", "c", "d"), "2022-09-09", 2),))))
+    **What's new, 2022-09-05 to 2022-09-11**
+    <BLANKLINE>
+    - Queen \\*Elizabeth\\* II died at 96. [1] · 4 sources · 2022-09-09
+    """
+    lines = [f"**{inline_markdown(briefing_title(briefing))}**", ""]
+    lines += [f"- {inline_markdown(s.headline_text)} [{s.citation.n}] · "
+              f"{s.sources} source{'s' * (s.sources != 1)} · {s.day}" for s in briefing.stories]
+    return "\n".join(lines).rstrip()
+
+
 def reply_content(answer: Answer) -> str:
     """What an OpenAI client shows: the short answer in bold with the [n] of the citation
     holding it (none: no short answer line), the answer text, then its Sources list. A
-    timeline answer shows its dated list (:func:`timeline_markdown`) instead of the text.
+    timeline answer shows its dated list (:func:`timeline_markdown`) instead of the text, a
+    briefing its stories (:func:`briefing_markdown`).
 
     >>> polo = Citation(1, "a", "Polo", "Japan won 16-13.", 0, 16)
     >>> print(reply_content(Answer(question="q", text="Japan won 16-13. [1]", short_answer="16-13",
@@ -153,6 +174,9 @@ def reply_content(answer: Answer) -> str:
     if answer.timeline is not None:
         shown = timeline_markdown(answer.timeline)
         text = shown if answer.timeline.events else f"{shown}\n\n{text}"
+    if answer.briefing is not None:
+        shown = briefing_markdown(answer.briefing)
+        text = shown if answer.briefing.stories else f"{shown}\n\n{text}"
     return lead + text + (f"\n\n{sources}" if sources else "")
 
 

@@ -62,6 +62,10 @@ class AnswerResponse(BaseModel):
         None, description="A timeline answer's events: {topic, since, until, events: [{day, "
         "date_source ('stated' or 'published'), text, sources, source_ids, citation}]}, oldest "
         "first; null for any other answer.")
+    briefing: dict[str, Any] | None = Field(
+        None, description="A briefing's stories: {since, until, topic, feed, stories: "
+        "[{headline_text, day, sources, source_ids, events, citation}]}, the most widely "
+        "reported first; null for any other answer.")
 
 
 class ChatRequest(AskOptions):
@@ -154,3 +158,15 @@ class ErrorResponse(BaseModel):
     exception type)."""
 
     error: ErrorDetail
+
+
+class BriefRequest(BaseModel):
+    """``POST /v1/brief``: what's new in a period, on a topic or on everything."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"since": "7d", "as_of": "2022-09-11"}]})
+    since: str = Field("24h", description="The first day: YYYY-MM-DD, or a span back from "
+                       "`until` or today: 24h, 7d, 2w, yesterday, this week.")
+    until: str | None = Field(None, description="The last day (YYYY-MM-DD; default: today).")
+    topic: str | None = Field(None, description="Only stories on this topic.")
+    as_of: str | None = Field(None, description="Brief as of this day (YYYY-MM-DD).")

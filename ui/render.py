@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.articles import web_url
+from rag.briefing.build import briefing_title
 from rag.index.base import IndexStats
 from rag.ingest import IngestReport
-from rag.types import Answer, Citation, Passage, Timeline
+from rag.types import Answer, Briefing, Citation, Passage, Timeline
 
 _MARKER = re.compile(r"\[(\d+)\]")
 # Characters Markdown would interpret; escaped so article text is shown as written.
@@ -42,7 +43,8 @@ def answer_markdown(answer: Answer, text: str | None = None) -> str:
     """The chat bubble for ``answer`` (or a streamed prefix ``text`` of it).
 
     [n] markers of known citations become superscript links; an abstained answer is boxed; a
-    timeline is a dated list (:func:`timeline_html`), growing line by line with ``text``.
+    timeline is a dated list (:func:`timeline_html`), a briefing a list of stories
+    (:func:`briefing_html`), growing line by line with ``text``.
     """
     final = text is None
     text = answer.text if text is None else text
@@ -66,6 +68,9 @@ def answer_markdown(answer: Answer, text: str | None = None) -> str:
     if answer.timeline is not None:
         lines = text.count("\n") + (text == answer.text)  # the events whose line is complete
         return timeline_html(answer.timeline, lines) + notes
+    if answer.briefing is not None:
+        lines = text.count("\n") + (text == answer.text)  # the stories whose line is complete
+        return briefing_html(answer.briefing, lines) + notes
     return short_answer_html(answer) + "".join(parts) + notes
 
 
@@ -98,6 +103,48 @@ def timeline_html(timeline: Timeline, shown: int | None = None) -> str:
             f'<span class="rag-reach">{e.sources} source{"s" * (e.sources != 1)}</span></li>')
     return (f'<div class="rag-timeline">{head}<ol class="rag-events">{"".join(items)}</ol>'
             "</div>")
+
+
+def briefing_html(briefing: Briefing, shown: int | None = None) -> str:
+    """A briefing as a list of stories (the first ``shown``; None: all), all text escaped: each
+    story's sentence with its [n], how many sources reported it and the last day they did.
+    One HTML block: no blank line, so Markdown leaves it whole.
+
+    >>> from rag.types import BriefingStory
+    >>> c = Citation(1, "a", "Queen", "Queen <b>Elizabeth</b> II died.", 0, 32)
+    >>> shown = briefing_html(Briefing("2022-09-05", "2022-09-11", "<i>x</i>", (
+    ...     BriefingStory(c.quote, c, 4, ("a", "b", "c", "d"), "2022-09-09", 2),)))
+    >>> "Queen &lt;b&gt;Elizabeth&lt;/b&gt; II died." in shown, "&lt;i&gt;x&lt;/i&gt;" in shown
+    (True, True)
+    >>> "4 sources" in shown, '<time datetime="2022-09-09">' in shown
+    (True, True)
+    """
+    head = f'<div class="rag-briefing-head"><strong>{esc(briefing_title(briefing))}</strong></div>'
+    items = [
+        f'<li class="rag-story"><span class="rag-story-text">{esc(s.headline_text)}</span> '
+        f'{citation_marker(s.citation)} '
+        f'<span class="rag-reach">{s.sources} source{"s" * (s.sources != 1)} · '
+        f'<time datetime="{esc(s.day)}">{esc(s.day)}</time></span></li>'
+        for s in briefing.stories[:shown]]
+    return (f'<div class="rag-briefing">{head}<ol class="rag-stories">{"".join(items)}</ol>'
+            "</div>")
+
+
+def briefing_panel(answer: Answer | None, error: str | None = None) -> str:
+    """The Briefing tab's panel: the briefing's stories (:func:`briefing_html`), the boxed
+    note of one without stories or of an ``error``, or (no answer) what the tab does.
+
+    >>> briefing_panel(None, error="since '<x>' is not a date")
+    '<div class="rag-abstain">⚠ since &#x27;&lt;x&gt;&#x27; is not a date</div>'
+    """
+    if error is not None:
+        return f'<div class="rag-abstain">⚠ {esc(error)}</div>'
+    if answer is None:
+        return ('<div class="rag-empty">Press “What\'s new” for the period\'s main stories, '
+                "the most widely reported first, each a cited sentence.</div>")
+    if answer.briefing is not None and answer.briefing.stories:
+        return briefing_html(answer.briefing)
+    return f'<div class="rag-abstain">⚠ {esc(answer.text)}</div>'
 
 
 def short_answer_html(answer: Answer) -> str:

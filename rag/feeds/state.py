@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.briefing.build import ArticleSet
 from rag.errors import BadInputError
 
 SCHEMA = """
@@ -208,6 +209,15 @@ class FeedStore:
                 [(i.feed_id, i.entry_key, i.fingerprint, i.link, i.article_id, i.published_at,
                   i.seen_at, int(i.removed)) for i in items])
 
+    def article_ids(self, feed_id: int) -> list[str]:
+        """The articles a feed brought in and still keeps (a briefing of the feed reads
+        them), each once."""
+        with self._db() as db:
+            rows = db.execute("SELECT DISTINCT article_id FROM items WHERE feed_id = ? AND "
+                              "removed = 0 AND article_id IS NOT NULL ORDER BY article_id",
+                              (feed_id,)).fetchall()
+        return [row[0] for row in rows]
+
     def mark_removed(self, feed_id: int, entry_keys: list[str]) -> None:
         with self._db() as db:
             db.executemany("UPDATE items SET removed=1 WHERE feed_id=? AND entry_key=?",
@@ -246,3 +256,18 @@ def state_path(index_backend: str, index_dir: str | Path, feeds_dir: str = "") -
         name = Path(index_dir).name or "default"
         return Path.home() / ".local" / "state" / "news-rag" / "feeds" / name / "feeds.sqlite"
     return Path(index_dir) / "feeds.sqlite"
+
+
+def feed_articles(store: FeedStore, feed: str | int) -> ArticleSet:
+    """The articles a followed feed (its id or URL) brought in and keeps, for its briefing
+    (``RagSystem.brief(articles=...)``); an unknown feed is a BadInputError naming it.
+
+    >>> import tempfile, pathlib
+    >>> store = FeedStore(pathlib.Path(tempfile.mkdtemp()) / "feeds.sqlite")
+    >>> feed_articles(store, store.add("https://example.com/rss", every_s=1800).id)
+    ArticleSet(name='1', article_ids=())
+    """
+    found = store.get(feed)
+    if found is None:
+        raise BadInputError(f"no followed feed {feed!r}: `rag feeds list` shows them")
+    return ArticleSet(str(found.id), tuple(store.article_ids(found.id)))

@@ -159,6 +159,10 @@ class NewsIndex:
     def candidate_ids(self, filters: SearchFilters) -> np.ndarray:
         return self.store.candidate_ids(filters)
 
+    def lead_chunk_ids(self, filters: SearchFilters) -> np.ndarray:
+        """The first chunk of each article ``filters`` let through, newest article first."""
+        return self.store.lead_chunk_ids(filters)
+
     def article_hashes(self) -> dict[str, tuple[str, str | None]]:
         return self.store.article_hashes()
 

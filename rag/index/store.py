@@ -203,7 +203,18 @@ class ArticleStore:
     # --- filters ------------------------------------------------------------------------------
     def candidate_ids(self, f: SearchFilters) -> np.ndarray:
         """The chunk ids a search under ``f`` may return (sorted)."""
-        where, args = ["1=1"], []
+        return self._filtered_chunks(f)
+
+    def lead_chunk_ids(self, f: SearchFilters) -> np.ndarray:
+        """The first chunk of each article ``f`` lets through (a briefing reads the articles
+        of a window, one report each), newest article first; undated articles only when ``f``
+        names no dates."""
+        return self._filtered_chunks(f, "c.ordinal = 0",
+                                     "a.published_at DESC NULLS LAST, c.id")
+
+    def _filtered_chunks(self, f: SearchFilters, extra: str = "", order: str = "c.id"
+                         ) -> np.ndarray:
+        where, args = ["1=1", *([extra] if extra else [])], []
         for column, values in (("a.source", f.sources), ("a.id", f.article_ids)):
             if values:
                 where.append(f"{column} IN ({','.join('?' * len(values))})")
@@ -215,7 +226,7 @@ class ArticleStore:
             where.append("substr(a.published_at, 1, 10) <= ?")
             args.append(f.date_to[:10])
         rows = self._rows("SELECT c.id FROM {p}chunks c JOIN {p}articles a ON a.id=c.article_id "
-                          f"WHERE {' AND '.join(where)} ORDER BY c.id", args)
+                          f"WHERE {' AND '.join(where)} ORDER BY {order}", args)
         return np.array([r[0] for r in rows], dtype=np.int64)
 
     # --- reads --------------------------------------------------------------------------------

@@ -68,24 +68,42 @@ def group_reports(reports: Sequence[Report], same_event: float,
     [[0, 2], [1], [3]]
     """
     groups: list[list[int]] = []
+    # Per group: the sum of its vectors (the mean similarity to its members is the dot with
+    # it over their number), its first and last day and whether its members are undated.
+    sums: list[np.ndarray] = []
+    spans: list[tuple[date, date] | None] = []
     of_article: dict[str, int] = {}
     for i, report in enumerate(reports):
         chosen = of_article.get(report.article_id)
         if chosen is None:
             best = same_event
             for g, members in enumerate(groups):
-                if not all(close_in_time(report.day, reports[m].day, days) for m in members):
+                if not _within_days(report.day, spans[g], days):
                     continue
-                similarity = float(np.mean([report.vector @ reports[m].vector for m in members]))
+                similarity = float(report.vector @ sums[g]) / len(members)
                 if similarity >= best:
                     chosen, best = g, similarity
         if chosen is None:
             groups.append([i])
+            sums.append(np.array(report.vector, dtype=np.float64))
+            spans.append(None if report.day is None else (report.day, report.day))
             chosen = len(groups) - 1
         else:
             groups[chosen].append(i)
+            sums[chosen] = sums[chosen] + report.vector
+            span = spans[chosen]
+            if span is not None and report.day is not None:
+                spans[chosen] = (min(span[0], report.day), max(span[1], report.day))
         of_article.setdefault(report.article_id, chosen)
     return groups
+
+
+def _within_days(day: date | None, span: tuple[date, date] | None, days: int) -> bool:
+    """Whether ``day`` is close in time (:func:`close_in_time`) to every day of a group that
+    spans ``span`` (None: its members are undated)."""
+    if day is None or span is None:
+        return day is None and span is None
+    return close_in_time(day, span[0], days) and close_in_time(day, span[1], days)
 
 
 def reach(reports: Sequence[Report], members: Sequence[int]) -> list[str]:

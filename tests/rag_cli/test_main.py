@@ -337,3 +337,56 @@ def test_ask_prints_a_timeline_when_asked_what_happened(tunnel_index: Path) -> N
                 str(tunnel_index))
     assert plain.returncode == 0 and "Timeline" not in plain.stdout and "- 2022" not in \
         plain.stdout
+
+
+# --- issue 27: briefings ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def week_index(tmp_path_factory) -> Path:
+    """The made-up week of news (data/briefing/week.jsonl) ingested by `rag ingest`."""
+    index = tmp_path_factory.mktemp("week") / "index"
+    result = rag("ingest", str(REPO / "data" / "briefing"), "--index", str(index))
+    assert result.returncode == 0 and result.stdout.startswith("added 14,"), result.stderr
+    return index
+
+
+def test_brief_prints_the_stories_and_their_sources(week_index: Path) -> None:
+    result = rag("brief", "--since", "7d", "--as-of", "2022-09-11", "--index", str(week_index))
+    assert result.returncode == 0, result.stderr
+    heading, stories, sources = result.stdout.split("\n\n", 2)
+    assert heading == "What's new, 2022-09-04 to 2022-09-11"
+    lines = stories.splitlines()
+    assert len(lines) == 4 and "ferry" in lines[0].lower()
+    assert lines[0].endswith("[1] (5 sources, 2022-09-10)")
+    assert sources.startswith("Sources:\n[1] ")
+    assert result.stderr == ""
+
+
+def test_brief_json_and_a_topic(week_index: Path) -> None:
+    result = rag("brief", "--since", "2022-09-05", "--until", "2022-09-11", "--topic",
+                 "the flooded valley farms", "--json", "--index", str(week_index))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    briefing = data["briefing"]
+    assert (briefing["since"], briefing["until"], briefing["topic"]) == (
+        "2022-09-05", "2022-09-11", "the flooded valley farms")
+    assert {i for i in briefing["stories"][0]["source_ids"]} == {"storm-1", "storm-2",
+                                                                  "storm-3"}
+    assert [s["citation"] for s in briefing["stories"]] == data["citations"]
+
+
+def test_ask_prints_a_briefing_when_asked_whats_new(week_index: Path) -> None:
+    result = rag("ask", "What's new this week?", "--as-of", "2022-09-11", "--index",
+                 str(week_index))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("What's new, 2022-09-04 to 2022-09-11\n\n- ")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--since", "a while"), "error: since 'a while' is neither a date (YYYY-MM-DD) nor a span"),
+    (("--since", "2022-09-10", "--until", "2022-09-01"),
+     "error: the briefing's window is empty: until 2022-09-01 is before since 2022-09-10"),
+    (("--feed", "7"), "error: no followed feed '7': `rag feeds list` shows them"),
+])
+def test_brief_refuses_bad_input(week_index: Path, args: tuple[str, ...], message: str) -> None:
+    result = rag("brief", *args, "--index", str(week_index))
+    assert result.returncode != 0 and result.stderr.startswith(message), result.stderr

@@ -51,7 +51,10 @@ def mcp_results(sample_index_dir, tmp_path_factory):
 
 def test_tools_are_listed_with_descriptions_and_schemas(mcp_results):
     tools = {t.name: t for t in mcp_results["tools"]}
-    assert set(tools) == {"ask", "timeline", "search", "list_articles"}
+    assert set(tools) == {"ask", "timeline", "briefing", "search", "list_articles"}
+    assert "widely reported first" in tools["briefing"].description
+    assert "required" not in tools["briefing"].input_schema or not tools[
+        "briefing"].input_schema["required"]
     assert "oldest first" in tools["timeline"].description
     assert tools["timeline"].input_schema["required"] == ["topic"]
     assert "verified citations" in tools["ask"].description
@@ -119,3 +122,31 @@ def test_timeline_bad_dates_are_a_tool_error_naming_them(tunnel_results):
     result = tunnel_results["timeline"][1]
     assert result.is_error and ("the date range is empty: since 2022-09-10 is after until "
                                 "2022-09-01") in result.content[0].text
+
+
+@pytest.fixture(scope="module")
+def week_results(tmp_path_factory, embedder):
+    """``rag mcp`` over the made-up week of news (data/briefing/week.jsonl): a briefing, and a
+    bad span."""
+    from support import REPO
+
+    from rag import Config, RagSystem
+
+    index = tmp_path_factory.mktemp("mcp-week") / "index"
+    RagSystem(Config(index_dir=index), embedder=embedder).ingest_paths(
+        [REPO / "data" / "briefing"])
+    return asyncio.run(asyncio.wait_for(_session_run(index, [
+        ("briefing", {"since": "7d", "as_of": "2022-09-11"}),
+        ("briefing", {"since": "a while"}),
+    ]), timeout=240))
+
+
+def test_briefing_returns_the_stories(week_results):
+    result = week_results["briefing"][0]
+    assert not result.is_error
+    briefing = result.structured_content["briefing"]
+    assert (briefing["since"], briefing["until"]) == ("2022-09-04", "2022-09-11")
+    assert [s["sources"] for s in briefing["stories"]][:2] == [5, 3]
+    assert all(s["citation"]["verified"] for s in briefing["stories"])
+    bad = week_results["briefing"][1]
+    assert bad.is_error and "since 'a while' is neither a date" in bad.content[0].text

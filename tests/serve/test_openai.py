@@ -338,3 +338,21 @@ def test_a_streamed_timeline_equals_the_plain_one_and_the_flag_rides_in_the_body
         extra_body={"timeline": True, "filters": {"since": "2022-09-10"}})
     assert forced.choices[0].message.content.startswith(
         "**Timeline: Norrvik harbour tunnel** (since 2022-09-10)\n\n- **2022-09-13** ")
+
+
+# --- issue 27: a briefing is a Markdown list of stories with the citations field ----------------
+def test_a_briefing_is_a_markdown_list_with_its_citations(week_api):
+    from serve.openai_compat import reply_content
+
+    system, client = week_api
+    response = client.chat.completions.create(
+        model="news-rag", messages=[{"role": "user", "content": "What's new this week?"}])
+    content = response.choices[0].message.content
+    expected = system.ask("What's new this week?")
+    assert content == reply_content(expected)
+    heading, stories, sources = content.split("\n\n", 2)
+    assert heading == "**What's new, 2022-09-04 to 2022-09-11**"
+    lines = stories.splitlines()
+    assert len(lines) == 4 and lines[0].endswith(" [1] · 5 sources · 2022-09-10")
+    assert sources.startswith("Sources:\n- [1] ")
+    assert response.model_extra["citations"] == [c.to_json() for c in expected.citations]

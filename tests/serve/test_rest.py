@@ -268,3 +268,27 @@ def test_ask_carries_a_timeline_answer_s_events(tunnel_api):
     bad = httpx.post(url, timeout=120, headers=auth,
                      json={"question": QUESTION_OF_A_STORY, "timeline": "often"})
     assert bad.status_code == 422 and "timeline" in bad.text
+
+
+def test_ask_and_brief_carry_a_briefing(week_api):
+    """Issue 27: "What's new?" to ``/v1/ask``, and ``/v1/brief``, return ``Answer.to_json()``
+    with the briefing's stories in it; bad input is a 422 naming it."""
+    system, client = week_api
+    auth = {"Authorization": f"Bearer {API_KEYS[0]}"}
+    base = str(client.base_url)
+    response = httpx.post(base + "ask", timeout=120, headers=auth,
+                          json={"question": "What's new this week?"})
+    assert response.status_code == 200, response.text
+    got, expected = response.json(), system.ask("What's new this week?").to_json()
+    got.pop("timings_ms"), expected.pop("timings_ms")
+    assert got == expected and got["briefing"]["stories"][0]["sources"] == 5
+    brief = httpx.post(base + "brief", timeout=120, headers=auth,
+                       json={"since": "7d", "topic": "flooded valley farms"})
+    assert brief.status_code == 200, brief.text
+    got, expected = brief.json(), system.brief("7d", topic="flooded valley farms").to_json()
+    got.pop("timings_ms"), expected.pop("timings_ms")
+    assert got == expected and got["briefing"]["topic"] == "flooded valley farms"
+    bad = httpx.post(base + "brief", timeout=120, headers=auth, json={"since": "a while"})
+    assert bad.status_code == 422 and "since 'a while' is neither a date" in bad.text
+    unauthorized = httpx.post(base + "brief", timeout=120, json={})
+    assert unauthorized.status_code == 401

@@ -213,3 +213,50 @@ def test_a_timeline_without_events_is_boxed():
     answer = Answer(question="q", text="The articles report no dated event of the tunnel.",
                     abstained=True, timeline=Timeline("the tunnel", None, None, ()))
     assert answer_markdown(answer).startswith('<div class="rag-abstain">')
+
+
+# --- issue 27: briefings --------------------------------------------------------------------------
+def hostile_briefing_answer() -> Answer:
+    from rag.briefing.build import briefing_text
+    from rag.types import Briefing, BriefingStory
+
+    quote = "Crowds <img src=x onerror=alert(1)> cheered."
+    stories = tuple(
+        BriefingStory(quote, Citation(n, f"a{n}", "<script>t()</script>", quote, 0, len(quote)),
+                      sources, tuple(f"a{i}" for i in range(sources)), day, 1)
+        for n, sources, day in ((1, 3, "2022-09-10"), (2, 1, "2022-09-11")))
+    briefing = Briefing("2022-09-05", "2022-09-11", "<b>topic</b>", stories)
+    return Answer(question="What's new?", text=briefing_text(briefing),
+                  citations=[s.citation for s in stories], briefing=briefing)
+
+
+def test_a_briefing_is_a_list_of_stories_all_escaped() -> None:
+    from ui.render import briefing_panel
+
+    answer = hostile_briefing_answer()
+    for shown in (answer_markdown(answer), briefing_panel(answer)):
+        assert "<img" not in shown and "<script>" not in shown and "<b>topic" not in shown
+        assert "&lt;img src=x onerror=alert(1)&gt;" in shown
+        assert "What&#x27;s new on &lt;b&gt;topic&lt;/b&gt;, 2022-09-05 to 2022-09-11" in shown
+        assert shown.count('<li class="rag-story">') == 2
+        assert "3 sources · <time" in shown and "1 source · <time" in shown
+        assert re.search(r'href="#rag-src-2"[^>]*>\[2\]</a>', shown)
+        assert "\n\n" not in shown.split('<div class="rag-briefing">', 1)[1]  # one HTML block
+
+
+def test_a_briefing_grows_a_story_at_a_time() -> None:
+    answer = hostile_briefing_answer()
+    first = answer.text.splitlines(keepends=True)[0]
+    assert answer_markdown(answer, first).count('<li class="rag-story">') == 1
+
+
+def test_an_empty_briefing_and_an_error_are_boxed_and_escaped() -> None:
+    from rag.types import Briefing
+    from ui.render import briefing_panel
+
+    empty = Answer(question="q", text="No articles were published from <x> to y.",
+                   abstained=True, briefing=Briefing("2022-09-10", "2022-09-11"))
+    assert briefing_panel(empty) == ('<div class="rag-abstain">⚠ No articles were published '
+                                     'from &lt;x&gt; to y.</div>')
+    assert "&lt;script&gt;" in briefing_panel(None, error="<script>")
+    assert "What's new" in briefing_panel(None)
