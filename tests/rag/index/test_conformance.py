@@ -386,3 +386,14 @@ def test_the_vector_index_is_the_kind_asked_for(filled, variant):
     else:
         kinds = {"faiss": "flat", "faiss-ivf": "ivf", "faiss-hnsw": "hnsw"}
         assert filled.vectors.kind == kinds[variant]
+
+
+def test_lead_chunk_ids_are_each_articles_first_chunk_newest_first(filled):
+    place = {i: (c.article_id, c.ordinal) for i, c, _ in filled.all_chunks()}
+    every = [place[int(i)] for i in filled.lead_chunk_ids(SearchFilters())]
+    assert every == [("art5", 0), ("art3", 0), ("art1", 0), ("art2", 0), ("art0", 0),
+                     ("art4", 0)]  # the undated article last
+    window = SearchFilters(date_from="2024-01-02", date_to="2024-01-05")
+    assert [place[int(i)][0] for i in filled.lead_chunk_ids(window)] == ["art3", "art1", "art2"]
+    assert list(filled.lead_chunk_ids(SearchFilters(sources=("paper",)))) == [
+        i for i in filled.lead_chunk_ids(SearchFilters()) if place[int(i)][0] in ("art3", "art2")]
