@@ -201,7 +201,9 @@ def sources_html(answer: Answer | None) -> str:
             cited.append((p, inside))
         else:
             uncited.append(p)
-    items = [_cited_item(p, cs) for p, cs in cited]
+    # A briefing's passages were listed by date, not retrieved for a query: no score to show.
+    scored = answer.briefing is None
+    items = [_cited_item(p, cs, scored) for p, cs in cited]
     items += [_orphan_item(c) for c in answer.citations if c.n not in placed]
     parts = ['<div class="rag-sources">']
     if items:
@@ -218,7 +220,7 @@ def sources_html(answer: Answer | None) -> str:
         parts.append(f'<details class="rag-uncited"{"" if items else " open"}><summary>'
                      f'{"Other retrieved" if items else "Retrieved"} passages ({len(uncited)})'
                      "</summary><ul>")
-        parts += [_uncited_item(p) for p in uncited]
+        parts += [_uncited_item(p, scored) for p in uncited]
         parts.append("</ul></details>")
     parts.append("</div>")
     return "".join(parts)
@@ -233,13 +235,14 @@ def _meta(title: str, source: str | None, url: str | None, date: str | None) -> 
             + (f'<div class="rag-meta">{extra}</div>' if extra else ""))
 
 
-def _cited_item(p: Passage, citations: list[Citation]) -> str:
+def _cited_item(p: Passage, citations: list[Citation], scored: bool = True) -> str:
     numbers = " ".join(f"[{c.n}]" for c in citations)
+    score = f'<div class="rag-score">retrieval score {p.score:.3f}</div>' if scored else ""
     return (f'<li class="rag-source" id="rag-src-{citations[0].n}">'
             f'<span class="rag-n">{numbers}</span>'
             + _meta(p.title, p.source, p.url, p.published_at)
             + f'<blockquote class="rag-passage">{highlight(p, citations)}</blockquote>'
-            f'<div class="rag-score">retrieval score {p.score:.3f}</div></li>')
+            f"{score}</li>")
 
 
 def _orphan_item(c: Citation) -> str:
@@ -249,10 +252,11 @@ def _orphan_item(c: Citation) -> str:
             "</blockquote></li>")
 
 
-def _uncited_item(p: Passage) -> str:
+def _uncited_item(p: Passage, scored: bool = True) -> str:
     text = p.text if len(p.text) <= UNCITED_PREVIEW_CHARS else (
         p.text[:UNCITED_PREVIEW_CHARS].rsplit(" ", 1)[0] + " …")
-    return (f'<li><span class="rag-score">{p.score:.3f}</span>'
+    score = f'<span class="rag-score">{p.score:.3f}</span>' if scored else ""
+    return (f"<li>{score}"
             + _meta(p.title, p.source, p.url, p.published_at)
             + f'<div class="rag-passage">{esc(text)}</div></li>')
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -260,3 +261,15 @@ def test_an_empty_briefing_and_an_error_are_boxed_and_escaped() -> None:
                                      'from &lt;x&gt; to y.</div>')
     assert "&lt;script&gt;" in briefing_panel(None, error="<script>")
     assert "What's new" in briefing_panel(None)
+
+
+def test_a_briefings_sources_show_no_retrieval_score() -> None:
+    """Its passages were listed by date, not retrieved for a query: a score of 0.000 beside
+    each would read as "irrelevant"."""
+    answer = hostile_briefing_answer()
+    passages = [Passage(c.article_id, c.title, c.quote, 0.0, 0, len(c.quote))
+                for c in answer.citations]
+    briefing = dataclasses.replace(answer, passages=passages)
+    assert "rag-score" not in sources_html(briefing)
+    asked = dataclasses.replace(briefing, briefing=None)
+    assert sources_html(asked).count("retrieval score 0.000") == 2
