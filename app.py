@@ -25,6 +25,7 @@ from rag import Answer, BadInputError, Config, RagError, RagSystem, get_system
 from rag.answering import BACKENDS
 from rag.feeds import FeedService, FetchError, format_interval, load_urls
 from rag.retrieval import make_filters
+from rag.retrieval.dates import reference_day
 from rag.types import StageDone
 from rag.uploads import DEFAULT_MAX_UPLOAD_CHARS, DEFAULT_MAX_UPLOAD_MB, ingest_uploads
 from serve.errors import log_failure
@@ -172,15 +173,20 @@ def chat_tab(system: RagSystem) -> None:
 
 
 BRIEFING_SPANS = {"Last 24 hours": "24h", "Last 7 days": "7d"}
+LAST_VISIT = "Since I last checked"
+FIRST_VISIT = "The first briefing asked from this browser: the last 24 hours."
 
 
 def briefing_tab(system: RagSystem) -> None:
-    """The Briefing tab: what's new in the last day or week, on everything or a topic, each
-    story a cited line with its sources; the ``brief`` API."""
+    """The Briefing tab: what's new in the last day or week, or since this browser last asked,
+    on everything or a topic, each story a cited line with its sources; the ``brief`` API."""
+    # The day this browser last asked for a briefing, in its localStorage (Gradio encrypts it
+    # with a key made at each start, so a restarted server starts afresh).
+    checked = gr.BrowserState(None, storage_key="news-rag-last-briefing")
     with gr.Column(scale=3, min_width=330):
         with gr.Row():
-            span = gr.Radio(list(BRIEFING_SPANS), value="Last 24 hours", label="Since",
-                            elem_id="rag-brief-since")
+            span = gr.Radio([*BRIEFING_SPANS, LAST_VISIT], value="Last 24 hours",
+                            label="Since", elem_id="rag-brief-since")
             topic = gr.Textbox(label="Topic (optional)", placeholder="everything",
                                elem_id="rag-brief-topic", max_lines=1)
             as_of = gr.Textbox(label="As of", value="", placeholder="YYYY-MM-DD (today)",
@@ -192,22 +198,26 @@ def briefing_tab(system: RagSystem) -> None:
         sources = gr.HTML(sources_html(None), label="Sources", elem_id="rag-brief-sources",
                           padding=True, container=True, show_label=True)
 
-    def show(span_label: str, topic_text: str, as_of_text: str) -> tuple[str, str]:
+    def show(span_label: str, topic_text: str, as_of_text: str,
+             last: str | None) -> tuple[str, str, str]:
+        since, note = BRIEFING_SPANS.get(span_label, "24h"), None
+        if span_label == LAST_VISIT:
+            since, note = (last, None) if last else ("24h", FIRST_VISIT)
         try:
-            answer = system.brief(BRIEFING_SPANS.get(span_label, "24h"),
-                                  topic=_blank(topic_text), as_of=_blank(as_of_text))
+            answer = system.brief(since, topic=_blank(topic_text), as_of=_blank(as_of_text))
         except SHOWN_ERRORS as exc:
-            return briefing_panel(None, error=str(exc)), gr.skip()
-        return briefing_panel(answer), sources_html(answer)
+            return briefing_panel(None, error=str(exc)), gr.skip(), gr.skip()
+        today = reference_day(system.config.reference_date).isoformat()
+        return briefing_panel(answer, note=note), sources_html(answer), today
 
     @page_errors
     def api_brief(since: str = "24h", topic: str = "", as_of: str = "") -> dict[str, Any]:
         """What's new ``since`` (24h, 7d, a date...); the JSON of ``rag brief --json``."""
         return system.brief(since or "24h", topic=_blank(topic), as_of=_blank(as_of)).to_json()
 
-    inputs = [span, topic, as_of]
-    go.click(show, inputs, [shown, sources], api_visibility="private")
-    topic.submit(show, inputs, [shown, sources], api_visibility="private")
+    inputs = [span, topic, as_of, checked]
+    go.click(show, inputs, [shown, sources, checked], api_visibility="private")
+    topic.submit(show, inputs, [shown, sources, checked], api_visibility="private")
     gr.api(api_brief, api_name="brief")
 
 

@@ -130,9 +130,11 @@ def briefing_html(briefing: Briefing, shown: int | None = None) -> str:
             "</div>")
 
 
-def briefing_panel(answer: Answer | None, error: str | None = None) -> str:
+def briefing_panel(answer: Answer | None, error: str | None = None,
+                   note: str | None = None) -> str:
     """The Briefing tab's panel: the briefing's stories (:func:`briefing_html`), the boxed
-    note of one without stories or of an ``error``, or (no answer) what the tab does.
+    note of one without stories or of an ``error``, or (no answer) what the tab does; a
+    ``note`` (what period was read, and why) above it.
 
     >>> briefing_panel(None, error="since '<x>' is not a date")
     '<div class="rag-abstain">⚠ since &#x27;&lt;x&gt;&#x27; is not a date</div>'
@@ -142,9 +144,10 @@ def briefing_panel(answer: Answer | None, error: str | None = None) -> str:
     if answer is None:
         return ('<div class="rag-empty">Press “What\'s new” for the period\'s main stories, '
                 "the most widely reported first, each a cited sentence.</div>")
+    head = f'<p class="rag-note">{esc(note)}</p>' if note else ""
     if answer.briefing is not None and answer.briefing.stories:
-        return briefing_html(answer.briefing)
-    return f'<div class="rag-abstain">⚠ {esc(answer.text)}</div>'
+        return head + briefing_html(answer.briefing)
+    return f'{head}<div class="rag-abstain">⚠ {esc(answer.text)}</div>'
 
 
 def short_answer_html(answer: Answer) -> str:

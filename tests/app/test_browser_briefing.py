@@ -44,3 +44,29 @@ def test_the_briefing_tab_lists_the_weeks_stories_cited_most_reported_first(page
                                                                  timeout=30_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "briefing-tab.png")
+
+
+
+def brief_since_last_checked(page) -> str:
+    page.get_by_role("tab", name="Briefing").click()
+    page.locator("#rag-brief-since").get_by_text("Since I last checked").click()
+    page.locator("#rag-brief-as-of input, #rag-brief-as-of textarea").first.fill("")
+    page.locator("#rag-brief-go").click()
+    panel = page.locator("#rag-briefing")
+    panel.locator(".rag-abstain, li.rag-story").first.wait_for(state="visible", timeout=60_000)
+    return panel.inner_text()
+
+
+def test_since_i_last_checked_reads_from_the_day_this_browser_last_asked(page):
+    """A browser's first briefing has nothing to go back to: the last 24 hours, said so. The
+    page keeps the day of each briefing (in the browser's localStorage, across reloads): the
+    next one reads from it."""
+    from datetime import date
+
+    first = brief_since_last_checked(page)
+    assert "first briefing asked from this browser" in first
+    page.reload()
+    page.locator("#rag-question textarea").wait_for()
+    again = brief_since_last_checked(page)
+    assert "first briefing" not in again
+    assert f"from {date.today().isoformat()}" in again  # the window starts on the day kept
