@@ -16,6 +16,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from rag.errors import RagError
+from rag.feeds import feed_articles, index_feed_store
 from rag.retrieval import make_filters
 from rag.system import RagSystem
 
@@ -85,7 +86,7 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
 
     @server.tool(title="Briefing: what's new")
     def briefing(since: str = "24h", until: str | None = None, topic: str | None = None,
-                 as_of: str | None = None) -> dict[str, Any]:
+                 as_of: str | None = None, feed: str | None = None) -> dict[str, Any]:
         """What's new in the indexed news articles: the main stories of a period, the most
         widely reported first, each one sentence of an article (cited and verified) with how
         many sources reported it.
@@ -95,10 +96,14 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
         reported), `sources` (how many articles reported it), `source_ids`, `events` and its
         `citation`. `answer` is the same list as text. `since`: YYYY-MM-DD or a span back
         from `until` or today (24h, 7d, 2w, yesterday, this week); `until` YYYY-MM-DD;
-        `topic`: only stories on it; `as_of` a day (later articles are left out).
+        `topic`: only stories on it; `as_of` a day (later articles are left out); `feed`: only
+        the articles that followed feed (its id or URL) brought in.
         """
         with _told():
-            return rag().brief(since, until, topic=topic, as_of=as_of).to_json()
+            system = rag()
+            articles = feed_articles(index_feed_store(system.config), feed) if feed else None
+            return system.brief(since, until, topic=topic, as_of=as_of,
+                                articles=articles).to_json()
 
     @server.tool(title="Search the news articles")
     def search(query: str, k: int = 6, sources: list[str] | None = None,

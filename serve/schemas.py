@@ -170,3 +170,5 @@ class BriefRequest(BaseModel):
     until: str | None = Field(None, description="The last day (YYYY-MM-DD; default: today).")
     topic: str | None = Field(None, description="Only stories on this topic.")
     as_of: str | None = Field(None, description="Brief as of this day (YYYY-MM-DD).")
+    feed: str | None = Field(None, description="Only the articles this followed feed (its id "
+                             "or URL, as `rag feeds list` shows) brought in.")

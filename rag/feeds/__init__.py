@@ -2,7 +2,7 @@
 trafilatura and kept in sync (``rag ingest URL``, ``rag feeds ...``, the page's Feeds tab)."""
 
 from rag.feeds.fetch import FetchError, FetchLimits, FetchResult, SafeFetcher, check_url
-from rag.feeds.state import Feed, FeedStore, feed_articles, state_path
+from rag.feeds.state import Feed, FeedStore, feed_articles, index_feed_store, state_path
 from rag.feeds.sync import (
     FeedService,
     FeedSyncReport,
@@ -14,4 +14,4 @@ from rag.feeds.sync import (
 
 __all__ = ["Feed", "FeedService", "FeedStore", "FeedSyncReport", "FetchError", "FetchLimits",
            "FetchResult", "SafeFetcher", "check_url", "feed_articles", "format_interval",
-           "is_url", "load_urls", "parse_interval", "state_path"]
+           "index_feed_store", "is_url", "load_urls", "parse_interval", "state_path"]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.briefing.build import ArticleSet
+from rag.config import Config
 from rag.errors import BadInputError
 
 SCHEMA = """
@@ -239,6 +240,11 @@ _FEED_COLUMNS = ("id, url, title, every_s, keep_days, added_at, etag, last_modif
                  "last_sync_at, last_ok_at, last_error, failures, last_counts")
 _ITEM_COLUMNS = ("feed_id, entry_key, fingerprint, link, article_id, published_at, seen_at, "
                  "removed")
+
+
+def index_feed_store(config: Config) -> FeedStore:
+    """The feed state of ``config``'s index, where `rag feeds` and the sync keep it."""
+    return FeedStore(state_path(config.index_backend, config.index_dir, config.feeds_dir))
 
 
 def state_path(index_backend: str, index_dir: str | Path, feeds_dir: str = "") -> Path:

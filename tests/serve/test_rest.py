@@ -292,3 +292,27 @@ def test_ask_and_brief_carry_a_briefing(week_api):
     assert bad.status_code == 422 and "since 'a while' is neither a date" in bad.text
     unauthorized = httpx.post(base + "brief", timeout=120, json={})
     assert unauthorized.status_code == 401
+
+
+def test_brief_reads_one_followed_feeds_articles(week_api):
+    """``/v1/brief`` with ``feed``: only the articles that feed brought in (as ``rag brief
+    --feed``); an unknown feed is a 422 naming it."""
+    from rag.feeds import index_feed_store
+    from rag.feeds.state import Item
+
+    system, client = week_api
+    auth = {"Authorization": f"Bearer {API_KEYS[0]}"}
+    base = str(client.base_url)
+    store = index_feed_store(system.config)
+    feed = store.add("https://coast-news.example/rss", every_s=1800)
+    store.save_items([Item(feed.id, f"e{i}", "f", None, article_id, None, 0.0)
+                      for i, article_id in enumerate(("storm-1", "storm-3"))])
+    response = httpx.post(base + "brief", timeout=120, headers=auth,
+                          json={"since": "7d", "feed": str(feed.id)})
+    assert response.status_code == 200, response.text
+    briefing = response.json()["briefing"]
+    assert briefing["feed"] == str(feed.id)
+    assert {i for s in briefing["stories"] for i in s["source_ids"]} == {"storm-1", "storm-3"}
+    unknown = httpx.post(base + "brief", timeout=120, headers=auth,
+                         json={"since": "7d", "feed": "nope"})
+    assert unknown.status_code == 422 and "no followed feed 'nope'" in unknown.text
