@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.backends import percentile
 from eval.cache import default_cache_dir, index_key
 from eval.data import file_hash
 from rag.config import Config
@@ -28,11 +29,6 @@ from rag.system import RagSystem
 
 SHARED = Path(__file__).resolve().parents[2] / "shared/eval/realtimeqa"
 TOPICS = ["Queen Elizabeth", "Ukraine war", "inflation", "Hurricane Ian", "Liz Truss"]
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def figures(rows: list[dict[str, float]]) -> dict[str, float]:

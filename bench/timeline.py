@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.backends import percentile
 from eval.cache import default_cache_dir, index_key
 from eval.data import file_hash
 from rag.config import Config
@@ -34,11 +35,6 @@ TOPICS = ["Queen Elizabeth", "Artemis I launch", "Hurricane Ian", "monkeypox", "
           "Covid vaccine", "World Cup Qatar", "midterm elections", "Pakistan floods",
           "Shinzo Abe", "Uvalde shooting", "baby formula shortage", "Depp Heard trial",
           "Mar-a-Lago search"]
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def figures(rows: list[dict[str, float]]) -> dict[str, float]:

@@ -154,7 +154,7 @@ def brief(
     """What's new: the period's main stories, the most widely reported first, each one cited
     sentence with how many sources reported it and the last day they did."""
     from rag.briefing import briefing_window
-    from rag.feeds import FeedStore, feed_articles, state_path
+    from rag.feeds import feed_articles, index_feed_store
     from rag.retrieval.dates import reference_day
     from rag.system import get_system
 
@@ -162,11 +162,7 @@ def brief(
         config = Config.from_env(index_dir=index)
         # The dates and the feed are checked before the index is opened and the model loads.
         briefing_window(since, until, reference_day(as_of or config.reference_date))
-        articles = None
-        if feed:
-            store = FeedStore(state_path(config.index_backend, config.index_dir,
-                                         config.feeds_dir))
-            articles = feed_articles(store, feed)
+        articles = feed_articles(index_feed_store(config), feed) if feed else None
         system = get_system(config, create=False, read_only=True)
         answer = system.brief(since, until, topic=topic, as_of=as_of, articles=articles)
     except (RagError, ValueError) as exc:
