@@ -109,17 +109,19 @@ def feed_menu(page) -> list[str]:
 
 
 def brief_of(page, choice: str) -> str:
-    """The briefing of the last 24 hours of ``choice`` (a feed's label, or All articles)."""
+    """The briefing of the last 24 hours of ``choice`` (a feed's label, or All articles): the
+    panel's text once its heading is another than before (each call here asks for another)."""
     page.get_by_role("tab", name="Briefing").click()
     page.locator("#rag-brief-since").get_by_text("Last 24 hours").click()
     page.locator("#rag-brief-feed input").click()
     page.get_by_role("option").filter(has_text=choice).first.click()
     panel = page.locator("#rag-briefing")
-    before = panel.inner_text()
+    head = panel.locator(".rag-briefing-head")
+    before = head.inner_text() if head.count() else ""
     page.locator("#rag-brief-go").click()
-    panel.locator("li.rag-story").first.wait_for(state="visible", timeout=60_000)
     page.wait_for_function(
-        "([el, old]) => el.innerText !== old && el.querySelector('li.rag-story')",
+        "([el, old]) => { const h = el.querySelector('.rag-briefing-head');"
+        " return h && h.innerText !== old && el.querySelector('li.rag-story'); }",
         arg=[panel.element_handle(), before], timeout=60_000)
     return panel.inner_text()
 
