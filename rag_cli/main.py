@@ -154,7 +154,7 @@ def brief(
     """What's new: the period's main stories, the most widely reported first, each one cited
     sentence with how many sources reported it and the last day they did."""
     from rag.briefing import briefing_window
-    from rag.feeds import feed_articles, index_feed_store
+    from rag.feeds import brief_feed, followed_feed, index_feed_store
     from rag.retrieval.dates import reference_day
     from rag.system import get_system
 
@@ -162,9 +162,15 @@ def brief(
         config = Config.from_env(index_dir=index)
         # The dates and the feed are checked before the index is opened and the model loads.
         briefing_window(since, until, reference_day(as_of or config.reference_date))
-        articles = feed_articles(index_feed_store(config), feed) if feed else None
+        store = index_feed_store(config)
+        if feed:
+            followed_feed(store, feed)
         system = get_system(config, create=False, read_only=True)
-        answer = system.brief(since, until, topic=topic, as_of=as_of, articles=articles)
+        if feed:  # the last 24 hours on no topic: the feed's stored briefing, when fresh
+            answer = brief_feed(system, feed, since=since, until=until, topic=topic,
+                                as_of=as_of, store=store)
+        else:
+            answer = system.brief(since, until, topic=topic, as_of=as_of)
     except (RagError, ValueError) as exc:
         raise fail(str(exc)) from None
     if as_json:
