@@ -3,6 +3,9 @@
 A MiniLM with a span head, trained here on questions generated from older news
 (training/reader/, docs/reader.md), shipped as int8 ONNX in rag/answering/reader_model/ and run
 with onnxruntime. Like SQuAD 2.0 readers it can point at [CLS]: "this window does not say".
+Two models trained on different mixes read every window and their start and end logits are
+averaged (a product of the two distributions: a span is likely only if both find it likely),
+which was right more often and wrong less often than either alone (docs/reader.md).
 The files are checked against the sha256 values pinned below before they are loaded.
 
 >>> reader = SpanReader()
@@ -24,10 +27,14 @@ from rag.answering.gguf import file_sha256
 from rag.errors import RagError
 
 FOLDER = Path(__file__).resolve().parent / "reader_model"
-MODEL_FILE = "reader.int8.onnx"
 TOKENIZER_FILE = "tokenizer.json"
-# Written by `python -m training.reader.export`; a file that does not match is refused.
-MODEL_SHA256 = "a35b081be554ca5f47fabf8d20443d439f739c99b15f1d5a21e2a84beecafcc7"
+# Written by `python -m training.reader.export [--name reader-v3]`; a file that does not match
+# is refused. Both models share the tokenizer of their base (all-MiniLM-L6-v2).
+MODELS: tuple[tuple[str, str], ...] = (
+    ("reader.int8.onnx", "a35b081be554ca5f47fabf8d20443d439f739c99b15f1d5a21e2a84beecafcc7"),
+    ("reader-v3.int8.onnx", "0844d73b5371da01328288723e52b0559578adc8b301bd7d2ac0b44f6be07c85"),
+)
+MODEL_FILE = MODELS[0][0]
 TOKENIZER_SHA256 = "1aee5500eaeaa0765c4615f30e1d36e1087feda4c509ce53fa57df437d3a38b0"
 MAX_LENGTH = 192
 MAX_ANSWER_TOKENS = 16
@@ -56,9 +63,11 @@ class ReadSpan:
             raise ValueError(f"bad span offsets {self.start}:{self.end}")
 
 
-def checked(folder: Path = FOLDER) -> tuple[Path, Path]:
-    """The model and tokenizer paths in ``folder`` once their sha256 match the pinned ones."""
-    pairs = ((folder / MODEL_FILE, MODEL_SHA256), (folder / TOKENIZER_FILE, TOKENIZER_SHA256))
+def checked(folder: Path = FOLDER) -> tuple[list[Path], Path]:
+    """The models' and the tokenizer's paths in ``folder`` once their sha256 match the pinned
+    ones."""
+    pairs = [*((folder / name, sha) for name, sha in MODELS),
+             (folder / TOKENIZER_FILE, TOKENIZER_SHA256)]
     for path, want in pairs:
         if not path.is_file():
             raise ReaderModelError(f"the short-answer reader's {path.name} is missing from "
@@ -67,7 +76,7 @@ def checked(folder: Path = FOLDER) -> tuple[Path, Path]:
         if got != want:
             raise ReaderModelError(f"{path} has sha256 {got[:12]}..., not the pinned "
                                    f"{want[:12]}...: refusing to load it")
-    return pairs[0][0], pairs[1][0]
+    return [path for path, _ in pairs[:-1]], pairs[-1][0]
 
 
 class SpanReader:
@@ -82,17 +91,19 @@ class SpanReader:
 
         from embeddings.onnx_int8 import available_cores
 
-        model, tokenizer = checked(folder)
+        models, tokenizer = checked(folder)
         self.tokenizer = Tokenizer.from_file(str(tokenizer))
         self.tokenizer.enable_truncation(max_length=MAX_LENGTH, strategy="only_second")
         self.tokenizer.enable_padding()
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads if threads > 0 else available_cores()
         options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(model), options,
-                                            providers=["CPUExecutionProvider"])
-        meta = folder / "reader.json"
-        self.meta = json.loads(meta.read_text()) if meta.is_file() else {}
+        self.sessions = [ort.InferenceSession(str(model), options,
+                                              providers=["CPUExecutionProvider"])
+                         for model in models]
+        metas = [model.with_name(model.name.removesuffix(".int8.onnx") + ".json")
+                 for model in models]
+        self.meta = [json.loads(m.read_text()) if m.is_file() else {} for m in metas]
         self._lock = threading.Lock()  # the tokenizer's padding state is shared
 
     def read(self, question: str, windows: list[str],
@@ -124,7 +135,7 @@ class SpanReader:
         feeds = {"input_ids": np.array([enc.ids], dtype=np.int64),
                  "attention_mask": np.array([enc.attention_mask], dtype=np.int64),
                  "token_type_ids": np.array([enc.type_ids], dtype=np.int64)}
-        starts, ends = self.session.run(["start_logits", "end_logits"], feeds)
+        starts, ends = self._logits(feeds)
         mask = np.array(enc.attention_mask, dtype=bool)
         p_start, p_end = _softmax(starts[0], mask), _softmax(ends[0], mask)
         inside = [i for i, (seq, (s, e)) in enumerate(zip(enc.sequence_ids, enc.offsets,
@@ -133,6 +144,11 @@ class SpanReader:
         if not inside:
             return 0.0
         return float(p_start[inside[0]] * p_end[inside[-1]])
+
+    def _logits(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end logits, averaged over the models."""
+        runs = [session.run(["start_logits", "end_logits"], feeds) for session in self.sessions]
+        return (np.mean([r[0] for r in runs], axis=0), np.mean([r[1] for r in runs], axis=0))
 
     def _read_batch(self, question: str, windows: list[str],
                     focus: list[tuple[int, int]] | None, most: int) -> list[list[ReadSpan]]:
@@ -145,7 +161,7 @@ class SpanReader:
             "attention_mask": np.array([e.attention_mask for e in encs], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encs], dtype=np.int64),
         }
-        starts, ends = self.session.run(["start_logits", "end_logits"], feeds)
+        starts, ends = self._logits(feeds)
         ranges = focus or [(0, len(w)) for w in windows]
         return [_ranked_spans(w, e, s, t, r, most)
                 for w, e, s, t, r in zip(windows, encs, starts, ends, ranges, strict=True)]

@@ -2,9 +2,10 @@
 
     python -m training.reader.export --model training/runs/reader/final
 
-writes ``rag/answering/reader_model/{reader.int8.onnx, tokenizer.json, reader.json}``; the
-sha256 values it prints are the ones pinned in rag/answering/span_reader.py (the loader refuses
-files that do not match them).
+writes ``rag/answering/reader_model/{NAME.int8.onnx, tokenizer.json, NAME.json}`` (``--name``,
+default ``reader``; the shipped pair is ``reader`` and ``reader-v3``, whose logits the library
+averages); the sha256 values it prints are the ones pinned in rag/answering/span_reader.py's
+``MODELS`` (the loader refuses files that do not match them).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def main(model: Annotated[Path, typer.Option()] = Path("training/runs/reader/final"),
-         dest: Annotated[Path, typer.Option()] = DEST) -> None:
+         dest: Annotated[Path, typer.Option()] = DEST,
+         name: Annotated[str, typer.Option(help="File stem of the model.")] = "reader") -> None:
     import onnx
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -47,7 +49,7 @@ def main(model: Annotated[Path, typer.Option()] = Path("training/runs/reader/fin
     sample = tokenizer(["Who won?", "Which team won the final?"],
                        ["Iran won.", "Iran beat Japan in the final on Sunday."],
                        padding=True, return_tensors="pt")
-    axes = {name: {0: "batch", 1: "sequence"} for name in INPUTS}
+    axes = {part: {0: "batch", 1: "sequence"} for part in INPUTS}
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "reader.onnx"
@@ -63,18 +65,18 @@ def main(model: Annotated[Path, typer.Option()] = Path("training/runs/reader/fin
         quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
                          op_types_to_quantize=["MatMul", "Gather"],
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-        shutil.copy(int8, dest / "reader.int8.onnx")
+        shutil.copy(int8, dest / f"{name}.int8.onnx")
     shutil.copy(model / "tokenizer.json", dest / "tokenizer.json")
     training = json.loads((model / "training.json").read_text()) \
         if (model / "training.json").exists() else {}
     record = {
-        "model": "reader.int8.onnx", "model_sha256": file_sha256(dest / "reader.int8.onnx"),
+        "model": f"{name}.int8.onnx", "model_sha256": file_sha256(dest / f"{name}.int8.onnx"),
         "tokenizer": "tokenizer.json", "tokenizer_sha256": file_sha256(dest / "tokenizer.json"),
         "max_length": 192,
         "recipe": "minilm-l6-span-head/squad2-null/matmul+gather-qint8-per-channel",
         "training": training,
     }
-    (dest / "reader.json").write_text(json.dumps(record, indent=2) + "\n")
+    (dest / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(record, indent=2))
 
 

@@ -4,15 +4,17 @@ is never shown in bold."""
 
 from __future__ import annotations
 
+import copy
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from support import REPO
 
-from rag.answering.span_reader import FOLDER, MODEL_FILE, ReaderModelError, SpanReader, checked
+from rag.answering.span_reader import FOLDER, MODELS, ReaderModelError, SpanReader, checked
 from rag.types import Answer
 
 
@@ -22,8 +24,9 @@ def reader() -> SpanReader:
 
 
 def test_the_shipped_model_matches_its_pinned_checksums_and_loads_offline() -> None:
-    model, tokenizer = checked()
-    assert model.stat().st_size > 10_000_000 and tokenizer.is_file()
+    models, tokenizer = checked()
+    assert [m.name for m in models] == [name for name, _ in MODELS] and len(models) == 2
+    assert all(m.stat().st_size > 10_000_000 for m in models) and tokenizer.is_file()
     # A fresh interpreter, offline, nothing in the model cache: the package alone answers.
     code = ("from rag.answering.span_reader import SpanReader\n"
             "r = SpanReader()\n"
@@ -37,17 +40,35 @@ def test_the_shipped_model_matches_its_pinned_checksums_and_loads_offline() -> N
     assert done.stdout.strip() == "Indonesia"
 
 
-def test_a_changed_model_file_is_refused_by_name(tmp_path: Path) -> None:
+@pytest.mark.parametrize("model_file", [name for name, _ in MODELS])
+def test_a_changed_model_file_is_refused_by_name(tmp_path: Path, model_file: str) -> None:
     copy = tmp_path / "reader_model"
     shutil.copytree(FOLDER, copy)
-    data = bytearray((copy / MODEL_FILE).read_bytes())
+    data = bytearray((copy / model_file).read_bytes())
     data[len(data) // 2] ^= 0xFF
-    (copy / MODEL_FILE).write_bytes(bytes(data))
-    with pytest.raises(ReaderModelError, match=MODEL_FILE):
+    (copy / model_file).write_bytes(bytes(data))
+    with pytest.raises(ReaderModelError, match=model_file):
         SpanReader(copy)
-    (copy / MODEL_FILE).unlink()
+    (copy / model_file).unlink()
     with pytest.raises(ReaderModelError, match="missing"):
         SpanReader(copy)
+
+
+def test_both_models_read_and_their_logits_are_averaged(reader: SpanReader) -> None:
+    """Each model alone reads the answer; the reader's logits are the mean of theirs."""
+    question, window = "Which team did Iran beat?", "Iran defeated Indonesia 3-0 on Tuesday."
+    enc = reader.tokenizer.encode(question, window)
+    feeds = {"input_ids": np.array([enc.ids]), "attention_mask": np.array([enc.attention_mask]),
+             "token_type_ids": np.array([enc.type_ids])}
+    runs = [s.run(["start_logits", "end_logits"], feeds) for s in reader.sessions]
+    assert len(runs) == 2 and not np.allclose(runs[0][0], runs[1][0])  # two different models
+    for session in reader.sessions:  # each alone finds the answer
+        alone = copy.copy(reader)
+        alone.sessions = [session]
+        assert alone.read(question, [window])[0].text == "Indonesia"
+    starts, ends = reader._logits(feeds)
+    assert np.allclose(starts, (runs[0][0] + runs[1][0]) / 2)
+    assert np.allclose(ends, (runs[0][1] + runs[1][1]) / 2)
 
 
 @pytest.mark.parametrize(("question", "window", "answer"), [
