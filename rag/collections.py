@@ -122,6 +122,19 @@ def collection_config(config: Config, name: str) -> Config:
                                feeds_dir=place.feeds_dir.as_posix(), collections=(DEFAULT,))
 
 
+def one_collection_config(config: Config, what: str = "a write") -> Config:
+    """:func:`collection_config` of ``config``'s one collection; several are a BadInputError
+    saying ``what`` goes to one (a write, a feed).
+
+    >>> one_collection_config(Config(index_dir="news", collections=("sports",))).index_dir
+    PosixPath('news/collections/sports')
+    """
+    if len(config.collections) != 1:
+        raise BadInputError(f"{what} goes to one collection, not {len(config.collections)} "
+                            f"({', '.join(config.collections)}): choose one")
+    return collection_config(config, config.collections[0])
+
+
 def _feeds_base(config: Config) -> Path:
     """The folder of the default collection's feed state (``rag.feeds.state.state_path``:
     tests/rag/test_collections.py checks they agree)."""
@@ -228,12 +241,7 @@ class Collections:
         and nothing else. ``default`` is refused; an unknown name is a CollectionNotFoundError.
         A FAISS collection is renamed aside under its write lock (waiting at most
         ``lock_timeout_s`` for a writer: ``IndexBusyError``), then removed."""
-        check_name(name)
-        if name == DEFAULT:
-            raise BadInputError("the default collection cannot be deleted (it is the index "
-                                "itself): delete its articles with `rag delete`, or the index")
-        self.require(name)
-        place = locate(self.config, name)
+        place = self.deletable(name)
         if self.backend == "pgvector":
             from rag.index.store import drop_postgres_index
 
@@ -243,6 +251,16 @@ class Collections:
             self._retire(place.index_dir)
         if place.feeds_dir.exists():  # outside the collection's folder (pgvector, feeds_dir)
             shutil.rmtree(place.feeds_dir, ignore_errors=True)
+
+    def deletable(self, name: str) -> Collection:
+        """Where collection ``name`` lives, if it may be deleted: ``default`` may not, and an
+        unknown name is a CollectionNotFoundError."""
+        check_name(name)
+        if name == DEFAULT:
+            raise BadInputError("the default collection cannot be deleted (it is the index "
+                                "itself): delete its articles with `rag delete`, or the index")
+        self.require(name)
+        return locate(self.config, name)
 
     def _retire(self, path: Path) -> None:
         """Rename the index folder ``path`` to a hidden trash name under its write lock (after
@@ -275,4 +293,4 @@ class Collections:
 
 
 __all__ = ["DEFAULT", "Collection", "Collections", "check_name", "check_names",
-           "collection_config", "locate"]
+           "collection_config", "locate", "one_collection_config"]

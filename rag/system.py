@@ -184,28 +184,29 @@ class RagSystem:
         >>> both.collections, both.embedder is system.embedder
         (('default', 'sports'), True)
         """
-        names = Collections(self._shared.config).require(collections)
-        return self._shared.view(names)
+        return self._shared.view(self.shelf.require(collections))
+
+    @property
+    def shelf(self) -> Collections:
+        """The collections of this system's index (whichever this system reads)."""
+        return Collections(self._shared.config)
 
     def collection_names(self) -> list[str]:
         """The collections of this system's index: ``default`` first, then the others sorted."""
-        return Collections(self._shared.config).names()
+        return self.shelf.names()
 
     def create_collection(self, name: str) -> RagSystem:
         """Make the empty collection ``name`` (for this system's model) and return its system;
         a name taken is a CollectionExistsError."""
         first = self._members[0].index
-        Collections(self._shared.config).create(name, model=first.model,
-                                                dimension=first.dimension)
+        self.shelf.create(name, model=first.model, dimension=first.dimension)
         return self.over(name)
 
     def delete_collection(self, name: str) -> None:
         """Delete collection ``name`` whole (articles, vectors, BM25 builds, feeds) and nothing
         else; ``default`` is refused. Systems over it, this one included, are closed."""
-        shelf = Collections(self._shared.config)
-        shelf.require(name)
-        if name == DEFAULT_COLLECTION:
-            shelf.delete(name)  # refused, by name
+        shelf = self.shelf
+        shelf.deletable(name)
         self._shared.forget(name)
         shelf.delete(name)
 

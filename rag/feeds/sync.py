@@ -33,7 +33,7 @@ from rag.feeds.fetch import (
     SafeFetcher,
     check_url,
 )
-from rag.feeds.state import Feed, FeedStore, Item, state_path
+from rag.feeds.state import Feed, FeedStore, Item, index_feed_store
 
 if TYPE_CHECKING:
     from rag.system import RagSystem
@@ -129,8 +129,7 @@ class FeedService:
                  fetcher: SafeFetcher | None = None) -> None:
         config = system.config
         self.system = system
-        self.store = store or FeedStore(state_path(config.index_backend, config.index_dir,
-                                                   config.feeds_dir))
+        self.store = store or index_feed_store(config)  # its one collection's
         self.fetcher = fetcher or fetcher_for(config)
         self.default_every = parse_interval(config.feed_every)
         self._write_lock = threading.Lock()
