@@ -11,6 +11,7 @@ import argparse
 import functools
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -105,16 +106,19 @@ class PageFeeds:
         self.system = system
         self.background = background
         self._services: dict[str, FeedService] = {}
+        self._lock = threading.Lock()
         if first is not None:
             self._services[first.system.collection] = first
 
     def __call__(self, collection: str) -> FeedService:
-        service = self._services.get(collection)
-        if service is None:
-            service = self._services[collection] = FeedService(self.system.over(collection))
-            if self.background:
-                service.start()
-        return service
+        with self._lock:
+            service = self._services.get(collection)
+            if service is None:
+                service = FeedService(self.system.over(collection))
+                self._services[collection] = service
+                if self.background:
+                    service.start()
+            return service
 
     def start(self) -> int:
         """Sync every collection's due feeds in the background; returns how many are followed."""
