@@ -210,8 +210,10 @@ def _print(answer: Answer) -> None:
         typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
     if answer.citations:
         typer.echo("\nSources:")
+    several = len({c.collection for c in answer.citations}) > 1  # each says its collection
     for c in answer.citations:
-        meta = ", ".join(clean_line(x) for x in (c.source, c.published_at, web_url(c.url)) if x)
+        meta = ", ".join(clean_line(x) for x in (c.collection if several else None, c.source,
+                                                 c.published_at, web_url(c.url)) if x)
         typer.echo(f"[{c.n}] {clean_line(c.title)}" + (f" ({meta})" if meta else ""))
         typer.echo(f"    “{clean_line(c.quote)}”")
         if c.also_in:
