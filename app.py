@@ -24,7 +24,7 @@ from fastapi import FastAPI
 
 from rag import Answer, BadInputError, Config, RagError, RagSystem, get_system
 from rag.answering import BACKENDS
-from rag.feeds import FeedService, FetchError, format_interval, load_urls
+from rag.feeds import FeedService, FetchError, brief_feed, format_interval, load_urls
 from rag.retrieval import make_filters
 from rag.retrieval.dates import reference_day
 from rag.types import StageDone
@@ -34,10 +34,13 @@ from serve.limits import ServeSettings
 from serve.server import create_app, serve_forever
 from ui import EXAMPLE_QUESTIONS, STYLE
 from ui.feeds import (
+    ALL_ARTICLES,
     FEED_HEADERS,
     MAX_LINKS,
+    chosen_feed,
     code,
     failures_markdown,
+    feed_choices,
     feed_rows,
     split_links,
     sync_markdown,
@@ -145,14 +148,15 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
         with gr.Tabs():
             with gr.Tab("Chat"), gr.Row(equal_height=False):
                 asked = chat_tab(system)
-            with gr.Tab("Briefing"), gr.Row(equal_height=False):
-                briefing_tab(system)
+            with gr.Tab("Briefing") as briefing, gr.Row(equal_height=False):
+                feed_menu = briefing_tab(system, page_feeds, collection)
             with gr.Tab("Articles"), gr.Row(equal_height=False):
                 view = articles_tab(system, page_feeds, header_stats, collection,
                                     max_upload_mb=max_upload_mb,
                                     max_upload_chars=max_upload_chars)
             with gr.Tab("Feeds"), gr.Column():
-                feeds_table = feeds_tab(system, page_feeds, view, header_stats, collection)
+                feeds_table = feeds_tab(system, page_feeds, view, header_stats, collection,
+                                        feed_menu)
 
         def shown(name: str) -> tuple[Any, ...]:
             rows, stats = articles_view(system, name)
@@ -170,12 +174,28 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
         collection.change(page_errors(shown), [collection], outputs, api_visibility="private")
         demo.load(page_errors(loaded), [collection, asked], [collection, asked, *outputs],
                   api_visibility="private")
+        # The followed feeds change on the Feeds tab, in other browsers and with the
+        # collection picked: read again.
+        menu = feed_menu_updater(page_feeds)
+        for event in (demo.load, briefing.select, collection.change):
+            event(menu, [feed_menu, collection], [feed_menu], api_visibility="private")
     return demo
 
 
+def feed_menu_updater(feeds: PageFeeds) -> Callable[[str | None, str], gr.Dropdown]:
+    """The event that refreshes the Briefing tab's feed menu: the feeds the collection picked
+    (default: the page's first) follows now, the chosen one kept while it is still followed."""
+
+    def refresh_feed_menu(current: str | None, collection: str = "") -> gr.Dropdown:
+        choices = feed_choices(feeds(collection or feeds.system.collections[0]).feeds())
+        return gr.Dropdown(choices=choices, value=chosen_feed(choices, current))
+
+    return refresh_feed_menu
+
+
 def header(system: RagSystem) -> tuple[gr.Markdown, gr.Dropdown]:
-    """The page's title and, beside it, the collection the Articles and Feeds tabs show and
-    its stats (which the tabs keep current)."""
+    """The page's title and, beside it, the collection the Articles, Feeds and Briefing tabs
+    show and its stats (which the tabs keep current)."""
     with gr.Row(elem_id="rag-header"):
         with gr.Column(scale=3, min_width=300):
             gr.Markdown("# News RAG\nAsk about the indexed news articles. Every claim is "
@@ -250,9 +270,12 @@ LAST_VISIT = "Since I last checked"
 FIRST_VISIT = "The first briefing asked from this browser: the last 24 hours."
 
 
-def briefing_tab(system: RagSystem) -> None:
-    """The Briefing tab: what's new in the last day or week, or since this browser last asked,
-    on everything or a topic, each story a cited line with its sources; the ``brief`` API."""
+def briefing_tab(system: RagSystem, feeds: PageFeeds, collection: gr.Dropdown) -> gr.Dropdown:
+    """The Briefing tab, of the ``collection`` picked: what's new in the last day or week, or
+    since this browser last asked, on everything or a topic, of every article or one followed
+    feed's (its stored briefing for the last 24 hours, as ``POST /v1/brief`` serves it), each
+    story a cited line with its sources; the ``brief`` API. Returns the feed menu (the Feeds
+    tab and the collection picked change its choices)."""
     # The day this browser last asked for a briefing, in its localStorage (Gradio encrypts it
     # with a key made at each start, so a restarted server starts afresh).
     checked = gr.BrowserState(None, storage_key="news-rag-last-briefing")
@@ -264,6 +287,10 @@ def briefing_tab(system: RagSystem) -> None:
                                elem_id="rag-brief-topic", max_lines=1)
             as_of = gr.Textbox(label="As of", value="", placeholder="YYYY-MM-DD (today)",
                                elem_id="rag-brief-as-of", max_lines=1, min_width=120)
+        feed = gr.Dropdown(feed_choices(feeds(system.collections[0]).feeds()),
+                           value=ALL_ARTICLES[1],
+                           label="Articles of", elem_id="rag-brief-feed",
+                           info="every article, or those one followed feed brought in")
         go = gr.Button("What's new", variant="primary", elem_id="rag-brief-go")
         shown = gr.HTML(briefing_panel(None), elem_id="rag-briefing", padding=True,
                         container=True)
@@ -271,27 +298,43 @@ def briefing_tab(system: RagSystem) -> None:
         sources = gr.HTML(sources_html(None), label="Sources", elem_id="rag-brief-sources",
                           padding=True, container=True, show_label=True)
 
-    def show(span_label: str, topic_text: str, as_of_text: str,
-             last: str | None) -> tuple[str, str, str]:
+    def show(span_label: str, topic_text: str, as_of_text: str, feed_id: str | None,
+             last: str | None, picked: str = "") -> tuple[str, str, str]:
         since, note = BRIEFING_SPANS.get(span_label, "24h"), None
         if span_label == LAST_VISIT:
             since, note = (last, None) if last else ("24h", FIRST_VISIT)
         try:
-            answer = system.brief(since, topic=_blank(topic_text), as_of=_blank(as_of_text))
+            answer = page_brief(system.over(picked or system.collections[0]), since,
+                                _blank(topic_text), _blank(as_of_text), _blank(feed_id))
         except SHOWN_ERRORS as exc:
             return briefing_panel(None, error=str(exc)), gr.skip(), gr.skip()
         today = reference_day(system.config.reference_date).isoformat()
         return briefing_panel(answer, note=note), sources_html(answer), today
 
     @page_errors
-    def api_brief(since: str = "24h", topic: str = "", as_of: str = "") -> dict[str, Any]:
-        """What's new ``since`` (24h, 7d, a date...); the JSON of ``rag brief --json``."""
-        return system.brief(since or "24h", topic=_blank(topic), as_of=_blank(as_of)).to_json()
+    def api_brief(since: str = "24h", topic: str = "", as_of: str = "",
+                  feed: str = "", collection: str = "") -> dict[str, Any]:
+        """What's new ``since`` (24h, 7d, a date...), of one followed ``feed`` if given, in
+        ``collection`` (default: the page's); the JSON of ``rag brief --json``."""
+        briefed = system.over(collection) if collection else system
+        return page_brief(briefed, since or "24h", _blank(topic), _blank(as_of),
+                          _blank(feed)).to_json()
 
-    inputs = [span, topic, as_of, checked]
+    inputs = [span, topic, as_of, feed, checked, collection]
     go.click(show, inputs, [shown, sources, checked], api_visibility="private")
     topic.submit(show, inputs, [shown, sources, checked], api_visibility="private")
     gr.api(api_brief, api_name="brief")
+    return feed
+
+
+def page_brief(system: RagSystem, since: str, topic: str | None, as_of: str | None,
+               feed: str | None) -> Answer:
+    """The briefing the Briefing tab asks for: of every article, or of one followed ``feed``
+    exactly as ``rag brief --feed`` and ``POST /v1/brief`` read it (``rag.feeds.brief_feed``:
+    its stored briefing for the last 24 hours on no topic)."""
+    if feed:
+        return brief_feed(system, feed, since=since, topic=topic, as_of=as_of)
+    return system.brief(since, topic=topic, as_of=as_of)
 
 
 def chat_settings(config: Config) -> list[gr.components.Component]:
@@ -468,10 +511,12 @@ def articles_tab(system: RagSystem, feeds: PageFeeds, header_stats: gr.Markdown,
 
 
 def feeds_tab(system: RagSystem, feeds: PageFeeds, view: list[gr.components.Component],
-              header_stats: gr.Markdown, collection: gr.Dropdown) -> gr.Dataframe:
+              header_stats: gr.Markdown, collection: gr.Dropdown,
+              feed_menu: gr.Dropdown) -> gr.Dataframe:
     """The Feeds tab, of the ``collection`` picked: follow, sync and remove its feeds (the
     ``add_feed``, ``sync_feeds`` and ``remove_feed`` APIs); a sync refreshes the Articles
-    tab's ``view``. Returns the feeds' table."""
+    tab's ``view``, and each change the Briefing tab's ``feed_menu``. Returns the feeds'
+    table."""
     gr.Markdown("Follow RSS or Atom feeds: new and changed entries are fetched, extracted and "
                 "indexed on each feed's schedule while the app runs.")
     with gr.Row():
@@ -536,13 +581,18 @@ def feeds_tab(system: RagSystem, feeds: PageFeeds, view: list[gr.components.Comp
 
     # The background sync changes the table: shown without a reload.
     gr.Timer(15).tick(feeds_view, [collection], [feeds_table], api_visibility="private")
+    menu = feed_menu_updater(feeds)
     feed_add.click(add_feed, [feed_url, feed_every, feed_keep, collection],
-                   [feed_status, feed_chosen, feeds_table], api_name="add_feed")
+                   [feed_status, feed_chosen, feeds_table], api_name="add_feed").then(
+        menu, [feed_menu, collection], [feed_menu], api_visibility="private")
     feed_sync.click(sync_feeds, [feed_chosen, collection], [feed_status, feeds_table, *view],
                     api_name="sync_feeds", concurrency_id="feeds", concurrency_limit=1).then(
-        lambda s: s, [view[1]], [header_stats], api_visibility="private")
+        lambda s: s, [view[1]], [header_stats], api_visibility="private").then(
+        menu, [feed_menu, collection], [feed_menu],
+        api_visibility="private")  # titles come with a sync
     feed_remove.click(remove_feed, [feed_chosen, collection],
-                      [feed_status, feed_chosen, feeds_table], api_name="remove_feed")
+                      [feed_status, feed_chosen, feeds_table], api_name="remove_feed").then(
+        menu, [feed_menu, collection], [feed_menu], api_visibility="private")
     feeds_table.select(pick_feed, None, [feed_chosen], api_visibility="private")
     return feeds_table
 

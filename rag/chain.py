@@ -135,10 +135,10 @@ class AskChain(Runnable[CheckedAsk, Answer]):
         hits = builder.retrieve(plan)
         retrieved = time.perf_counter()
         found = StageDone("retrieve", (retrieved - searched) * 1000, plan.topic, len(hits))
-        yield found
         built = builder.read(plan, hits)
         if not built.timeline.events and asked.timeline is None:
-            return None
+            return None  # nothing yielded: the question's own retrieval is its only one
+        yield found
         answered = StageDone("answer", (time.perf_counter() - retrieved) * 1000)
         yield answered
         return Answer.of(asked.question, built.reading, passages=passages_of(built.hits),

@@ -166,8 +166,9 @@ class Briefing:
     or on everything (None), the most widely reported first; ``Answer.briefing`` of a
     briefing.
 
-    >>> Briefing("2022-09-05", "2022-09-11", None, ()).to_json()
-    {'since': '2022-09-05', 'until': '2022-09-11', 'topic': None, 'feed': None, 'stories': []}
+    >>> Briefing("2022-09-05", "2022-09-11", None, ()).to_json()  # doctest: +NORMALIZE_WHITESPACE
+    {'since': '2022-09-05', 'until': '2022-09-11', 'topic': None, 'feed': None,
+     'built_at': None, 'cached': False, 'stories': []}
     """
 
     since: str
@@ -176,11 +177,17 @@ class Briefing:
     stories: tuple[BriefingStory, ...] = ()
     # The followed feed whose articles it reads (None: every article).
     feed: str | None = None
+    # A followed feed's briefing of the last 24 hours, the one rag.feeds.briefs stores: when
+    # it was built (UTC, ISO 8601, to the second), and whether this answer was served from
+    # the store (True) or built for it. None and False for every other briefing.
+    built_at: str | None = None
+    cached: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The ``briefing`` part of ``Answer.to_json()``."""
         return {"since": self.since, "until": self.until, "topic": self.topic,
-                "feed": self.feed, "stories": [s.to_json() for s in self.stories]}
+                "feed": self.feed, "built_at": self.built_at, "cached": self.cached,
+                "stories": [s.to_json() for s in self.stories]}
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,7 @@ def brief(
     """What's new: the period's main stories, the most widely reported first, each one cited
     sentence with how many sources reported it and the last day they did."""
     from rag.briefing import briefing_window
-    from rag.feeds import feed_articles, index_feed_store
+    from rag.feeds import brief_feed, followed_feed, index_feed_store
     from rag.retrieval.dates import reference_day
     from rag.system import get_system
 
@@ -174,9 +174,15 @@ def brief(
         config = command_config(index, collection)
         # The dates are checked before the index is opened and the model loads.
         briefing_window(since, until, reference_day(as_of or config.reference_date))
+        if feed:  # a feed belongs to one collection: its state, found before the model loads
+            store = index_feed_store(config)
+            followed_feed(store, feed)
         system = get_system(config, create=False, read_only=True)
-        articles = feed_articles(index_feed_store(system.config), feed) if feed else None
-        answer = system.brief(since, until, topic=topic, as_of=as_of, articles=articles)
+        if feed:  # the last 24 hours on no topic: the feed's stored briefing, when fresh
+            answer = brief_feed(system, feed, since=since, until=until, topic=topic,
+                                as_of=as_of, store=store)
+        else:
+            answer = system.brief(since, until, topic=topic, as_of=as_of)
     except (RagError, ValueError) as exc:
         raise fail(str(exc)) from None
     if as_json:

@@ -20,7 +20,7 @@ from starlette.datastructures import UploadFile
 from rag.articles import Article, LoadFailure
 from rag.chain import CheckedAsk
 from rag.errors import BadInputError, RagError
-from rag.feeds import feed_articles, index_feed_store
+from rag.feeds import brief_feed
 from rag.ingest import IngestReport
 from rag.retrieval import make_filters
 from rag.system import RagSystem, check_ask
@@ -117,11 +117,15 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
     @v1.post("/brief", tags=["rest"], response_model=AnswerResponse)
     def brief(body: BriefRequest) -> dict[str, Any]:
         """What's new: the period's main stories, each a cited sentence with its sources
-        (the answer's ``briefing``): exactly the JSON of ``rag brief --json``."""
+        (the answer's ``briefing``): exactly the JSON of ``rag brief --json``. A followed
+        ``feed``'s briefing of the last 24 hours on no topic is its stored one while fresh
+        (``briefing.cached``, ``briefing.built_at``); a feed belongs to one collection."""
         target = _over(system, body.collection)
-        articles = feed_articles(index_feed_store(target.config), body.feed) if body.feed else None
-        return target.brief(body.since, body.until, topic=body.topic, as_of=body.as_of,
-                            articles=articles).to_json()
+        if body.feed:
+            return brief_feed(target, body.feed, since=body.since, until=body.until,
+                              topic=body.topic, as_of=body.as_of).to_json()
+        return target.brief(body.since, body.until, topic=body.topic,
+                            as_of=body.as_of).to_json()
 
     @v1.get("/articles", tags=["rest"])
     def list_articles(collection: CollectionQuery = None) -> ArticleList:

@@ -17,7 +17,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from rag.errors import RagError
-from rag.feeds import feed_articles, index_feed_store
+from rag.feeds import brief_feed
 from rag.retrieval import make_filters
 from rag.system import RagSystem
 
@@ -105,13 +105,16 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
         from `until` or today (24h, 7d, 2w, yesterday, this week); `until` YYYY-MM-DD;
         `topic`: only stories on it; `as_of` a day (later articles are left out); `feed`: only
         the articles that followed feed (its id or URL) brought in; `collection`: one or a list
-        (a feed belongs to one).
+        (a feed belongs to one). A feed's briefing of the last 24 hours on no topic is the one
+        its sync keeps while it is fresh: then `briefing.cached` is true and
+        `briefing.built_at` says when it was built.
         """
         with _told():
             system = _over(rag(), collection)
-            articles = feed_articles(index_feed_store(system.config), feed) if feed else None
-            return system.brief(since, until, topic=topic, as_of=as_of,
-                                articles=articles).to_json()
+            if feed:
+                return brief_feed(system, feed, since=since, until=until, topic=topic,
+                                  as_of=as_of).to_json()
+            return system.brief(since, until, topic=topic, as_of=as_of).to_json()
 
     @server.tool(title="Search the news articles")
     def search(query: str, k: int = 6, sources: list[str] | None = None,

@@ -80,9 +80,11 @@ class AnswerResponse(BaseModel):
         "date_source ('stated' or 'published'), text, sources, source_ids, citation}]}, oldest "
         "first; null for any other answer.")
     briefing: dict[str, Any] | None = Field(
-        None, description="A briefing's stories: {since, until, topic, feed, stories: "
-        "[{headline_text, day, sources, source_ids, events, citation}]}, the most widely "
-        "reported first; null for any other answer.")
+        None, description="A briefing's stories: {since, until, topic, feed, built_at, "
+        "cached, stories: [{headline_text, day, sources, source_ids, events, citation}]}, the "
+        "most widely reported first; null for any other answer. `built_at` (UTC, ISO 8601): "
+        "when a followed feed's briefing of the last 24 hours, the one kept for it, was built "
+        "(null for any other briefing); `cached`: true when it was served from that store.")
 
 
 class ChatRequest(AskOptions):
@@ -212,5 +214,7 @@ class BriefRequest(BaseModel):
     topic: str | None = Field(None, description="Only stories on this topic.")
     as_of: str | None = Field(None, description="Brief as of this day (YYYY-MM-DD).")
     feed: str | None = Field(None, description="Only the articles this followed feed (its id "
-                             "or URL, as `rag feeds list` shows) brought in.")
+                             "or URL, as `rag feeds list` shows) brought in. With the default "
+                             "`since` and no `until`, `topic` or `as_of`: the feed's stored "
+                             "briefing while it is fresh (`briefing.cached`).")
     collection: str | list[str] | None = read_collections()

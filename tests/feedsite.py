@@ -82,6 +82,16 @@ FULL_CONTENT = ("The Sandby ferry will run every twenty minutes from June, the f
                 "station that takes power from the Kestrel Valley dam.")
 
 
+# An entry the Atom feed carries once ``FeedSite.breaking`` is set: news that came after.
+BREAKING = ("A fire closed the Sandby ferry terminal on Thursday evening, the fire service "
+            "said, and all crossings were cancelled for the night. Nobody was hurt, according "
+            "to the ferry company, which expects the terminal to reopen on Friday morning. The "
+            "fire started in a kiosk near the ticket hall and was put out within an hour. "
+            "Passengers who had booked a crossing can use their tickets on any ferry this "
+            "weekend, the company said, and the replacement bus to the mainland bridge will run "
+            "every half hour until the terminal opens again.")
+
+
 def page(title: str, site: str, published: datetime, text: str, canonical: str) -> str:
     sentences = [s.strip().rstrip(".") for s in text.split(". ") if s.strip()]
     paragraphs = "".join(f"<p>{escape(s)}.</p>" for s in sentences)
@@ -165,11 +175,13 @@ def fetch_measured(warm_url: str, urls: list[str], timeout_s: float = 30.0) -> d
 
 class FeedSite:
     """The server: ``url(path)``, ``hits[path]``; ``bridge_version`` switches the changing
-    page (and its feed entry) from v1 to v2."""
+    page (and its feed entry) from v1 to v2; ``breaking`` adds an entry to the Atom feed (its
+    full text in the feed: ``BREAKING``)."""
 
     def __init__(self, slow_s: float = 4.0, port: int = 0, trickle_s: float = 20.0) -> None:
         self.hits: Counter[str] = Counter()
         self.bridge_version = 1
+        self.breaking = False
         self.slow_s = slow_s
         self.trickle_s = trickle_s
         site = self
@@ -248,6 +260,9 @@ class FeedSite:
             ("Orchard harvest breaks record", "/herald/orchard.html", OLD, ""),
             ("Ferries every twenty minutes", "/herald/ferry.html", RECENT, FULL_CONTENT),
         ]
+        if self.breaking:
+            entries.append(("Fire closes the ferry terminal", "/herald/fire.html",
+                            NOW - timedelta(hours=1), BREAKING))
         xml = ""
         for title, path, when, content in entries:
             body = (f"<content type='html'>{escape('<p>' + content + '</p>')}</content>"

@@ -11,12 +11,15 @@ from __future__ import annotations
 import re
 import time
 
-from rag.articles import LoadFailure
+from rag.articles import LoadFailure, clean_line
 from rag.feeds import Feed, FeedSyncReport, format_interval
 from ui.render import escape_markdown
 
 FEED_HEADERS = ["ID", "URL", "Title", "Every", "Keep", "Last sync", "Status"]
 MAX_LINKS = 50
+# The Briefing tab's feed menu: its first choice reads every article.
+ALL_ARTICLES = ("All articles", "")
+MENU_LABEL_CHARS = 80
 
 
 def _ago(epoch: float | None, now: float) -> str:
@@ -62,3 +65,32 @@ def split_links(text: str | None) -> list[str]:
     ['https://a.org/1', 'https://b.org/2']
     """
     return list(dict.fromkeys(t for t in re.split(r"[\s,]+", text or "") if t))
+
+
+def feed_choices(feeds: list[Feed]) -> list[tuple[str, str]]:
+    """The Briefing tab's feed menu: "All articles" (value ""), then each followed feed as
+    (label, its id): its title (else its URL) on one line, cut short, and its id. The menu
+    shows labels as text, never markup.
+
+    >>> feed = Feed(2, "https://x.org/rss", "X\\u202e News\\n", 1800, None, 0.0)
+    >>> feed_choices([feed])
+    [('All articles', ''), ('X News (feed 2)', '2')]
+    """
+    choices = [ALL_ARTICLES]
+    for f in feeds:
+        name = clean_line(f.title or "") or clean_line(f.url)
+        if len(name) > MENU_LABEL_CHARS:
+            name = name[: MENU_LABEL_CHARS - 1].rstrip() + "…"
+        choices.append((f"{name} (feed {f.id})", str(f.id)))
+    return choices
+
+
+def chosen_feed(choices: list[tuple[str, str]], current: str | None) -> str:
+    """The menu's value once its choices change: the feed chosen before while it is still
+    followed, else "All articles".
+
+    >>> chosen_feed([ALL_ARTICLES, ("X (feed 2)", "2")], "2"), chosen_feed([ALL_ARTICLES], "2")
+    ('2', '')
+    """
+    values = {value for _, value in choices}
+    return current if current in values else ALL_ARTICLES[1]

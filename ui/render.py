@@ -14,6 +14,7 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rag.articles import web_url
@@ -119,7 +120,10 @@ def briefing_html(briefing: Briefing, shown: int | None = None) -> str:
     >>> "4 sources" in shown, '<time datetime="2022-09-09">' in shown
     (True, True)
     """
-    head = f'<div class="rag-briefing-head"><strong>{esc(briefing_title(briefing))}</strong></div>'
+    built = built_text(briefing)
+    head = (f'<div class="rag-briefing-head"><strong>{esc(briefing_title(briefing))}</strong>'
+            + (f' <span class="rag-window rag-built">({esc(built)})</span>' if built else "")
+            + "</div>")
     items = [
         f'<li class="rag-story"><span class="rag-story-text">{esc(s.headline_text)}</span> '
         f'{citation_marker(s.citation)} '
@@ -128,6 +132,29 @@ def briefing_html(briefing: Briefing, shown: int | None = None) -> str:
         for s in briefing.stories[:shown]]
     return (f'<div class="rag-briefing">{head}<ol class="rag-stories">{"".join(items)}</ol>'
             "</div>")
+
+
+def built_text(briefing: Briefing) -> str | None:
+    """When a followed feed's briefing of the last 24 hours was built, and whether this one
+    came from the store; None for any other briefing.
+
+    >>> b = Briefing("2022-09-10", "2022-09-11", feed="2", built_at="2022-09-11T08:05:09+00:00")
+    >>> built_text(b), built_text(Briefing("2022-09-10", "2022-09-11"))
+    ('built 2022-09-11 08:05 UTC', None)
+    >>> import dataclasses
+    >>> built_text(dataclasses.replace(b, cached=True))
+    "the feed's stored briefing, built 2022-09-11 08:05 UTC"
+    """
+    if not briefing.built_at:
+        return None
+    try:
+        when = datetime.fromisoformat(briefing.built_at).astimezone(UTC).strftime(
+            "%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        when = briefing.built_at
+    if briefing.cached:
+        return f"the feed's stored briefing, built {when}"
+    return f"built {when}"
 
 
 def briefing_panel(answer: Answer | None, error: str | None = None,

@@ -1,8 +1,18 @@
 """Following the news: article URLs and RSS/Atom feeds, fetched safely, extracted with
-trafilatura and kept in sync (``rag ingest URL``, ``rag feeds ...``, the page's Feeds tab)."""
+trafilatura and kept in sync (``rag ingest URL``, ``rag feeds ...``, the page's Feeds tab), and
+each feed's briefing stored as the sync refreshes it (``briefs``)."""
 
+from rag.feeds.briefs import FeedBriefings, brief_feed
 from rag.feeds.fetch import FetchError, FetchLimits, FetchResult, SafeFetcher, check_url
-from rag.feeds.state import Feed, FeedStore, feed_articles, index_feed_store, state_path
+from rag.feeds.state import (
+    Feed,
+    FeedCoverage,
+    FeedStore,
+    feed_articles,
+    followed_feed,
+    index_feed_store,
+    state_path,
+)
 from rag.feeds.sync import (
     FeedService,
     FeedSyncReport,
@@ -12,6 +22,7 @@ from rag.feeds.sync import (
     parse_interval,
 )
 
-__all__ = ["Feed", "FeedService", "FeedStore", "FeedSyncReport", "FetchError", "FetchLimits",
-           "FetchResult", "SafeFetcher", "check_url", "feed_articles", "format_interval",
+__all__ = ["Feed", "FeedBriefings", "FeedCoverage", "FeedService", "FeedStore",
+           "FeedSyncReport", "FetchError", "FetchLimits", "FetchResult", "SafeFetcher",
+           "brief_feed", "check_url", "feed_articles", "followed_feed", "format_interval",
            "index_feed_store", "is_url", "load_urls", "parse_interval", "state_path"]

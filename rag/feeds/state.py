@@ -11,6 +11,7 @@ Every change is one transaction, so a restart resumes where the last sync left o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -96,6 +97,19 @@ class Feed:
 
     def is_due(self, now: float | None = None) -> bool:
         return (time.time() if now is None else now) >= self.next_due()
+
+
+@dataclass(frozen=True)
+class FeedCoverage:
+    """What a followed feed holds at one moment: a ``digest`` of its kept articles (their ids
+    and their entries' fingerprints: it changes when one is added, changed or removed), how
+    many ``articles``, and the newest (``newest_id``, published ``newest_at``: by
+    publication date, else by when it was first seen)."""
+
+    digest: str
+    articles: int
+    newest_id: str | None = None
+    newest_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -219,6 +233,18 @@ class FeedStore:
                               (feed_id,)).fetchall()
         return [row[0] for row in rows]
 
+    def coverage(self, feed_id: int) -> FeedCoverage:
+        """The feed's kept articles now, as a digest (what a stored briefing of the feed was
+        built from: ``rag.feeds.briefs``)."""
+        with self._db() as db:
+            rows = db.execute("SELECT article_id, fingerprint, published_at, seen_at FROM items "
+                              "WHERE feed_id = ? AND removed = 0 AND article_id IS NOT NULL "
+                              "ORDER BY article_id, fingerprint", (feed_id,)).fetchall()
+        digest = hashlib.sha1("\n".join(f"{a}\x1f{f}" for a, f, *_ in rows).encode())
+        newest = max(rows, key=lambda r: (r[2] or "", r[3]), default=None)
+        return FeedCoverage(digest.hexdigest(), len({r[0] for r in rows}),
+                            newest[0] if newest else None, newest[2] if newest else None)
+
     def mark_removed(self, feed_id: int, entry_keys: list[str]) -> None:
         with self._db() as db:
             db.executemany("UPDATE items SET removed=1 WHERE feed_id=? AND entry_key=?",
@@ -277,7 +303,14 @@ def feed_articles(store: FeedStore, feed: str | int) -> ArticleSet:
     >>> feed_articles(store, store.add("https://example.com/rss", every_s=1800).id)
     ArticleSet(name='1', article_ids=())
     """
+    found = followed_feed(store, feed)
+    return ArticleSet(str(found.id), tuple(store.article_ids(found.id)))
+
+
+def followed_feed(store: FeedStore, feed: str | int) -> Feed:
+    """The followed feed ``feed`` (its id or URL); an unknown one is a BadInputError naming
+    it."""
     found = store.get(feed)
     if found is None:
         raise BadInputError(f"no followed feed {feed!r}: `rag feeds list` shows them")
-    return ArticleSet(str(found.id), tuple(store.article_ids(found.id)))
+    return found

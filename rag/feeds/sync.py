@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import re
 import threading
 import time
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from rag.articles import Article, LoadFailure, LoadReport
 from rag.config import parse_interval
 from rag.errors import BadInputError, RagError
+from rag.feeds.briefs import FeedBriefings
 from rag.feeds.extract import article_from_entry, article_from_page, entry_date, entry_info
 from rag.feeds.fetch import (
     FEED_TYPES,
@@ -37,6 +39,9 @@ from rag.feeds.state import Feed, FeedStore, Item, index_feed_store
 
 if TYPE_CHECKING:
     from rag.system import RagSystem
+
+log = logging.getLogger("rag.feeds")
+
 
 def format_interval(seconds: int) -> str:
     out = ""
@@ -63,6 +68,7 @@ class FeedSyncReport:
     failures: list[LoadFailure] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    briefed: bool = False  # the feed's stored briefing was rebuilt (rag.feeds.briefs)
 
     def summary(self) -> str:
         if self.status == "failed":
@@ -122,7 +128,9 @@ class FeedService:
     Syncs fetch side by side and write one at a time. A failing feed is recorded
     (``Feed.last_error``) and retried later; it never stops the others. Articles are ingested
     through ``system.ingest``, so only changed chunks are embedded and questions keep being
-    answered meanwhile.
+    answered meanwhile. A sync that adds, changes or removes a feed's articles rebuilds the
+    feed's stored briefing (``briefings``, ``rag.feeds.briefs``); the background sync also
+    rebuilds any that is out of date (the day has turned).
     """
 
     def __init__(self, system: RagSystem, *, store: FeedStore | None = None,
@@ -131,6 +139,7 @@ class FeedService:
         self.system = system
         self.store = store or index_feed_store(config)  # its one collection's
         self.fetcher = fetcher or fetcher_for(config)
+        self.briefings = FeedBriefings(system, self.store)
         self.default_every = parse_interval(config.feed_every)
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
@@ -161,6 +170,7 @@ class FeedService:
                 held = self.store.articles_held_by_others(feed.id, ids)
                 deleted = self.system.delete([i for i in ids if i not in held])
             self.store.remove(feed.id)
+            self.briefings.forget(feed.id)
         return feed, deleted
 
     def feeds(self) -> list[Feed]:
@@ -194,8 +204,21 @@ class FeedService:
         if report.status == "failed":
             with self._write_lock:
                 self.store.record_sync(feed.id, error=report.error)
+        elif report.added or report.updated or report.removed:
+            report.briefed = self.refresh_briefing(feed)
         report.seconds = time.perf_counter() - started
         return report
+
+    def refresh_briefing(self, feed: Feed) -> bool:
+        """Rebuild ``feed``'s stored briefing unless it is fresh; True when rebuilt. A failure
+        is logged, never raised: the sync is done, and a request rebuilds it."""
+        try:
+            return self.briefings.refresh(feed)
+        except RagError as exc:  # an empty index...
+            log.debug("no briefing of feed %s: %s", feed.id, exc)
+        except Exception:
+            log.exception("the briefing of feed %s failed", feed.id)
+        return False
 
     def _followed(self, feed: Feed) -> Feed:
         current = self.store.get(feed.id)
@@ -310,13 +333,12 @@ class FeedService:
         self._thread.start()
 
     def _run(self, tick_s: float) -> None:
-        import logging
-
-        log = logging.getLogger("rag.feeds")
         while not self._stop.is_set():
             try:
                 for report in self.sync(due_only=True):
                     (log.warning if report.status == "failed" else log.info)(report.summary())
+                for feed in self.store.feeds():  # the day has turned: a new window
+                    self.refresh_briefing(feed)
             except Exception:  # the state store unreadable...: said, then tried again
                 log.exception("feed sync failed")
             self._stop.wait(tick_s)

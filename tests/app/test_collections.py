@@ -84,3 +84,26 @@ def test_feeds_belong_to_the_collection_picked(page):
     assert index_feed_store(system.config).feeds() == []
     said, _, rows = client.predict(chosen, "desk", api_name="/remove_feed")
     assert said.startswith("Stopped following") and rows["data"] == []
+
+
+def test_the_briefing_reads_the_collection_picked_and_its_feeds(page, tmp_path):
+    import json
+
+    from gradio_client import handle_file
+
+    _, client = page
+    dated = tmp_path / "tram.json"
+    dated.write_text(json.dumps({"title": "Tramline extension opens in Velmora",
+                                 "published_at": "2025-03-05", "text": "The tramline "
+                                 "extension in Velmora opened to passengers on Wednesday."}))
+    client.predict([handle_file(str(dated))], "desk", api_name="/ingest")
+    week = client.predict("7d", "", "2025-03-06", "", "desk", api_name="/brief")
+    assert week["citations"] and {c["collection"] for c in week["citations"]} == {"desk"}
+    assert client.predict("7d", "", "2025-03-06", "", "", api_name="/brief")["citations"] == []
+    _, chosen, _ = client.predict("https://desk.example/brief.rss", "1h", 0, "desk",
+                                  api_name="/add_feed")
+    of_feed = client.predict("24h", "", "", chosen, "desk", api_name="/brief")
+    assert of_feed["briefing"]["feed"] is not None and of_feed["citations"] == []
+    with pytest.raises(Exception, match="no followed feed"):  # not a feed of the default
+        client.predict("24h", "", "", chosen, "", api_name="/brief")
+    client.predict(chosen, "desk", api_name="/remove_feed")

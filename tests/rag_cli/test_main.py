@@ -381,6 +381,42 @@ def test_ask_prints_a_briefing_when_asked_whats_new(week_index: Path) -> None:
     assert result.stdout.startswith("What's new, 2022-09-04 to 2022-09-11\n\n- ")
 
 
+def test_brief_of_a_feed_reads_its_stored_briefing_and_writes_none(week_index: Path,
+                                                                    tmp_path: Path,
+                                                                    embedder) -> None:
+    """`rag brief --feed` opens the index read-only: the feed's briefing of the last 24 hours
+    is the stored one when fresh (the sync or the server stored it), else built and not
+    stored."""
+    from rag import Config, RagSystem
+    from rag.feeds import FeedBriefings
+    from rag.feeds.state import FeedStore, Item
+
+    index = tmp_path / "index"
+    shutil.copytree(week_index, index)
+    store = FeedStore(index / "feeds.sqlite")
+    feed = store.add("https://coast-news.example/rss", every_s=1800)
+    store.save_items([Item(feed.id, key, "f", None, key, None, 0.0) for key in ("ferry-4", "cup")])
+    env = {"RAG_REFERENCE_DATE": "2022-09-11"}
+    briefings = FeedBriefings(RagSystem(Config(index_dir=index, reference_date="2022-09-11"),
+                                   embedder=embedder), store)
+
+    built = rag("brief", "--feed", str(feed.id), "--json", "--index", str(index), env=env)
+    assert built.returncode == 0, built.stderr
+    briefing = json.loads(built.stdout)["briefing"]
+    assert briefing["cached"] is False and briefing["built_at"] and briefing["stories"]
+    assert not briefings.path(feed.id).exists()  # read-only: not stored
+
+    stored = briefings.build(feed)
+    served = rag("brief", "--feed", str(feed.id), "--json", "--index", str(index), env=env)
+    assert served.returncode == 0, served.stderr
+    briefing = json.loads(served.stdout)["briefing"]
+    assert briefing["cached"] is True
+    assert briefing["built_at"] == stored.answer.briefing.built_at
+    week = rag("brief", "--feed", str(feed.id), "--since", "7d", "--json", "--index",
+               str(index), env=env)
+    assert json.loads(week.stdout)["briefing"]["built_at"] is None
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("--since", "a while"), "error: since 'a while' is neither a date (YYYY-MM-DD) nor a span"),
     (("--since", "2022-09-10", "--until", "2022-09-01"),

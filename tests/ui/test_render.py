@@ -282,3 +282,20 @@ def test_a_briefings_sources_show_no_retrieval_score() -> None:
     assert "rag-score" not in sources_html(briefing)
     asked = dataclasses.replace(briefing, briefing=None)
     assert sources_html(asked).count("retrieval score 0.000") == 2
+
+
+def test_a_feeds_stored_briefing_says_when_it_was_built() -> None:
+    from rag.types import Briefing, BriefingStory
+    from ui.render import briefing_html, briefing_panel
+
+    cite = Citation(1, "a", "Cup", "Norrvik Rovers won the county cup final on Sunday.", 0, 50)
+    story = BriefingStory(cite.quote, cite, 1, ("a",), "2022-09-11")
+    stored = Briefing("2022-09-10", "2022-09-11", None, (story,), "2",
+                      built_at="2022-09-11T08:05:09+00:00", cached=True)
+    shown = briefing_html(stored)
+    assert "from feed 2" in shown
+    assert "the feed&#x27;s stored briefing, built 2022-09-11 08:05 UTC" in shown
+    fresh = briefing_panel(Answer(question="q", text="- x [1]", citations=[cite],
+                                  briefing=dataclasses.replace(stored, cached=False)))
+    assert "(built 2022-09-11 08:05 UTC)" in fresh and "stored" not in fresh
+    assert "built" not in briefing_html(dataclasses.replace(stored, built_at=None))

@@ -117,7 +117,10 @@ def test_the_json_contract(week: RagSystem) -> None:
     data = week.brief("7d").to_json()
     assert data["timeline"] is None
     briefing = data["briefing"]
-    assert set(briefing) == {"since", "until", "topic", "feed", "stories"}
+    assert set(briefing) == {"since", "until", "topic", "feed", "built_at", "cached",
+                             "stories"}
+    # Built for this request, not stored (a followed feed's stored one says when it was built).
+    assert (briefing["built_at"], briefing["cached"]) == (None, False)
     story = briefing["stories"][0]
     assert set(story) == {"headline_text", "day", "sources", "source_ids", "events", "citation"}
     assert [s["citation"] for s in briefing["stories"]] == data["citations"]

@@ -129,6 +129,8 @@ def test_no_dated_event_answers_the_question_instead(fake_sample_system: RagSyst
     assert answer.notes[-1].startswith("asked as a timeline, but the articles report no dated")
     plain = fake_sample_system.ask(question, timeline=False)
     assert (answer.text, answer.citations) == (plain.text, plain.citations)
+    stages = [i for i in fake_sample_system.ask_stream(question) if isinstance(i, StageDone)]
+    assert [s.name for s in stages] == ["retrieve", "answer"]  # one retrieval reported, not two
     forced = fake_sample_system.timeline("Iran's water polo team")
     assert forced.abstained and forced.timeline is not None and forced.timeline.events == ()
     assert forced.text == "The articles report no dated event of Iran's water polo team."

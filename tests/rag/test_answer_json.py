@@ -1,0 +1,61 @@
+"""Answers read back from their JSON contract (rag/answer_json.py): every kind of answer
+round-trips, and JSON that is not an Answer's is refused naming the field."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from support import REPO
+
+from rag import Config, RagSystem
+from rag.answer_json import answer_from_json
+from rag.types import Answer, Citation, SourceRef
+
+
+@pytest.fixture(scope="module")
+def week(tmp_path_factory, fake_embedder) -> RagSystem:
+    system = RagSystem(Config(index_dir=tmp_path_factory.mktemp("week"),
+                              reference_date="2022-09-11"), embedder=fake_embedder)
+    system.ingest_paths([REPO / "data" / "briefing"])
+    return system
+
+
+def round_trip(answer) -> None:
+    data = json.loads(json.dumps(answer.to_json()))
+    again = answer_from_json(data, answer.question)
+    assert again.to_json() == answer.to_json()
+    assert again.question == answer.question
+
+
+def test_answers_briefings_and_timelines_round_trip(week: RagSystem, fake_sample_system) -> None:
+    briefing = week.brief("7d")
+    assert briefing.briefing.stories
+    round_trip(briefing)
+    round_trip(week.ask("What happened with the Lakeside ferry strike?", timeline=True))
+    round_trip(fake_sample_system.ask("Where is the nuclear plant being built?"))
+    round_trip(week.ask("Who won the cup final?"))
+    copy = SourceRef("b", "Copy", "Wire", "https://wire.example/b", "2022-09-10")
+    cited = Citation(1, "a", "Ferry", "The strike ended.", 0, 17, "Post", None, None, False,
+                     (copy,))
+    round_trip(Answer(question="q", text="The strike ended. [1]", short_answer="ended",
+                      short_answer_score=0.25, citations=[cited], notes=["n"],
+                      unsupported=["u"], draft="d", fallback="f", backend="llm",
+                      timings_ms={"total": 3.0}))
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    (lambda d: d.update(answer=None), "answer: expected str"),
+    (lambda d: d.update(abstained="no"), "abstained: expected bool"),
+    (lambda d: d["citations"][0].update(start="0"), "start: expected int"),
+    (lambda d: d["citations"][0].update(n=True), "n: expected int"),
+    (lambda d: d["briefing"]["stories"][0].update(day="Friday"), "an ISO date"),
+    (lambda d: d["briefing"].update(stories={}), "stories: expected list"),
+    (lambda d: d["passages"].append("text"), "a passage is not a JSON object"),
+    (lambda d: d["timings_ms"].update(total="fast"), "timings_ms.total: expected number"),
+])
+def test_json_that_is_not_an_answers_is_refused_by_name(week: RagSystem, change, named) -> None:
+    data = week.brief("7d").to_json()
+    change(data)
+    with pytest.raises(ValueError, match=named):
+        answer_from_json(data, "q")
