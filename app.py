@@ -11,6 +11,7 @@ import argparse
 import functools
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -98,59 +99,130 @@ def page_errors(handler: Callable[..., T]) -> Callable[..., T]:
     return shown
 
 
+class PageFeeds:
+    """The feeds of each collection the page shows (feeds belong to one): a FeedService per
+    collection, made on first use and, with ``background``, syncing in a thread of its own
+    from then on (``start`` starts those of every collection that exists)."""
+
+    def __init__(self, system: RagSystem, first: FeedService | None = None, *,
+                 background: bool = False) -> None:
+        self.system = system
+        self.background = background
+        self._services: dict[str, FeedService] = {}
+        self._lock = threading.Lock()
+        if first is not None:
+            self._services[first.system.collection] = first
+
+    def __call__(self, collection: str) -> FeedService:
+        with self._lock:
+            service = self._services.get(collection)
+            if service is None:
+                service = FeedService(self.system.over(collection))
+                self._services[collection] = service
+                if self.background:
+                    service.start()
+            return service
+
+    def start(self) -> int:
+        """Sync every collection's due feeds in the background; returns how many are followed."""
+        self.background = True
+        services = [self(name) for name in self.system.collection_names()]
+        for service in services:
+            service.start()
+        return sum(len(service.feeds()) for service in services)
+
+    def stop(self) -> None:
+        for service in self._services.values():
+            service.stop()
+
+
 def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
               max_upload_chars: int = DEFAULT_MAX_UPLOAD_CHARS,
-              feeds: FeedService | None = None) -> gr.Blocks:
-    """The Gradio page over ``system``: a header, then the Chat, Briefing, Articles and Feeds
-    tabs (one builder each)."""
-    feeds = feeds or FeedService(system)
+              feeds: FeedService | PageFeeds | None = None) -> gr.Blocks:
+    """The Gradio page over ``system``: a header with the collection picked, then the Chat,
+    Briefing, Articles and Feeds tabs (one builder each). ``feeds``: the first collection's
+    FeedService, or every collection's (:class:`PageFeeds`)."""
+    page_feeds = feeds if isinstance(feeds, PageFeeds) else PageFeeds(system, feeds)
     with gr.Blocks(title="News RAG: cited answers") as demo:
-        header_stats = header()
+        header_stats, collection = header(system)
         with gr.Tabs():
             with gr.Tab("Chat"), gr.Row(equal_height=False):
-                chat_tab(system)
+                asked = chat_tab(system)
             with gr.Tab("Briefing") as briefing, gr.Row(equal_height=False):
-                feed_menu = briefing_tab(system, feeds)
+                feed_menu = briefing_tab(system, page_feeds, collection)
             with gr.Tab("Articles"), gr.Row(equal_height=False):
-                view = articles_tab(system, feeds, header_stats, max_upload_mb=max_upload_mb,
+                view = articles_tab(system, page_feeds, header_stats, collection,
+                                    max_upload_mb=max_upload_mb,
                                     max_upload_chars=max_upload_chars)
             with gr.Tab("Feeds"), gr.Column():
-                feeds_table = feeds_tab(system, feeds, view, header_stats, feed_menu)
-        demo.load(lambda: (*articles_view(system), articles_view(system)[1],
-                           feed_rows(feeds.feeds())),
-                  None, [*view, header_stats, feeds_table], api_visibility="private")
-        # The followed feeds change on the Feeds tab and in other browsers: read again.
-        for event in (demo.load, briefing.select):
-            event(feed_menu_updater(feeds), [feed_menu], [feed_menu], api_visibility="private")
+                feeds_table = feeds_tab(system, page_feeds, view, header_stats, collection,
+                                        feed_menu)
+
+        def shown(name: str) -> tuple[Any, ...]:
+            rows, stats = articles_view(system, name)
+            return rows, stats, stats, feed_rows(page_feeds(name).feeds())
+
+        def loaded(name: str, asking: list[str] | None) -> tuple[Any, ...]:
+            # Collections made since the page was built join the pickers.
+            names = system.collection_names()
+            name = name if name in names else system.collections[0]
+            asking = [n for n in asking or [] if n in names] or list(system.collections)
+            return (gr.update(choices=names, value=name), gr.update(choices=names, value=asking),
+                    *shown(name))
+
+        outputs = [*view, header_stats, feeds_table]
+        collection.change(page_errors(shown), [collection], outputs, api_visibility="private")
+        demo.load(page_errors(loaded), [collection, asked], [collection, asked, *outputs],
+                  api_visibility="private")
+        # The followed feeds change on the Feeds tab, in other browsers and with the
+        # collection picked: read again.
+        menu = feed_menu_updater(page_feeds)
+        for event in (demo.load, briefing.select, collection.change):
+            event(menu, [feed_menu, collection], [feed_menu], api_visibility="private")
     return demo
 
 
-def feed_menu_updater(feeds: FeedService) -> Callable[[str | None], gr.Dropdown]:
-    """The event that refreshes the Briefing tab's feed menu: the feeds followed now, the
-    chosen one kept while it is still followed."""
+def feed_menu_updater(feeds: PageFeeds) -> Callable[[str | None, str], gr.Dropdown]:
+    """The event that refreshes the Briefing tab's feed menu: the feeds the collection picked
+    (default: the page's first) follows now, the chosen one kept while it is still followed."""
 
-    def refresh_feed_menu(current: str | None) -> gr.Dropdown:
-        choices = feed_choices(feeds.feeds())
+    def refresh_feed_menu(current: str | None, collection: str = "") -> gr.Dropdown:
+        choices = feed_choices(feeds(collection or feeds.system.collections[0]).feeds())
         return gr.Dropdown(choices=choices, value=chosen_feed(choices, current))
 
     return refresh_feed_menu
 
 
-def header() -> gr.Markdown:
-    """The page's title and, beside it, the index's stats (which the tabs keep current)."""
+def header(system: RagSystem) -> tuple[gr.Markdown, gr.Dropdown]:
+    """The page's title and, beside it, the collection the Articles, Feeds and Briefing tabs
+    show and its stats (which the tabs keep current)."""
     with gr.Row(elem_id="rag-header"):
         with gr.Column(scale=3, min_width=300):
             gr.Markdown("# News RAG\nAsk about the indexed news articles. Every claim is "
                         "cited [n] to the sentence that supports it.")
         with gr.Column(scale=2, min_width=300):
-            return gr.Markdown(elem_id="rag-header-stats")
+            names = system.collection_names()
+            collection = gr.Dropdown(names, value=system.collections[0], label="Collection",
+                                     info="The articles and feeds shown, and where uploads go",
+                                     elem_id="rag-collection", interactive=True)
+            return gr.Markdown(elem_id="rag-header-stats"), collection
 
 
-def chat_tab(system: RagSystem) -> None:
+def collections_picker(system: RagSystem) -> gr.Dropdown:
+    """The chat's choice of collections to ask: one or several, asked as one ranking."""
+    names = system.collection_names()
+    return gr.Dropdown(names, value=list(system.collections), multiselect=True,
+                       label="Ask in", info="Collections searched (several: one ranking)",
+                       elem_id="rag-ask-collections", interactive=True)
+
+
+def chat_tab(system: RagSystem) -> gr.Dropdown:
     """The Chat tab: answers streamed into the conversation, the sources of the answer chosen
-    beside it; the ``chat`` (the tab's own event) and ``ask`` APIs."""
+    beside it; the ``chat`` (the tab's own event) and ``ask`` APIs. Returns its picker of the
+    collections asked."""
     turns = gr.State([])
     with gr.Column(scale=3, min_width=330):
+        asked = collections_picker(system)
         chatbot = gr.Chatbot(label="Answers", height=460, elem_id="rag-chat",
                              latex_delimiters=[], feedback_options=None, buttons=["copy"],
                              placeholder="Ask a question about the articles.")
@@ -165,9 +237,10 @@ def chat_tab(system: RagSystem) -> None:
 
     def respond(message: str, turns: list[Turn], k: float, backend: str,
                 only_sources: str = "", since: str = "", until: str = "",
-                as_of: str = "") -> Iterator[tuple[Any, ...]]:
+                as_of: str = "", collections: list[str] | None = None
+                ) -> Iterator[tuple[Any, ...]]:
         yield from chat_reply(system, message, turns, int(k), backend, only_sources, since,
-                              until, as_of)
+                              until, as_of, collections)
 
     def select_answer(turns: list[Turn], evt: gr.SelectData) -> str:
         index = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
@@ -175,11 +248,13 @@ def chat_tab(system: RagSystem) -> None:
         return sources_html(turn.answer if turn else None)
 
     @page_errors
-    def api_ask(question: str) -> dict[str, Any]:
-        """Answer ``question``; returns the JSON of ``rag ask --json`` (answer, citations...)."""
-        return system.ask(question).to_json()
+    def api_ask(question: str, collection: str = "") -> dict[str, Any]:
+        """Answer ``question`` (from ``collection``: a name, or several separated by commas;
+        default: the page's); returns the JSON of ``rag ask --json`` (answer, citations...)."""
+        names = [n.strip() for n in (collection or "").split(",") if n.strip()]
+        return (system.over(names) if names else system).ask(question).to_json()
 
-    chat_io = dict(inputs=[box, turns, *settings], outputs=[chatbot, turns, sources, box])
+    chat_io = dict(inputs=[box, turns, *settings, asked], outputs=[chatbot, turns, sources, box])
     box.submit(respond, **chat_io, api_name="chat", concurrency_limit=None)
     examples.load_input_event.then(respond, **chat_io, api_visibility="private",
                                    concurrency_limit=None)
@@ -187,6 +262,7 @@ def chat_tab(system: RagSystem) -> None:
     chatbot.clear(lambda: ([], sources_html(None)), None, [turns, sources],
                   api_visibility="private")
     gr.api(api_ask, api_name="ask")
+    return asked
 
 
 BRIEFING_SPANS = {"Last 24 hours": "24h", "Last 7 days": "7d"}
@@ -194,11 +270,12 @@ LAST_VISIT = "Since I last checked"
 FIRST_VISIT = "The first briefing asked from this browser: the last 24 hours."
 
 
-def briefing_tab(system: RagSystem, feeds: FeedService) -> gr.Dropdown:
-    """The Briefing tab: what's new in the last day or week, or since this browser last asked,
-    on everything or a topic, of every article or one followed feed's (its stored briefing
-    for the last 24 hours, as ``POST /v1/brief`` serves it), each story a cited line with its
-    sources; the ``brief`` API. Returns the feed menu (the Feeds tab changes its choices)."""
+def briefing_tab(system: RagSystem, feeds: PageFeeds, collection: gr.Dropdown) -> gr.Dropdown:
+    """The Briefing tab, of the ``collection`` picked: what's new in the last day or week, or
+    since this browser last asked, on everything or a topic, of every article or one followed
+    feed's (its stored briefing for the last 24 hours, as ``POST /v1/brief`` serves it), each
+    story a cited line with its sources; the ``brief`` API. Returns the feed menu (the Feeds
+    tab and the collection picked change its choices)."""
     # The day this browser last asked for a briefing, in its localStorage (Gradio encrypts it
     # with a key made at each start, so a restarted server starts afresh).
     checked = gr.BrowserState(None, storage_key="news-rag-last-briefing")
@@ -210,7 +287,8 @@ def briefing_tab(system: RagSystem, feeds: FeedService) -> gr.Dropdown:
                                elem_id="rag-brief-topic", max_lines=1)
             as_of = gr.Textbox(label="As of", value="", placeholder="YYYY-MM-DD (today)",
                                elem_id="rag-brief-as-of", max_lines=1, min_width=120)
-        feed = gr.Dropdown(feed_choices(feeds.feeds()), value=ALL_ARTICLES[1],
+        feed = gr.Dropdown(feed_choices(feeds(system.collections[0]).feeds()),
+                           value=ALL_ARTICLES[1],
                            label="Articles of", elem_id="rag-brief-feed",
                            info="every article, or those one followed feed brought in")
         go = gr.Button("What's new", variant="primary", elem_id="rag-brief-go")
@@ -221,13 +299,13 @@ def briefing_tab(system: RagSystem, feeds: FeedService) -> gr.Dropdown:
                           padding=True, container=True, show_label=True)
 
     def show(span_label: str, topic_text: str, as_of_text: str, feed_id: str | None,
-             last: str | None) -> tuple[str, str, str]:
+             last: str | None, picked: str = "") -> tuple[str, str, str]:
         since, note = BRIEFING_SPANS.get(span_label, "24h"), None
         if span_label == LAST_VISIT:
             since, note = (last, None) if last else ("24h", FIRST_VISIT)
         try:
-            answer = page_brief(system, since, _blank(topic_text), _blank(as_of_text),
-                                _blank(feed_id))
+            answer = page_brief(system.over(picked or system.collections[0]), since,
+                                _blank(topic_text), _blank(as_of_text), _blank(feed_id))
         except SHOWN_ERRORS as exc:
             return briefing_panel(None, error=str(exc)), gr.skip(), gr.skip()
         today = reference_day(system.config.reference_date).isoformat()
@@ -235,13 +313,14 @@ def briefing_tab(system: RagSystem, feeds: FeedService) -> gr.Dropdown:
 
     @page_errors
     def api_brief(since: str = "24h", topic: str = "", as_of: str = "",
-                  feed: str = "") -> dict[str, Any]:
-        """What's new ``since`` (24h, 7d, a date...), of one followed ``feed`` if given; the
-        JSON of ``rag brief --json``."""
-        return page_brief(system, since or "24h", _blank(topic), _blank(as_of),
+                  feed: str = "", collection: str = "") -> dict[str, Any]:
+        """What's new ``since`` (24h, 7d, a date...), of one followed ``feed`` if given, in
+        ``collection`` (default: the page's); the JSON of ``rag brief --json``."""
+        briefed = system.over(collection) if collection else system
+        return page_brief(briefed, since or "24h", _blank(topic), _blank(as_of),
                           _blank(feed)).to_json()
 
-    inputs = [span, topic, as_of, feed, checked]
+    inputs = [span, topic, as_of, feed, checked, collection]
     go.click(show, inputs, [shown, sources, checked], api_visibility="private")
     topic.submit(show, inputs, [shown, sources, checked], api_visibility="private")
     gr.api(api_brief, api_name="brief")
@@ -279,10 +358,11 @@ def chat_settings(config: Config) -> list[gr.components.Component]:
 
 
 def chat_reply(system: RagSystem, message: str, turns: list[Turn], k: int, backend: str,
-               only_sources: str, since: str, until: str,
-               as_of: str) -> Iterator[tuple[Any, ...]]:
-    """The chat's updates for one question: the conversation, its turns, the sources panel and
-    the question box, as the answer comes (searching, streamed text, the cited answer)."""
+               only_sources: str, since: str, until: str, as_of: str,
+               collections: list[str] | None = None) -> Iterator[tuple[Any, ...]]:
+    """The chat's updates for one question (asked of ``collections``; none: the page's): the
+    conversation, its turns, the sources panel and the question box, as the answer comes
+    (searching, streamed text, the cited answer)."""
     question = (message or "").strip()
     if not question:
         yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -299,8 +379,9 @@ def chat_reply(system: RagSystem, message: str, turns: list[Turn], k: int, backe
         filters = make_filters(only_sources, _blank(since), _blank(until),
                                since_name="'Published since' date",
                                until_name="'Published until' date")
-        for item in system.ask_stream(question, k=k, history=history, backend=backend,
-                                      filters=filters, reference_date=_blank(as_of)):
+        asked = system.over(collections) if collections else system
+        for item in asked.ask_stream(question, k=k, history=history, backend=backend,
+                                     filters=filters, reference_date=_blank(as_of)):
             if isinstance(item, Answer):
                 answer = item
             elif isinstance(item, StageDone):
@@ -330,20 +411,24 @@ def chat_reply(system: RagSystem, message: str, turns: list[Turn], k: int, backe
     yield chat_messages(turns), turns, sources_html(answer), gr.skip()
 
 
-def articles_view(system: RagSystem) -> tuple[list[list[Any]], str]:
-    """The Articles table's rows (newest first, undated last) and the index's stats."""
+def articles_view(system: RagSystem, collection: str | None = None
+                  ) -> tuple[list[list[Any]], str]:
+    """The Articles table's rows of ``collection`` (default: the page's first; newest first,
+    undated last) and its stats."""
+    shown = system.over(collection or system.collections[0])
     rows = [[a.title, a.source or "", a.published_at or "", n, a.id]
-            for a, n in system.index.list_articles()]
+            for a, n in shown.index.list_articles()]
     rows.sort(key=lambda r: r[0].lower())
     rows.sort(key=lambda r: r[2], reverse=True)
-    return rows, stats_markdown(system.stats())
+    return rows, stats_markdown(shown.stats())
 
 
-def articles_tab(system: RagSystem, feeds: FeedService, header_stats: gr.Markdown, *,
-                 max_upload_mb: int, max_upload_chars: int) -> list[gr.components.Component]:
-    """The Articles tab: upload files or fetch links, see and delete the indexed articles; the
-    ``ingest``, ``ingest_links`` and ``delete`` APIs. Returns the table and stats it shows
-    (``articles_view``), for the tabs that change them."""
+def articles_tab(system: RagSystem, feeds: PageFeeds, header_stats: gr.Markdown,
+                 collection: gr.Dropdown, *, max_upload_mb: int,
+                 max_upload_chars: int) -> list[gr.components.Component]:
+    """The Articles tab, of the ``collection`` picked: upload files or fetch links, see and
+    delete its articles; the ``ingest``, ``ingest_links`` and ``delete`` APIs. Returns the
+    table and stats it shows (``articles_view``), for the tabs that change them."""
     with gr.Column(scale=2, min_width=300):
         # No file_types: Gradio would refuse a whole mixed upload; ingest_uploads refuses just
         # the odd file, with its reason.
@@ -365,66 +450,73 @@ def articles_tab(system: RagSystem, feeds: FeedService, header_stats: gr.Markdow
             remove = gr.Button("Delete", variant="stop", scale=1, elem_id="rag-delete")
 
     @page_errors
-    def ingest(files: list[str] | None,
+    def ingest(files: list[str] | None, collection: str = "",
                progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        into = system.over(collection or system.collections[0])
         if not files:
-            return "Choose one or more files first.", *articles_view(system)
+            return "Choose one or more files first.", *articles_view(system, collection)
         progress(0, desc=f"Reading {len(files)} file(s)")
 
         def step(done: int, total: int, title: str) -> None:
             progress((done, total), desc=f"Indexed: {title[:60]}", unit="articles")
 
-        report = ingest_uploads(system, files, max_bytes=max_upload_mb * 1_048_576,
+        report = ingest_uploads(into, files, max_bytes=max_upload_mb * 1_048_576,
                                 max_chars=max_upload_chars, progress=step)
-        return upload_markdown(report), *articles_view(system)
+        return upload_markdown(report), *articles_view(system, collection)
 
     @page_errors
-    def fetch_links(text: str,
+    def fetch_links(text: str, collection: str = "",
                     progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        into = system.over(collection or system.collections[0])
         links = split_links(text)
         if not links:
-            return "Paste one or more links first.", gr.skip(), *articles_view(system)
+            return ("Paste one or more links first.", gr.skip(),
+                    *articles_view(system, collection))
         progress(0, desc=f"Fetching {min(len(links), MAX_LINKS)} link(s)")
-        loaded = load_urls(links[:MAX_LINKS], feeds.fetcher)
-        report = system.ingest(loaded.articles)
+        loaded = load_urls(links[:MAX_LINKS], feeds(into.collection).fetcher)
+        report = into.ingest(loaded.articles)
         lines = [f"**{report.summary()}**", *failures_markdown(loaded.failures + report.failures)]
         if len(links) > MAX_LINKS:
             lines.append(f"- only the first {MAX_LINKS} links were fetched: paste the others "
                          "again")
-        return "\n".join(lines), "", *articles_view(system)
+        return "\n".join(lines), "", *articles_view(system, collection)
 
     def pick_article(evt: gr.SelectData) -> str:
         return str(evt.row_value[-1]) if evt.row_value else ""
 
     @page_errors
-    def delete(article_id: str) -> tuple[Any, ...]:
+    def delete(article_id: str, collection: str = "") -> tuple[Any, ...]:
         ids = [i for i in (article_id or "").replace(",", " ").split() if i]
         if not ids:
-            return "Click a row of the table, then Delete.", "", *articles_view(system)
-        removed = system.delete(ids)
-        return f"Deleted {removed} of {len(ids)} article(s).", "", *articles_view(system)
+            return ("Click a row of the table, then Delete.", "",
+                    *articles_view(system, collection))
+        removed = system.over(collection or system.collections[0]).delete(ids)
+        return (f"Deleted {removed} of {len(ids)} article(s).", "",
+                *articles_view(system, collection))
 
     view = [table, stats]
-    add.click(ingest, [files], [status, *view], api_name="ingest",
+    add.click(ingest, [files, collection], [status, *view], api_name="ingest",
               concurrency_id="write", concurrency_limit=1).then(
         lambda s: (None, s), [stats], [files, header_stats], api_visibility="private")
     # Not in the write queue: a slow host would hold up every upload and delete. The fetched
     # articles are ingested under the index's own write lock.
-    fetch.click(fetch_links, [links], [status, links, *view], api_name="ingest_links",
-                concurrency_id="fetch", concurrency_limit=2).then(
+    fetch.click(fetch_links, [links, collection], [status, links, *view],
+                api_name="ingest_links", concurrency_id="fetch", concurrency_limit=2).then(
         lambda s: s, [stats], [header_stats], api_visibility="private")
     table.select(pick_article, None, [chosen], api_visibility="private")
-    remove.click(delete, [chosen], [status, chosen, *view], api_name="delete",
+    remove.click(delete, [chosen, collection], [status, chosen, *view], api_name="delete",
                  concurrency_id="write", concurrency_limit=1).then(
         lambda s: s, [stats], [header_stats], api_visibility="private")
     return view
 
 
-def feeds_tab(system: RagSystem, feeds: FeedService, view: list[gr.components.Component],
-              header_stats: gr.Markdown, feed_menu: gr.Dropdown) -> gr.Dataframe:
-    """The Feeds tab: follow, sync and remove feeds (the ``add_feed``, ``sync_feeds`` and
-    ``remove_feed`` APIs); a sync refreshes the Articles tab's ``view``, and each change the
-    Briefing tab's ``feed_menu``. Returns the feeds' table."""
+def feeds_tab(system: RagSystem, feeds: PageFeeds, view: list[gr.components.Component],
+              header_stats: gr.Markdown, collection: gr.Dropdown,
+              feed_menu: gr.Dropdown) -> gr.Dataframe:
+    """The Feeds tab, of the ``collection`` picked: follow, sync and remove its feeds (the
+    ``add_feed``, ``sync_feeds`` and ``remove_feed`` APIs); a sync refreshes the Articles
+    tab's ``view``, and each change the Briefing tab's ``feed_menu``. Returns the feeds'
+    table."""
     gr.Markdown("Follow RSS or Atom feeds: new and changed entries are fetched, extracted and "
                 "indexed on each feed's schedule while the app runs.")
     with gr.Row():
@@ -445,53 +537,62 @@ def feeds_tab(system: RagSystem, feeds: FeedService, view: list[gr.components.Co
         feed_remove = gr.Button("Remove", variant="stop", scale=1, elem_id="rag-feed-remove")
     feed_status = gr.Markdown(elem_id="rag-feed-status")
 
-    def feeds_view() -> list[list[Any]]:
-        return feed_rows(feeds.feeds())
+    def of(collection: str) -> FeedService:
+        return feeds(collection or system.collections[0])
 
     @page_errors
-    def add_feed(url: str, every: str, keep: float | None) -> tuple[Any, ...]:
+    def feeds_view(collection: str = "") -> list[list[Any]]:
+        return feed_rows(of(collection).feeds())
+
+    @page_errors
+    def add_feed(url: str, every: str, keep: float | None,
+                 collection: str = "") -> tuple[Any, ...]:
         try:
-            feed = feeds.add((url or "").strip(), every=_blank(every),
-                             keep_days=float(keep) if keep else None)
+            feed = of(collection).add((url or "").strip(), every=_blank(every),
+                                      keep_days=float(keep) if keep else None)
         except SHOWN_ERRORS as exc:
-            return f"⚠ {escape_markdown(str(exc))}", gr.skip(), feeds_view()
+            return f"⚠ {escape_markdown(str(exc))}", gr.skip(), feeds_view(collection)
         return (f"Following {code(feed.url)} (every {format_interval(feed.every_s)}): "
                 "**Sync now** fetches it, or the background sync will.", str(feed.id),
-                feeds_view())
+                feeds_view(collection))
 
     @page_errors
-    def sync_feeds(selected: str) -> tuple[Any, ...]:
+    def sync_feeds(selected: str, collection: str = "") -> tuple[Any, ...]:
+        service = of(collection)
         try:
-            chosen = [feeds.feed(i) for i in (selected or "").replace(",", " ").split()]
+            chosen = [service.feed(i) for i in (selected or "").replace(",", " ").split()]
         except SHOWN_ERRORS as exc:
-            return f"⚠ {escape_markdown(str(exc))}", feeds_view(), *articles_view(system)
-        reports = feeds.sync(chosen or None)
-        return sync_markdown(reports), feeds_view(), *articles_view(system)
+            return (f"⚠ {escape_markdown(str(exc))}", feeds_view(collection),
+                    *articles_view(system, collection))
+        reports = service.sync(chosen or None)
+        return sync_markdown(reports), feeds_view(collection), *articles_view(system, collection)
 
     @page_errors
-    def remove_feed(selected: str) -> tuple[Any, ...]:
+    def remove_feed(selected: str, collection: str = "") -> tuple[Any, ...]:
         try:
-            feed, _ = feeds.remove((selected or "").strip())
+            feed, _ = of(collection).remove((selected or "").strip())
         except SHOWN_ERRORS as exc:
-            return f"⚠ {escape_markdown(str(exc))}", gr.skip(), feeds_view()
-        return f"Stopped following {code(feed.url)} (its articles stay).", "", feeds_view()
+            return f"⚠ {escape_markdown(str(exc))}", gr.skip(), feeds_view(collection)
+        return (f"Stopped following {code(feed.url)} (its articles stay).", "",
+                feeds_view(collection))
 
     def pick_feed(evt: gr.SelectData) -> str:
         return str(evt.row_value[0]) if evt.row_value else ""
 
     # The background sync changes the table: shown without a reload.
-    gr.Timer(15).tick(feeds_view, None, [feeds_table], api_visibility="private")
+    gr.Timer(15).tick(feeds_view, [collection], [feeds_table], api_visibility="private")
     menu = feed_menu_updater(feeds)
-    feed_add.click(add_feed, [feed_url, feed_every, feed_keep],
+    feed_add.click(add_feed, [feed_url, feed_every, feed_keep, collection],
                    [feed_status, feed_chosen, feeds_table], api_name="add_feed").then(
-        menu, [feed_menu], [feed_menu], api_visibility="private")
-    feed_sync.click(sync_feeds, [feed_chosen], [feed_status, feeds_table, *view],
+        menu, [feed_menu, collection], [feed_menu], api_visibility="private")
+    feed_sync.click(sync_feeds, [feed_chosen, collection], [feed_status, feeds_table, *view],
                     api_name="sync_feeds", concurrency_id="feeds", concurrency_limit=1).then(
         lambda s: s, [view[1]], [header_stats], api_visibility="private").then(
-        menu, [feed_menu], [feed_menu], api_visibility="private")  # titles come with a sync
-    feed_remove.click(remove_feed, [feed_chosen], [feed_status, feed_chosen, feeds_table],
-                      api_name="remove_feed").then(
-        menu, [feed_menu], [feed_menu], api_visibility="private")
+        menu, [feed_menu, collection], [feed_menu],
+        api_visibility="private")  # titles come with a sync
+    feed_remove.click(remove_feed, [feed_chosen, collection],
+                      [feed_status, feed_chosen, feeds_table], api_name="remove_feed").then(
+        menu, [feed_menu, collection], [feed_menu], api_visibility="private")
     feeds_table.select(pick_feed, None, [feed_chosen], api_visibility="private")
     return feeds_table
 
@@ -531,7 +632,7 @@ def read_settings(argv: list[str] | None = None) -> tuple[argparse.Namespace, Se
 
 
 def create_server_app(system: RagSystem, settings: ServeSettings,
-                      feeds: FeedService | None = None) -> FastAPI:
+                      feeds: FeedService | PageFeeds | None = None) -> FastAPI:
     """What ``python app.py`` serves: the page of ``build_app`` mounted at ``/`` of the API
     app, under the access policy of ``settings`` (``serve.access``)."""
     demo = build_app(system, max_upload_mb=settings.max_upload_mb,
@@ -566,18 +667,17 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"error: {exc}") from None
     print(f"Index {config.index_dir}: {stats_markdown(system.stats()).replace('**', '')}",
           flush=True)
+    feeds = PageFeeds(system)
     try:
-        feeds = FeedService(system)
+        app = create_server_app(system, settings, feeds)
+        _warn_about_access(settings)
+        if config.feeds_background:
+            # Due feeds sync in threads of their own: questions are never kept waiting.
+            followed = feeds.start()
+            print(f"Feeds: {followed} followed, synced in the background on their schedule",
+                  flush=True)
     except RagError as exc:
         raise SystemExit(f"error: {exc}") from None
-    app = create_server_app(system, settings, feeds)
-    _warn_about_access(settings)
-    if config.feeds_background:
-        # Due feeds sync in a thread of their own: questions are never kept waiting.
-        feeds.start()
-        followed = len(feeds.feeds())
-        print(f"Feeds: {followed} followed, synced in the background on their schedule",
-              flush=True)
     try:
         serve_forever(app, settings.host, settings.port)
     finally:

@@ -162,6 +162,30 @@ DAY = Rule("an ISO date (YYYY-MM-DD), or empty for today", _is_day_or_empty)
 HTTP_URL = Rule("an http(s) URL", _is_http_url)
 INTERVAL = Rule("an interval of a minute or more, like 30m, 2h or 1d", _is_interval)
 
+# The collection every index has: its own folder or schema, as it was before collections.
+DEFAULT_COLLECTION = "default"
+# A collection's name: a short slug, as it names a folder (FAISS) and part of a schema (pgvector).
+COLLECTION_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+COLLECTION_NAME_RULE = ("1 to 40 lowercase letters, digits, - or _, starting with a letter or "
+                        "digit")
+
+
+def _collection_names(value: object) -> tuple[str, ...] | None:
+    """``value`` as collection names (one name alone, or a list), None when it is not one."""
+    names = (value,) if isinstance(value, str) else value
+    if not isinstance(names, tuple | list) or not names:
+        return None
+    if not all(isinstance(n, str) and COLLECTION_NAME.fullmatch(n) for n in names):
+        return None
+    return tuple(names) if len(set(names)) == len(names) else None
+
+
+COLLECTIONS = Rule(f"one or more distinct collection names, each {COLLECTION_NAME_RULE} (in "
+                   "RAG_*: comma-separated)",
+                   lambda v: _collection_names(v) is not None,
+                   lambda raw: tuple(part.strip() for part in raw.split(",")),
+                   convert=_collection_names)
+
 
 def setting(default: T, rule: Rule) -> T:
     """A field with its ``default`` and the ``rule`` its values must keep."""
@@ -192,6 +216,9 @@ class IndexSettings(_Checked):
 
     index_dir: Path = setting(Path(".rag-index"), FOLDER)
     index_backend: IndexBackendName = setting("faiss", one_of(get_args(IndexBackendName)))
+    # The collections asked by default: each is an index of its own (docs/collections.md);
+    # "default" is the index at index_dir itself. A write goes to exactly one.
+    collections: tuple[str, ...] = setting((DEFAULT_COLLECTION,), COLLECTIONS)
     # How long a write waits for another process's write on the same index before it fails
     # with IndexBusyError (rag.index.store.LOCK_TIMEOUT_S); 0: at once. Readers never wait.
     lock_timeout_s: float = setting(60.0, number(0))

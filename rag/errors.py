@@ -42,3 +42,11 @@ class IndexReadOnlyError(IndexWriteError):
 
 class DiskFullError(IndexWriteError):
     """The disk holding the index has no space left for a write."""
+
+
+class CollectionNotFoundError(BadInputError):
+    """A collection named that does not exist (the server answers 404)."""
+
+
+class CollectionExistsError(BadInputError):
+    """A collection created under a name that is taken (the server answers 409)."""

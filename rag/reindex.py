@@ -20,6 +20,7 @@ from pathlib import Path
 
 from embeddings import canonical_backend, model_identity
 from embeddings.lazy import LazyEmbedder
+from rag.collections import Collections
 from rag.config import Config
 from rag.errors import BadInputError, RagError
 from rag.ingest import ProgressCallback
@@ -53,6 +54,11 @@ def reindex(config: Config, *, backend: str | None = None, model: str | None = N
                             "articles into a new index name")
     if backend is None and model is None:
         raise BadInputError("give --backend and/or --model: the embedding to re-embed with")
+    named = Collections(config).names()[1:]
+    if named:  # they share one model with the default collection, and live in its folder
+        raise BadInputError(f"index at {config.index_dir} holds the collections "
+                            f"{', '.join(named)} beside its default one: reindex re-embeds an "
+                            "index without collections (one model serves them all)")
     started = time.perf_counter()
     path = Path(config.index_dir).resolve()
     source = RagSystem(config.replace(index_dir=path), create=False,

@@ -57,7 +57,8 @@ class ScoredSentence:
         a = self.hit.article
         return Citation(n=n, article_id=a.id, title=a.title, quote=self.text, start=self.start,
                         end=self.end, source=a.source, url=a.url, published_at=a.published_at,
-                        verified=verified, also_in=source_refs(self.hit.duplicates))
+                        verified=verified, also_in=source_refs(self.hit.duplicates),
+                        collection=self.hit.collection)
 
 
 def is_question(sentence: str) -> bool:

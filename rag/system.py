@@ -1,4 +1,5 @@
-"""RagSystem: one index, its embedding model, retriever and answerer, behind ask()."""
+"""RagSystem: one index (or several collections asked as one), its embedding model, retriever
+and answerer, behind ask()."""
 
 from __future__ import annotations
 
@@ -17,21 +18,30 @@ from rag.articles import Article, check_paths, clean_line, load_paths
 from rag.briefing.build import ArticleSet, briefing_title
 from rag.briefing.span import briefing_window
 from rag.chain import AskChain, CheckedAsk
-from rag.config import Config
+from rag.collections import Collections, collection_config
+from rag.config import DEFAULT_COLLECTION, Config
 from rag.errors import BadInputError, IndexMismatchError
-from rag.index import check_index, open_index
+from rag.index import NewsIndex, check_index, open_index
 from rag.index.base import Hit, HNSWIndex, IndexStats, SearchFilters, VectorParams
 from rag.ingest import IngestReport, ProgressCallback, ingest_articles
 from rag.notices import notice_once
 from rag.retrieval import NewsRetriever, Retriever, make_filters
 from rag.retrieval.dates import reference_day
+from rag.retrieval.merged import MergedIndex, MergedRetriever
 from rag.types import Answer, Briefing, StageDone
 
 SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 
 class RagSystem:
-    """An index folder opened with its model: ingest articles, ask questions.
+    """The index of one collection, or of several asked as one, opened with its model: ingest
+    articles, ask questions.
+
+    ``config.collections`` says which (docs/collections.md): ``default`` (the default) is the
+    index at ``config.index_dir``, as before collections; a named one must exist
+    (``create_collection``). :meth:`over` gives the system over other collections of the same
+    index, sharing this one's model, answerers and opened indexes. A write goes to exactly one
+    collection.
 
     >>> import tempfile
     >>> system = RagSystem(Config(index_dir=tempfile.mkdtemp()))
@@ -44,26 +54,67 @@ class RagSystem:
 
     def __init__(self, config: Config | None = None, *, embedder: Embedder | None = None,
                  create: bool = True, read_only: bool = False) -> None:
-        """``create=False``: the index must exist (``IndexNotFoundError`` names the path).
-        ``read_only``: the index is only read (nothing written, not even derived files; a write
-        raises ``IndexReadOnlyError``), as it is when its folder cannot be written."""
-        self.config = config or Config.from_env()
-        # Before the model loads: a typo'd or damaged --index fails at once.
-        check_index(self.config.index_backend, self.config.index_dir,
-                    create=create and not read_only)
-        self.index, self.embedding_backend = self._open_index(embedder, create, read_only)
-        if isinstance(embedder, LazyEmbedder):
-            embedder.backend = self.embedding_backend
-        self.embedder = embedder or get_embedder(self.config.embedding_model,
-                                                 self.embedding_backend,
-                                                 threads=self.config.embedding_threads)
-        self.retriever = Retriever(self.index, self.embedder, self.config)
-        self._answerers: dict[str, Answerer] = {}
+        """``create=False``: the index must exist (``IndexNotFoundError`` names the path); a
+        named collection always must (``CollectionNotFoundError`` names it). ``read_only``: the
+        index is only read (nothing written, not even derived files; a write raises
+        ``IndexReadOnlyError``), as it is when its folder cannot be written."""
+        config = config or Config.from_env()
+        shared = _Shared(config, embedder, create, read_only)
+        # Before the model loads: a typo'd --index or collection fails at once.
+        Collections(config).require(config.collections)
+        with shared.lock:
+            self._open(shared, config.collections)
+
+    def _open(self, shared: _Shared, names: tuple[str, ...]) -> None:
+        """Become the system over collections ``names`` of ``shared``'s index: one collection's
+        own index and retriever, or several's merged."""
+        self._shared = shared
+        self.collections = names
+        self._answerers = shared.answerers
         self._chains: dict[str, AskChain] = {}
         self._write_lock = threading.Lock()
+        self._index: NewsIndex | None
+        self.retriever: Retriever
+        if len(names) == 1:
+            self.config = collection_config(shared.config, names[0])
+            self._index = self._open_collection(names[0])
+            self.retriever = Retriever(self._index, shared.model(), self.config)
+            self._members: tuple[RagSystem, ...] = (self,)
+        else:
+            self.config = shared.config.replace(collections=names)
+            self._members = tuple(shared.view((name,)) for name in names)
+            self._index = None
+            self.retriever = MergedRetriever([m.retriever for m in self._members])
+        self.embedder = shared.model()
+        self.embedding_backend = shared.backend
+        shared.views[names] = self
+
+    def _open_collection(self, name: str) -> NewsIndex:
+        """The index of collection ``name`` (this system's config is its); the first one opened
+        chooses the embedding backend and makes the one embedder every collection shares."""
+        shared, config = self._shared, self.config
+        default = name == DEFAULT_COLLECTION
+        create = shared.create and default  # a named collection is made by create_collection
+        check_index(config.index_backend, config.index_dir,
+                    create=create and not shared.read_only)
+        if shared.embedder is not None:  # the model is chosen: this index must hold its vectors
+            return open_index(config.index_backend, config.index_dir,
+                              model=model_identity(config.embedding_model, shared.backend),
+                              dimension=shared.embedder.dimension, params=vector_params(config),
+                              create=create, dsn=config.pg_dsn or None,
+                              read_only=shared.read_only, lock_timeout_s=config.lock_timeout_s,
+                              collection=name)
+        given = shared.given
+        index, backend = self._open_index(given, create, shared.read_only, name)
+        if isinstance(given, LazyEmbedder):
+            given.backend = backend
+        shared.backend = backend
+        shared.embedder = given or get_embedder(config.embedding_model, backend,
+                                                threads=config.embedding_threads)
+        return index
 
     def _open_index(self, embedder: Embedder | None, create: bool,  # type: ignore[no-untyped-def]
-                    read_only: bool):
+                    read_only: bool, collection: str):
         """The index, opened for the vectors of the configured model on the first backend it
         accepts (one backend unless ``embedding_backend`` is ``auto``), and that backend."""
         config = self.config
@@ -81,7 +132,8 @@ class RagSystem:
                                    model=model_identity(config.embedding_model, backend),
                                    dimension=dimension, params=vector_params(config),
                                    create=create, dsn=config.pg_dsn or None,
-                                   read_only=read_only, lock_timeout_s=config.lock_timeout_s)
+                                   read_only=read_only, lock_timeout_s=config.lock_timeout_s,
+                                   collection=collection)
             except IndexMismatchError as exc:
                 first_error = first_error or exc
                 continue
@@ -94,12 +146,77 @@ class RagSystem:
             "to the one it was built with, or re-embed it with `rag reindex --backend ...`"
         ) from None
 
+    # --- collections -----------------------------------------------------------------------
+    @property
+    def index(self) -> NewsIndex:
+        """The index of this system's one collection; a system over several has no one index
+        (BadInputError naming them: ``over(name)`` gives one's)."""
+        if self._index is None:
+            raise BadInputError(f"this system reads the collections {', '.join(self.collections)}"
+                                ": choose one (RagSystem.over(name))")
+        return self._index
+
+    @property
+    def collection(self) -> str:
+        """The one collection this system writes to; over several, a BadInputError: a write
+        goes to exactly one."""
+        return self._target().collection
+
+    def _target(self) -> NewsIndex:
+        """The index a write goes to: the one collection's (over several: BadInputError)."""
+        if len(self.collections) != 1:
+            raise BadInputError(f"a write goes to one collection, and this one reads "
+                                f"{len(self.collections)} ({', '.join(self.collections)}): "
+                                "choose one")
+        return self.index
+
+    def over(self, collections: str | Sequence[str]) -> RagSystem:
+        """The system over ``collections`` (a name, or several asked as one) of this system's
+        index, sharing its model, answerers and opened indexes; made once, then reused. An
+        unknown collection is a CollectionNotFoundError naming it (checked on every call: one
+        deleted meanwhile is refused).
+
+        >>> import tempfile
+        >>> from embeddings.lazy import LazyEmbedder  # the model loads when something is embedded
+        >>> system = RagSystem(Config(index_dir=tempfile.mkdtemp()),
+        ...                    embedder=LazyEmbedder("all-MiniLM-L6-v2"))
+        >>> both = system.create_collection("sports").over(["default", "sports"])
+        >>> both.collections, both.embedder is system.embedder
+        (('default', 'sports'), True)
+        """
+        return self._shared.view(self.shelf.require(collections))
+
+    @property
+    def shelf(self) -> Collections:
+        """The collections of this system's index (whichever this system reads)."""
+        return Collections(self._shared.config)
+
+    def collection_names(self) -> list[str]:
+        """The collections of this system's index: ``default`` first, then the others sorted."""
+        return self.shelf.names()
+
+    def create_collection(self, name: str) -> RagSystem:
+        """Make the empty collection ``name`` (for this system's model) and return its system;
+        a name taken is a CollectionExistsError."""
+        first = self._members[0].index
+        self.shelf.create(name, model=first.model, dimension=first.dimension)
+        return self.over(name)
+
+    def delete_collection(self, name: str) -> None:
+        """Delete collection ``name`` whole (articles, vectors, BM25 builds, feeds) and nothing
+        else; ``default`` is refused. Systems over it, this one included, are closed."""
+        shelf = self.shelf
+        shelf.deletable(name)
+        self._shared.forget(name)
+        shelf.delete(name)
+
     # --- writing ---------------------------------------------------------------------------
     def ingest_paths(self, paths: Iterable[str | Path], *, commit_every: int = 0,
                      progress: ProgressCallback | None = None,
                      show_progress: bool = False) -> IngestReport:
         """Load files and folders, then ingest; unreadable inputs are reported, not fatal. A
         path that does not exist is a BadInputError naming it (nothing is ingested)."""
+        self._target()  # before any file is read
         loaded = load_paths(check_paths(paths))
         report = self.ingest(loaded.articles, commit_every=commit_every, progress=progress,
                              show_progress=show_progress)
@@ -110,8 +227,11 @@ class RagSystem:
     def ingest(self, articles: Iterable[Article], *, commit_every: int = 0,
                progress: ProgressCallback | None = None,
                show_progress: bool = False) -> IngestReport:
+        """Add or replace ``articles`` in this system's one collection (over several: a
+        BadInputError, nothing written)."""
+        index = self._target()
         with self._write_lock:
-            report = ingest_articles(self.index, self.embedder, self.config, articles,
+            report = ingest_articles(index, self.embedder, self.config, articles,
                                      commit_every=commit_every, progress=progress,
                                      show_progress=show_progress)
             # BM25 and duplicate groups are rebuilt now, not on the first question.
@@ -119,11 +239,13 @@ class RagSystem:
             return report
 
     def delete(self, article_ids: Iterable[str]) -> int:
-        """Remove articles by id; returns how many existed."""
-        ids = [i for i in article_ids if self.index.get_article(i) is not None]
+        """Remove articles by id from this system's one collection; returns how many existed
+        there."""
+        index = self._target()
+        ids = [i for i in article_ids if index.get_article(i) is not None]
         if ids:
             with self._write_lock:
-                self.index.write([], ids)
+                index.write([], ids)
                 self.retriever.refresh()
         return len(ids)
 
@@ -235,10 +357,13 @@ class RagSystem:
         return check_question(question, self.config)
 
     def stats(self) -> IndexStats:
-        return self.index.stats()
+        """The index's articles, chunks, model and size; over several collections, summed."""
+        if self._index is None:
+            return MergedIndex([m.index for m in self._members]).stats()
+        return self._index.stats()
 
     def is_empty(self) -> bool:
-        return self.index.stats().articles == 0
+        return all(m.index.stats().articles == 0 for m in self._members)
 
 
 def vector_params(config: Config) -> VectorParams | None:
@@ -370,35 +495,92 @@ def suggest_reindex(config: Config, backend: str) -> None:
                 f"--backend {DEFAULT_BACKEND}")
 
 
+class _Shared:
+    """What the systems over one index's collections share (:meth:`RagSystem.over`): the
+    index's settings, the one embedder (the first collection opened chooses its backend), each
+    collection's system, made once, and the answerers."""
+
+    def __init__(self, config: Config, embedder: Embedder | None, create: bool,
+                 read_only: bool) -> None:
+        self.config = config
+        self.given = embedder
+        self.embedder: Embedder | None = None
+        self.backend = ""
+        self.create, self.read_only = create, read_only
+        self.views: dict[tuple[str, ...], RagSystem] = {}
+        self.answerers: dict[str, Answerer] = {}
+        self.sample_checked = False
+        self.lock = threading.RLock()
+
+    def model(self) -> Embedder:
+        assert self.embedder is not None, "no collection opened yet"
+        return self.embedder
+
+    def view(self, names: tuple[str, ...]) -> RagSystem:
+        """The system over collections ``names`` (checked), made on first use."""
+        with self.lock:
+            system = self.views.get(names)
+            if system is None:
+                system = RagSystem.__new__(RagSystem)
+                system._open(self, names)
+            return system
+
+    def forget(self, name: str) -> None:
+        """Drop the systems over collection ``name`` (closing its index): it is deleted."""
+        with self.lock:
+            for names in [n for n in self.views if name in n]:
+                view = self.views.pop(names)
+                if len(names) == 1 and view._index is not None:
+                    view._index.close()
+
+    def reconfigure(self, config: Config) -> None:
+        """Take ``config``'s settings (its ``collections`` aside) for every system, if they
+        changed: answerers are made again, retrievers read the new settings."""
+        with self.lock:
+            if config.replace(collections=self.config.collections) == self.config:
+                return
+            self.config = config
+            self.answerers.clear()
+            for names, view in self.views.items():
+                view.config = (collection_config(config, names[0]) if len(names) == 1
+                               else config.replace(collections=names))
+                view.retriever.config = view.config
+                view._chains.clear()
+
+
 _systems: dict[tuple[str, str, str, str, bool], RagSystem] = {}
 _systems_lock = threading.Lock()
 
 
 def get_system(config: Config | None = None, *, create: bool = True,
                read_only: bool = False) -> RagSystem:
-    """The process-wide RagSystem for ``config`` (default: ``Config.from_env()``).
+    """The process-wide RagSystem for ``config`` (default: ``Config.from_env()``), over its
+    ``collections``; every system of one index shares one model (:meth:`RagSystem.over`).
 
-    The default index, when empty, is filled with the sample corpus on first use (so it is
-    never ``read_only``); another index must already exist unless ``create``
-    (``IndexNotFoundError`` names its path).
+    The default index's default collection, when empty, is filled with the sample corpus on
+    first use (so it is never ``read_only``); another index must already exist unless
+    ``create`` (``IndexNotFoundError`` names its path), and a named collection always must.
     """
     config = config or Config.from_env()
-    create = create or is_default_index(config)
-    read_only = read_only and not is_default_index(config)
+    default_index = is_default_index(config)
+    create = create or default_index
+    read_only = read_only and not default_index
     key = (str(Path(config.index_dir).resolve()), config.embedding_model,
            config.embedding_backend, config.index_backend, read_only)
     with _systems_lock:
         system = _systems.get(key)
         if system is None:
-            system = RagSystem(config, create=create, read_only=read_only)
-            if system.is_empty() and is_default_index(config) and SAMPLE_CORPUS.is_dir():
-                system.ingest_paths([SAMPLE_CORPUS])
-            _systems[key] = system
-        elif system.config != config:
-            system.config = config
-            system.retriever.config = config
-            system._answerers.clear()
-            system._chains.clear()
+            system = _systems[key] = RagSystem(config, create=create, read_only=read_only)
+        else:
+            system._shared.reconfigure(config)
+        system = system.over(config.collections)
+        shared = system._shared
+        if (default_index and DEFAULT_COLLECTION in system.collections
+                and not shared.sample_checked):
+            shared.sample_checked = True
+            default = system.over(DEFAULT_COLLECTION)
+            if default.is_empty() and SAMPLE_CORPUS.is_dir():
+                default.ingest_paths([SAMPLE_CORPUS])
     return system
 
 

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from typing import Any, Literal
 
+from rag.config import DEFAULT_COLLECTION
+
 
 @dataclass(frozen=True)
 class SourceRef:
@@ -40,6 +42,8 @@ class Citation:
     verified: bool = True
     # Near-duplicate copies of the cited article (same wire story, other sites).
     also_in: tuple[SourceRef, ...] = ()
+    # The collection whose index holds the article (docs/collections.md).
+    collection: str = DEFAULT_COLLECTION
 
     def __post_init__(self) -> None:
         if self.n < 1:
@@ -53,7 +57,7 @@ class Citation:
         return {"n": self.n, "article_id": self.article_id, "title": self.title, "url": self.url,
                 "published_at": self.published_at, "quote": self.quote, "source": self.source,
                 "start": self.start, "end": self.end, "verified": self.verified,
-                "also_in": [asdict(r) for r in self.also_in]}
+                "also_in": [asdict(r) for r in self.also_in], "collection": self.collection}
 
 
 DateSource = Literal["stated", "published"]
@@ -199,6 +203,7 @@ class Passage:
     source: str | None = None
     url: str | None = None
     published_at: str | None = None
+    collection: str = DEFAULT_COLLECTION
 
 
 @dataclass(frozen=True)
@@ -317,7 +322,8 @@ class Answer(Reading):
             "passages": [
                 {"article_id": p.article_id, "title": p.title, "score": round(p.score, 4),
                  "text": p.text, "source": p.source, "url": p.url,
-                 "published_at": p.published_at, "start": p.start, "end": p.end}
+                 "published_at": p.published_at, "start": p.start, "end": p.end,
+                 "collection": p.collection}
                 for p in self.passages
             ],
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},

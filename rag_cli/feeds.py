@@ -10,7 +10,7 @@ import typer
 
 from rag.errors import RagError
 from rag.feeds.sync import FeedService, fetcher_for, format_interval, load_urls
-from rag_cli.common import IndexOption, fail, open_system
+from rag_cli.common import CollectionOption, IndexOption, fail, open_system
 
 if TYPE_CHECKING:
     from rag.ingest import IngestReport
@@ -51,10 +51,12 @@ def add(
     keep_days: Annotated[float | None, typer.Option(
         help="Remove this feed's articles older than N days.")] = None,
     index: IndexOption = None,
+    collection: CollectionOption = None,
 ) -> None:
-    """Follow a feed (or change its interval and retention). `rag feeds sync` fetches it."""
+    """Follow a feed (or change its interval and retention) into a collection. `rag feeds
+    sync` fetches it."""
     try:
-        service = FeedService(open_system(index, create=True))
+        service = FeedService(open_system(index, collection=collection, create=True))
         feed = service.add(url, every=every, keep_days=keep_days)
     except RagError as exc:
         raise fail(str(exc)) from None
@@ -64,10 +66,11 @@ def add(
 
 
 @feeds_app.command("list")
-def list_feeds(index: IndexOption = None) -> None:
-    """Followed feeds: id, interval, retention, last sync, last result or error, URL."""
+def list_feeds(index: IndexOption = None, collection: CollectionOption = None) -> None:
+    """Followed feeds of a collection: id, interval, retention, last sync, last result or
+    error, URL."""
     try:
-        feeds = FeedService(open_system(index)).feeds()
+        feeds = FeedService(open_system(index, collection=collection)).feeds()
     except RagError as exc:
         raise fail(str(exc)) from None
     if not feeds:
@@ -84,10 +87,12 @@ def remove(
     purge: Annotated[bool, typer.Option(
         help="Also delete the articles only this feed brought in.")] = False,
     index: IndexOption = None,
+    collection: CollectionOption = None,
 ) -> None:
     """Stop following a feed (its articles stay, unless --purge)."""
     try:
-        removed, deleted = FeedService(open_system(index)).remove(feed, purge=purge)
+        removed, deleted = FeedService(open_system(index, collection=collection)).remove(
+            feed, purge=purge)
     except RagError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"stopped following {removed.url}"
@@ -101,10 +106,12 @@ def sync(
     = None,
     all_: Annotated[bool, typer.Option("--all", help="Sync every feed now.")] = False,
     index: IndexOption = None,
+    collection: CollectionOption = None,
 ) -> None:
-    """Fetch feeds, ingest new and changed entries, apply retention. Exit 1 if one failed."""
+    """Fetch a collection's feeds, ingest new and changed entries, apply retention. Exit 1 if
+    one failed."""
     try:
-        service = FeedService(open_system(index, create=True))
+        service = FeedService(open_system(index, collection=collection, create=True))
         if feeds:
             chosen = [service.feed(f) for f in feeds]
             reports = service.sync(chosen)

@@ -14,7 +14,15 @@ from rag.articles import clean_line
 from rag.config import Config
 from rag.errors import RagError
 from rag.types import Answer, StageDone
-from rag_cli.common import IndexOption, fail, open_system
+from rag_cli.collections import collections_app
+from rag_cli.common import (
+    CollectionOption,
+    CollectionsOption,
+    IndexOption,
+    command_config,
+    fail,
+    open_system,
+)
 from rag_cli.feeds import feeds_app, ingest_urls
 
 AsOfOption = Annotated[str | None, typer.Option(
@@ -30,6 +38,7 @@ def ingest(
     paths: Annotated[list[str], typer.Argument(
         help="Files or folders of articles, or http(s) URLs of article pages.")],
     index: IndexOption = None,
+    collection: CollectionOption = None,
     commit_every: Annotated[int, typer.Option(help="Commit every N articles (0: once).")] = 500,
 ) -> None:
     """Add articles (.txt .md .html .json .jsonl, folders recursively, pages by URL)."""
@@ -41,7 +50,7 @@ def ingest(
 
     try:
         files = check_paths(p for p in paths if not is_url(p))  # before the model loads
-        system = RagSystem(Config.from_env(index_dir=index))
+        system = RagSystem(command_config(index, collection, writes=True))
         bar = tqdm(total=0, unit="article", desc="ingest", disable=not sys.stderr.isatty())
 
         def progress(done: int, total: int, title: str) -> None:
@@ -69,6 +78,7 @@ def ingest(
 def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
     index: IndexOption = None,
+    collection: CollectionsOption = None,
     k: Annotated[int | None, typer.Option("-k", min=1, help="Passages to retrieve.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON contract.")] = False,
     source: Annotated[list[str] | None, typer.Option(
@@ -90,7 +100,7 @@ def ask(
     from rag.system import check_ask, get_system
 
     try:
-        config = Config.from_env(index_dir=index)
+        config = command_config(index, collection)
         # Every argument is checked before the index is opened and the model loads.
         asked = check_ask(config, question, k=k, filters=make_filters(source, since, until),
                           backend=backend, reference_date=as_of, timeline=timeline)
@@ -108,6 +118,7 @@ def ask(
 def timeline_(
     topic: Annotated[str, typer.Argument(help="The story, e.g. \"Iran water polo\".")],
     index: IndexOption = None,
+    collection: CollectionsOption = None,
     since: Annotated[str | None, typer.Option(help="The window's first day (YYYY-MM-DD): "
                                               "articles published and events dated on or "
                                               "after it.")] = None,
@@ -123,7 +134,7 @@ def timeline_(
     from rag.system import check_ask, get_system
 
     try:
-        config = Config.from_env(index_dir=index)
+        config = command_config(index, collection)
         asked = check_ask(config, topic, filters=make_filters(None, since, until),
                           reference_date=as_of, timeline=True)
         answer = get_system(config, create=False, read_only=True).ask(asked)
@@ -138,6 +149,7 @@ def timeline_(
 @app.command("brief")
 def brief(
     index: IndexOption = None,
+    collection: CollectionsOption = None,
     since: Annotated[str, typer.Option(help="The briefing's first day: a date (YYYY-MM-DD) or "
                                        "a span back from --until or today: 24h, 7d, 2w, "
                                        "yesterday, this week.")] = "24h",
@@ -159,11 +171,11 @@ def brief(
     from rag.system import get_system
 
     try:
-        config = Config.from_env(index_dir=index)
-        # The dates and the feed are checked before the index is opened and the model loads.
+        config = command_config(index, collection)
+        # The dates are checked before the index is opened and the model loads.
         briefing_window(since, until, reference_day(as_of or config.reference_date))
-        store = index_feed_store(config)
-        if feed:
+        if feed:  # a feed belongs to one collection: its state, found before the model loads
+            store = index_feed_store(config)
             followed_feed(store, feed)
         system = get_system(config, create=False, read_only=True)
         if feed:  # the last 24 hours on no topic: the feed's stored briefing, when fresh
@@ -204,8 +216,10 @@ def _print(answer: Answer) -> None:
         typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
     if answer.citations:
         typer.echo("\nSources:")
+    several = len({c.collection for c in answer.citations}) > 1  # each says its collection
     for c in answer.citations:
-        meta = ", ".join(clean_line(x) for x in (c.source, c.published_at, web_url(c.url)) if x)
+        meta = ", ".join(clean_line(x) for x in (c.collection if several else None, c.source,
+                                                 c.published_at, web_url(c.url)) if x)
         typer.echo(f"[{c.n}] {clean_line(c.title)}" + (f" ({meta})" if meta else ""))
         typer.echo(f"    “{clean_line(c.quote)}”")
         if c.also_in:
@@ -234,10 +248,11 @@ def _stream(items: Iterator[str | StageDone | Answer]) -> Answer:
 
 
 @app.command()
-def stats(index: IndexOption = None) -> None:
-    """Articles, chunks, model and size of the index."""
+def stats(index: IndexOption = None, collection: CollectionsOption = None) -> None:
+    """Articles, chunks, model and size of the index (of its collections, summed)."""
     try:
-        s = open_system(index, read_only=True).stats()
+        system = open_system(index, read_only=True)
+        s = system.over(collection).stats() if collection else system.stats()
     except RagError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"index:    {s.extra.get('path', '')} ({s.backend})")
@@ -248,10 +263,10 @@ def stats(index: IndexOption = None) -> None:
 
 
 @app.command("list")
-def list_articles(index: IndexOption = None) -> None:
-    """Indexed articles: id, date, source, chunks, title."""
+def list_articles(index: IndexOption = None, collection: CollectionOption = None) -> None:
+    """Indexed articles of a collection: id, date, source, chunks, title."""
     try:
-        rows = open_system(index, read_only=True).index.list_articles()
+        rows = open_system(index, collection=collection, read_only=True).index.list_articles()
     except RagError as exc:
         raise fail(str(exc)) from None
     for article, n_chunks in rows:
@@ -263,10 +278,11 @@ def list_articles(index: IndexOption = None) -> None:
 def delete(
     article_ids: Annotated[list[str], typer.Argument(help="Article ids (see `rag list`).")],
     index: IndexOption = None,
+    collection: CollectionOption = None,
 ) -> None:
-    """Remove articles from the index."""
+    """Remove articles from a collection of the index."""
     try:
-        system = open_system(index)
+        system = open_system(index, collection=collection)
         removed = system.delete(article_ids)
     except RagError as exc:
         raise fail(str(exc)) from None
@@ -320,6 +336,7 @@ def serve(
 @app.command()
 def mcp(
     index: IndexOption = None,
+    collection: CollectionsOption = None,
     http: Annotated[bool, typer.Option(
         "--http", help="Streamable HTTP at http://HOST:PORT/mcp instead of stdio.")] = False,
     host: Annotated[str, typer.Option(help="With --http: interface to bind.")] = "127.0.0.1",
@@ -331,7 +348,7 @@ def mcp(
     from serve.mcp_server import build_mcp
 
     try:
-        config = Config.from_env(index_dir=index)
+        config = command_config(index, collection)  # the collections its tools read by default
         # As for ask: a typo'd --index is named, never created (the default fills itself).
         check_index(config.index_backend, config.index_dir, create=is_default_index(config))
     except RagError as exc:
@@ -344,6 +361,7 @@ def mcp(
 
 
 app.add_typer(feeds_app, name="feeds")
+app.add_typer(collections_app, name="collections")
 
 
 @app.command("eval", add_help_option=False,

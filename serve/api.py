@@ -8,9 +8,9 @@ import re
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
@@ -38,6 +38,9 @@ from serve.schemas import (
     AskRequest,
     BriefRequest,
     ChatRequest,
+    CollectionIn,
+    CollectionList,
+    CollectionOut,
     Deleted,
     ErrorResponse,
     IngestRequest,
@@ -87,7 +90,7 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
         """OpenAI chat completions. ``content``: the short answer, the answer with [n]
         markers, a Sources list (a timeline answer: its dated list); the verified citations
         ride in the extra top-level ``citations`` field (on the last chunk of a stream). Extra
-        body fields: ``k``, ``filters``, ``as_of``, ``backend``, ``timeline``."""
+        body fields: ``k``, ``filters``, ``as_of``, ``backend``, ``timeline``, ``collection``."""
         if body.model != oa.MODEL_ID:
             raise ApiError(404, f"The model {body.model!r} does not exist; this server has "
                            f"{oa.MODEL_ID!r}.", param="model", code="model_not_found")
@@ -96,10 +99,11 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
         question, history = oa.split_messages(body.messages)
         # Checked before a stream begins: its status is sent with the first chunk. In a
         # thread: the first question to an LLM backend loads its model.
-        asked = await run_in_threadpool(_checked, system, body, question, history)
+        target = await run_in_threadpool(_over, system, body.collection)
+        asked = await run_in_threadpool(_checked, target, body, question, history)
         if not body.stream:
-            return oa.completion(await run_in_threadpool(system.ask, asked))
-        return StreamingResponse(_chat_events(system, asked),
+            return oa.completion(await run_in_threadpool(target.ask, asked))
+        return StreamingResponse(_chat_events(target, asked),
                                  media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache",
                                           "X-Accel-Buffering": "no"})
@@ -107,26 +111,31 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
     @v1.post("/ask", tags=["rest"], response_model=AnswerResponse)
     def ask(body: AskRequest) -> dict[str, Any]:
         """A cited answer: exactly the JSON of ``rag ask --json``."""
-        return system.ask(_checked(system, body, body.question, body.history)).to_json()
+        target = _over(system, body.collection)
+        return target.ask(_checked(target, body, body.question, body.history)).to_json()
 
     @v1.post("/brief", tags=["rest"], response_model=AnswerResponse)
     def brief(body: BriefRequest) -> dict[str, Any]:
         """What's new: the period's main stories, each a cited sentence with its sources
         (the answer's ``briefing``): exactly the JSON of ``rag brief --json``. A followed
         ``feed``'s briefing of the last 24 hours on no topic is its stored one while fresh
-        (``briefing.cached``, ``briefing.built_at``)."""
+        (``briefing.cached``, ``briefing.built_at``); a feed belongs to one collection."""
+        target = _over(system, body.collection)
         if body.feed:
-            return brief_feed(system, body.feed, since=body.since, until=body.until,
+            return brief_feed(target, body.feed, since=body.since, until=body.until,
                               topic=body.topic, as_of=body.as_of).to_json()
-        return system.brief(body.since, body.until, topic=body.topic,
+        return target.brief(body.since, body.until, topic=body.topic,
                             as_of=body.as_of).to_json()
 
     @v1.get("/articles", tags=["rest"])
-    def list_articles() -> ArticleList:
-        """Indexed articles, newest first (undated last)."""
+    def list_articles(collection: CollectionQuery = None) -> ArticleList:
+        """Indexed articles of a collection (repeat ``collection`` for several), newest first
+        (undated last)."""
+        target = _over(system, collection)
         rows = [ArticleOut(id=a.id, title=a.title, source=a.source, url=a.url,
-                           published_at=a.published_at, chunks=n)
-                for a, n in system.index.list_articles()]
+                           published_at=a.published_at, chunks=n, collection=member.collection)
+                for member in (target.over(name) for name in target.collections)
+                for a, n in member.index.list_articles()]
         rows.sort(key=lambda r: r.title.lower())
         rows.sort(key=lambda r: r.published_at or "", reverse=True)
         return ArticleList(data=rows)
@@ -137,7 +146,9 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
         "published_at", "source"}, ...]}``, or files uploaded as multipart field ``files``
         (.txt .md .html .json .jsonl), up to RAG_MAX_UPLOAD_CHARS of text (the articles
         beyond it are refused by name). An article with a known id, url or file name replaces
-        the indexed one when it changed; unchanged ones are skipped."""
+        the indexed one when it changed; unchanged ones are skipped. The collection written
+        to: ``collection`` in the JSON body, or a form field ``collection`` beside the files
+        (default: the server's)."""
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "multipart/form-data":
             report = await _ingest_files(system, request, settings)
@@ -150,19 +161,43 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
         return _report(report)
 
     @v1.delete("/articles/{article_id}", tags=["rest"])
-    def delete_article(article_id: str) -> Deleted:
-        """Remove an article (id from ``GET /v1/articles``); 404 when there is none."""
-        if system.delete([article_id]) == 0:
+    def delete_article(article_id: str, collection: str | None = None) -> Deleted:
+        """Remove an article (id from ``GET /v1/articles``) from a collection (default: the
+        server's); 404 when it holds none."""
+        if _over(system, collection).delete([article_id]) == 0:
             raise ApiError(404, f"no article with id {article_id!r}", param="article_id",
                            code="article_not_found")
         return Deleted(id=article_id)
 
     @v1.get("/stats", tags=["rest"])
-    def stats() -> Stats:
-        """Articles, chunks, embedding model and size of the index."""
-        s = system.stats()
+    def stats(collection: CollectionQuery = None) -> Stats:
+        """Articles, chunks, embedding model and size of the index (of its collections
+        named, summed)."""
+        s = _over(system, collection).stats()
         return Stats(articles=s.articles, chunks=s.chunks, model=s.model,
                      dimension=s.dimension, backend=s.backend, size_bytes=s.size_bytes)
+
+    @v1.get("/collections", tags=["collections"])
+    def list_collections() -> CollectionList:
+        """The collections of the index (``default`` first): name, articles, chunks."""
+        rows = []
+        for name in system.collection_names():
+            s = system.over(name).stats()
+            rows.append(CollectionOut(name=name, articles=s.articles, chunks=s.chunks))
+        return CollectionList(data=rows)
+
+    @v1.post("/collections", tags=["collections"], status_code=201)
+    def create_collection(body: CollectionIn) -> CollectionOut:
+        """Make an empty collection; 409 when the name is taken."""
+        created = system.create_collection(body.name)
+        return CollectionOut(name=body.name, articles=0, chunks=created.stats().chunks)
+
+    @v1.delete("/collections/{name}", tags=["collections"])
+    def delete_collection(name: str) -> dict[str, Any]:
+        """Delete a collection whole: its articles, vectors, search data and feeds (not
+        ``default``: 422); 404 when there is none."""
+        system.delete_collection(name)
+        return {"name": name, "deleted": True}
 
     @v1.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                   include_in_schema=False)
@@ -171,6 +206,18 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
 
     api.include_router(v1)
     return api
+
+
+# `?collection=a&collection=b`: the collections a GET reads (default: the server's).
+CollectionQuery = Annotated[list[str] | None, Query(
+    description="A collection to read (repeat it for several, asked as one; default: the "
+                "server's). An unknown one is a 404 naming it.")]
+
+
+def _over(system: RagSystem, collection: str | list[str] | None) -> RagSystem:
+    """The system over the request's ``collection`` (a name or a list; None or empty: the
+    server's own): an unknown one is a 404 naming it, a bad name a 422."""
+    return system.over(collection) if collection else system
 
 
 def _checked(system: RagSystem, options: AskOptions, question: str,
@@ -238,6 +285,7 @@ def _ingest_json(system: RagSystem, payload: Any, settings: ServeSettings) -> In
         body = IngestRequest.model_validate(payload)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(), body=payload) from None
+    system = _over(system, body.collection)
     if len(body.articles) > settings.max_articles:
         raise ApiError(413, f"{len(body.articles)} articles in one request; the limit is "
                        f"{settings.max_articles}", param="articles", code="request_too_large")
@@ -261,6 +309,11 @@ async def _ingest_files(system: RagSystem, request: Request,
                         settings: ServeSettings) -> IngestReport:
     form = await request.form(max_files=1000)
     try:
+        collection = form.get("collection")
+        if collection is not None and not isinstance(collection, str):
+            raise ApiError(422, "collection must be a form field (text), not a file",
+                           param="collection")
+        system = await run_in_threadpool(_over, system, collection)
         uploads = [v for v in form.getlist("files") if isinstance(v, UploadFile)]
         if not uploads:
             raise ApiError(422, "no files: upload them in the multipart field 'files'",
@@ -329,7 +382,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (400, "A request this server cannot serve (n > 1, an answer backend not installed)"),
         (401, "No or a wrong API key (RAG_API_KEY is set)"),
         (403, "A write from another origin, or a Host that is not this server's (serve/access.py)"),
-        (404, "No such model, article or route"),
+        (404, "No such model, article, collection or route"),
+        (409, "A collection of that name exists already"),
         (413, "The body, a file or the number of articles is over its limit"),
         (415, "A body that is neither JSON nor multipart"),
         (422, "A bad field, question, history, date or body, named in the message"),

@@ -15,6 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.errors import (
     BadInputError,
+    CollectionExistsError,
+    CollectionNotFoundError,
     DiskFullError,
     IndexBusyError,
     IndexReadOnlyError,
@@ -49,17 +51,30 @@ UNAVAILABLE: tuple[tuple[type[RagError], int, str, str], ...] = (
 )
 
 
+# A collection named that is not there, or taken: the message names it, and no other.
+COLLECTION_ERRORS: tuple[tuple[type[RagError], int, str], ...] = (
+    (CollectionNotFoundError, 404, "collection_not_found"),
+    (CollectionExistsError, 409, "collection_exists"),
+)
+
+
 def error_of(exc: Exception, what: str = "a request") -> tuple[int, dict[str, Any]]:
-    """The status and OpenAI error body for an exception: a bad input's own message; anything
-    else a 500 saying only its type and a reference to the log (``log_failure``); an index
-    that cannot be written now a 503 or 507 (``UNAVAILABLE``).
+    """The status and OpenAI error body for an exception: a bad input's own message (a
+    collection not there or taken: 404 or 409, ``COLLECTION_ERRORS``); anything else a 500
+    saying only its type and a reference to the log (``log_failure``); an index that cannot be
+    written now a 503 or 507 (``UNAVAILABLE``).
 
     >>> error_of(IndexBusyError("index at /srv/idx is busy"))[0]
     503
+    >>> error_of(CollectionNotFoundError("no collection 'desk'"))[0]
+    404
     """
     if isinstance(exc, ApiError):
         return exc.status, oa.error_body(str(exc), type_=exc.type, param=exc.param,
                                          code=exc.code)
+    for kind, status, code in COLLECTION_ERRORS:
+        if isinstance(exc, kind):
+            return status, oa.error_body(str(exc), param="collection", code=code)
     if isinstance(exc, BadInputError | ValueError):
         return 422, oa.error_body(str(exc))
     for kind, status, code, message in UNAVAILABLE:

@@ -1,5 +1,6 @@
-"""An MCP server over the index (``rag mcp``): tools ask, timeline, briefing, search and
-list_articles.
+"""An MCP server over the index (``rag mcp``): tools ask, timeline, briefing, search,
+list_articles and list_collections; each reads the collection(s) named in its ``collection``
+argument (default: the server's).
 
 Built with the official ``mcp`` SDK; stdio by default (an agent starts it as a subprocess), or
 streamable HTTP on 127.0.0.1.
@@ -26,8 +27,10 @@ INSTRUCTIONS = (
     "their sources. Use `ask` for an answer, `timeline` for what happened in a story (dated "
     "events, oldest first), `briefing` for what's new in a period (the main stories, most "
     "widely reported first), `search` to read the most relevant passages yourself, "
-    "`list_articles` to see what the index holds. When `ask` returns abstained=true, the "
-    "articles do not answer the question: say so rather than guessing.")
+    "`list_articles` to see what the index holds. Each tool takes an optional `collection`: one "
+    "collection's name or a list of them asked as one (`list_collections` shows them). When "
+    "`ask` returns abstained=true, the articles do not answer the question: say so rather than "
+    "guessing.")
 
 
 def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
@@ -49,7 +52,8 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
     def ask(question: str, k: int | None = None, sources: list[str] | None = None,
             since: str | None = None, until: str | None = None,
             as_of: str | None = None, history: list[str] | None = None,
-            timeline: bool | None = None) -> dict[str, Any]:
+            timeline: bool | None = None,
+            collection: str | list[str] | None = None) -> dict[str, Any]:
         """Answer a question from the indexed news articles, with verified citations.
 
         Returns `answer` (text with [n] markers), `abstained` (true: the articles do not say),
@@ -59,17 +63,19 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
         published `since`/`until` (YYYY-MM-DD); `as_of` a day (later articles are left out,
         "this week" counts from it); `history`: earlier questions, for a follow-up;
         `timeline`: true for a timeline answer (as the `timeline` tool returns), false never,
-        null (default) when the question asks what happened.
+        null (default) when the question asks what happened; `collection`: a collection or a
+        list of them, asked as one (each citation says its own).
         """
         with _told():
             filters = make_filters(sources, since, until, since_name="since",
                                    until_name="until")
-            return rag().ask(question, k=k, filters=filters, history=history,
+            return _over(rag(), collection).ask(question, k=k, filters=filters, history=history,
                              reference_date=as_of, timeline=timeline).to_json()
 
     @server.tool(title="Timeline of a news story")
     def timeline(topic: str, since: str | None = None, until: str | None = None,
-                 as_of: str | None = None) -> dict[str, Any]:
+                 as_of: str | None = None,
+                 collection: str | list[str] | None = None) -> dict[str, Any]:
         """What happened in a story, oldest first, from the indexed news articles: each event
         one line, its day, a sentence of an article reporting it (cited and verified) and how
         many sources reported it.
@@ -79,14 +85,15 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
         states; "published": its article's publication day), `text`, `sources` (how many
         articles reported it), `source_ids` and its `citation`. `answer` is the same list as
         text. Optional: the window, published `since`/`until` (YYYY-MM-DD); `as_of` a day
-        (later articles are left out).
+        (later articles are left out); `collection`: one or a list.
         """
         with _told():
-            return rag().timeline(topic, since, until, as_of=as_of).to_json()
+            return _over(rag(), collection).timeline(topic, since, until, as_of=as_of).to_json()
 
     @server.tool(title="Briefing: what's new")
     def briefing(since: str = "24h", until: str | None = None, topic: str | None = None,
-                 as_of: str | None = None, feed: str | None = None) -> dict[str, Any]:
+                 as_of: str | None = None, feed: str | None = None,
+                 collection: str | list[str] | None = None) -> dict[str, Any]:
         """What's new in the indexed news articles: the main stories of a period, the most
         widely reported first, each one sentence of an article (cited and verified) with how
         many sources reported it.
@@ -97,26 +104,29 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
         `citation`. `answer` is the same list as text. `since`: YYYY-MM-DD or a span back
         from `until` or today (24h, 7d, 2w, yesterday, this week); `until` YYYY-MM-DD;
         `topic`: only stories on it; `as_of` a day (later articles are left out); `feed`: only
-        the articles that followed feed (its id or URL) brought in. A feed's briefing of the
-        last 24 hours on no topic is the one its sync keeps while it is fresh: then
-        `briefing.cached` is true and `briefing.built_at` says when it was built.
+        the articles that followed feed (its id or URL) brought in; `collection`: one or a list
+        (a feed belongs to one). A feed's briefing of the last 24 hours on no topic is the one
+        its sync keeps while it is fresh: then `briefing.cached` is true and
+        `briefing.built_at` says when it was built.
         """
         with _told():
+            system = _over(rag(), collection)
             if feed:
-                return brief_feed(rag(), feed, since=since, until=until, topic=topic,
+                return brief_feed(system, feed, since=since, until=until, topic=topic,
                                   as_of=as_of).to_json()
-            return rag().brief(since, until, topic=topic, as_of=as_of).to_json()
+            return system.brief(since, until, topic=topic, as_of=as_of).to_json()
 
     @server.tool(title="Search the news articles")
     def search(query: str, k: int = 6, sources: list[str] | None = None,
-               since: str | None = None, until: str | None = None) -> dict[str, Any]:
+               since: str | None = None, until: str | None = None,
+               collection: str | list[str] | None = None) -> dict[str, Any]:
         """Find the passages of news articles most relevant to `query` (hybrid keyword and
         semantic search, recent stories preferred). Returns `passages`, best first: text,
         score, and the article's article_id, title, source, url, published_at, with the
-        passage's `start`/`end` offsets in the article. Use it to read around a topic; use
-        `ask` for a cited answer."""
-        system = rag()
+        passage's `start`/`end` offsets in the article, and its `collection`. Use it to read
+        around a topic; use `ask` for a cited answer."""
         with _told():
+            system = _over(rag(), collection)
             filters = make_filters(sources, since, until, since_name="since",
                                    until_name="until")
             hits = system.search(query, k, filters)
@@ -124,24 +134,45 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
             {"article_id": h.article.id, "title": h.article.title, "source": h.article.source,
              "url": h.article.url, "published_at": h.article.published_at,
              "score": round(h.score, 4), "text": h.chunk.text, "start": h.chunk.start,
-             "end": h.chunk.end} for h in hits]}
+             "end": h.chunk.end, "collection": h.collection} for h in hits]}
 
     @server.tool(title="List the indexed articles")
-    def list_articles(limit: int = 200, offset: int = 0) -> dict[str, Any]:
-        """The articles in the index, newest first: id, title, source, url, published_at,
-        chunks. `total` counts them all; page with `offset` and `limit` (at most 1000)."""
+    def list_articles(limit: int = 200, offset: int = 0,
+                      collection: str | list[str] | None = None) -> dict[str, Any]:
+        """The articles in the index (of `collection`, one or a list), newest first: id,
+        title, source, url, published_at, chunks, collection. `total` counts them all; page
+        with `offset` and `limit` (at most 1000)."""
         if not 1 <= limit <= 1000 or offset < 0:
             raise ToolError(f"limit must be 1..1000 and offset >= 0; got limit={limit}, "
                              f"offset={offset}")
-        rows = rag().index.list_articles()
+        with _told():
+            system = _over(rag(), collection)
+            rows = [(a, n, name) for name in system.collections
+                    for a, n in system.over(name).index.list_articles()]
         rows.sort(key=lambda r: r[0].title.lower())
         rows.sort(key=lambda r: r[0].published_at or "", reverse=True)
         return {"total": len(rows), "articles": [
             {"id": a.id, "title": a.title, "source": a.source, "url": a.url,
-             "published_at": a.published_at, "chunks": n}
-            for a, n in rows[offset:offset + limit]]}
+             "published_at": a.published_at, "chunks": n, "collection": name}
+            for a, n, name in rows[offset:offset + limit]]}
+
+    @server.tool(title="List the collections")
+    def list_collections() -> dict[str, Any]:
+        """The collections of the index, `default` first: each a separate set of articles,
+        with its `name`, `articles` and `chunks`. Pass a name (or a list) as `collection` to
+        the other tools."""
+        with _told():
+            system = rag()
+            return {"collections": [
+                {"name": name, "articles": (s := system.over(name).stats()).articles,
+                 "chunks": s.chunks} for name in system.collection_names()]}
 
     return server
+
+
+def _over(system: RagSystem, collection: str | list[str] | None) -> RagSystem:
+    """The system over ``collection`` (a name or a list; None: the server's)."""
+    return system.over(collection) if collection else system
 
 
 @contextmanager

@@ -91,18 +91,26 @@ def answer_markdown(text: str, numbers: set[int]) -> str:
 
 def sources_markdown(citations: list[Citation]) -> str:
     """The Sources list under an answer: ``[n] title (source, date) <url>`` per citation,
-    metadata escaped (:func:`inline_markdown`); a url that is not http(s) is left out.
+    metadata escaped (:func:`inline_markdown`); a url that is not http(s) is left out. Citing
+    several collections, each says its collection first.
 
     >>> print(sources_markdown([Citation(1, "a", "T", "Q.", 0, 2, source="cnn.com",
     ...                                  published_at="2022-06-01", url="https://x.test/a")]))
     Sources:
     - [1] T (cnn.com, 2022-06-01) <https://x.test/a>
+    >>> print(sources_markdown([Citation(1, "a", "T", "Q.", 0, 2, collection="desk"),
+    ...                         Citation(2, "b", "U", "R.", 0, 2)]))
+    Sources:
+    - [1] T (desk)
+    - [2] U (default)
     """
     if not citations:
         return ""
+    several = len({c.collection for c in citations}) > 1
     lines = ["Sources:"]
     for c in citations:
-        meta = ", ".join(inline_markdown(str(x)) for x in (c.source, c.published_at) if x)
+        meta = ", ".join(inline_markdown(str(x)) for x in (
+            c.collection if several else None, c.source, c.published_at) if x)
         line = f"- [{c.n}] {inline_markdown(str(c.title))}" + (f" ({meta})" if meta else "")
         url = web_url(c.url)
         lines.append(line + (f" <{url}>" if url else ""))

@@ -21,6 +21,22 @@ class Filters(BaseModel):
     until: str | None = Field(None, examples=["2022-06-30"])
 
 
+def read_collections() -> Any:
+    """The ``collection`` field of a request that reads (docs/collections.md): a name, or a
+    list asked as one."""
+    return Field(None, examples=["default", ["default", "desk-europe"]],
+                 description="The collection to read, or a list of them asked as one ranking "
+                 "(default: the server's, RAG_COLLECTIONS, else `default`). An unknown one is a "
+                 "404 naming it.")
+
+
+def written_collection() -> Any:
+    """The ``collection`` field of a request that writes: exactly one."""
+    return Field(None, examples=["desk-europe"],
+                 description="The collection written to (default: the server's one "
+                 "collection, `default`). An unknown one is a 404 naming it.")
+
+
 class AskOptions(BaseModel):
     """Retrieval options shared by ``/v1/ask`` and (as extra body fields) chat completions."""
 
@@ -33,6 +49,7 @@ class AskOptions(BaseModel):
                                   "(its dated events, oldest first, in the answer's "
                                   "`timeline`): true, never (false), or when the question asks "
                                   "what happened (null).")
+    collection: str | list[str] | None = read_collections()
 
 
 class AskRequest(AskOptions):
@@ -99,6 +116,7 @@ class ArticleIn(BaseModel):
 class IngestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     articles: list[ArticleIn]
+    collection: str | None = written_collection()
 
 
 class Failure(BaseModel):
@@ -127,6 +145,7 @@ class ArticleOut(BaseModel):
     url: str | None
     published_at: str | None
     chunks: int
+    collection: str = "default"
 
 
 class ArticleList(BaseModel):
@@ -137,6 +156,28 @@ class ArticleList(BaseModel):
 class Deleted(BaseModel):
     id: str
     deleted: bool = True
+
+
+class CollectionOut(BaseModel):
+    """A collection (docs/collections.md): its name and what it holds."""
+
+    name: str
+    articles: int
+    chunks: int
+
+
+class CollectionList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[CollectionOut]
+
+
+class CollectionIn(BaseModel):
+    """``POST /v1/collections``: the name of a new, empty collection."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"name": "desk-europe"}]})
+    name: str = Field(description="1 to 40 lowercase letters, digits, - or _, starting with a "
+                      "letter or digit.")
 
 
 class Stats(BaseModel):
@@ -176,3 +217,4 @@ class BriefRequest(BaseModel):
                              "or URL, as `rag feeds list` shows) brought in. With the default "
                              "`since` and no `until`, `topic` or `as_of`: the feed's stored "
                              "briefing while it is fresh (`briefing.cached`).")
+    collection: str | list[str] | None = read_collections()

@@ -233,8 +233,11 @@ def sources_html(answer: Answer | None) -> str:
             uncited.append(p)
     # A briefing's passages were listed by date, not retrieved for a query: no score to show.
     scored = answer.briefing is None
-    items = [_cited_item(p, cs, scored) for p, cs in cited]
-    items += [_orphan_item(c) for c in answer.citations if c.n not in placed]
+    # Drawn from several collections: each source says its own.
+    several = len({p.collection for p in answer.passages}
+                  | {c.collection for c in answer.citations}) > 1
+    items = [_cited_item(p, cs, scored, several) for p, cs in cited]
+    items += [_orphan_item(c, several) for c in answer.citations if c.n not in placed]
     parts = ['<div class="rag-sources">']
     if items:
         parts.append(f'<h4>Cited ({len(answer.citations)})</h4><ol class="rag-cited">')
@@ -250,44 +253,46 @@ def sources_html(answer: Answer | None) -> str:
         parts.append(f'<details class="rag-uncited"{"" if items else " open"}><summary>'
                      f'{"Other retrieved" if items else "Retrieved"} passages ({len(uncited)})'
                      "</summary><ul>")
-        parts += [_uncited_item(p, scored) for p in uncited]
+        parts += [_uncited_item(p, scored, several) for p in uncited]
         parts.append("</ul></details>")
     parts.append("</div>")
     return "".join(parts)
 
 
-def _meta(title: str, source: str | None, url: str | None, date: str | None) -> str:
+def _meta(title: str, source: str | None, url: str | None, date: str | None,
+          collection: str | None = None) -> str:
     link = web_url(url)  # no javascript: link from an index built before urls were checked
     head = (f'<a href="{esc(link)}" target="_blank" rel="noopener noreferrer">{esc(title)}</a>'
             if link else esc(title))
-    extra = " · ".join(esc(x) for x in (source, date) if x)
+    extra = " · ".join(esc(x) for x in (collection, source, date) if x)
     return (f'<div class="rag-title">{head}</div>'
             + (f'<div class="rag-meta">{extra}</div>' if extra else ""))
 
 
-def _cited_item(p: Passage, citations: list[Citation], scored: bool = True) -> str:
+def _cited_item(p: Passage, citations: list[Citation], scored: bool = True,
+                several: bool = False) -> str:
     numbers = " ".join(f"[{c.n}]" for c in citations)
     score = f'<div class="rag-score">retrieval score {p.score:.3f}</div>' if scored else ""
     return (f'<li class="rag-source" id="rag-src-{citations[0].n}">'
             f'<span class="rag-n">{numbers}</span>'
-            + _meta(p.title, p.source, p.url, p.published_at)
+            + _meta(p.title, p.source, p.url, p.published_at, p.collection if several else None)
             + f'<blockquote class="rag-passage">{highlight(p, citations)}</blockquote>'
             f"{score}</li>")
 
 
-def _orphan_item(c: Citation) -> str:
+def _orphan_item(c: Citation, several: bool = False) -> str:
     return (f'<li class="rag-source" id="rag-src-{c.n}"><span class="rag-n">[{c.n}]</span>'
-            + _meta(c.title, c.source, c.url, c.published_at)
+            + _meta(c.title, c.source, c.url, c.published_at, c.collection if several else None)
             + f'<blockquote class="rag-passage"><mark class="rag-hl">{esc(c.quote)}</mark>'
             "</blockquote></li>")
 
 
-def _uncited_item(p: Passage, scored: bool = True) -> str:
+def _uncited_item(p: Passage, scored: bool = True, several: bool = False) -> str:
     text = p.text if len(p.text) <= UNCITED_PREVIEW_CHARS else (
         p.text[:UNCITED_PREVIEW_CHARS].rsplit(" ", 1)[0] + " …")
     score = f'<span class="rag-score">{p.score:.3f}</span>' if scored else ""
     return (f"<li>{score}"
-            + _meta(p.title, p.source, p.url, p.published_at)
+            + _meta(p.title, p.source, p.url, p.published_at, p.collection if several else None)
             + f'<div class="rag-passage">{esc(text)}</div></li>')
 
 

@@ -63,6 +63,6 @@ def passages_of(hits: list[Hit]) -> list[Passage]:
     return [
         Passage(article_id=h.article.id, title=h.article.title, text=h.chunk.text, score=h.score,
                 start=h.chunk.start, end=h.chunk.end, source=h.article.source, url=h.article.url,
-                published_at=h.article.published_at)
+                published_at=h.article.published_at, collection=h.collection)
         for h in hits
     ]

@@ -269,8 +269,12 @@ _ITEM_COLUMNS = ("feed_id, entry_key, fingerprint, link, article_id, published_a
 
 
 def index_feed_store(config: Config) -> FeedStore:
-    """The feed state of ``config``'s index, where `rag feeds` and the sync keep it."""
-    return FeedStore(state_path(config.index_backend, config.index_dir, config.feeds_dir))
+    """The feed state of ``config``'s index (of its one collection: feeds belong to one), where
+    `rag feeds` and the sync keep it."""
+    from rag.collections import one_collection_config
+
+    own = one_collection_config(config, "a feed")
+    return FeedStore(state_path(own.index_backend, own.index_dir, own.feeds_dir))
 
 
 def state_path(index_backend: str, index_dir: str | Path, feeds_dir: str = "") -> Path:

@@ -35,7 +35,7 @@ from rag.feeds.fetch import (
     SafeFetcher,
     check_url,
 )
-from rag.feeds.state import Feed, FeedStore, Item, state_path
+from rag.feeds.state import Feed, FeedStore, Item, index_feed_store
 
 if TYPE_CHECKING:
     from rag.system import RagSystem
@@ -137,8 +137,7 @@ class FeedService:
                  fetcher: SafeFetcher | None = None) -> None:
         config = system.config
         self.system = system
-        self.store = store or FeedStore(state_path(config.index_backend, config.index_dir,
-                                                   config.feeds_dir))
+        self.store = store or index_feed_store(config)  # its one collection's
         self.fetcher = fetcher or fetcher_for(config)
         self.briefings = FeedBriefings(system, self.store)
         self.default_every = parse_interval(config.feed_every)

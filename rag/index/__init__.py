@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import get_args
 
-from rag.config import IndexBackendName
+from rag.config import DEFAULT_COLLECTION, IndexBackendName
 from rag.errors import BadInputError
 from rag.index.base import (
     ArticleWrite,
@@ -34,7 +34,8 @@ BACKENDS: tuple[str, ...] = get_args(IndexBackendName)
 def open_index(backend: str, path: str | Path, model: str, dimension: int, *,
                params: VectorParams | None = None, create: bool = True,
                dsn: str | None = None, read_only: bool = False,
-               lock_timeout_s: float = LOCK_TIMEOUT_S) -> NewsIndex:
+               lock_timeout_s: float = LOCK_TIMEOUT_S,
+               collection: str = DEFAULT_COLLECTION) -> NewsIndex:
     """Open (or, when ``create``, create) the index ``backend`` at ``path`` for vectors of
     ``model``; a missing FAISS folder with ``create=False`` raises ``IndexNotFoundError``.
 
@@ -47,7 +48,8 @@ def open_index(backend: str, path: str | Path, model: str, dimension: int, *,
     ``$RAG_PG_DSN``; one schema per name: see ``rag.index.store.PostgresStore``). ``params`` shape
     the vector index: ``FlatIndex()``, ``IVFIndex(nprobe=16)`` or ``HNSWIndex(m=16,
     ef_search=200)`` for FAISS (default: flat, IVF from 100k chunks), ``HNSWIndex(...)`` for
-    pgvector.
+    pgvector. ``collection``: the name of the collection the index holds, which its hits carry
+    (``rag.collections`` says where each collection's index is).
 
     >>> import tempfile
     >>> open_index("faiss", tempfile.mkdtemp(), model="m", dimension=4).stats().chunks
@@ -59,22 +61,24 @@ def open_index(backend: str, path: str | Path, model: str, dimension: int, *,
         store = SqliteStore.in_folder(path, model, dimension, derived=FaissVectors.FILES,
                                       create=create, read_only=read_only,
                                       lock_timeout_s=lock_timeout_s)
-        return _joined(store, lambda: FaissVectors(store.folder, dimension, model, params))
+        return _joined(store, lambda: FaissVectors(store.folder, dimension, model, params),
+                       collection)
     if backend == "pgvector":
         from rag.index.pgvector_store import PgVectorHnsw
 
         hnsw = PgVectorHnsw.checked(params)  # before connecting: a bad value fails offline
         pg = PostgresStore.connect(str(path), model, dimension, dsn=dsn,
                                    lock_timeout_s=lock_timeout_s)
-        return _joined(pg, lambda: PgVectorHnsw(pg, hnsw))
+        return _joined(pg, lambda: PgVectorHnsw(pg, hnsw), collection)
     raise BadInputError(f"unknown index backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
-def _joined(store: ArticleStore, vectors: Callable[[], VectorIndex]) -> NewsIndex:
+def _joined(store: ArticleStore, vectors: Callable[[], VectorIndex],
+            collection: str) -> NewsIndex:
     """``store`` joined to the vector index ``vectors`` makes for it; if either step fails the
     store is closed, so a refused index leaves no connection open."""
     try:
-        return NewsIndex(store, vectors())
+        return NewsIndex(store, vectors(), collection=collection)
     except BaseException:
         store.close()
         raise

@@ -11,6 +11,7 @@ import numpy as np
 
 from rag.articles import Article
 from rag.chunking import Chunk
+from rag.config import DEFAULT_COLLECTION
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,15 @@ class SearchFilters:
 
 @dataclass(frozen=True)
 class Hit:
-    """A chunk found by a search, with its article and similarity score."""
+    """A chunk found by a search, with its article and similarity score, in the collection
+    whose index holds it."""
 
     chunk: Chunk
     article: Article
     score: float
     # Near-duplicate copies of ``article`` (the same wire story elsewhere), collapsed into this hit.
     duplicates: tuple[Article, ...] = ()
+    collection: str = DEFAULT_COLLECTION
 
 
 @dataclass

@@ -21,6 +21,7 @@ import numpy as np
 
 from rag.articles import Article
 from rag.chunking import Chunk
+from rag.config import DEFAULT_COLLECTION
 from rag.errors import IndexMismatchError
 from rag.index.base import ArticleWrite, Hit, IndexStats, SearchFilters, VectorIndex
 from rag.index.store import ArticleStore
@@ -30,7 +31,8 @@ logger = logging.getLogger(__name__)
 
 class NewsIndex:
     """Articles, chunks and vectors (``store``) searched by vector (``vectors``); what
-    ``open_index`` returns for every backend, named by its vector index (``backend``).
+    ``open_index`` returns for every backend, named by its vector index (``backend``). The
+    index of one ``collection``: its hits say so.
 
     >>> import tempfile, numpy as np
     >>> from rag.articles import Article
@@ -46,9 +48,11 @@ class NewsIndex:
     ('faiss', [])
     """
 
-    def __init__(self, store: ArticleStore, vectors: VectorIndex) -> None:
+    def __init__(self, store: ArticleStore, vectors: VectorIndex, *,
+                 collection: str = DEFAULT_COLLECTION) -> None:
         self.store = store
         self.vectors = vectors
+        self.collection = collection
         self.backend = vectors.backend
         self.model = store.model
         self.dimension = store.dimension
@@ -142,7 +146,7 @@ class NewsIndex:
                 if not len(allowed):
                     return []
             found = self.vectors.search(query, k, allowed)
-            return self.store.hits(found)
+            return self.store.hits(found, self.collection)
 
     # --- the store's reads --------------------------------------------------------------------
     def generation(self) -> int:
@@ -151,7 +155,7 @@ class NewsIndex:
 
     def hits(self, found: list[tuple[int, float]]) -> list[Hit]:
         """Hits for ``(chunk id, score)`` pairs, in that order; unknown ids are left out."""
-        return self.store.hits(found)
+        return self.store.hits(found, self.collection)
 
     def all_chunks(self) -> list[tuple[int, Chunk, Article]]:
         return self.store.all_chunks()
@@ -162,6 +166,10 @@ class NewsIndex:
     def lead_chunk_ids(self, filters: SearchFilters) -> np.ndarray:
         """The first chunk of each article ``filters`` let through, newest article first."""
         return self.store.lead_chunk_ids(filters)
+
+    def lead_chunks(self, filters: SearchFilters) -> list[tuple[int, str | None]]:
+        """``(chunk id, published_at)`` of :meth:`lead_chunk_ids`, in its order."""
+        return self.store.lead_chunks(filters)
 
     def article_hashes(self) -> dict[str, tuple[str, str | None]]:
         return self.store.article_hashes()

@@ -31,6 +31,7 @@ import numpy as np
 
 from rag.articles import Article
 from rag.chunking import Chunk
+from rag.config import DEFAULT_COLLECTION
 from rag.errors import (
     BadInputError,
     DiskFullError,
@@ -209,11 +210,19 @@ class ArticleStore:
         """The first chunk of each article ``f`` lets through (a briefing reads the articles
         of a window, one report each), newest article first; undated articles only when ``f``
         names no dates."""
-        return self._filtered_chunks(f, "c.ordinal = 0",
-                                     "a.published_at DESC NULLS LAST, c.id")
+        return np.array([i for i, _ in self.lead_chunks(f)], dtype=np.int64)
 
-    def _filtered_chunks(self, f: SearchFilters, extra: str = "", order: str = "c.id"
-                         ) -> np.ndarray:
+    def lead_chunks(self, f: SearchFilters) -> list[tuple[int, str | None]]:
+        """``(chunk id, published_at)`` of :meth:`lead_chunk_ids`, in its order (the leads of
+        several collections merge by date)."""
+        return [(int(i), day) for i, day in self._filtered_rows(
+            f, "c.id, a.published_at", "c.ordinal = 0", "a.published_at DESC NULLS LAST, c.id")]
+
+    def _filtered_chunks(self, f: SearchFilters) -> np.ndarray:
+        return np.array([r[0] for r in self._filtered_rows(f, "c.id")], dtype=np.int64)
+
+    def _filtered_rows(self, f: SearchFilters, columns: str, extra: str = "",
+                       order: str = "c.id") -> list[tuple]:
         where, args = ["1=1", *([extra] if extra else [])], []
         for column, values in (("a.source", f.sources), ("a.id", f.article_ids)):
             if values:
@@ -225,13 +234,15 @@ class ArticleStore:
         if f.date_to:
             where.append("substr(a.published_at, 1, 10) <= ?")
             args.append(f.date_to[:10])
-        rows = self._rows("SELECT c.id FROM {p}chunks c JOIN {p}articles a ON a.id=c.article_id "
-                          f"WHERE {' AND '.join(where)} ORDER BY {order}", args)
-        return np.array([r[0] for r in rows], dtype=np.int64)
+        return self._rows(f"SELECT {columns} FROM {{p}}chunks c JOIN {{p}}articles a "
+                          f"ON a.id=c.article_id WHERE {' AND '.join(where)} ORDER BY {order}",
+                          args)
 
     # --- reads --------------------------------------------------------------------------------
-    def hits(self, found: list[tuple[int, float]]) -> list[Hit]:
-        """Hits for ``(chunk id, score)`` pairs, in that order; unknown ids are left out."""
+    def hits(self, found: list[tuple[int, float]],
+             collection: str = DEFAULT_COLLECTION) -> list[Hit]:
+        """Hits for ``(chunk id, score)`` pairs, in that order, of the index of ``collection``;
+        unknown ids are left out."""
         rows = self._batched(f"SELECT {HIT_COLUMNS} FROM {{p}}chunks c JOIN {{p}}articles a "
                              "ON a.id=c.article_id WHERE c.id IN ({marks})",
                              [int(i) for i, _ in found])
@@ -245,7 +256,7 @@ class ArticleStore:
             article = articles.get(row[4]) or articles.setdefault(row[4], _article(row[4:12]))
             start, end = row[2], row[3]
             chunk = Chunk(article.id, row[1], start, end, article.text[start:end], article.title)
-            hits.append(Hit(chunk, article, float(score)))
+            hits.append(Hit(chunk, article, float(score), collection=collection))
         return hits
 
     def all_chunks(self) -> list[tuple[int, Chunk, Article]]:
@@ -729,18 +740,7 @@ class PostgresStore(ArticleStore):
         its schema and the pgvector extension made if need be; named errors for a missing
         connection string, an unreachable server or a missing extension (never the password).
         """
-        import psycopg
-
-        dsn = dsn or os.environ.get(DSN_ENV)
-        if not dsn:
-            raise RagError(f"the pgvector backend needs a PostgreSQL connection string: set "
-                           f"{DSN_ENV} (e.g. postgresql://user@127.0.0.1:5432/dbname)")
-        where = describe_dsn(dsn)
-        try:
-            db = psycopg.connect(dsn, autocommit=True)
-        except psycopg.OperationalError as exc:
-            raise RagError(f"cannot connect to PostgreSQL at {where}: "
-                           f"{str(exc).strip().splitlines()[-1]}") from None
+        db, where = _pg_connect(dsn)
         try:
             _ensure_extension(db, where)
             return cls(db, schema_for(name), model, dimension, name, where, lock_timeout_s)
@@ -819,6 +819,70 @@ class PostgresStore(ArticleStore):
 
         with self.lock:
             self._db.execute(sql.SQL("DROP SCHEMA IF EXISTS {s} CASCADE").format(s=self._s))
+
+
+def _pg_connect(dsn: str | None) -> tuple[Any, str]:
+    """An autocommit connection to ``dsn`` (default ``$RAG_PG_DSN``) and where it is
+    (``host:port/dbname``); named errors for a missing connection string or an unreachable
+    server (never the password)."""
+    import psycopg
+
+    dsn = dsn or os.environ.get(DSN_ENV)
+    if not dsn:
+        raise RagError(f"the pgvector backend needs a PostgreSQL connection string: set "
+                       f"{DSN_ENV} (e.g. postgresql://user@127.0.0.1:5432/dbname)")
+    where = describe_dsn(dsn)
+    try:
+        return psycopg.connect(dsn, autocommit=True), where
+    except psycopg.OperationalError as exc:
+        raise RagError(f"cannot connect to PostgreSQL at {where}: "
+                       f"{str(exc).strip().splitlines()[-1]}") from None
+
+
+def postgres_index_names(dsn: str | None = None, *, prefix: str = "") -> list[str]:
+    """The names of the indexes in the database at ``dsn`` (each schema's recorded name) that
+    start with ``prefix``, sorted; a schema that is no index is left out."""
+    from psycopg import sql
+
+    db, _ = _pg_connect(dsn)
+    try:
+        schemas = [r[0] for r in db.execute(
+            "SELECT n.nspname FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid "
+            "WHERE n.nspname LIKE %s AND c.relname = 'meta' AND c.relkind = 'r'",
+            ("rag\\_%",))]
+        names = []
+        for schema in schemas:
+            row = db.execute(sql.SQL("SELECT value FROM {s}.meta WHERE key = 'name'").format(
+                s=sql.Identifier(schema))).fetchone()
+            if row and row[0].startswith(prefix) and schema_for(row[0]) == schema:
+                names.append(row[0])
+        return sorted(names)
+    finally:
+        db.close()
+
+
+def drop_postgres_index(name: str, dsn: str | None = None, *,
+                        lock_timeout_s: float = LOCK_TIMEOUT_S) -> bool:
+    """Drop the index ``name`` (its schema and everything in it) in one transaction, after its
+    writers (their advisory lock, at most ``lock_timeout_s``); False when there was none."""
+    from psycopg import errors, sql
+
+    db, where = _pg_connect(dsn)
+    schema = schema_for(name)
+    try:
+        with db.transaction():
+            db.execute("SELECT set_config('lock_timeout', %s, true)",
+                       (f"{max(1, round(lock_timeout_s * 1000))}ms",))
+            if not db.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
+                              (schema,)).fetchone():
+                return False
+            db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (schema,))
+            db.execute(sql.SQL("DROP SCHEMA {s} CASCADE").format(s=sql.Identifier(schema)))
+        return True
+    except errors.LockNotAvailable:
+        raise _busy_error(f"index {schema} at {where}", lock_timeout_s) from None
+    finally:
+        db.close()
 
 
 def _ensure_extension(db: Any, where: str) -> None:

@@ -49,9 +49,9 @@ def test_the_page_briefs_a_feed_as_the_api_does(week: FeedService) -> None:
 
 
 def test_the_feed_menu_follows_the_feeds(week: FeedService) -> None:
-    from app import build_app, feed_menu_updater
+    from app import PageFeeds, build_app, feed_menu_updater
 
-    refresh = feed_menu_updater(week)
+    refresh = feed_menu_updater(PageFeeds(week.system, week))
     menu = refresh("1")
     assert isinstance(menu, gr.Dropdown) and menu.value == "1"
     assert [value for _, value in menu.choices] == ["", "1"]

@@ -19,6 +19,7 @@ from rag.errors import BadInputError, ConfigError
 TABLE: dict[str, tuple[Any, Any]] = {
     "index_dir": ("", "elsewhere"),
     "index_backend": ("sqlite", "pgvector"),
+    "collections": (("Sports",), ("sports", "default")),
     "lock_timeout_s": (-1, 0),
     "pg_ef_search": (0, 40),
     "pg_dsn": (None, "postgresql://news@127.0.0.1:5432/news"),
@@ -112,7 +113,8 @@ def test_every_field_refuses_a_bad_value_naming_it_and_takes_a_good_one(name: st
         Config(**{name: object()})
     config = Config(**{name: good})
     assert getattr(config, name) == (Path(good) if name == "index_dir" else good)
-    assert getattr(Config.from_env({f"RAG_{name.upper()}": str(good)}), name) == getattr(
+    raw = ",".join(good) if isinstance(good, tuple) else str(good)  # collections: a,b
+    assert getattr(Config.from_env({f"RAG_{name.upper()}": raw}), name) == getattr(
         config, name)
 
 

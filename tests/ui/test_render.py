@@ -52,6 +52,15 @@ def test_cited_sentence_is_highlighted_from_its_offsets():
     assert 'id="rag-src-1"' in html
 
 
+def test_sources_name_their_collection_when_an_answer_draws_on_several():
+    answer = hostile_answer()
+    assert "desk" not in sources_html(answer)  # one collection: not said
+    other = dataclasses.replace(answer.passages[1], collection="<b>desk</b>")
+    html = sources_html(dataclasses.replace(answer, passages=[answer.passages[0], other]))
+    assert '<div class="rag-meta">default · &lt;i&gt;src&lt;/i&gt;</div>' in html
+    assert "&lt;b&gt;desk&lt;/b&gt;" in html and "<b>desk" not in html
+
+
 def test_highlight_uses_article_offsets_of_a_later_passage():
     text = "First sentence here. Second sentence there."
     p = Passage(article_id="a", title="t", text=text, score=1.0, start=100, end=100 + len(text))
