@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from rag.config import DEFAULT_COLLECTION
 from rag.types import (
     Answer,
     Briefing,
@@ -66,7 +67,8 @@ def _citation(data: Any) -> Citation:
         quote=_get(d, "quote", str), start=_get(d, "start", int), end=_get(d, "end", int),
         source=_opt(d, "source", str), url=_opt(d, "url", str),
         published_at=_opt(d, "published_at", str), verified=_get(d, "verified", bool),
-        also_in=tuple(_source_ref(r) for r in _get(d, "also_in", list)))
+        also_in=tuple(_source_ref(r) for r in _get(d, "also_in", list)),
+        collection=_opt(d, "collection", str) or DEFAULT_COLLECTION)
 
 
 def _source_ref(data: Any) -> SourceRef:
@@ -79,7 +81,8 @@ def _passage(data: Any) -> Passage:
     d = _object(data, "a passage")
     return Passage(_get(d, "article_id", str), _get(d, "title", str), _get(d, "text", str),
                    float(_get(d, "score", _NUMBER)), _get(d, "start", int), _get(d, "end", int),
-                   _opt(d, "source", str), _opt(d, "url", str), _opt(d, "published_at", str))
+                   _opt(d, "source", str), _opt(d, "url", str), _opt(d, "published_at", str),
+                   _opt(d, "collection", str) or DEFAULT_COLLECTION)
 
 
 def _timeline(data: Any) -> Timeline:

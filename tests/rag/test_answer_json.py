@@ -10,7 +10,7 @@ from support import REPO
 
 from rag import Config, RagSystem
 from rag.answer_json import answer_from_json
-from rag.types import Answer, Citation, SourceRef
+from rag.types import Answer, Citation, Passage, SourceRef
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +42,17 @@ def test_answers_briefings_and_timelines_round_trip(week: RagSystem, fake_sample
                       short_answer_score=0.25, citations=[cited], notes=["n"],
                       unsupported=["u"], draft="d", fallback="f", backend="llm",
                       timings_ms={"total": 3.0}))
+
+
+def test_a_named_collection_survives_the_round_trip() -> None:
+    """A stored briefing of a named collection's feed still names that collection."""
+    cited = Citation(1, "a", "Ferry", "The strike ended.", 0, 17, collection="desk")
+    passage = Passage("a", "Ferry", "The strike ended.", 0.5, 0, 17, collection="desk")
+    answer = Answer(question="q", text="The strike ended. [1]", citations=[cited],
+                    passages=[passage])
+    again = answer_from_json(json.loads(json.dumps(answer.to_json())), "q")
+    assert again.citations[0].collection == again.passages[0].collection == "desk"
+    round_trip(answer)
 
 
 @pytest.mark.parametrize(("change", "named"), [
