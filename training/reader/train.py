@@ -17,7 +17,7 @@ import random
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -75,6 +75,17 @@ def collate(batch: list[dict]):  # type: ignore[no-untyped-def]
             "end_positions": torch.tensor([b["end"] for b in batch])}
 
 
+def keep_layers(model: Any, layers: int) -> None:
+    """Cut ``model`` (a BERT-style question-answering model) to its first ``layers``
+    transformer layers, in place; its config says so, so the saved model loads as it is."""
+    encoder = model.base_model.encoder
+    have = len(encoder.layer)
+    if not 0 < layers <= have:
+        raise ValueError(f"--layers {layers}: the base has {have} layers")
+    encoder.layer = encoder.layer[:layers]
+    model.config.num_hidden_layers = layers
+
+
 def main(data: Annotated[Path, typer.Option()] = Path("training/data/reader.jsonl"),
          work: Annotated[Path, typer.Option()] = Path("training/runs/reader"),
          base: Annotated[str, typer.Option(help="Start model.")] = "all-MiniLM-L6-v2",
@@ -89,6 +100,8 @@ def main(data: Annotated[Path, typer.Option()] = Path("training/data/reader.json
              help="More examples: llm_questions.py output (kept ones).")] = None,
          stop_at: Annotated[int, typer.Option(
              help="Save the model after this step of the schedule (0: at its end).")] = 0,
+         layers: Annotated[int, typer.Option(
+             help="Keep the base's first N transformer layers (0: all): a smaller reader.")] = 0,
          ) -> None:
     import torch
     from transformers import (
@@ -120,6 +133,8 @@ def main(data: Annotated[Path, typer.Option()] = Path("training/data/reader.json
     work.mkdir(parents=True, exist_ok=True)
     ckpt = work / "checkpoint.pt"
     model = AutoModelForQuestionAnswering.from_pretrained(path)
+    if layers:
+        keep_layers(model, layers)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     sched = get_linear_schedule_with_warmup(opt, int(0.06 * total), total)
     first = 0
@@ -162,7 +177,8 @@ def main(data: Annotated[Path, typer.Option()] = Path("training/data/reader.json
     (final / "training.json").write_text(json.dumps({
         "data": str(data), "examples": len(items), "steps": last, "schedule_steps": total,
         "batch_size": batch_size,
-        "lr": lr, "epochs": epochs, "seed": seed, "base": base}, indent=2) + "\n")
+        "lr": lr, "epochs": epochs, "seed": seed, "base": base,
+        "layers": model.config.num_hidden_layers}, indent=2) + "\n")
     print(f"saved {final}", file=sys.stderr)
 
 
