@@ -35,9 +35,19 @@ CACHE_ENV = "NEWS_RAG_EVAL_CACHE"
 
 
 def config_json(config: Config) -> dict[str, Any]:
-    """The config as JSON values (paths as strings)."""
-    return {f.name: str(v) if isinstance(v := getattr(config, f.name), Path) else v
-            for f in dataclasses.fields(config)}
+    """The config as JSON values (paths as strings, tuples as lists), so that it compares
+    equal to itself read back from a run's run.json.
+
+    >>> config_json(Config())["collections"]
+    ['default']
+    """
+    return {f.name: _json_value(getattr(config, f.name)) for f in dataclasses.fields(config)}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    return list(value) if isinstance(value, tuple) else value
 
 
 def default_cache_dir() -> Path:
