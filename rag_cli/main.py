@@ -24,6 +24,7 @@ from rag_cli.common import (
     open_system,
 )
 from rag_cli.feeds import feeds_app, ingest_urls
+from rag_cli.keys import keys_app
 
 AsOfOption = Annotated[str | None, typer.Option(
     "--as-of", help="Ask as of this day (YYYY-MM-DD): later articles are left out, and "
@@ -362,6 +363,7 @@ def mcp(
 
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(collections_app, name="collections")
+app.add_typer(keys_app, name="keys")
 
 
 @app.command("eval", add_help_option=False,
