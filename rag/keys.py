@@ -61,6 +61,10 @@ class KeyNotFoundError(BadInputError):
     """No key with that id (``rag keys revoke``)."""
 
 
+class NotAllowedError(BadInputError):
+    """What a key's role does not allow (the server answers 403; the page shows it)."""
+
+
 @dataclass(frozen=True)
 class Grant:
     """What a request may do: its ``role`` over ``collections`` (None: every collection).
@@ -92,6 +96,40 @@ class Grant:
 
     def opens(self, collection: str) -> bool:
         return self.collections is None or collection in self.collections
+
+    def require(self, role: str, what: str = "this") -> None:
+        """A NotAllowedError saying ``what`` needs ``role``, unless this grant allows it."""
+        if not self.allows(role):
+            article = "an" if role == "admin" else "a"
+            raise NotAllowedError(f"{what} needs {article} {role} key; this key's role is "
+                                  f"{self.role}")
+
+    def select(self, requested: str | Sequence[str] | None, *, role: str = "read",
+               one: bool = False, what: str = "this") -> tuple[str, ...] | None:
+        """The collections a request naming ``requested`` (a name, a list, or none) uses:
+        none named, the grant's (its first when ``one`` is needed), or None for the caller's
+        own default when the grant opens every collection. A role short of ``role`` is a
+        NotAllowedError; a collection the grant does not open is exactly the error of one that
+        does not exist (``rag.collections.not_found``): its existence is not told.
+
+        >>> Grant("read", ("desk", "sports")).select(None, one=True)
+        ('desk',)
+        >>> Grant("read", ("desk",)).select("sports")
+        Traceback (most recent call last):
+        rag.errors.CollectionNotFoundError: no collection 'sports': ...
+        """
+        from rag.collections import check_names, not_found
+
+        self.require(role, what)
+        if not requested:
+            if self.collections is None:
+                return None
+            return self.collections[:1] if one else self.collections
+        names = check_names(requested)
+        for name in names:
+            if not self.opens(name):
+                raise not_found(name)
+        return names
 
 
 @dataclass(frozen=True)

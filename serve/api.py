@@ -19,7 +19,6 @@ from starlette.datastructures import UploadFile
 
 from rag.articles import Article, LoadFailure
 from rag.chain import CheckedAsk
-from rag.collections import check_names, not_found
 from rag.errors import BadInputError, RagError
 from rag.feeds import brief_feed
 from rag.ingest import IngestReport
@@ -238,27 +237,19 @@ def _grant(request: Request) -> Grant:
 
 def _require(grant: Grant, role: str, what: str) -> None:
     """403 unless ``grant``'s role includes ``role``."""
-    if not grant.allows(role):
-        article = "an" if role == "admin" else "a"
-        raise ApiError(403, f"{what} needs {article} {role} key; this key's role is {grant.role}",
-                       code="insufficient_role")
+    grant.require(role, what)
 
 
 def _over(system: RagSystem, collection: str | list[str] | None, grant: Grant, *,
           role: str = "read", one: bool = False, what: str = "this") -> RagSystem:
     """The system over the request's ``collection`` (a name or a list; None or empty: the
     server's own, or for a key of some collections its list, or its first when ``one`` is
-    needed): a role short of ``role`` is a 403; an unknown collection, or one the key does not
-    open, the same 404 naming it; a bad name a 422."""
-    _require(grant, role, what)
-    if not collection:
-        if grant.collections is None:
-            return system
-        return system.over(list(grant.collections[:1] if one else grant.collections))
-    for name in check_names(collection):
-        if not grant.opens(name):
-            raise not_found(name)
-    return system.over(collection)
+    needed; ``Grant.select``): a role short of ``role`` is a 403; an unknown collection, or one
+    the key does not open, the same 404 naming it; a bad name a 422."""
+    names = grant.select(collection, role=role, one=one, what=what)
+    if names is None:
+        return system
+    return system.over(collection or list(names))
 
 
 def _checked(system: RagSystem, options: AskOptions, question: str,
