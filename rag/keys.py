@@ -124,6 +124,8 @@ class Grant:
         if not requested:
             if self.collections is None:
                 return None
+            if not self.collections:
+                raise NotAllowedError("no collection is open to this login")
             return self.collections[:1] if one else self.collections
         names = check_names(requested)
         for name in names:
