@@ -182,6 +182,7 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
     what (default: everyone everything)."""
     page_feeds = feeds if isinstance(feeds, PageFeeds) else PageFeeds(system, feeds)
     access = access or PageAccess(system)
+    writers: list[gr.Button] = []  # what a read key may not use: disabled on its page
     with gr.Blocks(title="News RAG: cited answers") as demo:
         header_stats, collection = header(system)
         with gr.Tabs():
@@ -192,10 +193,10 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
             with gr.Tab("Articles"), gr.Row(equal_height=False):
                 view = articles_tab(system, page_feeds, header_stats, collection, access,
                                     max_upload_mb=max_upload_mb,
-                                    max_upload_chars=max_upload_chars)
+                                    max_upload_chars=max_upload_chars, writers=writers)
             with gr.Tab("Feeds"), gr.Column():
                 feeds_table = feeds_tab(system, page_feeds, view, header_stats, collection,
-                                        feed_menu, access)
+                                        feed_menu, access, writers=writers)
 
         def shown(name: str, request: gr.Request) -> tuple[Any, ...]:
             name = access.one(request, name)
@@ -208,13 +209,14 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
             default = [n for n in system.collections if n in names] or names[:1]
             name = name if name in names else (default or [system.collections[0]])[0]
             asking = [n for n in asking or [] if n in names] or default
+            writes = access.grant(request).allows("write")
             return (gr.update(choices=names, value=name), gr.update(choices=names, value=asking),
-                    *shown(name, request))
+                    *shown(name, request), *[gr.update(interactive=writes) for _ in writers])
 
         outputs = [*view, header_stats, feeds_table]
         collection.change(page_errors(shown), [collection], outputs, api_visibility="private")
-        demo.load(page_errors(loaded), [collection, asked], [collection, asked, *outputs],
-                  api_visibility="private")
+        demo.load(page_errors(loaded), [collection, asked],
+                  [collection, asked, *outputs, *writers], api_visibility="private")
         # The followed feeds change on the Feeds tab, in other browsers and with the
         # collection picked: read again.
         menu = feed_menu_updater(page_feeds, access)
@@ -480,7 +482,8 @@ def articles_view(system: RagSystem, collection: str | None = None
 
 def articles_tab(system: RagSystem, feeds: PageFeeds, header_stats: gr.Markdown,
                  collection: gr.Dropdown, access: PageAccess | None = None, *,
-                 max_upload_mb: int, max_upload_chars: int) -> list[gr.components.Component]:
+                 max_upload_mb: int, max_upload_chars: int,
+                 writers: list[gr.Button] | None = None) -> list[gr.components.Component]:
     """The Articles tab, of the ``collection`` picked: upload files or fetch links, see and
     delete its articles; the ``ingest``, ``ingest_links`` and ``delete`` APIs. Returns the
     table and stats it shows (``articles_view``), for the tabs that change them."""
@@ -557,6 +560,8 @@ def articles_tab(system: RagSystem, feeds: PageFeeds, header_stats: gr.Markdown,
                 *articles_view(system, collection))
 
     view = [table, stats]
+    if writers is not None:
+        writers.extend([add, fetch, remove])
     add.click(ingest, [files, collection], [status, *view], api_name="ingest",
               concurrency_id="write", concurrency_limit=1).then(
         lambda s: (None, s), [stats], [files, header_stats], api_visibility="private")
@@ -574,7 +579,8 @@ def articles_tab(system: RagSystem, feeds: PageFeeds, header_stats: gr.Markdown,
 
 def feeds_tab(system: RagSystem, feeds: PageFeeds, view: list[gr.components.Component],
               header_stats: gr.Markdown, collection: gr.Dropdown,
-              feed_menu: gr.Dropdown, access: PageAccess | None = None) -> gr.Dataframe:
+              feed_menu: gr.Dropdown, access: PageAccess | None = None, *,
+              writers: list[gr.Button] | None = None) -> gr.Dataframe:
     """The Feeds tab, of the ``collection`` picked: follow, sync and remove its feeds (the
     ``add_feed``, ``sync_feeds`` and ``remove_feed`` APIs); a sync refreshes the Articles
     tab's ``view``, and each change the Briefing tab's ``feed_menu``. Returns the feeds'
@@ -649,6 +655,8 @@ def feeds_tab(system: RagSystem, feeds: PageFeeds, view: list[gr.components.Comp
     def pick_feed(evt: gr.SelectData) -> str:
         return str(evt.row_value[0]) if evt.row_value else ""
 
+    if writers is not None:
+        writers.extend([feed_add, feed_sync, feed_remove])
     # The background sync changes the table: shown without a reload.
     gr.Timer(15).tick(feeds_view, [collection], [feeds_table], api_visibility="private")
     menu = feed_menu_updater(feeds, access)

@@ -275,6 +275,15 @@ class KeyStore:
         self._touch(key.id)
         return key
 
+    def grant_of(self, given: str, what: str = "the key") -> Grant:
+        """The grant of the live key ``given``; a wrong or revoked one is a NotAllowedError
+        naming ``what`` (``rag mcp`` reads ``RAG_MCP_KEY`` so on every tool call)."""
+        key = self.verify(given)
+        if key is None:
+            raise NotAllowedError(f"{what} is not a key of this index, or it was revoked: "
+                                  "`rag keys list` shows the keys")
+        return key.grant
+
     def _touch(self, key_id: str) -> None:
         now = time.monotonic()
         with self._lock:

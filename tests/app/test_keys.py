@@ -97,3 +97,30 @@ def test_logins_are_checked_and_a_revoked_key_is_logged_out(page):
     store.revoke("temp")
     with pytest.raises(httpx.HTTPStatusError, match="401 Unauthorized"):
         temp.predict(CRANE, "", api_name="/ask")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_page_of_a_read_key_shows_its_collections_and_no_write_buttons(browser, page):
+    _, _, url, keys = page
+    context = browser.new_context()
+    try:
+        tab = context.new_page()
+        tab.goto(url)
+        password = tab.locator("input[type=password]")
+        password.wait_for(timeout=30_000)
+        assert "your key's name" in tab.locator("body").inner_text()
+        tab.locator("input:not([type=password])").first.fill("ana")
+        password.fill(keys["ana"])
+        tab.get_by_role("button", name="Login").click()
+        tab.get_by_role("tab", name="Articles").click()
+        add = tab.locator("#rag-add")
+        add.wait_for(timeout=30_000)
+        tab.wait_for_function(
+            "() => document.querySelector('#rag-add').disabled", timeout=30_000)
+        assert tab.locator("#rag-delete").is_disabled()
+        tab.locator("#rag-collection input").first.click()
+        options = tab.get_by_role("option").all_inner_texts()
+        assert [o.split()[-1] for o in options if o.strip()] == ["default"]  # "✓ default"
+    finally:
+        context.close()

@@ -205,3 +205,32 @@ def test_failed_authentications_are_throttled(index):
             assert ana.get("/v1/collections").status_code == 429
     finally:
         server.stop()
+
+
+def test_mcp_tools_read_only_the_keys_collections(index):
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from serve.mcp_server import build_mcp
+
+    system, store, _ = index
+    key, secret = store.create("mcp-reader", "read", ["desk"])
+    server = build_mcp(system, lambda: store.grant_of(secret, "RAG_MCP_KEY"))
+
+    def call(name, **arguments):
+        import asyncio
+
+        result = asyncio.run(server.call_tool(name, arguments))
+        if result.is_error:
+            raise ToolError(result.content[0].text)
+        return result.structured_content
+
+    assert [c["name"] for c in call("list_collections")["collections"]] == ["desk"]
+    assert {a["collection"] for a in call("list_articles")["articles"]} == {"desk"}
+    assert {p["collection"] for p in call("search", query="harbour crane")["passages"]} == {
+        "desk"}
+    assert {c["collection"] for c in call("ask", question=CRANE)["citations"]} == {"desk"}
+    with pytest.raises(ToolError, match=r"no collection 'default': `rag collections list`"):
+        call("ask", question=CRANE, collection="default")
+    store.revoke(key.id)
+    with pytest.raises(ToolError, match="RAG_MCP_KEY is not a key of this index"):
+        call("list_collections")
