@@ -124,3 +124,22 @@ def test_the_page_of_a_read_key_shows_its_collections_and_no_write_buttons(brows
         assert [o.split()[-1] for o in options if o.strip()] == ["default"]  # "✓ default"
     finally:
         context.close()
+
+
+def test_failed_logins_on_the_page_are_throttled(page):
+    from app import create_server_app
+    from serve.limits import ServeSettings
+    from serve.server import start
+
+    system, _, _, keys = page
+    server = start(create_server_app(system, ServeSettings(auth_failures=2)))
+    try:
+        def log_in(password: str) -> httpx.Response:
+            return httpx.post(server.url + "login", data={"username": "ana",
+                                                          "password": password})
+
+        assert [log_in("wrong").status_code for _ in range(2)] == [400, 400]
+        throttled = log_in(keys["ana"])
+        assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) >= 1
+    finally:
+        server.stop()
