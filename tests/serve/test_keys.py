@@ -234,3 +234,45 @@ def test_mcp_tools_read_only_the_keys_collections(index):
     store.revoke(key.id)
     with pytest.raises(ToolError, match="RAG_MCP_KEY is not a key of this index"):
         call("list_collections")
+
+
+def test_two_servers_over_one_postgresql_share_the_keys(fake_embedder):
+    """pgvector: the keys live in the database, so a key made through one server's store is
+    good on another server, and revoked there from its next request."""
+    import os
+    import uuid
+
+    from serve.api import create_api
+    from serve.limits import ServeSettings
+    from serve.server import start
+
+    dsn = os.environ.get("RAG_PG_DSN")
+    if not dsn:
+        if os.environ.get("CI"):
+            pytest.fail("in CI the pgvector tests must run: RAG_PG_DSN is not set")
+        pytest.skip("RAG_PG_DSN is not set: no PostgreSQL to serve the keys from")
+    name = f"test_keys_{uuid.uuid4().hex[:8]}"
+    config = Config(index_backend="pgvector", index_dir=name, pg_dsn=dsn)
+    systems = [RagSystem(config, embedder=fake_embedder, create=True) for _ in range(2)]
+    systems[0].ingest(DESK)
+    servers = [start(create_api(s, ServeSettings())) for s in systems]
+    try:
+        key, secret = open_key_store(systems[0].config).create("ana", "read", ["default"])
+        for server in servers:
+            with client(server.url, secret) as ana:
+                assert titles(ana) == DESK_TITLES
+            with httpx.Client(base_url=server.url) as nobody:
+                assert nobody.get("/v1/articles").status_code == 401
+        open_key_store(systems[1].config).revoke(key.id)
+        for server in servers:
+            with client(server.url, secret) as ana:
+                assert ana.get("/v1/articles").status_code == 401
+    finally:
+        for server in servers:
+            server.stop()
+        import psycopg
+
+        from rag.index.store import schema_for
+
+        with psycopg.connect(dsn, autocommit=True) as db:
+            db.execute(f'DROP SCHEMA IF EXISTS "{schema_for(name)}" CASCADE')
