@@ -722,8 +722,11 @@ def create_server_app(system: RagSystem, settings: ServeSettings,
         max_file_size=f"{settings.max_upload_mb}mb", css_paths=[STYLE], theme=THEME))
 
 
-def _warn_about_access(settings: ServeSettings) -> None:
-    if settings.api_keys:
+def _warn_about_access(settings: ServeSettings, keys_made: bool = False) -> None:
+    if keys_made:
+        print("The page asks for a login: a key's name and the key (rag keys list shows them)",
+              flush=True)
+    elif settings.api_keys:
         if not settings.auth:
             print("The page asks for a login: any user name, a RAG_API_KEY key as the password",
                   flush=True)
@@ -750,7 +753,7 @@ def main(argv: list[str] | None = None) -> None:
     feeds = PageFeeds(system)
     try:
         app = create_server_app(system, settings, feeds)
-        _warn_about_access(settings)
+        _warn_about_access(settings, open_key_store(config).any())
         if config.feeds_background:
             # Due feeds sync in threads of their own: questions are never kept waiting.
             followed = feeds.start()
