@@ -180,6 +180,7 @@ class KeyStore:
         # process, not per request. The row is still read each time: a revocation shows at once.
         self._verified: set[tuple[str, str, bytes]] = set()
         self._touched: dict[str, float] = {}
+        self._any = False
         self._lock = threading.Lock()
 
     # --- what a subclass provides -----------------------------------------------------------
@@ -249,8 +250,11 @@ class KeyStore:
         return key
 
     def any(self) -> bool:
-        """Whether any key was ever made (revoked ones count: the server stays closed)."""
-        return bool(self._rows(f"SELECT 1 FROM {TABLE} LIMIT 1"))
+        """Whether any key was ever made (revoked ones count: the server stays closed). Rows
+        are never deleted, so once true it is remembered instead of read again."""
+        if not self._any:
+            self._any = bool(self._rows(f"SELECT 1 FROM {TABLE} LIMIT 1"))
+        return self._any
 
     def verify(self, given: str) -> ApiKey | None:
         """The live key ``given`` is, or None (malformed, unknown, wrong or revoked)."""
