@@ -25,10 +25,12 @@ from fastapi import FastAPI
 from rag import Answer, BadInputError, Config, RagError, RagSystem, get_system
 from rag.answering import BACKENDS
 from rag.feeds import FeedService, FetchError, brief_feed, format_interval, load_urls
+from rag.keys import Grant, open_key_store
 from rag.retrieval import make_filters
 from rag.retrieval.dates import reference_day
 from rag.types import StageDone
 from rag.uploads import DEFAULT_MAX_UPLOAD_CHARS, DEFAULT_MAX_UPLOAD_MB, ingest_uploads
+from serve.access import Keys, PageLogin
 from serve.errors import log_failure
 from serve.limits import ServeSettings
 from serve.server import create_app, serve_forever
@@ -99,6 +101,40 @@ def page_errors(handler: Callable[..., T]) -> Callable[..., T]:
     return shown
 
 
+class PageAccess:
+    """Who is on the page: each event reads the grant of the key its session logged in with
+    (``serve.access``: ``gr.Request.username``), so a person sees and changes only their
+    collections, and a read key changes nothing; with no login, everything."""
+
+    def __init__(self, system: RagSystem,
+                 grant_of: Callable[[str | None], Grant] | None = None) -> None:
+        self.system = system
+        self.grant_of = grant_of
+
+    def grant(self, request: gr.Request | None) -> Grant:
+        if self.grant_of is None:
+            return Grant.everything()
+        return self.grant_of(getattr(request, "username", None))
+
+    def names(self, request: gr.Request | None) -> list[str]:
+        """The collections the pickers offer."""
+        grant = self.grant(request)
+        return [n for n in self.system.collection_names() if grant.opens(n)]
+
+    def one(self, request: gr.Request | None, collection: str | None, *, role: str = "read",
+            what: str = "this") -> str:
+        """The collection an event reads or writes (none picked: the key's first, or the
+        page's); one the key does not open is refused as one that does not exist."""
+        names = self.grant(request).select(collection or None, role=role, one=True, what=what)
+        return names[0] if names else (collection or self.system.collections[0])
+
+    def over(self, request: gr.Request | None, collections: str | list[str] | None
+             ) -> RagSystem:
+        """The system over the collections asked (none: the key's, or the page's)."""
+        names = self.grant(request).select(collections or None)
+        return self.system if names is None else self.system.over(collections or list(names))
+
+
 class PageFeeds:
     """The feeds of each collection the page shows (feeds belong to one): a FeedService per
     collection, made on first use and, with ``background``, syncing in a thread of its own
@@ -138,56 +174,66 @@ class PageFeeds:
 
 def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
               max_upload_chars: int = DEFAULT_MAX_UPLOAD_CHARS,
-              feeds: FeedService | PageFeeds | None = None) -> gr.Blocks:
+              feeds: FeedService | PageFeeds | None = None,
+              access: PageAccess | None = None) -> gr.Blocks:
     """The Gradio page over ``system``: a header with the collection picked, then the Chat,
     Briefing, Articles and Feeds tabs (one builder each). ``feeds``: the first collection's
-    FeedService, or every collection's (:class:`PageFeeds`)."""
+    FeedService, or every collection's (:class:`PageFeeds`); ``access``: who may see and do
+    what (default: everyone everything)."""
     page_feeds = feeds if isinstance(feeds, PageFeeds) else PageFeeds(system, feeds)
+    access = access or PageAccess(system)
+    writers: list[gr.Button] = []  # what a read key may not use: disabled on its page
     with gr.Blocks(title="News RAG: cited answers") as demo:
         header_stats, collection = header(system)
         with gr.Tabs():
             with gr.Tab("Chat"), gr.Row(equal_height=False):
-                asked = chat_tab(system)
+                asked = chat_tab(system, access)
             with gr.Tab("Briefing") as briefing, gr.Row(equal_height=False):
-                feed_menu = briefing_tab(system, page_feeds, collection)
+                feed_menu = briefing_tab(system, page_feeds, collection, access)
             with gr.Tab("Articles"), gr.Row(equal_height=False):
-                view = articles_tab(system, page_feeds, header_stats, collection,
+                view = articles_tab(system, page_feeds, header_stats, collection, access,
                                     max_upload_mb=max_upload_mb,
-                                    max_upload_chars=max_upload_chars)
+                                    max_upload_chars=max_upload_chars, writers=writers)
             with gr.Tab("Feeds"), gr.Column():
                 feeds_table = feeds_tab(system, page_feeds, view, header_stats, collection,
-                                        feed_menu)
+                                        feed_menu, access, writers=writers)
 
-        def shown(name: str) -> tuple[Any, ...]:
+        def shown(name: str, request: gr.Request) -> tuple[Any, ...]:
+            name = access.one(request, name)
             rows, stats = articles_view(system, name)
             return rows, stats, stats, feed_rows(page_feeds(name).feeds())
 
-        def loaded(name: str, asking: list[str] | None) -> tuple[Any, ...]:
-            # Collections made since the page was built join the pickers.
-            names = system.collection_names()
-            name = name if name in names else system.collections[0]
-            asking = [n for n in asking or [] if n in names] or list(system.collections)
+        def loaded(name: str, asking: list[str] | None, request: gr.Request) -> tuple[Any, ...]:
+            # Collections made since the page was built join the pickers; a key's own only.
+            names = access.names(request)
+            default = [n for n in system.collections if n in names] or names[:1]
+            name = name if name in names else (default or [system.collections[0]])[0]
+            asking = [n for n in asking or [] if n in names] or default
+            writes = access.grant(request).allows("write")
             return (gr.update(choices=names, value=name), gr.update(choices=names, value=asking),
-                    *shown(name))
+                    *shown(name, request), *[gr.update(interactive=writes) for _ in writers])
 
         outputs = [*view, header_stats, feeds_table]
         collection.change(page_errors(shown), [collection], outputs, api_visibility="private")
-        demo.load(page_errors(loaded), [collection, asked], [collection, asked, *outputs],
-                  api_visibility="private")
+        demo.load(page_errors(loaded), [collection, asked],
+                  [collection, asked, *outputs, *writers], api_visibility="private")
         # The followed feeds change on the Feeds tab, in other browsers and with the
         # collection picked: read again.
-        menu = feed_menu_updater(page_feeds)
+        menu = feed_menu_updater(page_feeds, access)
         for event in (demo.load, briefing.select, collection.change):
             event(menu, [feed_menu, collection], [feed_menu], api_visibility="private")
     return demo
 
 
-def feed_menu_updater(feeds: PageFeeds) -> Callable[[str | None, str], gr.Dropdown]:
+def feed_menu_updater(feeds: PageFeeds, access: PageAccess | None = None
+                      ) -> Callable[..., gr.Dropdown]:
     """The event that refreshes the Briefing tab's feed menu: the feeds the collection picked
     (default: the page's first) follows now, the chosen one kept while it is still followed."""
+    access = access or PageAccess(feeds.system)
 
-    def refresh_feed_menu(current: str | None, collection: str = "") -> gr.Dropdown:
-        choices = feed_choices(feeds(collection or feeds.system.collections[0]).feeds())
+    def refresh_feed_menu(current: str | None, collection: str = "",
+                          request: gr.Request = None) -> gr.Dropdown:  # type: ignore[assignment]
+        choices = feed_choices(feeds(access.one(request, collection)).feeds())
         return gr.Dropdown(choices=choices, value=chosen_feed(choices, current))
 
     return refresh_feed_menu
@@ -216,10 +262,11 @@ def collections_picker(system: RagSystem) -> gr.Dropdown:
                        elem_id="rag-ask-collections", interactive=True)
 
 
-def chat_tab(system: RagSystem) -> gr.Dropdown:
+def chat_tab(system: RagSystem, access: PageAccess | None = None) -> gr.Dropdown:
     """The Chat tab: answers streamed into the conversation, the sources of the answer chosen
     beside it; the ``chat`` (the tab's own event) and ``ask`` APIs. Returns its picker of the
     collections asked."""
+    access = access or PageAccess(system)
     turns = gr.State([])
     with gr.Column(scale=3, min_width=330):
         asked = collections_picker(system)
@@ -237,10 +284,15 @@ def chat_tab(system: RagSystem) -> gr.Dropdown:
 
     def respond(message: str, turns: list[Turn], k: float, backend: str,
                 only_sources: str = "", since: str = "", until: str = "",
-                as_of: str = "", collections: list[str] | None = None
+                as_of: str = "", collections: list[str] | None = None,
+                request: gr.Request = None,  # type: ignore[assignment]
                 ) -> Iterator[tuple[Any, ...]]:
-        yield from chat_reply(system, message, turns, int(k), backend, only_sources, since,
-                              until, as_of, collections)
+        try:
+            asked = access.over(request, collections)
+        except SHOWN_ERRORS as exc:
+            raise gr.Error(str(exc)) from None
+        yield from chat_reply(asked, message, turns, int(k), backend, only_sources, since,
+                              until, as_of)
 
     def select_answer(turns: list[Turn], evt: gr.SelectData) -> str:
         index = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
@@ -248,11 +300,12 @@ def chat_tab(system: RagSystem) -> gr.Dropdown:
         return sources_html(turn.answer if turn else None)
 
     @page_errors
-    def api_ask(question: str, collection: str = "") -> dict[str, Any]:
+    def api_ask(question: str, collection: str = "",
+                request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
         """Answer ``question`` (from ``collection``: a name, or several separated by commas;
         default: the page's); returns the JSON of ``rag ask --json`` (answer, citations...)."""
         names = [n.strip() for n in (collection or "").split(",") if n.strip()]
-        return (system.over(names) if names else system).ask(question).to_json()
+        return access.over(request, names).ask(question).to_json()
 
     chat_io = dict(inputs=[box, turns, *settings, asked], outputs=[chatbot, turns, sources, box])
     box.submit(respond, **chat_io, api_name="chat", concurrency_limit=None)
@@ -270,7 +323,8 @@ LAST_VISIT = "Since I last checked"
 FIRST_VISIT = "The first briefing asked from this browser: the last 24 hours."
 
 
-def briefing_tab(system: RagSystem, feeds: PageFeeds, collection: gr.Dropdown) -> gr.Dropdown:
+def briefing_tab(system: RagSystem, feeds: PageFeeds, collection: gr.Dropdown,
+                 access: PageAccess | None = None) -> gr.Dropdown:
     """The Briefing tab, of the ``collection`` picked: what's new in the last day or week, or
     since this browser last asked, on everything or a topic, of every article or one followed
     feed's (its stored briefing for the last 24 hours, as ``POST /v1/brief`` serves it), each
@@ -279,6 +333,7 @@ def briefing_tab(system: RagSystem, feeds: PageFeeds, collection: gr.Dropdown) -
     # The day this browser last asked for a briefing, in its localStorage (Gradio encrypts it
     # with a key made at each start, so a restarted server starts afresh).
     checked = gr.BrowserState(None, storage_key="news-rag-last-briefing")
+    access = access or PageAccess(system)
     with gr.Column(scale=3, min_width=330):
         with gr.Row():
             span = gr.Radio([*BRIEFING_SPANS, LAST_VISIT], value="Last 24 hours",
@@ -299,12 +354,13 @@ def briefing_tab(system: RagSystem, feeds: PageFeeds, collection: gr.Dropdown) -
                           padding=True, container=True, show_label=True)
 
     def show(span_label: str, topic_text: str, as_of_text: str, feed_id: str | None,
-             last: str | None, picked: str = "") -> tuple[str, str, str]:
+             last: str | None, picked: str = "",
+             request: gr.Request = None) -> tuple[str, str, str]:  # type: ignore[assignment]
         since, note = BRIEFING_SPANS.get(span_label, "24h"), None
         if span_label == LAST_VISIT:
             since, note = (last, None) if last else ("24h", FIRST_VISIT)
         try:
-            answer = page_brief(system.over(picked or system.collections[0]), since,
+            answer = page_brief(system.over(access.one(request, picked)), since,
                                 _blank(topic_text), _blank(as_of_text), _blank(feed_id))
         except SHOWN_ERRORS as exc:
             return briefing_panel(None, error=str(exc)), gr.skip(), gr.skip()
@@ -313,10 +369,11 @@ def briefing_tab(system: RagSystem, feeds: PageFeeds, collection: gr.Dropdown) -
 
     @page_errors
     def api_brief(since: str = "24h", topic: str = "", as_of: str = "",
-                  feed: str = "", collection: str = "") -> dict[str, Any]:
+                  feed: str = "", collection: str = "",
+                  request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
         """What's new ``since`` (24h, 7d, a date...), of one followed ``feed`` if given, in
         ``collection`` (default: the page's); the JSON of ``rag brief --json``."""
-        briefed = system.over(collection) if collection else system
+        briefed = access.over(request, collection)
         return page_brief(briefed, since or "24h", _blank(topic), _blank(as_of),
                           _blank(feed)).to_json()
 
@@ -424,8 +481,9 @@ def articles_view(system: RagSystem, collection: str | None = None
 
 
 def articles_tab(system: RagSystem, feeds: PageFeeds, header_stats: gr.Markdown,
-                 collection: gr.Dropdown, *, max_upload_mb: int,
-                 max_upload_chars: int) -> list[gr.components.Component]:
+                 collection: gr.Dropdown, access: PageAccess | None = None, *,
+                 max_upload_mb: int, max_upload_chars: int,
+                 writers: list[gr.Button] | None = None) -> list[gr.components.Component]:
     """The Articles tab, of the ``collection`` picked: upload files or fetch links, see and
     delete its articles; the ``ingest``, ``ingest_links`` and ``delete`` APIs. Returns the
     table and stats it shows (``articles_view``), for the tabs that change them."""
@@ -433,6 +491,7 @@ def articles_tab(system: RagSystem, feeds: PageFeeds, header_stats: gr.Markdown,
         # No file_types: Gradio would refuse a whole mixed upload; ingest_uploads refuses just
         # the odd file, with its reason.
         files = gr.File(file_count="multiple", label="Upload articles", elem_id="rag-upload")
+        access = access or PageAccess(system)
         add = gr.Button("Add to index", variant="primary", elem_id="rag-add")
         status = gr.Markdown(elem_id="rag-status")
         gr.Markdown(f"Types: .txt .md .html .json .jsonl, up to {max_upload_mb} MB each. "
@@ -451,8 +510,10 @@ def articles_tab(system: RagSystem, feeds: PageFeeds, header_stats: gr.Markdown,
 
     @page_errors
     def ingest(files: list[str] | None, collection: str = "",
-               progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
-        into = system.over(collection or system.collections[0])
+               progress: gr.Progress = gr.Progress(),  # noqa: B008
+               request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
+        collection = access.one(request, collection, role="write", what="adding articles")
+        into = system.over(collection)
         if not files:
             return "Choose one or more files first.", *articles_view(system, collection)
         progress(0, desc=f"Reading {len(files)} file(s)")
@@ -466,8 +527,10 @@ def articles_tab(system: RagSystem, feeds: PageFeeds, header_stats: gr.Markdown,
 
     @page_errors
     def fetch_links(text: str, collection: str = "",
-                    progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
-        into = system.over(collection or system.collections[0])
+                    progress: gr.Progress = gr.Progress(),  # noqa: B008
+                    request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
+        collection = access.one(request, collection, role="write", what="adding articles")
+        into = system.over(collection)
         links = split_links(text)
         if not links:
             return ("Paste one or more links first.", gr.skip(),
@@ -485,7 +548,9 @@ def articles_tab(system: RagSystem, feeds: PageFeeds, header_stats: gr.Markdown,
         return str(evt.row_value[-1]) if evt.row_value else ""
 
     @page_errors
-    def delete(article_id: str, collection: str = "") -> tuple[Any, ...]:
+    def delete(article_id: str, collection: str = "",
+               request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
+        collection = access.one(request, collection, role="write", what="deleting articles")
         ids = [i for i in (article_id or "").replace(",", " ").split() if i]
         if not ids:
             return ("Click a row of the table, then Delete.", "",
@@ -495,6 +560,8 @@ def articles_tab(system: RagSystem, feeds: PageFeeds, header_stats: gr.Markdown,
                 *articles_view(system, collection))
 
     view = [table, stats]
+    if writers is not None:
+        writers.extend([add, fetch, remove])
     add.click(ingest, [files, collection], [status, *view], api_name="ingest",
               concurrency_id="write", concurrency_limit=1).then(
         lambda s: (None, s), [stats], [files, header_stats], api_visibility="private")
@@ -512,7 +579,8 @@ def articles_tab(system: RagSystem, feeds: PageFeeds, header_stats: gr.Markdown,
 
 def feeds_tab(system: RagSystem, feeds: PageFeeds, view: list[gr.components.Component],
               header_stats: gr.Markdown, collection: gr.Dropdown,
-              feed_menu: gr.Dropdown) -> gr.Dataframe:
+              feed_menu: gr.Dropdown, access: PageAccess | None = None, *,
+              writers: list[gr.Button] | None = None) -> gr.Dataframe:
     """The Feeds tab, of the ``collection`` picked: follow, sync and remove its feeds (the
     ``add_feed``, ``sync_feeds`` and ``remove_feed`` APIs); a sync refreshes the Articles
     tab's ``view``, and each change the Briefing tab's ``feed_menu``. Returns the feeds'
@@ -537,16 +605,20 @@ def feeds_tab(system: RagSystem, feeds: PageFeeds, view: list[gr.components.Comp
         feed_remove = gr.Button("Remove", variant="stop", scale=1, elem_id="rag-feed-remove")
     feed_status = gr.Markdown(elem_id="rag-feed-status")
 
+    access = access or PageAccess(system)
+
     def of(collection: str) -> FeedService:
         return feeds(collection or system.collections[0])
 
     @page_errors
-    def feeds_view(collection: str = "") -> list[list[Any]]:
-        return feed_rows(of(collection).feeds())
+    def feeds_view(collection: str = "",
+                   request: gr.Request = None) -> list[list[Any]]:  # type: ignore[assignment]
+        return feed_rows(of(access.one(request, collection)).feeds())
 
     @page_errors
-    def add_feed(url: str, every: str, keep: float | None,
-                 collection: str = "") -> tuple[Any, ...]:
+    def add_feed(url: str, every: str, keep: float | None, collection: str = "",
+                 request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
+        collection = access.one(request, collection, role="write", what="following feeds")
         try:
             feed = of(collection).add((url or "").strip(), every=_blank(every),
                                       keep_days=float(keep) if keep else None)
@@ -557,7 +629,9 @@ def feeds_tab(system: RagSystem, feeds: PageFeeds, view: list[gr.components.Comp
                 feeds_view(collection))
 
     @page_errors
-    def sync_feeds(selected: str, collection: str = "") -> tuple[Any, ...]:
+    def sync_feeds(selected: str, collection: str = "",
+                   request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
+        collection = access.one(request, collection, role="write", what="syncing feeds")
         service = of(collection)
         try:
             chosen = [service.feed(i) for i in (selected or "").replace(",", " ").split()]
@@ -568,7 +642,9 @@ def feeds_tab(system: RagSystem, feeds: PageFeeds, view: list[gr.components.Comp
         return sync_markdown(reports), feeds_view(collection), *articles_view(system, collection)
 
     @page_errors
-    def remove_feed(selected: str, collection: str = "") -> tuple[Any, ...]:
+    def remove_feed(selected: str, collection: str = "",
+                    request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
+        collection = access.one(request, collection, role="write", what="removing feeds")
         try:
             feed, _ = of(collection).remove((selected or "").strip())
         except SHOWN_ERRORS as exc:
@@ -579,9 +655,11 @@ def feeds_tab(system: RagSystem, feeds: PageFeeds, view: list[gr.components.Comp
     def pick_feed(evt: gr.SelectData) -> str:
         return str(evt.row_value[0]) if evt.row_value else ""
 
+    if writers is not None:
+        writers.extend([feed_add, feed_sync, feed_remove])
     # The background sync changes the table: shown without a reload.
     gr.Timer(15).tick(feeds_view, [collection], [feeds_table], api_visibility="private")
-    menu = feed_menu_updater(feeds)
+    menu = feed_menu_updater(feeds, access)
     feed_add.click(add_feed, [feed_url, feed_every, feed_keep, collection],
                    [feed_status, feed_chosen, feeds_table], api_name="add_feed").then(
         menu, [feed_menu, collection], [feed_menu], api_visibility="private")
@@ -635,15 +713,20 @@ def create_server_app(system: RagSystem, settings: ServeSettings,
                       feeds: FeedService | PageFeeds | None = None) -> FastAPI:
     """What ``python app.py`` serves: the page of ``build_app`` mounted at ``/`` of the API
     app, under the access policy of ``settings`` (``serve.access``)."""
+    login = PageLogin(settings, Keys(settings, open_key_store(system.config)))
     demo = build_app(system, max_upload_mb=settings.max_upload_mb,
-                     max_upload_chars=settings.max_upload_chars, feeds=feeds)
+                     max_upload_chars=settings.max_upload_chars, feeds=feeds,
+                     access=PageAccess(system, login.grant_of_user))
     demo.queue(default_concurrency_limit=8)
-    return create_app(system, settings, page=demo, page_options=dict(
+    return create_app(system, settings, page=demo, login=login, page_options=dict(
         max_file_size=f"{settings.max_upload_mb}mb", css_paths=[STYLE], theme=THEME))
 
 
-def _warn_about_access(settings: ServeSettings) -> None:
-    if settings.api_keys:
+def _warn_about_access(settings: ServeSettings, keys_made: bool = False) -> None:
+    if keys_made:
+        print("The page asks for a login: a key's name and the key (rag keys list shows them)",
+              flush=True)
+    elif settings.api_keys:
         if not settings.auth:
             print("The page asks for a login: any user name, a RAG_API_KEY key as the password",
                   flush=True)
@@ -670,7 +753,7 @@ def main(argv: list[str] | None = None) -> None:
     feeds = PageFeeds(system)
     try:
         app = create_server_app(system, settings, feeds)
-        _warn_about_access(settings)
+        _warn_about_access(settings, open_key_store(config).any())
         if config.feeds_background:
             # Due feeds sync in threads of their own: questions are never kept waiting.
             followed = feeds.start()

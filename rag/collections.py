@@ -146,6 +146,13 @@ def _feeds_base(config: Config) -> Path:
     return Path(config.index_dir)
 
 
+def not_found(name: str) -> CollectionNotFoundError:
+    """The error of a collection that is not there, naming it and no other (a server refuses a
+    collection outside a key's list with exactly this: existence is not leaked)."""
+    return CollectionNotFoundError(f"no collection {name!r}: `rag collections list` shows them, "
+                                   f"`rag collections create {name}` makes it")
+
+
 class Collections:
     """The collections of the index ``config`` names (its ``index_dir``, backend and database):
     list, create, delete. ``default`` always is one (the index itself, made on first use) and
@@ -189,9 +196,7 @@ class Collections:
             have = set(self.names()) if self.backend == "pgvector" else None
             for name in named:
                 if not (name in have if have is not None else self._folder_holds_index(name)):
-                    raise CollectionNotFoundError(
-                        f"no collection {name!r}: `rag collections list` shows them, "
-                        f"`rag collections create {name}` makes it")
+                    raise not_found(name)
         return checked
 
     def _folder_holds_index(self, name: str) -> bool:

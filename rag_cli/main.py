@@ -24,6 +24,7 @@ from rag_cli.common import (
     open_system,
 )
 from rag_cli.feeds import feeds_app, ingest_urls
+from rag_cli.keys import keys_app
 
 AsOfOption = Annotated[str | None, typer.Option(
     "--as-of", help="Ask as of this day (YYYY-MM-DD): later articles are left out, and "
@@ -342,7 +343,10 @@ def mcp(
     host: Annotated[str, typer.Option(help="With --http: interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="With --http: port.")] = 8765,
 ) -> None:
-    """MCP server over the index (stdio): tools ask, timeline, search, list_articles."""
+    """MCP server over the index (stdio): tools ask, timeline, search, list_articles. With
+    RAG_MCP_KEY set (a key of `rag keys create`), its tools read only that key's collections."""
+    import os
+
     from rag.index import check_index
     from rag.system import get_system, is_default_index
     from serve.mcp_server import build_mcp
@@ -353,7 +357,17 @@ def mcp(
         check_index(config.index_backend, config.index_dir, create=is_default_index(config))
     except RagError as exc:
         raise fail(str(exc)) from None
-    server = build_mcp(lambda: get_system(config, create=False))
+    grant = None
+    if os.environ.get("RAG_MCP_KEY", "").strip():
+        from rag.keys import open_key_store
+
+        store, given = open_key_store(config), os.environ["RAG_MCP_KEY"].strip()
+        try:
+            store.grant_of(given, "RAG_MCP_KEY")  # a wrong key is named now
+        except RagError as exc:
+            raise fail(str(exc)) from None
+        grant = lambda: store.grant_of(given, "RAG_MCP_KEY")  # noqa: E731 - on every call
+    server = build_mcp(lambda: get_system(config, create=False), grant)
     if http:
         server.run("streamable-http", host=host, port=port)
     else:
@@ -362,6 +376,7 @@ def mcp(
 
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(collections_app, name="collections")
+app.add_typer(keys_app, name="keys")
 
 
 @app.command("eval", add_help_option=False,

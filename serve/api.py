@@ -22,12 +22,13 @@ from rag.chain import CheckedAsk
 from rag.errors import BadInputError, RagError
 from rag.feeds import brief_feed
 from rag.ingest import IngestReport
+from rag.keys import Grant, open_key_store
 from rag.retrieval import make_filters
 from rag.system import RagSystem, check_ask
 from rag.types import Answer
 from rag.uploads import cap_upload, ingest_uploads
 from serve import openai_compat as oa
-from serve.access import AccessPolicy, PageLogin
+from serve.access import AccessPolicy, Keys, PageLogin
 from serve.errors import ApiError, add_error_handlers, error_of
 from serve.limits import BodyLimit, ServeSettings
 from serve.schemas import (
@@ -58,16 +59,18 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
     access policy of ``serve.access`` (``page_login``: the page's, when one is mounted); any ASGI
     server runs it (``serve.server.start`` or ``uvicorn.run(api)``)."""
     settings = settings or ServeSettings.from_env()
+    page_login = page_login or PageLogin(settings, Keys(settings, open_key_store(system.config)))
     api = FastAPI(title="news-rag API", version="1",
                   description="Cited answers over news articles: OpenAI-compatible chat "
                   "completions (model `news-rag`, structured `citations` beside the text) and "
-                  "REST routes. With RAG_API_KEY set, every /v1 route needs "
-                  "`Authorization: Bearer <key>`.")
+                  "REST routes. With RAG_API_KEY set or a key made (`rag keys create`), every "
+                  "/v1 route needs `Authorization: Bearer <key>`; a key reads only its "
+                  "collections, and writes need a write (or admin) key.")
     add_error_handlers(api)
     api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # type: ignore[arg-type]
     # Added last, so it runs first: who may ask is decided before a body is read.
     api.add_middleware(AccessPolicy, settings=settings,  # type: ignore[arg-type]
-                       page=page_login or PageLogin(settings))
+                       page=page_login)
 
     v1 = APIRouter(prefix="/v1", responses=_ERRORS)
 
@@ -86,7 +89,7 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
         "description": "A chat.completion, or with stream=true its chunks as server-sent "
                        "events"}})
-    async def chat_completions(body: ChatRequest) -> Any:
+    async def chat_completions(body: ChatRequest, request: Request) -> Any:
         """OpenAI chat completions. ``content``: the short answer, the answer with [n]
         markers, a Sources list (a timeline answer: its dated list); the verified citations
         ride in the extra top-level ``citations`` field (on the last chunk of a stream). Extra
@@ -99,7 +102,7 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
         question, history = oa.split_messages(body.messages)
         # Checked before a stream begins: its status is sent with the first chunk. In a
         # thread: the first question to an LLM backend loads its model.
-        target = await run_in_threadpool(_over, system, body.collection)
+        target = await run_in_threadpool(_over, system, body.collection, _grant(request))
         asked = await run_in_threadpool(_checked, target, body, question, history)
         if not body.stream:
             return oa.completion(await run_in_threadpool(target.ask, asked))
@@ -109,18 +112,18 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
                                           "X-Accel-Buffering": "no"})
 
     @v1.post("/ask", tags=["rest"], response_model=AnswerResponse)
-    def ask(body: AskRequest) -> dict[str, Any]:
+    def ask(body: AskRequest, request: Request) -> dict[str, Any]:
         """A cited answer: exactly the JSON of ``rag ask --json``."""
-        target = _over(system, body.collection)
+        target = _over(system, body.collection, _grant(request))
         return target.ask(_checked(target, body, body.question, body.history)).to_json()
 
     @v1.post("/brief", tags=["rest"], response_model=AnswerResponse)
-    def brief(body: BriefRequest) -> dict[str, Any]:
+    def brief(body: BriefRequest, request: Request) -> dict[str, Any]:
         """What's new: the period's main stories, each a cited sentence with its sources
         (the answer's ``briefing``): exactly the JSON of ``rag brief --json``. A followed
         ``feed``'s briefing of the last 24 hours on no topic is its stored one while fresh
         (``briefing.cached``, ``briefing.built_at``); a feed belongs to one collection."""
-        target = _over(system, body.collection)
+        target = _over(system, body.collection, _grant(request), one=bool(body.feed))
         if body.feed:
             return brief_feed(target, body.feed, since=body.since, until=body.until,
                               topic=body.topic, as_of=body.as_of).to_json()
@@ -128,10 +131,10 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
                             as_of=body.as_of).to_json()
 
     @v1.get("/articles", tags=["rest"])
-    def list_articles(collection: CollectionQuery = None) -> ArticleList:
+    def list_articles(request: Request, collection: CollectionQuery = None) -> ArticleList:
         """Indexed articles of a collection (repeat ``collection`` for several), newest first
         (undated last)."""
-        target = _over(system, collection)
+        target = _over(system, collection, _grant(request))
         rows = [ArticleOut(id=a.id, title=a.title, source=a.source, url=a.url,
                            published_at=a.published_at, chunks=n, collection=member.collection)
                 for member in (target.over(name) for name in target.collections)
@@ -150,52 +153,62 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
         to: ``collection`` in the JSON body, or a form field ``collection`` beside the files
         (default: the server's)."""
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        grant = _grant(request)
+        _require(grant, "write", "adding articles")
         if kind == "multipart/form-data":
-            report = await _ingest_files(system, request, settings)
+            report = await _ingest_files(system, request, settings, grant)
         elif kind in ("application/json", ""):
             report = await run_in_threadpool(_ingest_json, system, await _json(request),
-                                             settings)
+                                             settings, grant)
         else:
             raise ApiError(415, f"Content-Type {kind!r} is not accepted: send application/json "
                            "or multipart/form-data")
         return _report(report)
 
     @v1.delete("/articles/{article_id}", tags=["rest"])
-    def delete_article(article_id: str, collection: str | None = None) -> Deleted:
+    def delete_article(article_id: str, request: Request,
+                       collection: str | None = None) -> Deleted:
         """Remove an article (id from ``GET /v1/articles``) from a collection (default: the
         server's); 404 when it holds none."""
-        if _over(system, collection).delete([article_id]) == 0:
+        target = _over(system, collection, _grant(request), role="write", one=True,
+                       what="deleting articles")
+        if target.delete([article_id]) == 0:
             raise ApiError(404, f"no article with id {article_id!r}", param="article_id",
                            code="article_not_found")
         return Deleted(id=article_id)
 
     @v1.get("/stats", tags=["rest"])
-    def stats(collection: CollectionQuery = None) -> Stats:
+    def stats(request: Request, collection: CollectionQuery = None) -> Stats:
         """Articles, chunks, embedding model and size of the index (of its collections
         named, summed)."""
-        s = _over(system, collection).stats()
+        s = _over(system, collection, _grant(request)).stats()
         return Stats(articles=s.articles, chunks=s.chunks, model=s.model,
                      dimension=s.dimension, backend=s.backend, size_bytes=s.size_bytes)
 
     @v1.get("/collections", tags=["collections"])
-    def list_collections() -> CollectionList:
-        """The collections of the index (``default`` first): name, articles, chunks."""
-        rows = []
+    def list_collections(request: Request) -> CollectionList:
+        """The collections of the index (``default`` first) that the key opens: name,
+        articles, chunks."""
+        grant, rows = _grant(request), []
         for name in system.collection_names():
+            if not grant.opens(name):
+                continue
             s = system.over(name).stats()
             rows.append(CollectionOut(name=name, articles=s.articles, chunks=s.chunks))
         return CollectionList(data=rows)
 
     @v1.post("/collections", tags=["collections"], status_code=201)
-    def create_collection(body: CollectionIn) -> CollectionOut:
-        """Make an empty collection; 409 when the name is taken."""
+    def create_collection(body: CollectionIn, request: Request) -> CollectionOut:
+        """Make an empty collection (an admin key); 409 when the name is taken."""
+        _require(_grant(request), "admin", "making collections")
         created = system.create_collection(body.name)
         return CollectionOut(name=body.name, articles=0, chunks=created.stats().chunks)
 
     @v1.delete("/collections/{name}", tags=["collections"])
-    def delete_collection(name: str) -> dict[str, Any]:
-        """Delete a collection whole: its articles, vectors, search data and feeds (not
-        ``default``: 422); 404 when there is none."""
+    def delete_collection(name: str, request: Request) -> dict[str, Any]:
+        """Delete a collection whole (an admin key): its articles, vectors, search data and
+        feeds (not ``default``: 422); 404 when there is none."""
+        _require(_grant(request), "admin", "deleting collections")
         system.delete_collection(name)
         return {"name": name, "deleted": True}
 
@@ -214,10 +227,29 @@ CollectionQuery = Annotated[list[str] | None, Query(
                 "server's). An unknown one is a 404 naming it.")]
 
 
-def _over(system: RagSystem, collection: str | list[str] | None) -> RagSystem:
+def _grant(request: Request) -> Grant:
+    """What the request's key may do, as the access policy found it (``serve.access``)."""
+    grant = getattr(request.state, "grant", None)
+    if not isinstance(grant, Grant):  # the policy runs before every route: a bug if not
+        raise ApiError(401, "no key was checked for this request", code="invalid_api_key")
+    return grant
+
+
+def _require(grant: Grant, role: str, what: str) -> None:
+    """403 unless ``grant``'s role includes ``role``."""
+    grant.require(role, what)
+
+
+def _over(system: RagSystem, collection: str | list[str] | None, grant: Grant, *,
+          role: str = "read", one: bool = False, what: str = "this") -> RagSystem:
     """The system over the request's ``collection`` (a name or a list; None or empty: the
-    server's own): an unknown one is a 404 naming it, a bad name a 422."""
-    return system.over(collection) if collection else system
+    server's own, or for a key of some collections its list, or its first when ``one`` is
+    needed; ``Grant.select``): a role short of ``role`` is a 403; an unknown collection, or one
+    the key does not open, the same 404 naming it; a bad name a 422."""
+    names = grant.select(collection, role=role, one=one, what=what)
+    if names is None:
+        return system
+    return system.over(collection or list(names))
 
 
 def _checked(system: RagSystem, options: AskOptions, question: str,
@@ -280,12 +312,14 @@ async def _json(request: Request) -> Any:
         raise ApiError(422, "the body's JSON nests too deeply") from None
 
 
-def _ingest_json(system: RagSystem, payload: Any, settings: ServeSettings) -> IngestReport:
+def _ingest_json(system: RagSystem, payload: Any, settings: ServeSettings,
+                 grant: Grant) -> IngestReport:
     try:
         body = IngestRequest.model_validate(payload)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(), body=payload) from None
-    system = _over(system, body.collection)
+    system = _over(system, body.collection, grant, role="write", one=True,
+                   what="adding articles")
     if len(body.articles) > settings.max_articles:
         raise ApiError(413, f"{len(body.articles)} articles in one request; the limit is "
                        f"{settings.max_articles}", param="articles", code="request_too_large")
@@ -305,15 +339,16 @@ def _ingest_json(system: RagSystem, payload: Any, settings: ServeSettings) -> In
     return report
 
 
-async def _ingest_files(system: RagSystem, request: Request,
-                        settings: ServeSettings) -> IngestReport:
+async def _ingest_files(system: RagSystem, request: Request, settings: ServeSettings,
+                        grant: Grant) -> IngestReport:
     form = await request.form(max_files=1000)
     try:
         collection = form.get("collection")
         if collection is not None and not isinstance(collection, str):
             raise ApiError(422, "collection must be a form field (text), not a file",
                            param="collection")
-        system = await run_in_threadpool(_over, system, collection)
+        system = await run_in_threadpool(lambda: _over(system, collection, grant, role="write",
+                                                       one=True, what="adding articles"))
         uploads = [v for v in form.getlist("files") if isinstance(v, UploadFile)]
         if not uploads:
             raise ApiError(422, "no files: upload them in the multipart field 'files'",
@@ -380,13 +415,15 @@ def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": description} for status, description in (
         (400, "A request this server cannot serve (n > 1, an answer backend not installed)"),
-        (401, "No or a wrong API key (RAG_API_KEY is set)"),
-        (403, "A write from another origin, or a Host that is not this server's (serve/access.py)"),
+        (401, "No, a wrong or a revoked API key (RAG_API_KEY is set, or keys were made)"),
+        (403, "A write from another origin, a Host that is not this server's (serve/access.py), "
+              "or a key whose role does not allow it"),
         (404, "No such model, article, collection or route"),
         (409, "A collection of that name exists already"),
         (413, "The body, a file or the number of articles is over its limit"),
         (415, "A body that is neither JSON nor multipart"),
         (422, "A bad field, question, history, date or body, named in the message"),
+        (429, "Too many failed authentications from this address: see Retry-After"),
         (500, "A bug: the exception type and a reference; the log has the traceback"),
         (503, "The index is busy (another writer) or read-only on this server"),
         (507, "The server's disk is full: nothing was written"))}

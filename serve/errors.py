@@ -22,6 +22,7 @@ from rag.errors import (
     IndexReadOnlyError,
     RagError,
 )
+from rag.keys import NotAllowedError
 from serve import openai_compat as oa
 
 logger = logging.getLogger("serve")
@@ -75,6 +76,8 @@ def error_of(exc: Exception, what: str = "a request") -> tuple[int, dict[str, An
     for kind, status, code in COLLECTION_ERRORS:
         if isinstance(exc, kind):
             return status, oa.error_body(str(exc), param="collection", code=code)
+    if isinstance(exc, NotAllowedError):  # a key's role (rag/keys.py)
+        return 403, oa.error_body(str(exc), code="insufficient_role")
     if isinstance(exc, BadInputError | ValueError):
         return 422, oa.error_body(str(exc))
     for kind, status, code, message in UNAVAILABLE:

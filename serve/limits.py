@@ -1,11 +1,15 @@
-"""API settings (keys, size limits), bearer-token auth, and the request body cap."""
+"""API settings (keys, size limits), bearer-token auth, the throttle of failed logins, and the
+request body cap."""
 
 from __future__ import annotations
 
 import hmac
 import json
 import os
-from collections.abc import Mapping
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +27,8 @@ class ServeSettings:
     every route but ``/healthz`` needs a key, see ``serve.access``), ``RAG_ALLOWED_HOSTS`` and
     ``RAG_ALLOWED_ORIGINS`` (comma-separated, ``*`` for any: the Host names and browser origins
     accepted besides the server's own), ``RAG_API_MAX_BODY_MB``, ``RAG_MAX_UPLOAD_MB`` and
-    ``RAG_MAX_UPLOAD_CHARS``; a bad value is a ``ValueError`` naming the variable.
+    ``RAG_MAX_UPLOAD_CHARS``, ``RAG_AUTH_FAILURES`` (failed logins a client may make in a minute);
+    a bad value is a ``ValueError`` naming the variable.
 
     >>> ServeSettings.from_env({"RAG_API_KEY": "k1, k2"}).api_keys
     ('k1', 'k2')
@@ -45,9 +50,13 @@ class ServeSettings:
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
     max_upload_chars: int = DEFAULT_MAX_UPLOAD_CHARS
     max_articles: int = 1000  # per POST /v1/articles
+    # Failed authentications one client may make in a window before it gets 429 (serve.access).
+    auth_failures: int = 10
+    auth_window_s: float = 60.0
 
     def __post_init__(self) -> None:
-        for name in ("max_body_mb", "max_upload_mb", "max_upload_chars", "max_articles"):
+        for name in ("max_body_mb", "max_upload_mb", "max_upload_chars", "max_articles",
+                     "auth_failures", "auth_window_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be greater than 0. Currently, {name} is "
                                  f"{getattr(self, name)}")
@@ -74,7 +83,8 @@ class ServeSettings:
                 values[name] = listed
         for name, key, low, high in (("port", "RAG_PORT", 1, 65535),
                                      ("max_upload_mb", "RAG_MAX_UPLOAD_MB", 1, None),
-                                     ("max_upload_chars", "RAG_MAX_UPLOAD_CHARS", 1, None)):
+                                     ("max_upload_chars", "RAG_MAX_UPLOAD_CHARS", 1, None),
+                                     ("auth_failures", "RAG_AUTH_FAILURES", 1, None)):
             if env.get(key, "").strip():
                 values[name] = _whole_number(key, env[key], low, high)
         if env.get("RAG_API_MAX_BODY_MB", "").strip():
@@ -136,6 +146,52 @@ def _whole_number(key: str, raw: str, low: int, high: int | None) -> int:
         bounds = f"{low}-{high}" if high is not None else f"{low} or more"
         raise ValueError(f"{key}={raw!r} is not a whole number ({bounds})")
     return value
+
+
+class FailureThrottle:
+    """Failed authentications per client (its IP address): after ``limit`` in ``window_s``
+    seconds the client is refused until the oldest of them leaves the window. In memory, one
+    per server process; at most ``max_clients`` remembered (the least recent forgotten first).
+
+    >>> clock = [0.0]
+    >>> throttle = FailureThrottle(2, 60.0, clock=lambda: clock[0])
+    >>> throttle.failed("10.0.0.1"); throttle.failed("10.0.0.1")
+    >>> throttle.retry_after("10.0.0.1"), throttle.retry_after("10.0.0.2")
+    (60, None)
+    >>> clock[0] = 61.0; throttle.retry_after("10.0.0.1")
+    """
+
+    def __init__(self, limit: int, window_s: float, *, max_clients: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window_s, self.max_clients, self.clock = (limit, window_s,
+                                                                   max_clients, clock)
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def retry_after(self, client: str) -> int | None:
+        """Seconds until ``client`` may try again, or None when it may now."""
+        with self._lock:
+            times = self._recent(client)
+            if len(times) < self.limit:
+                return None
+            return max(1, int(times[0] + self.window_s - self.clock() + 0.999))
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            times = self._recent(client)
+            times.append(self.clock())
+            self._failures[client] = times
+            self._failures.move_to_end(client)
+            while len(self._failures) > self.max_clients:
+                self._failures.popitem(last=False)
+
+    def _recent(self, client: str) -> deque[float]:
+        times = self._failures.get(client, deque())
+        while times and times[0] <= self.clock() - self.window_s:
+            times.popleft()
+        if not times:
+            self._failures.pop(client, None)
+        return times
 
 
 class BodyLimit:

@@ -1,6 +1,7 @@
 """An MCP server over the index (``rag mcp``): tools ask, timeline, briefing, search,
 list_articles and list_collections; each reads the collection(s) named in its ``collection``
-argument (default: the server's).
+argument (default: the server's). Given a key (``rag mcp`` with ``RAG_MCP_KEY``), its tools
+read only the key's collections, checked again on every call (a revoked key is refused).
 
 Built with the official ``mcp`` SDK; stdio by default (an agent starts it as a subprocess), or
 streamable HTTP on 127.0.0.1.
@@ -18,6 +19,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from rag.errors import RagError
 from rag.feeds import brief_feed
+from rag.keys import Grant
 from rag.retrieval import make_filters
 from rag.system import RagSystem
 
@@ -33,9 +35,13 @@ INSTRUCTIONS = (
     "guessing.")
 
 
-def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
+def build_mcp(system: RagSystem | Callable[[], RagSystem],
+              grant: Callable[[], Grant] | None = None) -> MCPServer:
     """The MCP server; ``system`` may be a factory (``build_mcp(get_system)``), called once on
-    the first tool call. ``rag mcp`` runs it with ``.run("stdio")``."""
+    the first tool call. ``grant``: what the tools may read, asked on every call (a key's grant,
+    raising when the key is no longer good); default: every collection. ``rag mcp`` runs it
+    with ``.run("stdio")``."""
+    allowed = grant or Grant.everything
     lock = threading.Lock()
     holder: list[RagSystem] = [system] if isinstance(system, RagSystem) else []
 
@@ -69,7 +75,8 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
         with _told():
             filters = make_filters(sources, since, until, since_name="since",
                                    until_name="until")
-            return _over(rag(), collection).ask(question, k=k, filters=filters, history=history,
+            asked = _over(rag(), collection, allowed())
+            return asked.ask(question, k=k, filters=filters, history=history,
                              reference_date=as_of, timeline=timeline).to_json()
 
     @server.tool(title="Timeline of a news story")
@@ -88,7 +95,8 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
         (later articles are left out); `collection`: one or a list.
         """
         with _told():
-            return _over(rag(), collection).timeline(topic, since, until, as_of=as_of).to_json()
+            system = _over(rag(), collection, allowed())
+            return system.timeline(topic, since, until, as_of=as_of).to_json()
 
     @server.tool(title="Briefing: what's new")
     def briefing(since: str = "24h", until: str | None = None, topic: str | None = None,
@@ -110,7 +118,7 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
         `briefing.built_at` says when it was built.
         """
         with _told():
-            system = _over(rag(), collection)
+            system = _over(rag(), collection, allowed())
             if feed:
                 return brief_feed(system, feed, since=since, until=until, topic=topic,
                                   as_of=as_of).to_json()
@@ -126,7 +134,7 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
         passage's `start`/`end` offsets in the article, and its `collection`. Use it to read
         around a topic; use `ask` for a cited answer."""
         with _told():
-            system = _over(rag(), collection)
+            system = _over(rag(), collection, allowed())
             filters = make_filters(sources, since, until, since_name="since",
                                    until_name="until")
             hits = system.search(query, k, filters)
@@ -146,7 +154,7 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
             raise ToolError(f"limit must be 1..1000 and offset >= 0; got limit={limit}, "
                              f"offset={offset}")
         with _told():
-            system = _over(rag(), collection)
+            system = _over(rag(), collection, allowed())
             rows = [(a, n, name) for name in system.collections
                     for a, n in system.over(name).index.list_articles()]
         rows.sort(key=lambda r: r[0].title.lower())
@@ -162,17 +170,20 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem]) -> MCPServer:
         with its `name`, `articles` and `chunks`. Pass a name (or a list) as `collection` to
         the other tools."""
         with _told():
-            system = rag()
+            system, opened = rag(), allowed()
             return {"collections": [
                 {"name": name, "articles": (s := system.over(name).stats()).articles,
-                 "chunks": s.chunks} for name in system.collection_names()]}
+                 "chunks": s.chunks} for name in system.collection_names()
+                if opened.opens(name)]}
 
     return server
 
 
-def _over(system: RagSystem, collection: str | list[str] | None) -> RagSystem:
-    """The system over ``collection`` (a name or a list; None: the server's)."""
-    return system.over(collection) if collection else system
+def _over(system: RagSystem, collection: str | list[str] | None, grant: Grant) -> RagSystem:
+    """The system over ``collection`` (a name or a list; None: the server's, or the key's); one
+    the key does not open is refused as one that does not exist (``Grant.select``)."""
+    names = grant.select(collection)
+    return system if names is None else system.over(collection or list(names))
 
 
 @contextmanager

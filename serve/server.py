@@ -17,8 +17,9 @@ from fastapi import FastAPI
 from starlette.routing import Mount
 
 from rag.errors import RagError
+from rag.keys import open_key_store
 from rag.system import RagSystem
-from serve.access import PageLogin
+from serve.access import Keys, PageLogin
 from serve.api import create_api
 from serve.limits import ServeSettings
 
@@ -26,12 +27,13 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 def create_app(system: RagSystem, settings: ServeSettings | None = None, *, page: Any = None,
-               page_options: dict[str, Any] | None = None) -> FastAPI:
+               page_options: dict[str, Any] | None = None,
+               login: PageLogin | None = None) -> FastAPI:
     """The API app with ``page`` (a Gradio Blocks) mounted at ``/``; ``page_options`` go to
     ``gradio.mount_gradio_app`` (theme, css_paths, max_file_size...). The page's login comes
     from ``settings`` (``serve.access``), and errors reach it only as ``gr.Error`` messages."""
     settings = settings or ServeSettings.from_env()
-    login = PageLogin(settings)
+    login = login or PageLogin(settings, Keys(settings, open_key_store(system.config)))
     app = create_api(system, settings, login)
     if page is not None:
         import gradio as gr
