@@ -22,9 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.backends import percentile
-from eval.cache import default_cache_dir, index_key
-from eval.data import file_hash
+from eval.cache import cached_index_dir
 from rag.config import Config
+from rag.errors import RagError
 from rag.system import RagSystem
 
 SHARED = Path(__file__).resolve().parents[2] / "shared/eval/realtimeqa"
@@ -63,10 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     config = Config.from_env()
-    path = default_cache_dir() / "indexes" / index_key(file_hash(args.corpus), config)
-    if not (path / "eval-index.json").is_file():
-        parser.error(f"no cached eval index at {path}: run `python -m eval run --corpus "
-                     f"{args.corpus} ...` first")
+    try:
+        path = cached_index_dir(args.corpus, config)
+    except RagError as error:
+        parser.error(str(error))
     system = RagSystem(config.replace(index_dir=path), create=False, read_only=True)
     system.brief("7d", as_of=args.last)  # the model, BM25 and the duplicate groups loaded
     mondays = []

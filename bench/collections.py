@@ -33,10 +33,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from eval.cache import default_cache_dir, index_key
-from eval.data import file_hash, load_questions
+from eval.cache import cached_index_dir
+from eval.data import load_questions
 from eval.metrics import contains_answer, dedupe, hit_at_k, mean, reciprocal_rank
 from rag.config import Config
+from rag.errors import RagError
 from rag.index.base import ArticleWrite, Hit, SearchFilters
 from rag.retrieval.fusion import reciprocal_rank_fusion
 from rag.retrieval.merged import MergedRetriever
@@ -113,10 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     config = Config.from_env()
-    path = default_cache_dir() / "indexes" / index_key(file_hash(args.corpus), config)
-    if not (path / "eval-index.json").is_file():
-        parser.error(f"no cached eval index at {path}: run `python -m eval run --corpus "
-                     f"{args.corpus} ...` first")
+    try:
+        path = cached_index_dir(args.corpus, config)
+    except RagError as error:
+        parser.error(str(error))
     whole = RagSystem(config.replace(index_dir=path), create=False, read_only=True)
     questions = load_questions(args.questions)
     articles = [a for a, _ in whole.index.list_articles()]

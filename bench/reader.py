@@ -20,9 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.backends import percentile
-from eval.cache import default_cache_dir, index_key
-from eval.data import file_hash, load_questions
+from eval.cache import cached_index_dir
+from eval.data import load_questions
 from rag.config import Config
+from rag.errors import RagError
 from rag.system import RagSystem
 
 TYPED = Path(__file__).resolve().parent.parent / "eval/questions/typed"
@@ -36,10 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     base = Config.from_env()
-    path = default_cache_dir() / "indexes" / index_key(file_hash(args.corpus), base)
-    if not (path / "eval-index.json").is_file():
-        parser.error(f"no cached eval index at {path}: run `python -m eval run --corpus "
-                     f"{args.corpus} ...` first")
+    try:
+        path = cached_index_dir(args.corpus, base)
+    except RagError as error:
+        parser.error(str(error))
     # The embedder is the index's own (its manifest names the backend), loaded once and shared.
     systems = {label: RagSystem(base.replace(index_dir=path, reader_typed=typed), create=False)
                for label, typed in (("typed", True), ("plain", False))}

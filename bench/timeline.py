@@ -21,9 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.backends import percentile
-from eval.cache import default_cache_dir, index_key
-from eval.data import file_hash
+from eval.cache import cached_index_dir
 from rag.config import Config
+from rag.errors import RagError
 from rag.system import RagSystem
 
 SHARED = Path(__file__).resolve().parents[2] / "shared/eval/realtimeqa"
@@ -56,10 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     config = Config.from_env()
-    path = default_cache_dir() / "indexes" / index_key(file_hash(args.corpus), config)
-    if not (path / "eval-index.json").is_file():
-        parser.error(f"no cached eval index at {path}: run `python -m eval run --corpus "
-                     f"{args.corpus} ...` first")
+    try:
+        path = cached_index_dir(args.corpus, config)
+    except RagError as error:
+        parser.error(str(error))
     system = RagSystem(config.replace(index_dir=path), create=False, read_only=True)
     system.timeline("warm-up", as_of=args.until)  # the model, BM25 and dateparser loaded
     load_before = os.getloadavg()

@@ -20,7 +20,7 @@ import numpy as np
 from embeddings import DEFAULT_BACKEND, get_embedder
 from embeddings.base import Embedder
 from rag.config import Config
-from rag.errors import BadInputError
+from rag.errors import BadInputError, IndexNotFoundError
 from rag.ingest import IngestReport
 from rag.system import RagSystem
 
@@ -74,6 +74,27 @@ def index_key(corpus_hash: str, config: Config) -> str:
         settings["embedding_backend"] = backend
     payload = json.dumps({"corpus": corpus_hash, **settings}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def cached_index_dir(corpus: Path, config: Config, cache_dir: Path | None = None) -> Path:
+    """The folder of ``corpus``'s evaluation index under ``config``, built earlier by
+    ``python -m eval run``; for the benchmarks that read it. Not built yet: IndexNotFoundError
+    naming the folder and the command that builds it (a missing corpus: BadInputError).
+
+    >>> import tempfile
+    >>> corpus = Path(tempfile.mkdtemp()) / "corpus.jsonl"
+    >>> _ = corpus.write_text('{"title": "t", "text": "x"}')
+    >>> cached_index_dir(corpus, Config(), cache_dir=corpus.parent)
+    Traceback (most recent call last):
+    rag.errors.IndexNotFoundError: no cached eval index of ...
+    """
+    from eval.data import file_hash
+
+    path = (cache_dir or default_cache_dir()) / "indexes" / index_key(file_hash(corpus), config)
+    if not (path / "eval-index.json").is_file():
+        raise IndexNotFoundError(f"no cached eval index of {corpus} at {path}: run `python -m "
+                                 f"eval run --corpus {corpus} ...` with the same settings first")
+    return path
 
 
 def eval_backend(config: Config) -> str:
