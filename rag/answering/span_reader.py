@@ -16,7 +16,6 @@ The files are checked against the sha256 values pinned below before they are loa
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,9 +100,6 @@ class SpanReader:
         self.sessions = [ort.InferenceSession(str(model), options,
                                               providers=["CPUExecutionProvider"])
                          for model in models]
-        metas = [model.with_name(model.name.removesuffix(".int8.onnx") + ".json")
-                 for model in models]
-        self.meta = [json.loads(m.read_text()) if m.is_file() else {} for m in metas]
         self._lock = threading.Lock()  # the tokenizer's padding state is shared
 
     def read(self, question: str, windows: list[str],
