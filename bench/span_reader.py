@@ -1,9 +1,9 @@
 """The cost of the second reader model: two models' averaged logits against the first alone.
 
 For each question of the typed set, the span reader reads 12 windows of its corpus (three
-sentences each, the reader's default depth and context) twice, once with both shipped models
-and once with the first only, alternating which goes first so both see the same load. Prints
-p50/p95 per question and their ratio::
+sentences each under their article's title: the reader's default depth, context and heading)
+twice, once with both shipped models and once with the first only, alternating which goes
+first so both see the same load. Prints p50/p95 per question and their ratio::
 
     python bench/span_reader.py --json bench/results/span-reader-models.json
 """
@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.backends import percentile
 from eval.data import load_questions
 from rag.answering.span_reader import SpanReader
+from rag.answering.trained_reader import heading
 from rag.sentences import sentence_spans
 
 TYPED = Path(__file__).resolve().parent.parent / "eval/questions/typed"
@@ -29,12 +30,14 @@ WINDOWS = 12
 
 
 def windows_of(corpus: Path) -> list[str]:
-    """Three-sentence windows of every article, in order."""
+    """Three-sentence windows of every article, in order, each headed by its article's title as
+    the app's reader reads them (``reader_titles``, the default)."""
     out: list[str] = []
     for line in corpus.read_text().splitlines():
-        text = json.loads(line)["text"]
+        record = json.loads(line)
+        text, head = record["text"], heading(record.get("title"))
         spans = sentence_spans(text)
-        out.extend(text[spans[i][0]:spans[min(i + 2, len(spans) - 1)][1]]
+        out.extend(head + text[spans[i][0]:spans[min(i + 2, len(spans) - 1)][1]]
                    for i in range(0, len(spans), 3))
     return out
 

@@ -44,10 +44,14 @@ def window_of(sentence: ScoredSentence, around: dict[int, list[tuple[int, int]]]
     return spans[max(0, at - context)][0], spans[min(len(spans) - 1, at + context)][1]
 
 
-def _heading(sentence: ScoredSentence) -> str:
-    """The article's title as a first line: what "the project" or "the club" of a sentence is
-    (the reader learned to doubt windows that do not name what the question names)."""
-    title = (sentence.hit.article.title or "").strip()
+def heading(title: str | None) -> str:
+    """An article's title as the first line of its windows: what "the project" or "the club" of
+    a sentence is (the reader learned to doubt windows that do not name what the question names).
+
+    >>> heading("Dam opens"), heading(None)
+    ('Dam opens.\\n', '')
+    """
+    title = (title or "").strip()
     return f"{title}.\n" if title else ""
 
 
@@ -91,7 +95,7 @@ class TrainedShortReader:
             return []
         around: dict[int, list[tuple[int, int]]] = {}
         bounds = [window_of(s, around, self.config.reader_context) for s in pool]
-        heads = [_heading(s) if self.config.reader_titles else "" for s in pool]
+        heads = [heading(s.hit.article.title) if self.config.reader_titles else "" for s in pool]
         windows = [h + s.hit.article.text[a:b]
                    for h, s, (a, b) in zip(heads, pool, bounds, strict=True)]
         focus = [(len(h) + s.start - a, len(h) + s.end - a)
