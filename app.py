@@ -111,6 +111,13 @@ class PageAccess:
         self.system = system
         self.grant_of = grant_of
 
+    @property
+    def keyed(self) -> bool:
+        """Whether each session's key decides (a served page: keys may be made while it runs).
+        The page is then built naming no collection and no feed, since its ``/config`` is the
+        same for every key, and each session's load fills in its key's."""
+        return self.grant_of is not None
+
     def grant(self, request: gr.Request | None) -> Grant:
         if self.grant_of is None:
             return Grant.everything()
@@ -184,7 +191,7 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
     access = access or PageAccess(system)
     writers: list[gr.Button] = []  # what a read key may not use: disabled on its page
     with gr.Blocks(title="News RAG: cited answers") as demo:
-        header_stats, collection = header(system)
+        header_stats, collection = header(system, access)
         with gr.Tabs():
             with gr.Tab("Chat"), gr.Row(equal_height=False):
                 asked = chat_tab(system, access)
@@ -239,25 +246,33 @@ def feed_menu_updater(feeds: PageFeeds, access: PageAccess | None = None
     return refresh_feed_menu
 
 
-def header(system: RagSystem) -> tuple[gr.Markdown, gr.Dropdown]:
+def header(system: RagSystem, access: PageAccess | None = None
+           ) -> tuple[gr.Markdown, gr.Dropdown]:
     """The page's title and, beside it, the collection the Articles, Feeds and Briefing tabs
     show and its stats (which the tabs keep current)."""
+    keyed = access is not None and access.keyed
     with gr.Row(elem_id="rag-header"):
         with gr.Column(scale=3, min_width=300):
             gr.Markdown("# News RAG\nAsk about the indexed news articles. Every claim is "
                         "cited [n] to the sentence that supports it.")
         with gr.Column(scale=2, min_width=300):
-            names = system.collection_names()
-            collection = gr.Dropdown(names, value=system.collections[0], label="Collection",
+            names = [] if keyed else system.collection_names()
+            # "": none picked, the key's first (or the page's) collection
+            collection = gr.Dropdown(names, value="" if keyed else system.collections[0],
+                                     label="Collection",
                                      info="The articles and feeds shown, and where uploads go",
-                                     elem_id="rag-collection", interactive=True)
+                                     elem_id="rag-collection", interactive=True,
+                                     allow_custom_value=keyed)  # checked by the key instead
             return gr.Markdown(elem_id="rag-header-stats"), collection
 
 
-def collections_picker(system: RagSystem) -> gr.Dropdown:
-    """The chat's choice of collections to ask: one or several, asked as one ranking."""
-    names = system.collection_names()
-    return gr.Dropdown(names, value=list(system.collections), multiselect=True,
+def collections_picker(system: RagSystem, access: PageAccess | None = None) -> gr.Dropdown:
+    """The chat's choice of collections to ask: one or several, asked as one ranking (with
+    logins, none until the session's load fills in its key's)."""
+    keyed = access is not None and access.keyed
+    names = [] if keyed else system.collection_names()
+    return gr.Dropdown(names, value=[] if keyed else list(system.collections), multiselect=True,
+                       allow_custom_value=keyed,  # each event checks the key's collections
                        label="Ask in", info="Collections searched (several: one ranking)",
                        elem_id="rag-ask-collections", interactive=True)
 
@@ -269,7 +284,7 @@ def chat_tab(system: RagSystem, access: PageAccess | None = None) -> gr.Dropdown
     access = access or PageAccess(system)
     turns = gr.State([])
     with gr.Column(scale=3, min_width=330):
-        asked = collections_picker(system)
+        asked = collections_picker(system, access)
         chatbot = gr.Chatbot(label="Answers", height=460, elem_id="rag-chat",
                              latex_delimiters=[], feedback_options=None, buttons=["copy"],
                              placeholder="Ask a question about the articles.")
@@ -342,8 +357,9 @@ def briefing_tab(system: RagSystem, feeds: PageFeeds, collection: gr.Dropdown,
                                elem_id="rag-brief-topic", max_lines=1)
             as_of = gr.Textbox(label="As of", value="", placeholder="YYYY-MM-DD (today)",
                                elem_id="rag-brief-as-of", max_lines=1, min_width=120)
-        feed = gr.Dropdown(feed_choices(feeds(system.collections[0]).feeds()),
-                           value=ALL_ARTICLES[1],
+        feed = gr.Dropdown(feed_choices([] if access.keyed else
+                                        feeds(system.collections[0]).feeds()),
+                           value=ALL_ARTICLES[1], allow_custom_value=access.keyed,
                            label="Articles of", elem_id="rag-brief-feed",
                            info="every article, or those one followed feed brought in")
         go = gr.Button("What's new", variant="primary", elem_id="rag-brief-go")

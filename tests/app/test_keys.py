@@ -5,14 +5,17 @@ and feeds refused with a message); a revoked key's session is refused. Over the 
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import httpx
 import pytest
 
 from rag import Config, RagSystem
+from rag.feeds.state import index_feed_store
 from rag.keys import open_key_store
 
+WIRE_FEED = "https://wire.example.org/kessel-desk.rss"
 CRANE = "Why did the harbour crane collapse at Port Kessel?"
 CRANE_STORY = ("Crane collapses at Port Kessel\n\nA harbour crane collapsed at Port Kessel on "
                "Monday. Dockworkers said the crane had been inspected in January.")
@@ -30,6 +33,7 @@ def page(fake_sample_index_dir, tmp_path_factory, fake_embedder):
     shutil.copytree(fake_sample_index_dir, root)
     system = RagSystem(Config(index_dir=root), embedder=fake_embedder)
     system.create_collection("desk")
+    index_feed_store(system.config).add(WIRE_FEED, every_s=3600)  # default's: not desk's
     store = open_key_store(system.config)
     keys = {"ana": store.create("ana", "read", ["default"])[1],
             "desk": store.create("desk", "write", ["desk"])[1]}
@@ -97,6 +101,21 @@ def test_logins_are_checked_and_a_revoked_key_is_logged_out(page):
     store.revoke("temp")
     with pytest.raises(httpx.HTTPStatusError, match="401 Unauthorized"):
         temp.predict(CRANE, "", api_name="/ask")
+
+
+def test_the_page_config_names_no_collection_or_feed_of_another_key(page):
+    """The page's ``/config`` (its components' first values, the same for every key) names no
+    collection and no followed feed: each session's load fills in its key's."""
+    system, _, url, keys = page
+    config = login(url, "desk", keys["desk"]).config
+    text = json.dumps(config)
+    pickers = {c["props"].get("elem_id"): c["props"] for c in config["components"]
+               if c["props"].get("elem_id") in ("rag-collection", "rag-ask-collections")}
+    assert set(pickers) == {"rag-collection", "rag-ask-collections"}
+    assert all(props["choices"] == [] for props in pickers.values())
+    assert WIRE_FEED not in text and "default" not in [
+        choice[1] for props in pickers.values() for choice in props["choices"]]
+    assert not any(article.title in text for article, _ in system.index.list_articles())
 
 
 @pytest.mark.browser
