@@ -15,6 +15,7 @@ from embeddings.base import Embedder
 from embeddings.onnx_int8 import META_FILE, MODEL_FILE, ModelSpec, cached_export_ok, ensure_export
 from eval.cache import index_key
 from rag import SAMPLE_CORPUS, Config, RagSystem
+from rag.collections import FOLDER
 from rag.errors import BadInputError, IndexMismatchError, RagError
 from rag.reindex import reindex
 
@@ -207,3 +208,65 @@ def test_a_failed_reindex_leaves_the_old_index(torch_index_dir, tmp_path, monkey
     assert files() == before
     stats = RagSystem(Config(index_dir=path), create=False).stats()
     assert (stats.model, stats.articles) == (MODEL, 7)
+
+
+@pytest.mark.slow
+def test_reindex_re_embeds_every_collection_and_keeps_feeds_keys_and_briefings(
+        torch_index_dir, tmp_path, embedder) -> None:
+    """An index with a named collection, followed feeds, stored briefings and API keys comes out
+    of `rag reindex` with every collection on the new model and all of that still there."""
+    from rag.articles import Article
+    from rag.feeds.state import index_feed_store
+    from rag.keys import open_key_store
+
+    path = tmp_path / "index"
+    shutil.copytree(torch_index_dir, path)
+    system = RagSystem(Config(index_dir=path), create=False)
+    desk = system.create_collection("desk")
+    desk.ingest([Article(id="crane", title="Crane collapses at Port Kessel",
+                         text="A harbour crane collapsed at Port Kessel on Monday. Dockworkers "
+                              "said the crane had been inspected in January.")])
+    index_feed_store(system.config).add("https://example.org/default.rss", every_s=1800)
+    index_feed_store(desk.config).add("https://example.org/desk.rss", every_s=3600)
+    briefing = path / FOLDER / "desk" / "feed-briefings" / "1.json"
+    briefing.parent.mkdir()
+    briefing.write_text("{}")
+    key = open_key_store(system.config).create("ana", "read", ["desk"])[0]
+    system.index.close()
+    desk.index.close()
+
+    report = reindex(Config(index_dir=path), backend="onnx-int8")
+
+    assert (report.articles, report.old_model, report.new_model) == (
+        8, MODEL, f"{MODEL}+onnx-int8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index"]
+    after = RagSystem(Config(index_dir=path), create=False)
+    assert after.collection_names() == ["default", "desk"]
+    assert [(s.stats().model, s.stats().articles) for s in (after, after.over("desk"))] == [
+        (f"{MODEL}+onnx-int8", 7), (f"{MODEL}+onnx-int8", 1)]
+    assert "Port Kessel" in after.over("desk").ask("Where did the crane collapse?").text
+    assert [f.url for f in index_feed_store(after.config).feeds()] == [
+        "https://example.org/default.rss"]
+    assert [(f.url, f.every_s) for f in index_feed_store(after.over("desk").config).feeds()] == [
+        ("https://example.org/desk.rss", 3600)]
+    assert briefing.read_text() == "{}"
+    assert [k.id for k in open_key_store(after.config).listed()] == [key.id]
+
+
+@pytest.mark.slow
+def test_reindex_of_an_index_without_collections_keeps_its_feeds_and_keys(
+        torch_index_dir, tmp_path, embedder) -> None:
+    """Before, the swap put a folder of the index alone in place: the followed feeds and the API
+    keys were deleted with the old folder (a server with keys then asked for none)."""
+    from rag.feeds.state import index_feed_store
+    from rag.keys import open_key_store
+
+    path = tmp_path / "index"
+    shutil.copytree(torch_index_dir, path)
+    config = Config(index_dir=path)
+    index_feed_store(config).add("https://example.org/rss", every_s=1800)
+    key = open_key_store(config).create("ana", "read", ["default"])[0]
+    reindex(config, backend="onnx-int8")
+    assert [f.url for f in index_feed_store(config).feeds()] == ["https://example.org/rss"]
+    assert [k.id for k in open_key_store(config).listed()] == [key.id]
+    assert RagSystem(config, create=False).stats().model == f"{MODEL}+onnx-int8"

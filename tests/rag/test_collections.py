@@ -364,12 +364,3 @@ def test_pgvector_collections_are_schemas_of_their_own(tmp_path, fake_embedder, 
     finally:
         system.index.store.drop()
         system.index.close()
-
-
-def test_reindex_refuses_an_index_with_collections(newsroom):
-    """Re-embedding the default collection alone would leave the others on another model."""
-    from rag.reindex import reindex
-
-    with pytest.raises(BadInputError, match=r"holds the collections desk beside its default"):
-        reindex(newsroom.config, backend="torch")
-    assert newsroom.stats().articles == 7
