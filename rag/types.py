@@ -242,8 +242,9 @@ class Reading:
     # How confident the answerer is in ``short_answer`` (higher = surer), None without one or
     # when the backend has no such score. Its scale is the backend's: the trained reader's span
     # probability (rag/answering/span_reader.py), the rules reader's span score, or for the LLM
-    # sentence reader the support of the cited sentence for "question + short answer" (its
-    # verifier). Compare it within one backend only; eval ranks short answers by it.
+    # sentence reader the trained reader's probability for its short answer (what gates it;
+    # with the rules reader, the support of the cited sentence for "question + short answer").
+    # Compare it within one backend only; eval ranks short answers by it.
     short_answer_score: float | None = None
     citations: list[Citation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

@@ -246,8 +246,10 @@ class SentenceReader(LLMAnswerer):
         where = holding[0]
         start, end = spans[where]  # type: ignore[misc]
         short: str | None = cited[where].text[start:end]
-        short_score: float | None = support[where]
         backing = self.backing(question, cited[where], start, end)
+        # Its confidence is what the gate reads (the trained reader's backing), so that eval's
+        # precision-coverage curve over a threshold-0 run is the gate at every threshold.
+        short_score: float | None = support[where] if backing is None else backing
         if backing is not None and backing < self.config.short_answer_threshold:
             notes.append(f"the trained reader does not back the short answer {short!r} "
                          f"(probability {backing:.2f} < {self.config.short_answer_threshold}):"

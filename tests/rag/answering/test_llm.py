@@ -334,14 +334,14 @@ def test_reader_short_answer_is_a_verified_span_of_its_cited_sentence(sample_sys
     assert all(isinstance(d, str) for d in deltas) and "".join(deltas) == final.draft
     assert isinstance(final, Reading) and final.fallback is None and final.backend == "llamacpp"
     assert final.short_answer == POLO_SCORE and not final.notes
-    # Its confidence: the support of its sentence for "question + short answer".
+    # Its confidence: the trained reader's probability for it, which gates it.
     answerer = reader(sample_system)
     sentence = answerer.pool(POLO, polo_hits)[n - 1]
-    support = answerer.verifier.claim_support(f"{POLO} {POLO_SCORE}", [sentence],
-                                              answerer.extractive.score(POLO, polo_hits))
-    assert final.short_answer_score == pytest.approx(support[0])
+    at = sentence.text.index(POLO_SCORE)
+    backing = answerer.backing(POLO, sentence, at, at + len(POLO_SCORE))
+    assert backing is not None and final.short_answer_score == pytest.approx(backing)
     shown = Answer.of(POLO, final, passages=passages_of(polo_hits), timings_ms={})
-    assert shown.to_json()["short_answer_score"] == round(support[0], 4)
+    assert shown.to_json()["short_answer_score"] == round(backing, 4)
     quote = final.citations[0].quote
     assert POLO_SCORE in quote and final.text.startswith(f"{quote} [1]")
     # Then the sentences of the fast reader's other candidates, each cited once.
