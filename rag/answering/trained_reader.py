@@ -80,10 +80,13 @@ class TrainedShortReader:
 
     def support(self, question: str, sentence: ScoredSentence, start: int, end: int) -> float:
         """The reader's probability for the answer at article offsets ``start:end`` of
-        ``sentence``, read in its window (how the LLM's short answer is checked)."""
+        ``sentence``, read in its window as :meth:`candidates` reads it (headed by its title
+        with ``reader_titles``): how the LLM's short answer is checked."""
         a, b = window_of(sentence, {}, self.config.reader_context)
-        window = sentence.hit.article.text[a:b]
-        return self.span_reader.span_probability(question, window, start - a, end - a)
+        head = heading(sentence.hit.article.title) if self.config.reader_titles else ""
+        window = head + sentence.hit.article.text[a:b]
+        shift = len(head) - a
+        return self.span_reader.span_probability(question, window, start + shift, end + shift)
 
     def candidates(self, question: str, scored: list[ScoredSentence]) -> list[ShortAnswer]:
         """The spans the reader finds in the best ``config.reader_windows`` sentences, each at

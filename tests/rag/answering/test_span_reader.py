@@ -144,3 +144,32 @@ def test_read_ranked_gives_the_best_span_first_then_the_runners_up(reader: SpanR
     assert probabilities == sorted(probabilities, reverse=True)
     assert len({(s.start, s.end) for s in ranked}) == len(ranked)
     assert all(window[s.start:s.end] == s.text for s in ranked)
+
+
+@pytest.mark.parametrize("titles", [True, False])
+def test_the_llm_answers_backing_reads_the_window_as_the_fast_reader_does(
+        reader: SpanReader, titles: bool) -> None:
+    """``TrainedShortReader.support`` (the LLM path's gate) reads a sentence's window headed by
+    its article's title when ``reader_titles`` is on, as ``candidates`` does."""
+    from rag.answering.trained_reader import TrainedShortReader, heading, window_of
+    from rag.articles import Article
+    from rag.chunking import Chunk
+    from rag.config import Config
+    from rag.index.base import Hit
+    from rag.scoring import ScoredSentence
+
+    text = ("Valmora Shipping opened a depot in Porto. The company was founded in 1998 by two "
+            "brothers. It now runs twelve ships.")
+    article = Article(title="Valmora Shipping turns 25", text=text, id="v1")
+    hit = Hit(Chunk("v1", 0, 0, len(text), text, article.title), article, 1.0)
+    start = text.index("The company")
+    sentence = ScoredSentence(hit, start, text.index(" It now"), text[start:text.index(" It")],
+                              1.0, 1.0, np.zeros(2, dtype=np.float32))
+    trained = TrainedShortReader(Config(reader_titles=titles), reader)
+    at = text.index("1998")
+    a, b = window_of(sentence, {}, trained.config.reader_context)
+    head = heading(article.title) if titles else ""
+    expected = reader.span_probability("When was the company founded?", head + text[a:b],
+                                       at - a + len(head), at + 4 - a + len(head))
+    got = trained.support("When was the company founded?", sentence, at, at + 4)
+    assert got == pytest.approx(expected) and got > 0.5
