@@ -96,7 +96,8 @@ def _event(data: Any) -> TimelineEvent:
     return TimelineEvent(_get(d, "day", str), _get(d, "date_source", str),  # type: ignore[arg-type]
                          _get(d, "text", str), _citation(d.get("citation")),
                          _get(d, "sources", int), tuple(_strings(_get(d, "source_ids", list),
-                                                                 "source_ids")))
+                                                                 "source_ids")),
+                         headline=_opt(d, "headline", str))
 
 
 def _briefing(data: Any) -> Briefing:

@@ -32,7 +32,7 @@ from rag.index.base import Hit, SearchFilters
 from rag.retrieval import Retriever
 from rag.retrieval.dates import reference_day
 from rag.timeline import asks_for_timeline
-from rag.timeline.build import TimelineBuilder
+from rag.timeline.build import Built, TimelineBuilder
 from rag.timeline.window import question_window
 from rag.types import Answer, Reading, StageDone
 
@@ -139,12 +139,24 @@ class AskChain(Runnable[CheckedAsk, Answer]):
         if not built.timeline.events and asked.timeline is None:
             return None  # nothing yielded: the question's own retrieval is its only one
         yield found
+        built = self.headlined(built)
         answered = StageDone("answer", (time.perf_counter() - retrieved) * 1000)
         yield answered
         return Answer.of(asked.question, built.reading, passages=passages_of(built.hits),
-                         timings_ms={found.name: found.ms, answered.name: answered.ms,
+                         timings_ms={found.name: found.ms, **built.reading.timings_ms,
+                                     answered.name: answered.ms,
                                      "total": (time.perf_counter() - started) * 1000},
                          timeline=built.timeline)
+
+    def headlined(self, built: Built) -> Built:
+        """``built`` with its events' headlines when ``timeline_headlines`` is on and the
+        answerer has a model to write them (``can_headline``); else as it is."""
+        events = built.timeline.events
+        if not (self.retriever.config.timeline_headlines and self.answerer.can_headline
+                and events):
+            return built
+        return built.with_headlines(self.answerer.headlines(built.timeline.topic,
+                                                            [e.text for e in events]))
 
     def briefing_plan(self, asked: CheckedAsk) -> BriefPlan:
         """The briefing a question asks for: the window its time phrase names (default: the

@@ -370,6 +370,10 @@ class TimelineSettings(_Checked):
     # average) from which it is one more report of that story, on any day of the window:
     # looser than one event's.
     briefing_same_story: float = setting(0.6, number(-1, 1))
+    # With an LLM answer backend, a one-line headline per event written by its model (one
+    # call per timeline) and kept only where the event's sentence supports it
+    # (``citation_threshold``). Off by default: the call adds seconds to a timeline on a CPU.
+    timeline_headlines: bool = setting(False, FLAG)
 
 
 @dataclass(frozen=True)

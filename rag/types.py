@@ -69,11 +69,17 @@ class TimelineEvent:
     its sentence states (``"stated"``, resolved against the article's publication date) or the
     article's publication date (``"published"``), the sentence ``text`` that reports it with its
     ``citation``, and the ``sources`` (articles, wire copies included) that reported it, by id.
+    With an LLM backend and ``timeline_headlines`` on, a ``headline``: a few words the model
+    wrote that the sentence supports (one line; None: no headline, and no ``"headline"`` key in
+    its JSON).
 
     >>> c = Citation(1, "a", "Polo", "Japan won 16-13.", 0, 16)
     >>> e = TimelineEvent("2025-02-27", "published", c.quote, c, 2, ("a", "b"))
-    >>> e.to_json()["sources"], e.to_json()["citation"]["n"]
-    (2, 1)
+    >>> e.to_json()["sources"], e.to_json()["citation"]["n"], "headline" in e.to_json()
+    (2, 1, False)
+    >>> TimelineEvent("2025-02-27", "published", c.quote, c, 2, ("a", "b"),
+    ...               headline="Japan beat Iran").to_json()["headline"]
+    'Japan beat Iran'
     """
 
     day: str
@@ -82,6 +88,7 @@ class TimelineEvent:
     citation: Citation
     sources: int
     source_ids: tuple[str, ...]
+    headline: str | None = None
 
     def __post_init__(self) -> None:
         if self.date_source not in ("stated", "published"):
@@ -95,12 +102,51 @@ class TimelineEvent:
             raise ValueError(f"an event's day is an ISO date (YYYY-MM-DD), not {self.day!r}")
         if self.sources < 1:
             raise ValueError(f"an event has at least one source, got {self.sources}")
+        if self.headline is not None and not is_one_line(self.headline):
+            raise ValueError(f"an event's headline is one line of text without spaces around "
+                             f"it, not {self.headline!r}")
 
     def to_json(self) -> dict[str, Any]:
-        """The event as the ``timeline`` part of ``Answer.to_json()`` shows it."""
+        """The event as the ``timeline`` part of ``Answer.to_json()`` shows it (``headline``
+        only when it has one)."""
         return {"day": self.day, "date_source": self.date_source, "text": self.text,
                 "sources": self.sources, "source_ids": list(self.source_ids),
-                "citation": self.citation.to_json()}
+                "citation": self.citation.to_json(),
+                **({} if self.headline is None else {"headline": self.headline})}
+
+
+def is_one_line(text: object) -> bool:
+    """Whether ``text`` is a non-empty line with no surrounding spaces (a headline).
+
+    >>> is_one_line("Queen dies at Balmoral"), is_one_line(" a"), is_one_line("a\\nb")
+    (True, False, False)
+    """
+    return (isinstance(text, str) and bool(text) and text == text.strip()
+            and len(text.splitlines()) == 1)
+
+
+@dataclass(frozen=True)
+class Headlines:
+    """What a model wrote as the headlines of a timeline's events: one per event, in order
+    (None: no headline for that event), the ``unsupported`` ones its sentence did not
+    support (removed), ``notes`` on what was removed or went wrong, the model's reply
+    (``draft``), the ``backend`` that wrote it and the call's time in ``ms``.
+
+    >>> Headlines(("Japan beat Iran", None), backend="llamacpp").kept
+    1
+    """
+
+    headlines: tuple[str | None, ...]
+    unsupported: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    draft: str | None = None
+    backend: str = "extractive"
+    ms: float = 0.0
+
+    @property
+    def kept(self) -> int:
+        """How many events got a headline."""
+        return sum(h is not None for h in self.headlines)
 
 
 @dataclass(frozen=True)

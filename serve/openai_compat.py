@@ -119,8 +119,8 @@ def sources_markdown(citations: list[Citation]) -> str:
 
 def timeline_markdown(timeline: Timeline) -> str:
     """A timeline as Markdown: its topic and window in bold, then one list item per event,
-    oldest first: the day in bold, where it comes from, the sentence (escaped) with its [n],
-    and how many sources reported it.
+    oldest first: the day in bold, where it comes from, its headline in italics if it has one,
+    the sentence (escaped) with its [n], and how many sources reported it.
 
     >>> from rag.types import TimelineEvent
     >>> c = Citation(1, "a", "Polo", "Japan beat *Iran* 16-13.", 0, 24)
@@ -129,12 +129,19 @@ def timeline_markdown(timeline: Timeline) -> str:
     **Timeline: Iran water polo** (since 2025-02-01)
     <BLANKLINE>
     - **2025-02-27** (stated) Japan beat \\*Iran\\* 16-13. [1] · 2 sources
+    >>> print(timeline_markdown(Timeline("Iran water polo", None, None, (TimelineEvent(
+    ...     "2025-02-27", "stated", c.quote, c, 2, ("a", "b"), headline="Japan beat Iran"),))))
+    **Timeline: Iran water polo**
+    <BLANKLINE>
+    - **2025-02-27** (stated) *Japan beat Iran* — Japan beat \\*Iran\\* 16-13. [1] · 2 sources
     """
     since, until = timeline.since, timeline.until
     window = (f" ({since} to {until})" if since and until else f" (since {since})" if since
               else f" (until {until})" if until else "")
     lines = [f"**Timeline: {inline_markdown(timeline.topic)}**{window}", ""]
-    lines += [f"- **{e.day}** ({e.date_source}) {inline_markdown(e.text)} [{e.citation.n}] · "
+    lines += [f"- **{e.day}** ({e.date_source}) "
+              f"{'' if e.headline is None else f'*{inline_markdown(e.headline)}* — '}"
+              f"{inline_markdown(e.text)} [{e.citation.n}] · "
               f"{e.sources} source{'s' * (e.sources != 1)}" for e in timeline.events]
     return "\n".join(lines).rstrip()
 

@@ -77,8 +77,9 @@ class AnswerResponse(BaseModel):
     passages: list[dict[str, Any]]
     timeline: dict[str, Any] | None = Field(
         None, description="A timeline answer's events: {topic, since, until, events: [{day, "
-        "date_source ('stated' or 'published'), text, sources, source_ids, citation}]}, oldest "
-        "first; null for any other answer.")
+        "date_source ('stated' or 'published'), text, sources, source_ids, citation, headline?}]}, "
+        "oldest first; null for any other answer. `headline` is there only when an LLM backend "
+        "wrote one (`timeline_headlines`) that the event's sentence supports.")
     briefing: dict[str, Any] | None = Field(
         None, description="A briefing's stories: {since, until, topic, feed, built_at, "
         "cached, stories: [{headline_text, day, sources, source_ids, events, citation}]}, the "

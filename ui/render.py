@@ -77,8 +77,9 @@ def answer_markdown(answer: Answer, text: str | None = None) -> str:
 
 def timeline_html(timeline: Timeline, shown: int | None = None) -> str:
     """A timeline as a dated list (the first ``shown`` events; None: all), all text escaped:
-    each event's day, where it comes from, its sentence with its [n] and how many sources
-    reported it. One HTML block: no blank line, so Markdown leaves it whole.
+    each event's day, where it comes from, its headline in bold if it has one, its sentence
+    with its [n] and how many sources reported it. One HTML block: no blank line, so Markdown
+    leaves it whole.
 
     >>> from rag.types import TimelineEvent
     >>> c = Citation(1, "a", "Polo", "Japan <b>won</b>.", 0, 17)
@@ -86,6 +87,10 @@ def timeline_html(timeline: Timeline, shown: int | None = None) -> str:
     ...     TimelineEvent("2025-02-27", "stated", c.quote, c, 2, ("a", "b")),)))
     >>> "Japan &lt;b&gt;won&lt;/b&gt;." in shown, '<time datetime="2025-02-27">' in shown
     (True, True)
+    >>> e = TimelineEvent("2025-02-27", "stated", c.quote, c, 2, ("a", "b"), headline="<i>J</i>")
+    >>> '<strong class="rag-event-headline">&lt;i&gt;J&lt;/i&gt;</strong>' in timeline_html(
+    ...     Timeline("Iran polo", None, None, (e,)))
+    True
     """
     since, until = timeline.since, timeline.until
     window = (f"{since} to {until}" if since and until else f"since {since}" if since
@@ -100,7 +105,9 @@ def timeline_html(timeline: Timeline, shown: int | None = None) -> str:
         items.append(
             f'<li class="rag-event"><time datetime="{esc(e.day)}">{esc(e.day)}</time> '
             f'<span class="rag-date-source" title="{esc(told)}">{esc(e.date_source)}</span> '
-            f'<span class="rag-event-text">{esc(e.text)}</span> {citation_marker(e.citation)} '
+            + ("" if e.headline is None
+               else f'<strong class="rag-event-headline">{esc(e.headline)}</strong> — ')
+            + f'<span class="rag-event-text">{esc(e.text)}</span> {citation_marker(e.citation)} '
             f'<span class="rag-reach">{e.sources} source{"s" * (e.sources != 1)}</span></li>')
     return (f'<div class="rag-timeline">{head}<ol class="rag-events">{"".join(items)}</ol>'
             "</div>")

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
 from rag.index.base import Hit
-from rag.types import Citation, Passage, Reading
+from rag.types import Citation, Headlines, Passage, Reading
 
 NO_ANSWER = "The articles don't say: none of the retrieved passages answers this question."
 
@@ -18,18 +18,20 @@ class Answerer(ABC):
     Abilities are declared with their defaults here, never probed for: a backend that has one
     sets the flag and overrides the method. ``can_stream``: ``stream`` yields text deltas as a
     model writes, then the Reading. ``can_condense``: ``condense`` rewrites a follow-up with the
-    answerer's model. ``depth(k)``: how many passages it reads when ``k`` are shown.
+    answerer's model. ``can_headline``: ``headlines`` writes a timeline's event headlines with
+    it (``timeline_headlines``). ``depth(k)``: how many passages it reads when ``k`` are shown.
 
     >>> class Echo(Answerer):
     ...     def answer(self, question, hits):
     ...         return Reading(NO_ANSWER, backend=self.name, abstained=True)
-    >>> Echo().can_stream, Echo().can_condense, Echo().depth(5)
-    (False, False, 5)
+    >>> Echo().can_stream, Echo().can_condense, Echo().can_headline, Echo().depth(5)
+    (False, False, False, 5)
     """
 
     name = "base"
     can_stream = False
     can_condense = False
+    can_headline = False
 
     @abstractmethod
     def answer(self, question: str, hits: list[Hit]) -> Reading: ...
@@ -42,6 +44,10 @@ class Answerer(ABC):
 
     def condense(self, question: str, history: list[str] | None) -> str:
         raise NotImplementedError(f"{self.name} has no model to condense with")
+
+    def headlines(self, topic: str, sentences: list[str]) -> Headlines:
+        """Headlines for a timeline's events about ``topic``, one per event's sentence."""
+        raise NotImplementedError(f"{self.name} has no model to write headlines with")
 
 
 def reading_depth(answerer: Answerer, k: int) -> int:

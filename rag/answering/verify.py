@@ -166,20 +166,25 @@ class CitationVerifier:
         """Support of ``claim`` from each of ``sentences``, scored as in :meth:`support` with
         words weighted by rarity among the ``context`` sentences (e.g. all retrieved ones).
         An instruction-like sentence supports nothing."""
+        return self.text_support(claim, [s.text for s in sentences], [s.text for s in context])
+
+    def text_support(self, claim: str, sentences: list[str], context: list[str]) -> list[float]:
+        """:meth:`claim_support` of sentences given as text (a timeline event's headline
+        against its sentence, rag/answering/headlines.py)."""
         if not sentences:
             return []
         vectors = cached(self.embedder)
         claim_vec = vectors.embed([claim], batch_size=SENTENCE_BATCH)[0]
-        sent_vecs = vectors.embed([s.text for s in sentences], batch_size=SENTENCE_BATCH)
-        idf = term_weights([set(content_terms(s.text)) for s in context or sentences])
+        sent_vecs = vectors.embed(sentences, batch_size=SENTENCE_BATCH)
+        idf = term_weights([set(content_terms(s)) for s in context or sentences])
         terms = set(content_terms(claim))
         total = sum(idf(t) for t in terms)
         out = []
-        for s, vec in zip(sentences, sent_vecs, strict=True):
-            found = sum(idf(t) for t in terms & set(content_terms(s.text)))
+        for text, vec in zip(sentences, sent_vecs, strict=True):
+            found = sum(idf(t) for t in terms & set(content_terms(text)))
             score = (self.dense_weight * float(np.dot(claim_vec, vec))
                      + (1 - self.dense_weight) * (found / total if total else 0.0))
-            out.append(0.0 if INSTRUCTION_LIKE.search(s.text) else score)
+            out.append(0.0 if INSTRUCTION_LIKE.search(text) else score)
         return out
 
     def check(self, claims: list[Claim], hits: list[Hit],

@@ -27,7 +27,7 @@ from rag.timeline.detect import topic_of
 from rag.timeline.group import Report, close_in_time, group_reports, rank, reach
 from rag.timeline.lines import is_event_sentence
 from rag.timeline.window import Window, question_window
-from rag.types import DateSource, Reading, Timeline, TimelineEvent
+from rag.types import DateSource, Headlines, Reading, Timeline, TimelineEvent
 
 # Groups whose sentences are scored, per event shown: the rest rank too low to be shown.
 CANDIDATE_GROUPS = 2
@@ -70,6 +70,35 @@ class Built:
     timeline: Timeline
     reading: Reading
     hits: list[Hit] = field(default_factory=list)
+
+    def with_headlines(self, written: Headlines) -> Built:
+        """This timeline with the ``written`` headlines on its events (in order): the text
+        shows them, the reading takes the model's notes, removed headlines (``unsupported``),
+        reply (``draft``) and time (``timings_ms["headlines"]``), and its backend when one
+        headline is shown.
+
+        >>> from rag.types import Citation
+        >>> c = Citation(1, "a", "Polo", "Japan beat Iran 16-13.", 0, 22)
+        >>> t = Timeline("Iran polo", None, None, (TimelineEvent("2025-02-27", "published",
+        ...     c.quote, c, 1, ("a",)),))
+        >>> built = Built(t, Reading(timeline_text(t), backend="extractive", citations=[c]))
+        >>> print(built.with_headlines(Headlines(("Japan beat Iran",), backend="openai")
+        ...                            ).reading.text)
+        - 2025-02-27 (published): Japan beat Iran — Japan beat Iran 16-13. [1] (1 source)
+        """
+        if len(written.headlines) != len(self.timeline.events):
+            raise ValueError(f"{len(written.headlines)} headlines for "
+                             f"{len(self.timeline.events)} events")
+        events = tuple(dataclasses.replace(e, headline=h)
+                       for e, h in zip(self.timeline.events, written.headlines, strict=True))
+        timeline = dataclasses.replace(self.timeline, events=events)
+        reading = dataclasses.replace(
+            self.reading, text=timeline_text(timeline),
+            backend=written.backend if written.kept else self.reading.backend,
+            notes=[*self.reading.notes, *written.notes],
+            unsupported=[*self.reading.unsupported, *written.unsupported],
+            draft=written.draft, timings_ms={**self.reading.timings_ms, "headlines": written.ms})
+        return Built(timeline, reading, self.hits)
 
 
 @dataclass(frozen=True)
@@ -258,7 +287,7 @@ def window_text(timeline: Timeline) -> str:
 
 def timeline_text(timeline: Timeline) -> str:
     """The timeline as plain text: one line per event, its day, where the day comes from, its
-    sentence with its [n] and how many sources reported it.
+    headline if it has one, its sentence with its [n] and how many sources reported it.
 
     >>> from rag.types import Citation
     >>> c = Citation(1, "a", "Polo", "Japan beat Iran 16-13.", 0, 22)
@@ -267,8 +296,9 @@ def timeline_text(timeline: Timeline) -> str:
     - 2025-02-27 (published): Japan beat Iran 16-13. [1] (3 sources)
     """
     return "\n".join(
-        f"- {e.day} ({e.date_source}): {e.text} [{e.citation.n}] "
-        f"({e.sources} source{'s' * (e.sources != 1)})" for e in timeline.events)
+        f"- {e.day} ({e.date_source}): {'' if e.headline is None else e.headline + ' — '}"
+        f"{e.text} [{e.citation.n}] ({e.sources} source{'s' * (e.sources != 1)})"
+        for e in timeline.events)
 
 
 def no_events_text(timeline: Timeline) -> str:

@@ -72,6 +72,7 @@ TABLE: dict[str, tuple[Any, Any]] = {
     "timeline_same_event": (1.5, 0.6),
     "briefing_stories": (0, 3),
     "briefing_same_story": (-1.5, 0.5),
+    "timeline_headlines": ("yes", True),
     "llm_base_url": ("127.0.0.1:8080/v1", "https://api.openai.com/v1"),
     "llm_model": ("", "gpt-4o-mini"),
     "llm_api_key_env": (None, ""),

@@ -309,6 +309,22 @@ def test_timeline_prints_the_dated_events_and_their_sources(tunnel_index: Path) 
     assert result.stderr == ""
 
 
+def test_an_event_headline_is_printed_before_its_sentence(capsys) -> None:
+    from rag.timeline.build import timeline_text
+    from rag.types import Answer, Citation, Timeline, TimelineEvent
+    from rag_cli.main import _print
+
+    c = Citation(1, "a", "Tunnel", "The tunnel closed.", 0, 18)
+    timeline = Timeline("the tunnel", None, None, (TimelineEvent(
+        "2022-08-29", "stated", c.quote, c, 3, ("a", "b", "c"), headline="Tunnel closed"),))
+    _print(Answer(question="q", text=timeline_text(timeline), citations=[c], backend="openai",
+                  timeline=timeline))
+    heading, events, _ = capsys.readouterr().out.split("\n\n", 2)
+    assert heading == "Timeline: the tunnel"
+    assert events == ("- 2022-08-29 (stated): Tunnel closed — The tunnel closed. [1] "
+                      "(3 sources)")
+
+
 def test_timeline_json_carries_the_timeline(tunnel_index: Path) -> None:
     from synthetic import TUNNEL_AS_OF, TUNNEL_DAYS
 

@@ -321,6 +321,22 @@ def test_a_timeline_is_a_dated_markdown_list_with_its_citations(tunnel_api):
     assert [c["n"] for c in response.model_extra["citations"]] == [1, 2, 3, 4]
 
 
+def test_an_event_headline_is_italic_before_its_sentence():
+    from dataclasses import replace
+
+    from rag.types import Citation, Timeline, TimelineEvent
+    from serve.openai_compat import timeline_markdown
+
+    c = Citation(1, "a", "Tunnel", "The tunnel closed.", 0, 18)
+    events = (TimelineEvent("2022-08-29", "stated", c.quote, c, 3, ("a", "b", "c"),
+                            headline="Tunnel *closed* [2]"),
+              TimelineEvent("2022-09-20", "published", c.quote, replace(c, n=2), 1, ("d",)))
+    lines = timeline_markdown(Timeline("the tunnel", None, None, events)).splitlines()
+    assert lines[2] == ("- **2022-08-29** (stated) *Tunnel \\*closed\\* \\[2\\]* — The tunnel "
+                        "closed. [1] · 3 sources")
+    assert lines[3] == "- **2022-09-20** (published) The tunnel closed. [2] · 1 source"
+
+
 def test_a_streamed_timeline_equals_the_plain_one_and_the_flag_rides_in_the_body(tunnel_api):
     _, client = tunnel_api
     messages = [{"role": "user", "content": TIMELINE_QUESTION}]

@@ -206,6 +206,20 @@ def test_a_timeline_is_a_dated_list_all_text_escaped():
     assert "\n\n" not in html, "one HTML block"
 
 
+def test_an_event_headline_is_bold_before_its_sentence_and_escaped():
+    from dataclasses import replace
+
+    answer = timeline_answer()
+    assert "rag-event-headline" not in answer_markdown(answer)
+    first = replace(answer.timeline.events[0], headline="Tunnel <i>closed</i>")
+    timeline = replace(answer.timeline, events=(first, *answer.timeline.events[1:]))
+    items = re.findall(r'<li class="rag-event">(.*?)</li>',
+                       answer_markdown(replace(answer, timeline=timeline)))
+    assert ('stated</span> <strong class="rag-event-headline">Tunnel &lt;i&gt;closed&lt;/i&gt;'
+            '</strong> — <span class="rag-event-text">The tunnel closed') in items[0]
+    assert "rag-event-headline" not in items[1]
+
+
 def test_a_timeline_grows_an_event_at_a_time_and_shows_its_sources():
     from ui.render import line_prefixes
 
