@@ -36,8 +36,8 @@ from rag.feeds.state import (
     FeedState,
     feed_articles,
     followed_feed,
-    index_feed_store,
 )
+from rag.feeds.stores import index_feed_store
 from rag.retrieval.dates import reference_day
 from rag.types import Answer
 

@@ -5,8 +5,8 @@ one transaction, so a restart resumes where the last sync left off.
 :class:`FeedState` is the interface; :class:`FeedStore` keeps it in its own SQLite file beside
 a FAISS index (one machine syncs it), ``rag.feeds.pg_state.PostgresFeedStore`` in the tables of
 a pgvector collection's schema, where every server over the database reads and syncs the same
-feeds and takes a lease on a feed before syncing it (docs/deploy.md). ``index_feed_store``
-chooses by the index's backend.
+feeds and takes a lease on a feed before syncing it (docs/deploy.md).
+``rag.feeds.stores.index_feed_store`` chooses by the index's backend.
 
 >>> import tempfile, pathlib
 >>> store = FeedStore(pathlib.Path(tempfile.mkdtemp()) / "feeds.sqlite")
@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Protocol
 
 from rag.briefing.build import ArticleSet
-from rag.config import Config
 from rag.errors import BadInputError
 
 SCHEMA = """
@@ -369,34 +368,12 @@ _ITEM_COLUMNS = ("feed_id, entry_key, fingerprint, link, article_id, published_a
                  "removed")
 
 
-def index_feed_store(config: Config) -> FeedState:
-    """The feed state of ``config``'s index (of its one collection: feeds belong to one), where
-    `rag feeds` and the sync keep it: ``feeds.sqlite`` (:func:`state_path`) beside a FAISS
-    index; the tables of the collection's schema for pgvector, so that every server over the
-    database shares it (a ``feeds.sqlite`` this machine kept before is imported once).
-
-    >>> from rag.config import Config
-    >>> type(index_feed_store(Config(index_dir="idx"))).__name__
-    'FeedStore'
-    """
-    from rag.collections import one_collection_config
-
-    own = one_collection_config(config, "a feed")
-    legacy = state_path(own.index_backend, own.index_dir, own.feeds_dir)
-    if own.index_backend == "pgvector":
-        from rag.feeds.pg_state import PostgresFeedStore
-        from rag.index.store import schema_for
-
-        return PostgresFeedStore(own.pg_dsn or None, schema_for(own.index_dir),
-                                 lease_s=own.feed_lease_s, legacy=legacy)
-    return FeedStore(legacy)
-
-
 def state_path(index_backend: str, index_dir: str | Path, feeds_dir: str = "") -> Path:
     """Where the feed state of an index lives: ``feeds.sqlite`` in ``feeds_dir`` when set,
     else in the index folder (FAISS). A pgvector index keeps its feeds in its schema
-    (:func:`index_feed_store`); this is where its state was kept before, per machine, in
-    ``~/.local/state/news-rag/feeds/<index name>/`` (or RAG_FEEDS_DIR), imported from there once.
+    (``rag.feeds.stores.index_feed_store``); this is where its state was kept before, per
+    machine, in ``~/.local/state/news-rag/feeds/<index name>/`` (or RAG_FEEDS_DIR), imported
+    from there once.
 
     >>> state_path("faiss", "idx").as_posix()
     'idx/feeds.sqlite'

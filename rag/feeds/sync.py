@@ -35,7 +35,8 @@ from rag.feeds.fetch import (
     SafeFetcher,
     check_url,
 )
-from rag.feeds.state import Feed, FeedState, Item, index_feed_store
+from rag.feeds.state import Feed, FeedState, Item
+from rag.feeds.stores import index_feed_store
 
 if TYPE_CHECKING:
     from rag.system import RagSystem
