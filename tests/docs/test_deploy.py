@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.pgvector, pytest.mark.slow]
 MARK = "<!-- tested: tests/docs/test_deploy.py -->"
 
 
-def tested_block() -> list[str]:
+def deploy_block() -> list[str]:
     """The command lines of the block after MARK (comments after ``#`` dropped)."""
     text = (REPO / "docs" / "deploy.md").read_text()
     assert text.count(MARK) == 1
@@ -28,7 +28,7 @@ def tested_block() -> list[str]:
 
 
 def test_the_block_is_the_set_up() -> None:
-    lines = tested_block()
+    lines = deploy_block()
     assert lines[0] == 'pip install -e ".[pgvector]"'
     assert any(line.startswith("export RAG_PG_DSN=") for line in lines)
     assert "rag keys list" in lines and "rag collections create desk" in lines
@@ -42,7 +42,7 @@ def test_the_set_up_commands_run_as_written() -> None:
         pytest.skip("RAG_PG_DSN is not set: no PostgreSQL server")
     name = f"test_deploy_{uuid.uuid4().hex[:8]}"
     script = ["set -e"]
-    for line in tested_block()[1:]:  # the install is this checkout's
+    for line in deploy_block()[1:]:  # the install is this checkout's
         line = re.sub(r"RAG_PG_DSN=\S+", f"RAG_PG_DSN={dsn}", line)
         script.append(line.replace("RAG_INDEX_DIR=newsroom", f"RAG_INDEX_DIR={name}"))
     env = {**os.environ, "HF_HUB_OFFLINE": "1",
