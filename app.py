@@ -759,7 +759,7 @@ def main(argv: list[str] | None = None) -> None:
     args, settings = read_settings(argv)
     try:
         config = Config.from_env(index_dir=args.index)
-        if not Path(config.index_dir).exists():
+        if config.index_backend != "pgvector" and not Path(config.index_dir).exists():
             print(f"Building the index in {config.index_dir} (first start)…", flush=True)
         system = get_system(config)
     except RagError as exc:

@@ -425,6 +425,10 @@ class FeedSettings(_Checked):
     # feeds.sqlite's folder; empty: the index folder (rag.feeds.state)
     feeds_dir: str = setting("", TEXT)
     feeds_background: bool = setting(True, FLAG)  # `python app.py` / `rag serve` sync feeds
+    feeds_tick_s: float = setting(30.0, number(0, above=True))  # how often it looks for due feeds
+    # pgvector: how long a server's claim on a feed it syncs lasts unless renewed (a crashed
+    # server's claim expires after this; a live one renews it every third of it).
+    feed_lease_s: float = setting(120.0, number(1))
 
 
 # The stages in pipeline order; Config lists them reversed because a dataclass puts the

@@ -10,9 +10,9 @@ from rag.feeds.state import (
     FeedStore,
     feed_articles,
     followed_feed,
-    index_feed_store,
     state_path,
 )
+from rag.feeds.stores import index_feed_store
 from rag.feeds.sync import (
     FeedService,
     FeedSyncReport,

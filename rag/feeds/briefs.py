@@ -3,9 +3,11 @@ default period (``DEFAULT_SINCE``: the last 24 hours), built when a sync changes
 articles (and by the background sync when the stored one is out of date), and served as it is
 while it is fresh.
 
-One JSON file per feed, ``feed-briefings/<feed id>.json`` beside the feed state
-(``feeds.sqlite``), written whole: a temporary file in that folder, then ``os.replace``, so a
-reader sees the old briefing or the new one, never half of one. A stored briefing is fresh
+One JSON document per feed, kept by the feed state (``FeedState.write_briefing``): a file
+``feed-briefings/<feed id>.json`` beside ``feeds.sqlite``, written whole (a temporary file in
+that folder, then ``os.replace``); with pgvector a row of ``feed_briefings`` in the
+collection's schema, so every server serves the same one. Either way a reader sees the old
+briefing or the new one, never half of one. A stored briefing is fresh
 while it still covers the feed: the same window (the day has not turned), the same articles
 (``FeedStore.coverage``: none added, changed or removed), the same settings, and every article
 it cites still in the index. A missing, unreadable or stale file is rebuilt, never an error.
@@ -16,12 +18,9 @@ it cites still in the index. A missing, unreadable or stale file is rebuilt, nev
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,11 +33,11 @@ from rag.config import Config
 from rag.feeds.state import (
     Feed,
     FeedCoverage,
-    FeedStore,
+    FeedState,
     feed_articles,
     followed_feed,
-    index_feed_store,
 )
+from rag.feeds.stores import index_feed_store
 from rag.retrieval.dates import reference_day
 from rag.types import Answer
 
@@ -47,7 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rag.feeds")
 
-FOLDER = "feed-briefings"
+FOLDER = "feed-briefings"  # beside feeds.sqlite (rag.feeds.state.BRIEFINGS_FOLDER)
 # The stored file's layout; a file of another version is rebuilt.
 VERSION = 1
 
@@ -115,25 +114,28 @@ class FeedBriefings:
     'FeedBriefings'
     """
 
-    def __init__(self, system: RagSystem, store: FeedStore) -> None:
+    def __init__(self, system: RagSystem, store: FeedState) -> None:
         self.system = system
         self.store = store
-        self.folder = store.path.parent / FOLDER
 
     def path(self, feed_id: int) -> Path:
-        return self.folder / f"{int(feed_id)}.json"
+        """The file of the feed's stored briefing (a store kept in files: ``FeedStore``)."""
+        briefing_path = getattr(self.store, "briefing_path", None)
+        if briefing_path is None:
+            raise TypeError(f"{type(self.store).__name__} keeps no briefing files")
+        return briefing_path(feed_id)
 
     def stored(self, feed_id: int) -> StoredBriefing | None:
-        """The feed's stored briefing; None when there is none, or when its file cannot be
-        read as one (logged, and rebuilt by whoever asks next)."""
-        path = self.path(feed_id)
+        """The feed's stored briefing; None when there is none, or when it cannot be read as
+        one (logged, and rebuilt by whoever asks next)."""
         try:
-            found = StoredBriefing.from_json(json.loads(path.read_text(encoding="utf-8")))
-        except FileNotFoundError:
-            return None
+            text = self.store.read_briefing(feed_id)
+            if text is None:
+                return None
+            found = StoredBriefing.from_json(json.loads(text))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring the stored briefing %s (%s: %s): it will be rebuilt",
-                        path, type(exc).__name__, exc)
+                        self.store.where(feed_id), type(exc).__name__, exc)
             return None
         return found if found.feed_id == feed_id else None
 
@@ -174,13 +176,18 @@ class FeedBriefings:
     def refresh(self, feed: Feed) -> bool:
         """Build and store ``feed``'s briefing unless the stored one is fresh (or the index is
         read-only); True when it was built."""
-        if self.system.index.read_only:
-            return False
-        stored = self.stored(feed.id)
-        if stored is not None and self.is_fresh(stored):
+        if not self.needs_refresh(feed):
             return False
         self.build(feed)
         return True
+
+    def needs_refresh(self, feed: Feed) -> bool:
+        """Whether :meth:`refresh` would build ``feed``'s briefing: the index can be written
+        and the stored one is missing or stale."""
+        if self.system.index.read_only:
+            return False
+        stored = self.stored(feed.id)
+        return stored is None or not self.is_fresh(stored)
 
     def build(self, feed: Feed) -> StoredBriefing:
         """``feed``'s default briefing built now, stored when the index can be written (a
@@ -196,38 +203,19 @@ class FeedBriefings:
                                 briefing_settings(self.system.config))
         if not self.system.index.read_only:
             try:
-                write_atomically(self.path(feed.id), json.dumps(stored.to_json()))
-            except OSError as exc:
+                self.store.write_briefing(feed.id, json.dumps(stored.to_json()))
+            except Exception as exc:  # a full disk, the database away: served all the same
                 log.warning("could not store the briefing of feed %s: %s", feed.id, exc)
         return stored
 
     def forget(self, feed_id: int) -> None:
         """Delete the feed's stored briefing (the feed is no longer followed)."""
-        with contextlib.suppress(FileNotFoundError):
-            self.path(feed_id).unlink()
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """``text`` into ``path`` whole: written to a temporary file beside it, flushed to disk,
-    then renamed over it (``os.replace``), so readers see the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+        self.store.forget_briefing(feed_id)
 
 
 def brief_feed(system: RagSystem, feed: str | int, *, since: str | None = None,
                until: str | None = None, topic: str | None = None, as_of: str | None = None,
-               store: FeedStore | None = None) -> Answer:
+               store: FeedState | None = None) -> Answer:
     """The briefing of the articles that followed ``feed`` (its id or URL) brought in, as
     ``RagSystem.brief`` reads it: for the default period up to today on no topic, the feed's
     stored briefing when fresh (else built and stored); for any other period, topic or day,

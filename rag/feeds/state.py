@@ -1,6 +1,12 @@
-"""Per-feed state in its own SQLite file, beside the index: which feeds, their schedule and
-validators (ETag / Last-Modified), last sync and error, and which entry became which article.
-Every change is one transaction, so a restart resumes where the last sync left off.
+"""Per-feed state: which feeds, their schedule and validators (ETag / Last-Modified), last sync
+and error, which entry became which article, and each feed's stored briefing. Every change is
+one transaction, so a restart resumes where the last sync left off.
+
+:class:`FeedState` is the interface; :class:`FeedStore` keeps it in its own SQLite file beside
+a FAISS index (one machine syncs it), ``rag.feeds.pg_state.PostgresFeedStore`` in the tables of
+a pgvector collection's schema, where every server over the database reads and syncs the same
+feeds and takes a lease on a feed before syncing it (docs/deploy.md).
+``rag.feeds.stores.index_feed_store`` chooses by the index's backend.
 
 >>> import tempfile, pathlib
 >>> store = FeedStore(pathlib.Path(tempfile.mkdtemp()) / "feeds.sqlite")
@@ -11,17 +17,20 @@ Every change is one transaction, so a restart resumes where the last sync left o
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from rag.briefing.build import ArticleSet
-from rag.config import Config
 from rag.errors import BadInputError
 
 SCHEMA = """
@@ -55,6 +64,7 @@ CREATE INDEX IF NOT EXISTS items_article ON items(article_id);
 """
 # A failing feed is retried sooner than its schedule: 1, 2, 4... minutes, at most its interval.
 RETRY_BASE_S = 60
+BRIEFINGS_FOLDER = "feed-briefings"  # beside feeds.sqlite: <feed id>.json
 
 
 @dataclass(frozen=True)
@@ -126,11 +136,104 @@ class Item:
     removed: bool = False
 
 
+class FeedState(Protocol):
+    """Where the feeds of one collection and their items are kept. Every method is one
+    transaction. ``shared``: several servers read and sync this state (pgvector), so a sync
+    takes the feed's :meth:`lease` first; a local store's lease is always granted.
+
+    >>> import tempfile, pathlib
+    >>> state: FeedState = FeedStore(pathlib.Path(tempfile.mkdtemp()) / "feeds.sqlite")
+    >>> state.shared, state.feeds()
+    (False, [])
+    """
+
+    shared: bool
+
+    def add(self, url: str, *, every_s: int, keep_days: float | None = None) -> Feed: ...
+
+    def feeds(self) -> list[Feed]: ...
+
+    def get(self, url_or_id: str | int) -> Feed | None: ...
+
+    def remove(self, feed_id: int) -> None: ...
+
+    def record_sync(self, feed_id: int, *, error: str | None, counts: str | None = None,
+                    title: str | None = None, etag: str | None = None,
+                    last_modified: str | None = None, validators: bool = False) -> None: ...
+
+    def items(self, feed_id: int) -> dict[str, Item]: ...
+
+    def save_items(self, items: list[Item]) -> None: ...
+
+    def article_ids(self, feed_id: int) -> list[str]: ...
+
+    def coverage(self, feed_id: int) -> FeedCoverage: ...
+
+    def mark_removed(self, feed_id: int, entry_keys: list[str]) -> None: ...
+
+    def articles_held_by_others(self, feed_id: int, article_ids: list[str]) -> set[str]: ...
+
+    def lease(self, feed_id: int) -> contextlib.AbstractContextManager[Feed | None]:
+        """The feed, held by this process until the block ends (renewed meanwhile), or None
+        when another holds it (or it is no longer followed)."""
+        ...
+
+    def read_briefing(self, feed_id: int) -> str | None:
+        """The feed's stored briefing (JSON text), None when there is none."""
+        ...
+
+    def write_briefing(self, feed_id: int, text: str) -> None:
+        """Store the feed's briefing whole: a reader sees the old one or the new one."""
+        ...
+
+    def forget_briefing(self, feed_id: int) -> None: ...
+
+    def where(self, feed_id: int) -> str:
+        """Where the feed's briefing is kept, for messages."""
+        ...
+
+
 class FeedStore:
-    """The feeds and their items, in one SQLite file (created on first use)."""
+    """The feeds and their items, in one SQLite file (created on first use), and the feeds'
+    stored briefings, one JSON file each in ``feed-briefings/`` beside it. One machine syncs
+    it: the lease is always granted (the index's write lock keeps two processes' writes
+    apart).
+
+    >>> import tempfile, pathlib
+    >>> store = FeedStore(pathlib.Path(tempfile.mkdtemp()) / "feeds.sqlite")
+    >>> with store.lease(store.add("https://example.com/rss", every_s=60).id) as feed:
+    ...     feed.url
+    'https://example.com/rss'
+    """
+
+    shared = False
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+
+    @contextmanager
+    def lease(self, feed_id: int) -> Iterator[Feed | None]:
+        yield self.get(feed_id)
+
+    # --- stored briefings ----------------------------------------------------------------------
+    def briefing_path(self, feed_id: int) -> Path:
+        return self.path.parent / BRIEFINGS_FOLDER / f"{int(feed_id)}.json"
+
+    def where(self, feed_id: int) -> str:
+        return str(self.briefing_path(feed_id))
+
+    def read_briefing(self, feed_id: int) -> str | None:
+        try:
+            return self.briefing_path(feed_id).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def write_briefing(self, feed_id: int, text: str) -> None:
+        write_atomically(self.briefing_path(feed_id), text)
+
+    def forget_briefing(self, feed_id: int) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.briefing_path(feed_id).unlink()
 
     def _ensure(self) -> None:
         """The file and its tables, made on the first write (an index that follows no feed
@@ -240,10 +343,7 @@ class FeedStore:
             rows = db.execute("SELECT article_id, fingerprint, published_at, seen_at FROM items "
                               "WHERE feed_id = ? AND removed = 0 AND article_id IS NOT NULL "
                               "ORDER BY article_id, fingerprint", (feed_id,)).fetchall()
-        digest = hashlib.sha1("\n".join(f"{a}\x1f{f}" for a, f, *_ in rows).encode())
-        newest = max(rows, key=lambda r: (r[2] or "", r[3]), default=None)
-        return FeedCoverage(digest.hexdigest(), len({r[0] for r in rows}),
-                            newest[0] if newest else None, newest[2] if newest else None)
+        return coverage_of(rows)
 
     def mark_removed(self, feed_id: int, entry_keys: list[str]) -> None:
         with self._db() as db:
@@ -268,20 +368,12 @@ _ITEM_COLUMNS = ("feed_id, entry_key, fingerprint, link, article_id, published_a
                  "removed")
 
 
-def index_feed_store(config: Config) -> FeedStore:
-    """The feed state of ``config``'s index (of its one collection: feeds belong to one), where
-    `rag feeds` and the sync keep it."""
-    from rag.collections import one_collection_config
-
-    own = one_collection_config(config, "a feed")
-    return FeedStore(state_path(own.index_backend, own.index_dir, own.feeds_dir))
-
-
 def state_path(index_backend: str, index_dir: str | Path, feeds_dir: str = "") -> Path:
     """Where the feed state of an index lives: ``feeds.sqlite`` in ``feeds_dir`` when set,
-    else in the index folder (FAISS). A pgvector index is a schema in a database, not a
-    folder: its state goes to ``~/.local/state/news-rag/feeds/<index name>/`` (the machine
-    that syncs, like a FAISS index folder; RAG_FEEDS_DIR moves it).
+    else in the index folder (FAISS). A pgvector index keeps its feeds in its schema
+    (``rag.feeds.stores.index_feed_store``); this is where its state was kept before, per
+    machine, in ``~/.local/state/news-rag/feeds/<index name>/`` (or RAG_FEEDS_DIR), imported
+    from there once.
 
     >>> state_path("faiss", "idx").as_posix()
     'idx/feeds.sqlite'
@@ -294,7 +386,7 @@ def state_path(index_backend: str, index_dir: str | Path, feeds_dir: str = "") -
     return Path(index_dir) / "feeds.sqlite"
 
 
-def feed_articles(store: FeedStore, feed: str | int) -> ArticleSet:
+def feed_articles(store: FeedState, feed: str | int) -> ArticleSet:
     """The articles a followed feed (its id or URL) brought in and keeps, for its briefing
     (``RagSystem.brief(articles=...)``); an unknown feed is a BadInputError naming it.
 
@@ -307,10 +399,41 @@ def feed_articles(store: FeedStore, feed: str | int) -> ArticleSet:
     return ArticleSet(str(found.id), tuple(store.article_ids(found.id)))
 
 
-def followed_feed(store: FeedStore, feed: str | int) -> Feed:
+def followed_feed(store: FeedState, feed: str | int) -> Feed:
     """The followed feed ``feed`` (its id or URL); an unknown one is a BadInputError naming
     it."""
     found = store.get(feed)
     if found is None:
         raise BadInputError(f"no followed feed {feed!r}: `rag feeds list` shows them")
     return found
+
+
+def coverage_of(rows: list[tuple]) -> FeedCoverage:
+    """The coverage of a feed's kept items, as (article_id, fingerprint, published_at, seen_at)
+    rows ordered by article id and fingerprint (every store computes it so).
+
+    >>> coverage_of([]).articles
+    0
+    """
+    digest = hashlib.sha1("\n".join(f"{a}\x1f{f}" for a, f, *_ in rows).encode())
+    newest = max(rows, key=lambda r: (r[2] or "", r[3]), default=None)
+    return FeedCoverage(digest.hexdigest(), len({r[0] for r in rows}),
+                        newest[0] if newest else None, newest[2] if newest else None)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """``text`` into ``path`` whole: written to a temporary file beside it, flushed to disk,
+    then renamed over it (``os.replace``), so readers see the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

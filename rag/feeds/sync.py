@@ -35,7 +35,8 @@ from rag.feeds.fetch import (
     SafeFetcher,
     check_url,
 )
-from rag.feeds.state import Feed, FeedStore, Item, index_feed_store
+from rag.feeds.state import Feed, FeedState, Item
+from rag.feeds.stores import index_feed_store
 
 if TYPE_CHECKING:
     from rag.system import RagSystem
@@ -57,7 +58,7 @@ class FeedSyncReport:
     """What one sync of one feed did."""
 
     url: str
-    status: str = "synced"  # synced | not modified | failed
+    status: str = "synced"  # synced | not modified | failed | busy (another server syncs it)
     entries: int = 0
     fetched: int = 0
     added: int = 0
@@ -74,6 +75,8 @@ class FeedSyncReport:
         if self.status == "failed":
             error = self.error or ""
             return f"{self.url}: failed: {error.removeprefix(self.url + ': ')}"
+        if self.status == "busy":
+            return f"{self.url}: being synced by another server: skipped"
         if self.status == "not modified":
             return f"{self.url}: not modified (HTTP 304) in {self.seconds:.1f}s"
         old = f", {self.too_old} older than kept" if self.too_old else ""
@@ -131,9 +134,16 @@ class FeedService:
     answered meanwhile. A sync that adds, changes or removes a feed's articles rebuilds the
     feed's stored briefing (``briefings``, ``rag.feeds.briefs``); the background sync also
     rebuilds any that is out of date (the day has turned).
+
+    Each sync holds the feed's lease (``FeedState.lease``): with pgvector several servers
+    share the feeds, and a feed another server is syncing is skipped (``busy``); a due feed
+    is synced only if it is still due once leased, so it is fetched once per period.
+
+    >>> FeedService.start.__name__
+    'start'
     """
 
-    def __init__(self, system: RagSystem, *, store: FeedStore | None = None,
+    def __init__(self, system: RagSystem, *, store: FeedState | None = None,
                  fetcher: SafeFetcher | None = None) -> None:
         config = system.config
         self.system = system
@@ -141,6 +151,7 @@ class FeedService:
         self.fetcher = fetcher or fetcher_for(config)
         self.briefings = FeedBriefings(system, self.store)
         self.default_every = parse_interval(config.feed_every)
+        self.tick_s = config.feeds_tick_s
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -184,12 +195,26 @@ class FeedService:
         if due_only:
             now = time.time()
             chosen = [f for f in chosen if f.is_due(now)]
-        return [self.sync_feed(f) for f in chosen]
+        reports = [self.sync_feed(f, due_only=due_only) for f in chosen]
+        return [r for r in reports if r is not None]
 
-    def sync_feed(self, feed: Feed) -> FeedSyncReport:
-        """One sync of one feed; every error is caught and recorded in its state. The fetching
-        (the feed, its entries' pages) holds no lock: only the writes that follow take turns,
-        so a slow host holds up neither another feed's sync nor a removal."""
+    def sync_feed(self, feed: Feed, *, due_only: bool = False) -> FeedSyncReport | None:
+        """One sync of one feed, under its lease: a feed another server is syncing is a
+        ``busy`` report (None with ``due_only``, as is one no longer due once leased: another
+        server has just synced it). Every error is caught and recorded in its state."""
+        with self.store.lease(feed.id) as current:
+            if current is not None:
+                return None if due_only and not current.is_due() else self._synced(current)
+        if due_only:
+            return None
+        if self.store.get(feed.id) is None:  # removed meanwhile: said as a failure, as ever
+            return self._synced(feed)
+        return FeedSyncReport(feed.url, status="busy")
+
+    def _synced(self, feed: Feed) -> FeedSyncReport:
+        """The sync itself. The fetching (the feed, its entries' pages) holds no lock: only
+        the writes that follow take turns, so a slow host holds up neither another feed's
+        sync nor a removal."""
         started = time.perf_counter()
         report = FeedSyncReport(feed.url)
         try:
@@ -323,13 +348,14 @@ class FeedService:
         self.store.mark_removed(feed.id, [i.entry_key for i in old])
 
     # --- background --------------------------------------------------------------------------
-    def start(self, tick_s: float = 30.0) -> None:
-        """Sync due feeds in a daemon thread every ``tick_s`` seconds until :meth:`stop`."""
+    def start(self, tick_s: float | None = None) -> None:
+        """Sync due feeds in a daemon thread every ``tick_s`` seconds (default: the config's
+        ``feeds_tick_s``) until :meth:`stop`."""
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, args=(tick_s,), daemon=True,
-                                        name="feed-sync")
+        self._thread = threading.Thread(target=self._run, args=(tick_s or self.tick_s,),
+                                        daemon=True, name="feed-sync")
         self._thread.start()
 
     def _run(self, tick_s: float) -> None:
@@ -338,10 +364,23 @@ class FeedService:
                 for report in self.sync(due_only=True):
                     (log.warning if report.status == "failed" else log.info)(report.summary())
                 for feed in self.store.feeds():  # the day has turned: a new window
-                    self.refresh_briefing(feed)
+                    self._refresh_stale_briefing(feed)
             except Exception:  # the state store unreadable...: said, then tried again
                 log.exception("feed sync failed")
             self._stop.wait(tick_s)
+
+    def _refresh_stale_briefing(self, feed: Feed) -> None:
+        """Rebuild ``feed``'s stored briefing if it is stale, under the feed's lease (one
+        server rebuilds a shared one; a feed being synced is rebuilt by its sync)."""
+        try:
+            if not self.briefings.needs_refresh(feed):
+                return
+        except Exception:
+            log.exception("the briefing of feed %s could not be read", feed.id)
+            return
+        with self.store.lease(feed.id) as current:
+            if current is not None:
+                self.refresh_briefing(current)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()

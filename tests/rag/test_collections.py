@@ -354,12 +354,16 @@ def test_pgvector_collections_are_schemas_of_their_own(tmp_path, fake_embedder, 
         both = system.over(["default", "desk"])
         assert {h.collection for h in both.search("crane cherry tramline", 6)} == {
             "default", "desk"}
+        # The desk's feeds are tables of its schema (rag.feeds.pg_state), no file anywhere.
         index_feed_store(desk.config).add("https://desk.example/rss", every_s=1800)
-        assert Path(desk.config.feeds_dir).is_dir()
+        assert [f.url for f in index_feed_store(desk.config).feeds()] == [
+            "https://desk.example/rss"]
+        assert index_feed_store(system.config).feeds() == []
+        assert not Path(desk.config.feeds_dir).exists()
         system.delete_collection("desk")
         assert system.collection_names() == ["default"]
         assert postgres_index_names(prefix=f"{root}/") == []
-        assert not Path(desk.config.feeds_dir).exists()
+        assert index_feed_store(desk.config).feeds() == []  # gone with its schema
         assert ids(system) == {DESK[0].id} and system.index.verify() == []
     finally:
         system.index.store.drop()

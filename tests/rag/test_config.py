@@ -95,6 +95,8 @@ TABLE: dict[str, tuple[Any, Any]] = {
     "feed_every": ("10s", "2h"),
     "feeds_dir": (None, "/tmp/feeds"),
     "feeds_background": ("off", False),
+    "feeds_tick_s": (0, 0.5),
+    "feed_lease_s": (0.5, 5),
 }
 NAMES = [f.name for f in dataclasses.fields(Config)]
 

@@ -16,8 +16,8 @@ from feedsite import FeedSite
 from rag import Config, RagSystem
 from rag.errors import BadInputError
 from rag.feeds import FeedBriefings, FeedService, brief_feed, feed_articles
-from rag.feeds.briefs import StoredBriefing, write_atomically
-from rag.feeds.state import Feed
+from rag.feeds.briefs import StoredBriefing
+from rag.feeds.state import Feed, write_atomically
 
 
 @pytest.fixture
