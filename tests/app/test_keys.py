@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from rag import Config, RagSystem
-from rag.feeds.state import index_feed_store
+from rag.feeds.stores import index_feed_store
 from rag.keys import open_key_store
 
 WIRE_FEED = "https://wire.example.org/kessel-desk.rss"

@@ -216,7 +216,7 @@ def test_reindex_re_embeds_every_collection_and_keeps_feeds_keys_and_briefings(
     """An index with a named collection, followed feeds, stored briefings and API keys comes out
     of `rag reindex` with every collection on the new model and all of that still there."""
     from rag.articles import Article
-    from rag.feeds.state import index_feed_store
+    from rag.feeds.stores import index_feed_store
     from rag.keys import open_key_store
 
     path = tmp_path / "index"
@@ -258,7 +258,7 @@ def test_reindex_of_an_index_without_collections_keeps_its_feeds_and_keys(
         torch_index_dir, tmp_path, embedder) -> None:
     """Before, the swap put a folder of the index alone in place: the followed feeds and the API
     keys were deleted with the old folder (a server with keys then asked for none)."""
-    from rag.feeds.state import index_feed_store
+    from rag.feeds.stores import index_feed_store
     from rag.keys import open_key_store
 
     path = tmp_path / "index"
