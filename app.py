@@ -602,10 +602,10 @@ def feeds_tab(system: RagSystem, feeds: PageFeeds, view: list[gr.components.Comp
             feed = of(collection).add((url or "").strip(), every=_blank(every),
                                       keep_days=float(keep) if keep else None)
         except SHOWN_ERRORS as exc:
-            return f"⚠ {escape_markdown(str(exc))}", gr.skip(), feeds_view(collection)
+            return f"⚠ {escape_markdown(str(exc))}", gr.skip(), feeds_view(collection, request)
         return (f"Following {code(feed.url)} (every {format_interval(feed.every_s)}): "
                 "**Sync now** fetches it, or the background sync will.", str(feed.id),
-                feeds_view(collection))
+                feeds_view(collection, request))
 
     @page_errors
     def sync_feeds(selected: str, collection: str = "",
@@ -615,10 +615,11 @@ def feeds_tab(system: RagSystem, feeds: PageFeeds, view: list[gr.components.Comp
         try:
             chosen = [service.feed(i) for i in (selected or "").replace(",", " ").split()]
         except SHOWN_ERRORS as exc:
-            return (f"⚠ {escape_markdown(str(exc))}", feeds_view(collection),
+            return (f"⚠ {escape_markdown(str(exc))}", feeds_view(collection, request),
                     *articles_view(system, collection))
         reports = service.sync(chosen or None)
-        return sync_markdown(reports), feeds_view(collection), *articles_view(system, collection)
+        return (sync_markdown(reports), feeds_view(collection, request),
+                *articles_view(system, collection))
 
     @page_errors
     def remove_feed(selected: str, collection: str = "",
@@ -627,9 +628,9 @@ def feeds_tab(system: RagSystem, feeds: PageFeeds, view: list[gr.components.Comp
         try:
             feed, _ = of(collection).remove((selected or "").strip())
         except SHOWN_ERRORS as exc:
-            return f"⚠ {escape_markdown(str(exc))}", gr.skip(), feeds_view(collection)
+            return f"⚠ {escape_markdown(str(exc))}", gr.skip(), feeds_view(collection, request)
         return (f"Stopped following {code(feed.url)} (its articles stay).", "",
-                feeds_view(collection))
+                feeds_view(collection, request))
 
     def pick_feed(evt: gr.SelectData) -> str:
         return str(evt.row_value[0]) if evt.row_value else ""
