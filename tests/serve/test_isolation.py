@@ -691,7 +691,10 @@ def test_an_article_that_orders_the_llm_to_reveal_the_other_collection_reveals_n
             messages=[{"role": "user", "content": INJECTED}]))(world, "alpha", "")
     finally:
         world.system._answerers.pop("openai")
-    assert asked.status == 200 and asked.body["backend"] == "openai", asked.text
+    assert asked.status == 200, asked.text
+    # The LLM read the passages: its answer, or (its words unverifiable) the extractive one
+    # with `fallback` saying why; its `draft` is in the body either way, and checked below.
+    assert asked.body["backend"] == "openai" or asked.body["fallback"], asked.text
     assert {p["collection"] for p in asked.body["passages"]} == {"alpha"}
     assert ALPHA[2].id in {p["article_id"] for p in asked.body["passages"]}  # it was read
     assert not leaks(world, asked), asked.text
