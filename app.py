@@ -11,7 +11,6 @@ import argparse
 import functools
 import os
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +23,14 @@ from fastapi import FastAPI
 
 from rag import Answer, BadInputError, Config, RagError, RagSystem, get_system
 from rag.answering import BACKENDS
-from rag.feeds import FeedService, FetchError, brief_feed, format_interval, load_urls
+from rag.feeds import (
+    CollectionFeeds,
+    FeedService,
+    FetchError,
+    brief_feed,
+    format_interval,
+    load_urls,
+)
 from rag.keys import Grant, open_key_store
 from rag.retrieval import make_filters
 from rag.retrieval.dates import reference_day
@@ -142,41 +148,8 @@ class PageAccess:
         return self.system if names is None else self.system.over(collections or list(names))
 
 
-class PageFeeds:
-    """The feeds of each collection the page shows (feeds belong to one): a FeedService per
-    collection, made on first use and, with ``background``, syncing in a thread of its own
-    from then on (``start`` starts those of every collection that exists)."""
-
-    def __init__(self, system: RagSystem, first: FeedService | None = None, *,
-                 background: bool = False) -> None:
-        self.system = system
-        self.background = background
-        self._services: dict[str, FeedService] = {}
-        self._lock = threading.Lock()
-        if first is not None:
-            self._services[first.system.collection] = first
-
-    def __call__(self, collection: str) -> FeedService:
-        with self._lock:
-            service = self._services.get(collection)
-            if service is None:
-                service = FeedService(self.system.over(collection))
-                self._services[collection] = service
-                if self.background:
-                    service.start()
-            return service
-
-    def start(self) -> int:
-        """Sync every collection's due feeds in the background; returns how many are followed."""
-        self.background = True
-        services = [self(name) for name in self.system.collection_names()]
-        for service in services:
-            service.start()
-        return sum(len(service.feeds()) for service in services)
-
-    def stop(self) -> None:
-        for service in self._services.values():
-            service.stop()
+# The feeds of each collection, one FeedService each, shared with the /v1 feed routes.
+PageFeeds = CollectionFeeds
 
 
 def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
@@ -257,12 +230,15 @@ def header(system: RagSystem, access: PageAccess | None = None
                         "cited [n] to the sentence that supports it.")
         with gr.Column(scale=2, min_width=300):
             names = [] if keyed else system.collection_names()
-            # "": none picked, the key's first (or the page's) collection
+            # allow_custom_value: a name outside the choices reaches the handlers, which refuse
+            # it exactly as one the key does not open (Gradio's own refusal would list the
+            # choices, and so tell a key which collections exist). "": none picked, the key's
+            # first (or the page's) collection.
             collection = gr.Dropdown(names, value="" if keyed else system.collections[0],
                                      label="Collection",
                                      info="The articles and feeds shown, and where uploads go",
                                      elem_id="rag-collection", interactive=True,
-                                     allow_custom_value=keyed)  # checked by the key instead
+                                     allow_custom_value=True)
             return gr.Markdown(elem_id="rag-header-stats"), collection
 
 
@@ -272,9 +248,9 @@ def collections_picker(system: RagSystem, access: PageAccess | None = None) -> g
     keyed = access is not None and access.keyed
     names = [] if keyed else system.collection_names()
     return gr.Dropdown(names, value=[] if keyed else list(system.collections), multiselect=True,
-                       allow_custom_value=keyed,  # each event checks the key's collections
                        label="Ask in", info="Collections searched (several: one ranking)",
-                       elem_id="rag-ask-collections", interactive=True)
+                       elem_id="rag-ask-collections", interactive=True,
+                       allow_custom_value=True)  # refused by the handlers, as header's
 
 
 def chat_tab(system: RagSystem, access: PageAccess | None = None) -> gr.Dropdown:
@@ -357,9 +333,9 @@ def briefing_tab(system: RagSystem, feeds: PageFeeds, collection: gr.Dropdown,
                                elem_id="rag-brief-topic", max_lines=1)
             as_of = gr.Textbox(label="As of", value="", placeholder="YYYY-MM-DD (today)",
                                elem_id="rag-brief-as-of", max_lines=1, min_width=120)
-        feed = gr.Dropdown(feed_choices([] if access.keyed else
-                                        feeds(system.collections[0]).feeds()),
-                           value=ALL_ARTICLES[1], allow_custom_value=access.keyed,
+        # No feed yet: the page's first state goes to every login, and the feeds of the
+        # server's collection are not every key's (the page's load fills the key's).
+        feed = gr.Dropdown(feed_choices([]), value=ALL_ARTICLES[1],
                            label="Articles of", elem_id="rag-brief-feed",
                            info="every article, or those one followed feed brought in")
         go = gr.Button("What's new", variant="primary", elem_id="rag-brief-go")
@@ -639,10 +615,10 @@ def feeds_tab(system: RagSystem, feeds: PageFeeds, view: list[gr.components.Comp
             feed = of(collection).add((url or "").strip(), every=_blank(every),
                                       keep_days=float(keep) if keep else None)
         except SHOWN_ERRORS as exc:
-            return f"⚠ {escape_markdown(str(exc))}", gr.skip(), feeds_view(collection)
+            return f"⚠ {escape_markdown(str(exc))}", gr.skip(), feeds_view(collection, request)
         return (f"Following {code(feed.url)} (every {format_interval(feed.every_s)}): "
                 "**Sync now** fetches it, or the background sync will.", str(feed.id),
-                feeds_view(collection))
+                feeds_view(collection, request))
 
     @page_errors
     def sync_feeds(selected: str, collection: str = "",
@@ -652,10 +628,11 @@ def feeds_tab(system: RagSystem, feeds: PageFeeds, view: list[gr.components.Comp
         try:
             chosen = [service.feed(i) for i in (selected or "").replace(",", " ").split()]
         except SHOWN_ERRORS as exc:
-            return (f"⚠ {escape_markdown(str(exc))}", feeds_view(collection),
+            return (f"⚠ {escape_markdown(str(exc))}", feeds_view(collection, request),
                     *articles_view(system, collection))
         reports = service.sync(chosen or None)
-        return sync_markdown(reports), feeds_view(collection), *articles_view(system, collection)
+        return (sync_markdown(reports), feeds_view(collection, request),
+                *articles_view(system, collection))
 
     @page_errors
     def remove_feed(selected: str, collection: str = "",
@@ -664,9 +641,9 @@ def feeds_tab(system: RagSystem, feeds: PageFeeds, view: list[gr.components.Comp
         try:
             feed, _ = of(collection).remove((selected or "").strip())
         except SHOWN_ERRORS as exc:
-            return f"⚠ {escape_markdown(str(exc))}", gr.skip(), feeds_view(collection)
+            return f"⚠ {escape_markdown(str(exc))}", gr.skip(), feeds_view(collection, request)
         return (f"Stopped following {code(feed.url)} (its articles stay).", "",
-                feeds_view(collection))
+                feeds_view(collection, request))
 
     def pick_feed(evt: gr.SelectData) -> str:
         return str(evt.row_value[0]) if evt.row_value else ""
@@ -730,11 +707,12 @@ def create_server_app(system: RagSystem, settings: ServeSettings,
     """What ``python app.py`` serves: the page of ``build_app`` mounted at ``/`` of the API
     app, under the access policy of ``settings`` (``serve.access``)."""
     login = PageLogin(settings, Keys(settings, open_key_store(system.config)))
+    feeds = feeds if isinstance(feeds, PageFeeds) else PageFeeds(system, feeds)
     demo = build_app(system, max_upload_mb=settings.max_upload_mb,
                      max_upload_chars=settings.max_upload_chars, feeds=feeds,
                      access=PageAccess(system, login.grant_of_user))
     demo.queue(default_concurrency_limit=8)
-    return create_app(system, settings, page=demo, login=login, page_options=dict(
+    return create_app(system, settings, page=demo, login=login, feeds=feeds, page_options=dict(
         max_file_size=f"{settings.max_upload_mb}mb", css_paths=[STYLE], theme=THEME))
 
 

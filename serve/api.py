@@ -20,7 +20,14 @@ from starlette.datastructures import UploadFile
 from rag.articles import Article, LoadFailure
 from rag.chain import CheckedAsk
 from rag.errors import BadInputError, RagError
-from rag.feeds import brief_feed
+from rag.feeds import (
+    CollectionFeeds,
+    Feed,
+    FeedService,
+    FetchError,
+    brief_feed,
+    format_interval,
+)
 from rag.ingest import IngestReport
 from rag.keys import Grant, open_key_store
 from rag.retrieval import make_filters
@@ -44,6 +51,11 @@ from serve.schemas import (
     CollectionOut,
     Deleted,
     ErrorResponse,
+    FeedIn,
+    FeedList,
+    FeedOut,
+    FeedRemoved,
+    FeedSynced,
     IngestRequest,
     IngestResponse,
     Stats,
@@ -54,11 +66,14 @@ _SAFE_NAME = re.compile(r"[^\w.\- ]+")
 
 
 def create_api(system: RagSystem, settings: ServeSettings | None = None,
-               page_login: PageLogin | None = None) -> FastAPI:
+               page_login: PageLogin | None = None,
+               feeds: CollectionFeeds | None = None) -> FastAPI:
     """A FastAPI app with the ``/v1`` routes and ``/healthz`` over ``system``, guarded by the
-    access policy of ``serve.access`` (``page_login``: the page's, when one is mounted); any ASGI
-    server runs it (``serve.server.start`` or ``uvicorn.run(api)``)."""
+    access policy of ``serve.access`` (``page_login``: the page's, when one is mounted; ``feeds``:
+    the page's feed services, to share); any ASGI server runs it (``serve.server.start`` or
+    ``uvicorn.run(api)``)."""
     settings = settings or ServeSettings.from_env()
+    feeds_of = feeds or CollectionFeeds(system)
     page_login = page_login or PageLogin(settings, Keys(settings, open_key_store(system.config)))
     api = FastAPI(title="news-rag API", version="1",
                   description="Cited answers over news articles: OpenAI-compatible chat "
@@ -212,6 +227,62 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
         system.delete_collection(name)
         return {"name": name, "deleted": True}
 
+    @v1.get("/feeds", tags=["feeds"])
+    def list_feeds(request: Request, collection: str | None = None) -> FeedList:
+        """The feeds a collection follows (default: the key's first, or the server's), with
+        their schedule and last sync."""
+        service = feeds_of(_over(system, collection, _grant(request), one=True).collection)
+        return FeedList(data=[_feed_out(f, service) for f in service.feeds()])
+
+    @v1.post("/feeds", tags=["feeds"], status_code=201)
+    def follow_feed(body: FeedIn, request: Request) -> FeedOut:
+        """Follow an RSS or Atom feed in a collection (a write key); it is synced on its
+        schedule while the server runs, or at once with ``POST /v1/feeds/{id}/sync``. A feed
+        followed already has its schedule and retention updated."""
+        target = _over(system, body.collection, _grant(request), role="write", one=True,
+                       what="following feeds")
+        service = feeds_of(target.collection)
+        try:
+            feed = service.add(body.url, every=body.every, keep_days=body.keep_days)
+        except FetchError as exc:
+            raise ApiError(422, str(exc), param="url", code="bad_url") from None
+        return _feed_out(feed, service)
+
+    @v1.post("/feeds/{feed_id}/sync", tags=["feeds"])
+    def sync_feed(feed_id: int, request: Request, collection: str | None = None) -> FeedSynced:
+        """Sync a followed feed now (a write key): fetch it, index its new and changed
+        entries; a feed that fails says why in ``error`` (200: the sync ran)."""
+        service, feed = _followed(feed_id, request, collection, "syncing feeds")
+        report = service.sync_feed(feed)
+        return FeedSynced(id=feed.id, url=report.url, status=report.status,
+                          entries=report.entries, added=report.added, updated=report.updated,
+                          unchanged=report.unchanged, removed=report.removed,
+                          failed=len(report.failures), error=report.error,
+                          failures=[{"input": f.input, "reason": f.reason}
+                                    for f in report.failures], summary=report.summary())
+
+    @v1.delete("/feeds/{feed_id}", tags=["feeds"])
+    def remove_feed(feed_id: int, request: Request, collection: str | None = None,
+                    purge: bool = False) -> FeedRemoved:
+        """Stop following a feed (a write key); ``purge=true`` also deletes the articles only
+        it brought in (else they stay)."""
+        service, feed = _followed(feed_id, request, collection, "removing feeds")
+        removed, deleted = service.remove(feed.id, purge=purge)
+        return FeedRemoved(id=removed.id, url=removed.url, articles_deleted=deleted)
+
+    def _followed(feed_id: int, request: Request, collection: str | None,
+                  what: str) -> tuple[FeedService, Feed]:
+        """The feed service of the request's collection and its feed ``feed_id``: a feed of
+        another collection is exactly the 404 of one that does not exist (ids are each
+        collection's own)."""
+        target = _over(system, collection, _grant(request), role="write", one=True, what=what)
+        service = feeds_of(target.collection)
+        feed = service.store.get(feed_id)
+        if feed is None:
+            raise ApiError(404, f"no feed {feed_id} is followed (GET /v1/feeds lists them)",
+                           param="feed_id", code="feed_not_found")
+        return service, feed
+
     @v1.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                   include_in_schema=False)
     def unknown(path: str) -> None:
@@ -250,6 +321,13 @@ def _over(system: RagSystem, collection: str | list[str] | None, grant: Grant, *
     if names is None:
         return system
     return system.over(collection or list(names))
+
+
+def _feed_out(feed: Feed, service: FeedService) -> FeedOut:
+    return FeedOut(id=feed.id, url=feed.url, title=feed.title, every=format_interval(
+        feed.every_s), keep_days=feed.keep_days, last_sync_at=feed.last_sync_at,
+        last_ok_at=feed.last_ok_at, last_error=feed.last_error, status=feed.status(),
+        collection=service.system.collection)
 
 
 def _checked(system: RagSystem, options: AskOptions, question: str,
@@ -418,7 +496,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "No, a wrong or a revoked API key (RAG_API_KEY is set, or keys were made)"),
         (403, "A write from another origin, a Host that is not this server's (serve/access.py), "
               "or a key whose role does not allow it"),
-        (404, "No such model, article, collection or route"),
+        (404, "No such model, article, collection, feed or route"),
         (409, "A collection of that name exists already"),
         (413, "The body, a file or the number of articles is over its limit"),
         (415, "A body that is neither JSON nor multipart"),

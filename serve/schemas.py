@@ -219,3 +219,63 @@ class BriefRequest(BaseModel):
                              "`since` and no `until`, `topic` or `as_of`: the feed's stored "
                              "briefing while it is fresh (`briefing.cached`).")
     collection: str | list[str] | None = read_collections()
+
+
+class FeedIn(BaseModel):
+    """``POST /v1/feeds``: follow an RSS or Atom feed (in one collection: feeds belong to one)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"url": "https://example.com/rss.xml", "every": "1h"}]})
+    url: str = Field(description="The feed's URL (http or https).")
+    every: str | None = Field(None, description="How often to sync it: 30m, 2h, 1d... "
+                              "(default: the server's feed_every).")
+    keep_days: float | None = Field(None, gt=0, description="Delete the articles it brought "
+                                    "in once they are this many days old (default: keep).")
+    collection: str | None = written_collection()
+
+
+class FeedOut(BaseModel):
+    """A followed feed (``rag feeds list``): its id in its collection, schedule and last
+    sync."""
+
+    id: int
+    url: str
+    title: str | None
+    every: str = Field(description="The sync interval, e.g. 30m.")
+    keep_days: float | None
+    last_sync_at: float | None = Field(description="Epoch seconds of the last sync attempt.")
+    last_ok_at: float | None
+    last_error: str | None
+    status: str = Field(description="The last sync in words: its counts or its error.")
+    collection: str
+
+
+class FeedList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[FeedOut]
+
+
+class FeedSynced(BaseModel):
+    """What one sync of a feed did (``FeedSyncReport``); ``failures`` name each skipped
+    entry."""
+
+    id: int
+    url: str
+    status: str = Field(description="synced, not modified or failed")
+    entries: int
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+    failed: int
+    failures: list[Failure]
+    error: str | None
+    summary: str
+
+
+class FeedRemoved(BaseModel):
+    id: int
+    url: str
+    removed: bool = True
+    articles_deleted: int = Field(0, description="With purge=true: the articles only this "
+                                  "feed brought in, deleted.")

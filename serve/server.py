@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from starlette.routing import Mount
 
 from rag.errors import RagError
+from rag.feeds import CollectionFeeds
 from rag.keys import open_key_store
 from rag.system import RagSystem
 from serve.access import Keys, PageLogin
@@ -28,13 +29,15 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 
 def create_app(system: RagSystem, settings: ServeSettings | None = None, *, page: Any = None,
                page_options: dict[str, Any] | None = None,
-               login: PageLogin | None = None) -> FastAPI:
+               login: PageLogin | None = None,
+               feeds: CollectionFeeds | None = None) -> FastAPI:
     """The API app with ``page`` (a Gradio Blocks) mounted at ``/``; ``page_options`` go to
     ``gradio.mount_gradio_app`` (theme, css_paths, max_file_size...). The page's login comes
-    from ``settings`` (``serve.access``), and errors reach it only as ``gr.Error`` messages."""
+    from ``settings`` (``serve.access``), and errors reach it only as ``gr.Error`` messages.
+    ``feeds``: the page's feed services, which the ``/v1/feeds`` routes then share."""
     settings = settings or ServeSettings.from_env()
     login = login or PageLogin(settings, Keys(settings, open_key_store(system.config)))
-    app = create_api(system, settings, login)
+    app = create_api(system, settings, login, feeds)
     if page is not None:
         import gradio as gr
 

@@ -14,6 +14,7 @@ from rag.feeds.state import (
 )
 from rag.feeds.stores import index_feed_store
 from rag.feeds.sync import (
+    CollectionFeeds,
     FeedService,
     FeedSyncReport,
     format_interval,
@@ -22,7 +23,7 @@ from rag.feeds.sync import (
     parse_interval,
 )
 
-__all__ = ["Feed", "FeedBriefings", "FeedCoverage", "FeedService", "FeedStore",
+__all__ = ["CollectionFeeds", "Feed", "FeedBriefings", "FeedCoverage", "FeedService", "FeedStore",
            "FeedSyncReport", "FetchError", "FetchLimits", "FetchResult", "SafeFetcher",
            "brief_feed", "check_url", "feed_articles", "followed_feed", "format_interval",
            "index_feed_store", "is_url", "load_urls", "parse_interval", "state_path"]

@@ -388,6 +388,45 @@ class FeedService:
             self._thread.join(timeout)
 
 
+class CollectionFeeds:
+    """The feeds of each collection of ``system``'s index (feeds belong to one): a FeedService
+    per collection, made on first use and, with ``background``, syncing in a thread of its own
+    from then on (``start`` starts those of every collection that exists). The page and the
+    ``/v1/feeds`` routes share one, so their syncs of a collection take turns.
+    """
+
+    def __init__(self, system: RagSystem, first: FeedService | None = None, *,
+                 background: bool = False) -> None:
+        self.system = system
+        self.background = background
+        self._services: dict[str, FeedService] = {}
+        self._lock = threading.Lock()
+        if first is not None:
+            self._services[first.system.collection] = first
+
+    def __call__(self, collection: str) -> FeedService:
+        with self._lock:
+            service = self._services.get(collection)
+            if service is None:
+                service = FeedService(self.system.over(collection))
+                self._services[collection] = service
+                if self.background:
+                    service.start()
+            return service
+
+    def start(self) -> int:
+        """Sync every collection's due feeds in the background; returns how many are followed."""
+        self.background = True
+        services = [self(name) for name in self.system.collection_names()]
+        for service in services:
+            service.start()
+        return sum(len(service.feeds()) for service in services)
+
+    def stop(self) -> None:
+        for service in self._services.values():
+            service.stop()
+
+
 def _parse_error(parsed: Any) -> str:
     """feedparser's complaint, said plainly (line and column when it knows them)."""
     exc = parsed.get("bozo_exception")
