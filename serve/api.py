@@ -224,6 +224,8 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
         """Delete a collection whole (an admin key): its articles, vectors, search data and
         feeds (not ``default``: 422); 404 when there is none."""
         _require(_grant(request), "admin", "deleting collections")
+        system.shelf.deletable(name)  # default, or none such: refused before a feed stops
+        feeds_of.forget(name)
         system.delete_collection(name)
         return {"name": name, "deleted": True}
 

@@ -422,6 +422,14 @@ class CollectionFeeds:
             service.start()
         return sum(len(service.feeds()) for service in services)
 
+    def forget(self, collection: str) -> None:
+        """Stop and drop ``collection``'s service (it is being deleted): no thread is left
+        syncing nothing, and one made again under the name gets a service of its own."""
+        with self._lock:
+            service = self._services.pop(collection, None)
+        if service is not None:
+            service.stop()
+
     def stop(self) -> None:
         for service in self._services.values():
             service.stop()

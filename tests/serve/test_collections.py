@@ -192,3 +192,40 @@ def test_deleting_a_collection_over_http(served, tmp_path):
     assert [c["name"] for c in http.get("/v1/collections").json()["data"]] == ["default",
                                                                                  "desk"]
     assert system.stats().articles == 7
+
+
+def test_deleting_a_collection_stops_its_feed_sync_and_a_new_one_starts_afresh(
+        fake_sample_index_dir, tmp_path, fake_embedder):
+    """The server's background sync of a deleted collection's feeds stops with it, and a
+    collection made again under the name gets feeds of its own (not the deleted one's service,
+    whose index was closed)."""
+    from rag.feeds import CollectionFeeds
+    from serve.api import create_api
+    from serve.limits import ServeSettings
+    from serve.server import start
+
+    root = tmp_path / "index"
+    shutil.copytree(fake_sample_index_dir, root)
+    system = RagSystem(Config(index_dir=root), embedder=fake_embedder)
+    feeds = CollectionFeeds(system, background=True)
+    server = start(create_api(system, ServeSettings(api_keys=API_KEYS), feeds=feeds))
+    try:
+        with httpx.Client(base_url=server.url, timeout=60,
+                          headers={"Authorization": f"Bearer {API_KEYS[0]}"}) as http:
+            assert http.post("/v1/collections", json={"name": "wire"}).status_code == 201
+            followed = http.post("/v1/feeds", json={"url": "https://example.org/wire.rss",
+                                                    "collection": "wire"})
+            assert followed.status_code == 201, followed.text
+            syncing = feeds("wire")
+            assert syncing._thread is not None and syncing._thread.is_alive()
+            assert http.delete("/v1/collections/wire").status_code == 200
+            assert not syncing._thread.is_alive()
+            assert http.post("/v1/collections", json={"name": "wire"}).status_code == 201
+            listed = http.get("/v1/feeds", params={"collection": "wire"})
+            assert listed.status_code == 200 and listed.json()["data"] == [], listed.text
+            assert feeds("wire") is not syncing
+            refused = http.delete("/v1/collections/default")
+            assert refused.status_code == 422 and feeds("default")._thread.is_alive()
+    finally:
+        server.stop()
+        feeds.stop()
