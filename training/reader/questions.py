@@ -78,16 +78,25 @@ class Generated:
 
 
 def questions_of(sent: Span, rng: random.Random | None = None,
-                 noun_phrases: bool = False, appositions: bool = False) -> list[Generated]:
+                 noun_phrases: bool = False, appositions: bool = False,
+                 results: bool = False) -> list[Generated]:
     """Every question this module can build from ``sent``, one per answer span (entities, and
     with ``noun_phrases`` subject/object noun phrases too), in sentence order; with
     ``appositions``, also a person or organisation asked by its apposition or relative clause
-    (``described``; not in the data the shipped reader was trained on)."""
+    (``described``; not in the data the shipped reader was trained on); with ``results``, a
+    match's score and sides (training/reader/results.py), and no entity that cuts into a score
+    ("16" of "16-13" asked as a number, "88-80" as a date)."""
     rng = rng or random.Random(0)
     targets: list[tuple[Span, str, str]] = []
+    scores: list[tuple[int, int]] = []
+    if results:
+        from training.reader.results import scores_in
+
+        scores = scores_in(sent.text)
     for ent in sent.ents:
         kind = KIND_OF_LABEL.get(ent.label_)
-        if kind:
+        a, b = ent.start_char - sent.start_char, ent.end_char - sent.start_char
+        if kind and not any(a < e and s < b for s, e in scores):
             targets.append((ent, kind, ent.label_))
     if noun_phrases:
         taken = {t.i for ent, _, _ in targets for t in ent}
@@ -105,6 +114,10 @@ def questions_of(sent: Span, rng: random.Random | None = None,
                 continue
             out.append(Generated(q, span.text, span.start_char - sent.start_char,
                                  span.end_char - sent.start_char, kind, label))
+    if results:
+        from training.reader.results import result_questions
+
+        out.extend(result_questions(sent, rng))
     return out
 
 

@@ -102,6 +102,10 @@ def main(data: Annotated[Path, typer.Option()] = Path("training/data/reader.json
              help="Save the model after this step of the schedule (0: at its end).")] = 0,
          layers: Annotated[int, typer.Option(
              help="Keep the base's first N transformer layers (0: all): a smaller reader.")] = 0,
+         replay: Annotated[Path | None, typer.Option(
+             help="Fine-tuning: also a seeded sample of this data, so that the base "
+                  "(a trained reader) keeps what it learned.")] = None,
+         replay_count: Annotated[int, typer.Option(help="Examples sampled from --replay.")] = 0,
          ) -> None:
     import torch
     from transformers import (
@@ -120,6 +124,9 @@ def main(data: Annotated[Path, typer.Option()] = Path("training/data/reader.json
     rows = [json.loads(line) for line in data.open(encoding="utf-8")]
     if max_examples:
         rows = rows[:max_examples]
+    if replay is not None:
+        pool = [json.loads(line) for line in replay.open(encoding="utf-8")]
+        rows += rng.sample(pool, min(replay_count, len(pool)))
     for path in extra or []:
         rows += [r["example"] for r in map(json.loads, path.open(encoding="utf-8"))
                  if r.get("kept")]
@@ -178,6 +185,7 @@ def main(data: Annotated[Path, typer.Option()] = Path("training/data/reader.json
         "data": str(data), "examples": len(items), "steps": last, "schedule_steps": total,
         "batch_size": batch_size,
         "lr": lr, "epochs": epochs, "seed": seed, "base": base,
+        "replay": str(replay) if replay else None, "replay_count": replay_count,
         "layers": model.config.num_hidden_layers}, indent=2) + "\n")
     print(f"saved {final}", file=sys.stderr)
 
