@@ -88,16 +88,17 @@ def _passage(data: Any) -> Passage:
 def _timeline(data: Any) -> Timeline:
     d = _object(data, "the timeline")
     return Timeline(_get(d, "topic", str), _opt(d, "since", str), _opt(d, "until", str),
-                    tuple(_event(e) for e in _get(d, "events", list)))
+                    tuple(_event(e) for e in _get(d, "events", list)), _opt(d, "note", str))
 
 
 def _event(data: Any) -> TimelineEvent:
     d = _object(data, "an event")
-    return TimelineEvent(_get(d, "day", str), _get(d, "date_source", str),  # type: ignore[arg-type]
+    # An undated event's day is null (TimelineEvent checks it against its date_source).
+    return TimelineEvent(_opt(d, "day", str), _get(d, "date_source", str),  # type: ignore[arg-type]
                          _get(d, "text", str), _citation(d.get("citation")),
                          _get(d, "sources", int), tuple(_strings(_get(d, "source_ids", list),
                                                                  "source_ids")),
-                         headline=_opt(d, "headline", str))
+                         headline=_opt(d, "headline", str), stated=_opt(d, "stated", str))
 
 
 def _briefing(data: Any) -> Briefing:

@@ -86,8 +86,9 @@ class AskChain(Runnable[CheckedAsk, Answer]):
         from the stages' results (their times are its ``timings_ms``).
 
         A timeline question yields the same stages read as a timeline. One whose words asked
-        for a timeline (``timeline`` None) but whose passages hold no dated event is then
-        answered as a question (a second retrieval, with a note saying so)."""
+        for a timeline (``timeline`` None) but whose passages hold no event it can show (none
+        dated in its window; undated ones only without a window) is then answered as a
+        question (a second retrieval, with a note saying so)."""
         started = time.perf_counter()
         query = self.condense(asked.question, list(asked.history))
         notes: list[str] = []
@@ -98,11 +99,11 @@ class AskChain(Runnable[CheckedAsk, Answer]):
             return
         if asked.timeline or (asked.timeline is None and asks_for_timeline(asked.question)):
             answer = yield from self.timeline_events(asked, query, started)
-            if answer is not None:
+            if isinstance(answer, Answer):
                 yield answer
                 return
-            notes.append("asked as a timeline, but the articles report no dated event of it: "
-                         "answered as a question")
+            notes.extend([*answer, "asked as a timeline, but the articles report no dated "
+                                   "event of it: answered as a question"])
         searched = time.perf_counter()
         shown = asked.k or self.retriever.config.top_k
         hits = self.retriever.retrieve(query, reading_depth(self.answerer, shown), asked.filters,
@@ -124,10 +125,11 @@ class AskChain(Runnable[CheckedAsk, Answer]):
                                *notes])
 
     def timeline_events(self, asked: CheckedAsk, query: str, started: float
-                        ) -> Generator[StageDone, None, Answer | None]:
+                        ) -> Generator[StageDone, None, Answer | list[str]]:
         """The stages in timeline mode: ``query`` searched wide in its window (retrieve), the
         passages read into dated events (answer); returns the Answer with its ``Timeline``, or
-        None when there is no event and the question did not insist (``timeline`` None)."""
+        the notes the empty timeline passes on (``Built.unplaced``) when there is no event and
+        the question did not insist (``timeline`` None)."""
         builder = self.timelines
         reference = reference_day(asked.reference_date or self.retriever.config.reference_date)
         plan = builder.plan(query, asked.filters, reference)
@@ -137,7 +139,7 @@ class AskChain(Runnable[CheckedAsk, Answer]):
         found = StageDone("retrieve", (retrieved - searched) * 1000, plan.topic, len(hits))
         built = builder.read(plan, hits)
         if not built.timeline.events and asked.timeline is None:
-            return None  # nothing yielded: the question's own retrieval is its only one
+            return built.unplaced  # nothing yielded: the question's retrieval is the one
         yield found
         built = self.headlined(built)
         answered = StageDone("answer", (time.perf_counter() - retrieved) * 1000)

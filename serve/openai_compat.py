@@ -16,7 +16,7 @@ from typing import Any
 from rag.articles import web_url
 from rag.briefing.build import briefing_title
 from rag.errors import BadInputError
-from rag.types import Answer, Briefing, Citation, Timeline
+from rag.types import Answer, Briefing, Citation, Timeline, TimelineEvent
 
 MODEL_ID = "news-rag"
 MAX_MESSAGES = 200
@@ -118,9 +118,11 @@ def sources_markdown(citations: list[Citation]) -> str:
 
 
 def timeline_markdown(timeline: Timeline) -> str:
-    """A timeline as Markdown: its topic and window in bold, then one list item per event,
-    oldest first: the day in bold, where it comes from, its headline in italics if it has one,
-    the sentence (escaped) with its [n], and how many sources reported it.
+    """A timeline as Markdown: its topic and window in bold, its note in italics if it has one
+    (undated events: how they are ordered), then one list item per event, oldest first (undated
+    ones in the order their articles report them): the day in bold and where it comes from
+    (or **undated** and the date its sentence states, as stated), its headline in italics if
+    it has one, the sentence (escaped) with its [n], and how many sources reported it.
 
     >>> from rag.types import TimelineEvent
     >>> c = Citation(1, "a", "Polo", "Japan beat *Iran* 16-13.", 0, 24)
@@ -134,16 +136,35 @@ def timeline_markdown(timeline: Timeline) -> str:
     **Timeline: Iran water polo**
     <BLANKLINE>
     - **2025-02-27** (stated) *Japan beat Iran* — Japan beat \\*Iran\\* 16-13. [1] · 2 sources
+    >>> print(timeline_markdown(Timeline("Iran water polo", None, None, (
+    ...     TimelineEvent(None, "undated", c.quote, c, 1, ("a",), stated="until March 2"),),
+    ...     "Undated: the article carries no date.")))
+    **Timeline: Iran water polo**
+    <BLANKLINE>
+    *Undated: the article carries no date.*
+    <BLANKLINE>
+    - **undated** (states "until March 2") Japan beat \\*Iran\\* 16-13. [1] · 1 source
     """
     since, until = timeline.since, timeline.until
     window = (f" ({since} to {until})" if since and until else f" (since {since})" if since
               else f" (until {until})" if until else "")
     lines = [f"**Timeline: {inline_markdown(timeline.topic)}**{window}", ""]
-    lines += [f"- **{e.day}** ({e.date_source}) "
+    if timeline.note:
+        lines += [f"*{inline_markdown(timeline.note)}*", ""]
+    lines += [f"- {event_when_markdown(e)} "
               f"{'' if e.headline is None else f'*{inline_markdown(e.headline)}* — '}"
               f"{inline_markdown(e.text)} [{e.citation.n}] · "
               f"{e.sources} source{'s' * (e.sources != 1)}" for e in timeline.events]
     return "\n".join(lines).rstrip()
+
+
+def event_when_markdown(e: TimelineEvent) -> str:
+    """``**2022-08-29** (stated)``, or ``**undated**`` and the date its sentence states, as
+    stated (escaped)."""
+    if e.day is None:
+        return "**undated**" + ("" if e.stated is None
+                                else f' (states "{inline_markdown(e.stated)}")')
+    return f"**{e.day}** ({e.date_source})"
 
 
 def briefing_markdown(briefing: Briefing) -> str:

@@ -76,10 +76,14 @@ class AnswerResponse(BaseModel):
     citations: list[dict[str, Any]]
     passages: list[dict[str, Any]]
     timeline: dict[str, Any] | None = Field(
-        None, description="A timeline answer's events: {topic, since, until, events: [{day, "
-        "date_source ('stated' or 'published'), text, sources, source_ids, citation, headline?}]}, "
-        "oldest first; null for any other answer. `headline` is there only when an LLM backend "
-        "wrote one (`timeline_headlines`) that the event's sentence supports.")
+        None, description="A timeline answer's events: {topic, since, until, note?, events: "
+        "[{day, date_source ('stated', 'published' or 'undated'), text, sources, source_ids, "
+        "citation, headline?, stated?}]}, oldest first; null for any other answer. `headline` "
+        "is there only when an LLM backend wrote one (`timeline_headlines`) that the event's "
+        "sentence supports. When no event can be dated (articles without publication dates) "
+        "and no window was asked, the events are 'undated' (`day` null; `stated`: the date the "
+        "sentence states, as stated, never resolved) in the order their articles report them, "
+        "and `note` says so.")
     briefing: dict[str, Any] | None = Field(
         None, description="A briefing's stories: {since, until, topic, feed, built_at, "
         "cached, stories: [{headline_text, day, sources, source_ids, events, citation}]}, the "

@@ -21,7 +21,7 @@ from rag.articles import web_url
 from rag.briefing.build import briefing_title
 from rag.index.base import IndexStats
 from rag.ingest import IngestReport
-from rag.types import Answer, Briefing, Citation, Passage, Timeline
+from rag.types import Answer, Briefing, Citation, Passage, Timeline, TimelineEvent
 
 _MARKER = re.compile(r"\[(\d+)\]")
 # Characters Markdown would interpret; escaped so article text is shown as written.
@@ -78,8 +78,9 @@ def answer_markdown(answer: Answer, text: str | None = None) -> str:
 def timeline_html(timeline: Timeline, shown: int | None = None) -> str:
     """A timeline as a dated list (the first ``shown`` events; None: all), all text escaped:
     each event's day, where it comes from, its headline in bold if it has one, its sentence
-    with its [n] and how many sources reported it. One HTML block: no blank line, so Markdown
-    leaves it whole.
+    with its [n] and how many sources reported it. An undated event says "undated" and the
+    date its sentence states, as stated; the timeline's note (how undated events are ordered)
+    is under its heading. One HTML block: no blank line, so Markdown leaves it whole.
 
     >>> from rag.types import TimelineEvent
     >>> c = Citation(1, "a", "Polo", "Japan <b>won</b>.", 0, 17)
@@ -91,26 +92,47 @@ def timeline_html(timeline: Timeline, shown: int | None = None) -> str:
     >>> '<strong class="rag-event-headline">&lt;i&gt;J&lt;/i&gt;</strong>' in timeline_html(
     ...     Timeline("Iran polo", None, None, (e,)))
     True
+    >>> u = TimelineEvent(None, "undated", c.quote, c, 1, ("a",), stated="until <March> 2")
+    >>> shown = timeline_html(Timeline("Iran polo", None, None, (u,), "Undated: <no> dates."))
+    >>> "<time" in shown, '<span class="rag-stated-date"' in shown, "until &lt;March&gt; 2" in shown
+    (False, True, True)
+    >>> '<div class="rag-timeline-note">Undated: &lt;no&gt; dates.</div>' in shown
+    True
     """
     since, until = timeline.since, timeline.until
     window = (f"{since} to {until}" if since and until else f"since {since}" if since
               else f"until {until}" if until else "")
     head = (f'<div class="rag-timeline-head">Timeline: <strong>{esc(timeline.topic)}</strong>'
             + (f' <span class="rag-window">({esc(window)})</span>' if window else "")
-            + "</div>")
+            + "</div>"
+            + (f'<div class="rag-timeline-note">{esc(timeline.note)}</div>' if timeline.note
+               else ""))
     items = []
     for e in timeline.events[:shown]:
-        told = ("the day its sentence states" if e.date_source == "stated"
-                else "its article's publication day")
         items.append(
-            f'<li class="rag-event"><time datetime="{esc(e.day)}">{esc(e.day)}</time> '
-            f'<span class="rag-date-source" title="{esc(told)}">{esc(e.date_source)}</span> '
+            f'<li class="rag-event{" rag-undated" if e.day is None else ""}">{event_when_html(e)}'
             + ("" if e.headline is None
                else f'<strong class="rag-event-headline">{esc(e.headline)}</strong> — ')
             + f'<span class="rag-event-text">{esc(e.text)}</span> {citation_marker(e.citation)} '
             f'<span class="rag-reach">{e.sources} source{"s" * (e.sources != 1)}</span></li>')
-    return (f'<div class="rag-timeline">{head}<ol class="rag-events">{"".join(items)}</ol>'
+    kind = "rag-events rag-undated-events" if timeline.undated else "rag-events"
+    return (f'<div class="rag-timeline">{head}<ol class="{kind}">{"".join(items)}</ol>'
             "</div>")
+
+
+def event_when_html(e: TimelineEvent) -> str:
+    """An event's day and where it comes from, or "undated" and the date its sentence
+    states, as stated (escaped), each followed by a space."""
+    if e.day is None:
+        return ('<span class="rag-date-source" title="its article carries no date: shown in '
+                'the order its article reports it">undated</span> '
+                + ("" if e.stated is None else
+                   f'<span class="rag-stated-date" title="the date its sentence states, as it '
+                   f'states it">{esc(e.stated)}</span> '))
+    told = ("the day its sentence states" if e.date_source == "stated"
+            else "its article's publication day")
+    return (f'<time datetime="{esc(e.day)}">{esc(e.day)}</time> '
+            f'<span class="rag-date-source" title="{esc(told)}">{esc(e.date_source)}</span> ')
 
 
 def briefing_html(briefing: Briefing, shown: int | None = None) -> str:

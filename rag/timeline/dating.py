@@ -10,7 +10,8 @@ as rag/retrieval/dates.py reads a question's.
 A stated date after the publication day (+1, for time zones: "will be held on Sept. 21" is no
 event yet), more than a year before it, or without a year more than ``YEARLESS_DAYS`` before it
 (an upcoming day read as last year's) is not the event's day. An article without a
-publication date gives only a date that states its year.
+publication date gives only a date that states its year; what else its sentences state
+("until March 2") is shown as they state it (:func:`stated_phrase`), never resolved.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ _DAY_PHRASE = re.compile(
     rf"|this evening|earlier today))\b"
     rf"|(?<!\b[Nn]ext )(?<!\b[Tt]his )(?<!\b[Cc]oming )\b(?P<wd>{WEEKDAYS.title()})\b")
 _HAS_YEAR = re.compile(r"\b\d{4}\b")
+# The word that ties a stated date to what the sentence reports ("until March 2").
+_PREPOSITION = re.compile(r"\b(?:on|until|till|through|by|from|since|before|after|in|at|to"
+                          r"|between|as of)\s+$", re.IGNORECASE)
 # A sentence about a plan: its weekday is the plan's ("NASA aims to launch on Saturday").
 _PLANNED = re.compile(r"\b(?:will|is set to|are set to|scheduled|plans? to|planning to|aims? to"
                       r"|aiming to|expected to|targeting|next|upcoming)\b", re.IGNORECASE)
@@ -93,6 +97,27 @@ def stated_day(sentence: str, published: date | None) -> date | None:
         if day is not None and plausible(day, published, _has_year(match)):
             return day
     return None
+
+
+def stated_phrase(sentence: str) -> str | None:
+    """The first date ``sentence`` states, as it states it, with the word before it that ties
+    it to what the sentence reports ("until", "on"); None when it states none. An undated
+    event shows it instead of a day: without a year or a publication date it cannot be
+    resolved, and is never given a year.
+
+    >>> stated_phrase("The tournament runs until March 2 and is vital for qualifying.")
+    'until March 2'
+    >>> stated_phrase("The talks resume on Monday, Aug. 29, in Vienna.")
+    'on Monday, Aug. 29'
+    >>> stated_phrase("Iran lost to Japan 16-13.") is None
+    True
+    """
+    match = _DAY_PHRASE.search(sentence)
+    if match is None:
+        return None
+    before = _PREPOSITION.search(sentence, 0, match.start())
+    start = before.start() if before else match.start()
+    return sentence[start:match.end()].rstrip(".,")
 
 
 def plausible(day: date, published: date | None, has_year: bool) -> bool:

@@ -50,6 +50,15 @@ class Window:
         return (self.since.isoformat() if self.since else None,
                 self.until.isoformat() if self.until else None)
 
+    @property
+    def is_open(self) -> bool:
+        """Whether it is open on both sides (no period asked for).
+
+        >>> Window().is_open, Window(date(2022, 6, 1)).is_open
+        (True, False)
+        """
+        return self.since is None and self.until is None
+
     def contains(self, day: date) -> bool:
         return (self.since is None or self.since <= day) and (self.until is None
                                                               or day <= self.until)

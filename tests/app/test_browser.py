@@ -167,6 +167,36 @@ def test_an_unsure_short_answer_is_not_bold_and_its_evidence_is_shown(page):
     page.screenshot(path=ARTIFACTS / "chat-unsure-short-answer.png")
 
 
+def test_undated_articles_give_a_timeline_in_the_order_they_tell_it(page, sample_system):
+    """Issue 27: the sample articles carry no dates. Asked what happened, the chat shows the
+    water polo article's events, each marked undated, the group-stage wins before the 16-13
+    loss to Japan, the date the article states shown as stated, under the note on their order,
+    each cited with its sentence highlighted in the sources. Before the tunnel's upload below."""
+    question = "What happened with Iran's water polo team?"
+    expected = sample_system.ask(question).timeline
+    ask(page, question)
+    events = page.locator("#rag-chat li.rag-event")
+    events.nth(len(expected.events) - 1).wait_for(state="visible", timeout=60_000)
+    assert events.count() == len(expected.events) == 5
+    assert page.locator("#rag-chat li.rag-event time").count() == 0  # no day is made up
+    assert page.locator("#rag-chat li.rag-event.rag-undated").count() == 5
+    texts = [e.inner_text() for e in events.all()]
+    assert all(t.startswith("undated ") for t in texts)
+    assert "South Korea (19-6), Chinese Taipei (37-5), and Uzbekistan (33-9)" in texts[0]
+    assert "second in Group B" in texts[0] and "lost to Japan 16-13" in texts[1]
+    assert page.locator("#rag-chat .rag-stated-date").all_inner_texts() == ["until March 2"]
+    assert "until March 2" in texts[2]
+    note = page.locator("#rag-chat .rag-timeline-note").inner_text()
+    assert note == expected.note and "carries no date" in note
+    assert page.locator("#rag-chat ol.rag-undated-events sup.rag-cite").count() == 5
+    page.locator("#rag-sources mark.rag-hl").nth(4).wait_for(state="visible", timeout=30_000)
+    highlighted = {" ".join(m.evaluate("e => e.firstChild.textContent").split())
+                   for m in page.locator("#rag-sources mark.rag-hl").all()}
+    assert highlighted == {" ".join(e.text.split()) for e in expected.events}
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#rag-chat").screenshot(path=ARTIFACTS / "chat-undated-timeline.png")
+
+
 def test_a_timeline_is_a_dated_list_in_the_chat(page):
     """Issue 27: the made-up tunnel story (data/timeline) uploaded, a question that asks what
     happened shows its dated events, oldest first, each cited, with its sources highlighted.

@@ -44,6 +44,36 @@ def test_answers_briefings_and_timelines_round_trip(week: RagSystem, fake_sample
                       timings_ms={"total": 3.0}))
 
 
+def test_an_undated_timeline_round_trips_and_a_bad_one_is_refused(fake_sample_system) -> None:
+    undated = fake_sample_system.ask("What happened with Iran's water polo team?")
+    assert undated.timeline.undated and undated.timeline.note
+    assert any(e.stated for e in undated.timeline.events)
+    round_trip(undated)
+    data = undated.to_json()
+    data["timeline"]["events"][0]["day"] = "2025-02-27"  # a day with "undated"
+    with pytest.raises(ValueError, match="an undated event has no day"):
+        answer_from_json(data, "q")
+    data["timeline"]["events"][0].update(day=None, date_source="stated")
+    with pytest.raises(ValueError, match="an event's day is an ISO date"):
+        answer_from_json(data, "q")
+
+
+def test_a_timeline_stored_before_undated_events_still_reads() -> None:
+    """JSON written before the ``note`` and ``stated`` keys existed reads as it did."""
+    cited = Citation(1, "a", "Tunnel", "The tunnel closed.", 0, 18)
+    data = {"answer": "- 2022-08-29 (stated): The tunnel closed. [1] (1 source)",
+            "short_answer": None, "short_answer_score": None, "abstained": False,
+            "citations": [cited.to_json()], "passages": [], "timings_ms": {},
+            "backend": "extractive", "notes": [], "unsupported": [], "draft": None,
+            "fallback": None, "briefing": None,
+            "timeline": {"topic": "the tunnel", "since": None, "until": None, "events": [
+                {"day": "2022-08-29", "date_source": "stated", "text": cited.quote,
+                 "sources": 1, "source_ids": ["a"], "citation": cited.to_json()}]}}
+    answer = answer_from_json(data, "q")
+    assert answer.timeline.note is None and answer.timeline.events[0].stated is None
+    assert answer.to_json()["timeline"] == data["timeline"]
+
+
 def test_a_named_collection_survives_the_round_trip() -> None:
     """A stored briefing of a named collection's feed still names that collection."""
     cited = Citation(1, "a", "Ferry", "The strike ended.", 0, 17, collection="desk")

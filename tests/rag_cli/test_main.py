@@ -355,6 +355,59 @@ def test_ask_prints_a_timeline_when_asked_what_happened(tunnel_index: Path) -> N
         plain.stdout
 
 
+# --- issue 27: undated timelines over the sample corpus -----------------------------------------
+def test_timeline_of_an_undated_story_prints_it_in_the_order_it_is_told(cli_index: Path) -> None:
+    """The sample articles carry no dates: the water polo timeline is its article's events,
+    each saying it is undated, the group-stage wins before the loss to Japan, the date the
+    article states shown as stated, under a note saying how they are ordered."""
+    result = rag("timeline", "Iran's water polo team", "--index", str(cli_index))
+    assert result.returncode == 0, result.stderr
+    heading, events, sources = result.stdout.split("\n\n", 2)
+    assert heading == ("Timeline: Iran's water polo team\nUndated: the article carries no "
+                       "date, so its events are in the order it reports them.")
+    lines = events.splitlines()
+    assert lines[0].startswith("- undated: Iran had impressive victories against South Korea "
+                               "(19-6), Chinese Taipei (37-5), and Uzbekistan (33-9)")
+    assert lines[1].startswith("- undated: In the 2025 Asian Water Polo Championship, Iran’s "
+                               "national team narrowly lost to Japan 16-13")
+    assert lines[2].startswith('- undated (states "until March 2"): The tournament')
+    assert all(line.startswith("- undated") and line.endswith("(1 source)") for line in lines)
+    assert [line.split(" [")[-1][:2] for line in lines] == [f"{n}]" for n in
+                                                            range(1, len(lines) + 1)]
+    assert sources.startswith("Sources:\n[1] Iran Falls to Japan in Thrilling Match")
+    assert result.stderr == ""
+
+
+def test_ask_tells_the_undated_u20_story_and_its_json(cli_index: Path) -> None:
+    question = "Give me a timeline of Iran's U-20 team at the Asian Cup"
+    told = rag("ask", question, "--index", str(cli_index))
+    assert told.returncode == 0, told.stderr
+    heading, events, _ = told.stdout.split("\n\n", 2)
+    assert heading.startswith("Timeline: Iran's U-20 team at the Asian Cup\nUndated: ")
+    lines = events.splitlines()
+    assert "Iran defeated Indonesia 3-0" in lines[0]
+    assert lines[1].startswith("- undated: Goals from Hesam Nafari, Esmaeil Gholizadeh, and "
+                               "Mobin Dehghan secured the victory.")
+    assert [line.split(": ", 1)[1].split()[:2] for line in lines[2:5]] == [
+        ["Coach", "Hossein"], ["Abdi", "emphasized"], ["He", "praised"]]
+    data = json.loads(rag("ask", question, "--json", "--index", str(cli_index)).stdout)
+    assert data["timeline"]["note"].startswith("Undated: the article carries no date")
+    assert {(e["day"], e["date_source"]) for e in data["timeline"]["events"]} == {
+        (None, "undated")}
+    assert data["answer"] == events and data["abstained"] is False
+
+
+def test_a_window_over_undated_articles_says_it_cannot_place_them(cli_index: Path) -> None:
+    result = rag("timeline", "Iran's water polo team", "--since", "2025-01-01", "--index",
+                 str(cli_index))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ("Timeline: Iran's water polo team (since 2025-01-01)\n\nThe "
+                             "articles report no dated event of Iran's water polo team since "
+                             "2025-01-01.\n")
+    assert result.stderr.startswith("note: 1 article about Iran's water polo team has no date, "
+                                    "so it cannot be placed since 2025-01-01")
+
+
 # --- issue 27: briefings ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def week_index(tmp_path_factory) -> Path:

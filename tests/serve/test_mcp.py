@@ -46,6 +46,7 @@ def mcp_results(sample_index_dir, tmp_path_factory):
         ("list_articles", {"limit": 5}),
         ("ask", {"question": "  "}),
         ("ask", {"question": "and the score?", "history": ["why " * 600]}),
+        ("timeline", {"topic": "Iran's U-20 team at the Asian Cup"}),
     ]), timeout=240))
 
 
@@ -79,6 +80,22 @@ def test_search_and_list_articles(mcp_results):
             "end"} <= set(passages[0])
     listed = mcp_results["list_articles"][0].structured_content
     assert listed["total"] == 7 and len(listed["articles"]) == 5
+
+
+def test_timeline_of_undated_articles_tells_them_in_order(mcp_results, sample_system):
+    """Issue 27: the U-20 story of the undated sample corpus: the win and its scorers, then
+    the coach's remarks, each undated, with the timeline's note."""
+    result = mcp_results["timeline"][0]
+    assert not result.is_error
+    got = result.structured_content
+    same_answer_json(got, sample_system.timeline("Iran's U-20 team at the Asian Cup").to_json())
+    timeline = got["timeline"]
+    assert timeline["note"].startswith("Undated: ")
+    texts = [e["text"] for e in timeline["events"]]
+    assert "Iran defeated Indonesia 3-0" in texts[0] and texts[1].startswith("Goals from")
+    assert [t.split()[:2] for t in texts[2:5]] == [["Coach", "Hossein"], ["Abdi", "emphasized"],
+                                                   ["He", "praised"]]
+    assert {(e["day"], e["date_source"]) for e in timeline["events"]} == {(None, "undated")}
 
 
 def test_bad_input_is_a_tool_error_naming_it(mcp_results):

@@ -321,6 +321,30 @@ def test_a_timeline_is_a_dated_markdown_list_with_its_citations(tunnel_api):
     assert [c["n"] for c in response.model_extra["citations"]] == [1, 2, 3, 4]
 
 
+def test_an_undated_timeline_is_a_markdown_list_saying_so(client, api_system):
+    """The sample articles carry no dates: the water polo timeline is its article's events,
+    each **undated**, the date it states shown as stated, under the note on their order."""
+    from serve.openai_compat import reply_content
+
+    question = "What happened with Iran's water polo team?"
+    response = client.chat.completions.create(
+        model="news-rag", messages=[{"role": "user", "content": question}])
+    content = response.choices[0].message.content
+    expected = api_system.ask(question)
+    assert content == reply_content(expected)
+    heading, note, events, sources = content.split("\n\n", 3)
+    assert heading == "**Timeline: Iran's water polo team**"
+    assert note == ("*Undated: the article carries no date, so its events are in the order it "
+                    "reports them.*")
+    lines = events.splitlines()
+    assert lines[0].startswith("- **undated** Iran had impressive victories against South Korea")
+    assert lines[1].startswith("- **undated** In the 2025 Asian Water Polo Championship")
+    assert lines[2].startswith('- **undated** (states "until March 2") The tournament')
+    assert lines[0].endswith(" [1] · 1 source")
+    assert sources.startswith("Sources:\n- [1] Iran Falls to Japan")
+    assert response.model_extra["citations"] == [c.to_json() for c in expected.citations]
+
+
 def test_an_event_headline_is_italic_before_its_sentence():
     from dataclasses import replace
 

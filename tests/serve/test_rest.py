@@ -270,6 +270,28 @@ def test_ask_carries_a_timeline_answer_s_events(tunnel_api):
     assert bad.status_code == 422 and "timeline" in bad.text
 
 
+@pytest.mark.parametrize(("question", "first", "then"), [
+    ("What happened with Iran's water polo team?", "Iran had impressive victories",
+     "narrowly lost to Japan 16-13"),
+    ("Give me a timeline of Iran's U-20 team at the Asian Cup", "Iran defeated Indonesia 3-0",
+     "Goals from Hesam Nafari"),
+])
+def test_ask_carries_an_undated_timeline(http, api_system, question, first, then):
+    """Issue 27: the sample articles carry no dates; ``/v1/ask`` returns their story's undated
+    events in the order the article tells them, with the timeline's note."""
+    got = http.post("/v1/ask", json={"question": question}).json()
+    expected = api_system.ask(question).to_json()
+    got.pop("timings_ms"), expected.pop("timings_ms")
+    assert got == expected
+    timeline = got["timeline"]
+    assert timeline["note"].startswith("Undated: the article carries no date")
+    events = timeline["events"]
+    assert {(e["day"], e["date_source"]) for e in events} == {(None, "undated")}
+    assert first in events[0]["text"] and then in events[1]["text"]
+    assert all(e["citation"]["verified"] for e in events)
+    assert [e["citation"] for e in events] == got["citations"]
+
+
 def test_ask_and_brief_carry_a_briefing(week_api):
     """Issue 27: "What's new?" to ``/v1/ask``, and ``/v1/brief``, return ``Answer.to_json()``
     with the briefing's stories in it; bad input is a 422 naming it."""

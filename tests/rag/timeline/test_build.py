@@ -8,6 +8,7 @@ import pytest
 from synthetic import TUNNEL_AS_OF, TUNNEL_DAYS, TUNNEL_STORY
 
 from rag import Config, RagSystem
+from rag.articles import Article
 from rag.errors import BadInputError
 from rag.types import Answer, StageDone
 
@@ -120,21 +121,142 @@ def test_a_timeline_streams_its_stages(story: RagSystem) -> None:
     assert set(answer.timings_ms) == {"retrieve", "answer", "total"}
 
 
-def test_no_dated_event_answers_the_question_instead(fake_sample_system: RagSystem) -> None:
-    """The sample corpus has no publication dates: a question that asks what happened is
-    answered as a question, saying so; asked for a timeline outright, it says there is none."""
-    question = "What happened with Iran's water polo team?"
-    answer = fake_sample_system.ask(question)
+WATER_POLO = "What happened with Iran's water polo team?"
+
+
+def line_of(events, words: str) -> int:
+    """The index of the one event whose sentence has ``words``."""
+    found = [i for i, e in enumerate(events) if words in e.text]
+    assert len(found) == 1, (words, [e.text for e in events])
+    return found[0]
+
+
+def test_undated_articles_give_a_timeline_in_the_order_they_tell_it(
+        fake_sample_system: RagSystem) -> None:
+    """The sample corpus has no publication dates and its water polo article states no day
+    with its year: the question still gets a timeline, of undated events, in the order the
+    article reports them (the group stage it had won before the loss, then what goes on)."""
+    answer = fake_sample_system.ask(WATER_POLO)
+    timeline = answer.timeline
+    assert timeline is not None and timeline.undated and not answer.abstained
+    events = timeline.events
+    assert {(e.day, e.date_source) for e in events} == {(None, "undated")}
+    assert {e.citation.article_id for e in events} == {events[0].citation.article_id}
+    wins, loss = line_of(events, "impressive victories"), line_of(events, "lost to Japan 16-13")
+    runs = line_of(events, "runs until March 2")
+    assert wins < loss < runs
+    # The date the sentence states is shown as stated, never given a year.
+    assert events[runs].stated == "until March 2"
+    assert [e.stated for i, e in enumerate(events) if i != runs] == [None] * (len(events) - 1)
+    assert timeline.note == ("Undated: the article carries no date, so its events are in the "
+                             "order it reports them.")
+    lines = answer.text.splitlines()
+    assert lines[runs].startswith('- undated (states "until March 2"): The tournament')
+    assert lines[wins].startswith("- undated: Iran had impressive victories")
+    # Cited and verified like any line: the exact sentence at its offsets.
+    assert [c.n for c in answer.citations] == list(range(1, len(events) + 1))
+    for event, citation in zip(events, answer.citations, strict=True):
+        article = fake_sample_system.index.get_article(citation.article_id)
+        assert event.citation == citation and citation.verified
+        assert article.text[citation.start:citation.end] == citation.quote == event.text
+    stages = [i for i in fake_sample_system.ask_stream(WATER_POLO) if isinstance(i, StageDone)]
+    assert [s.name for s in stages] == ["retrieve", "answer"]
+
+
+def test_an_undated_timeline_s_json(fake_sample_system: RagSystem) -> None:
+    data = fake_sample_system.timeline("Iran's water polo team").to_json()
+    timeline = data["timeline"]
+    assert set(timeline) == {"topic", "since", "until", "events", "note"}
+    assert timeline["note"].startswith("Undated: the article carries no date")
+    runs = next(e for e in timeline["events"] if "March 2" in e["text"])
+    assert (runs["day"], runs["date_source"], runs["stated"]) == (None, "undated",
+                                                                 "until March 2")
+    others = [e for e in timeline["events"] if e is not runs]
+    assert all(set(e) == {"day", "date_source", "text", "sources", "source_ids", "citation"}
+               for e in others)
+    assert [e["citation"] for e in timeline["events"]] == data["citations"]
+
+
+def test_a_window_cannot_place_undated_articles(fake_sample_system: RagSystem) -> None:
+    """Asked for a period, undated articles cannot be in it: the question is answered as a
+    question, saying why; asked for a timeline outright, it has no event, and says why."""
+    question = "What happened with Iran's water polo team since June?"
+    answer = fake_sample_system.ask(question, reference_date="2025-09-01")
     assert answer.timeline is None and answer.citations
+    assert answer.notes[-2] == (
+        "1 article about Iran's water polo team has no date, so it cannot be placed from "
+        "2025-06-01 to 2025-09-01; asked without a period, the timeline shows its events in "
+        "the order the article reports them")
     assert answer.notes[-1].startswith("asked as a timeline, but the articles report no dated")
-    plain = fake_sample_system.ask(question, timeline=False)
+    plain = fake_sample_system.ask(question, reference_date="2025-09-01", timeline=False)
     assert (answer.text, answer.citations) == (plain.text, plain.citations)
-    stages = [i for i in fake_sample_system.ask_stream(question) if isinstance(i, StageDone)]
-    assert [s.name for s in stages] == ["retrieve", "answer"]  # one retrieval reported, not two
-    forced = fake_sample_system.timeline("Iran's water polo team")
+    forced = fake_sample_system.timeline("Iran's water polo team", since="2025-01-01")
     assert forced.abstained and forced.timeline is not None and forced.timeline.events == ()
-    assert forced.text == "The articles report no dated event of Iran's water polo team."
+    assert forced.text == ("The articles report no dated event of Iran's water polo team since "
+                           "2025-01-01.")
+    assert forced.notes == ["1 article about Iran's water polo team has no date, so it cannot "
+                            "be placed since 2025-01-01; asked without a period, the timeline "
+                            "shows its events in the order the article reports them"]
     assert forced.to_json()["timeline"]["events"] == []
+
+
+FERRY_STORY = [
+    Article(id="walkout", title="Lakeside ferry crews strike", text=(
+        "Lakeside ferry crews strike\n\n"
+        "Ferry crews on the Lakeside line walked out on strike over pay. "
+        "The union had rejected the operator's offer of a three percent raise. "
+        "Union leader Maria Holm said the crews would stay out until the offer improved. "
+        "The Lakeside ferry strike continues with no talks planned before Friday.")),
+    Article(id="talks", title="Talks on the Lakeside ferry strike", text=(
+        "Talks on the Lakeside ferry strike\n\n"
+        "Talks to end the Lakeside ferry strike began at the labour court. "
+        "Ferry crews on the Lakeside line walked out on strike over pay. "
+        "The operator had cancelled all Lakeside ferry crossings before the talks. "
+        "Commuters face long detours while the Lakeside ferry strike lasts.")),
+    Article(id="rates", title="Bank raises rates", text=(
+        "Bank raises rates\n\nThe central bank raised its main rate by half a point. "
+        "Economists had expected a smaller rise.")),
+]
+
+
+@pytest.fixture(scope="module")
+def ferry(tmp_path_factory, fake_embedder) -> RagSystem:
+    system = RagSystem(Config(index_dir=tmp_path_factory.mktemp("ferry")),
+                       embedder=fake_embedder)
+    assert system.ingest(FERRY_STORY).added == 3
+    return system
+
+
+def test_each_undated_article_s_events_stay_together(ferry: RagSystem) -> None:
+    """Two undated articles of one story: each article's events together, each in the order
+    it tells them; the sentence both report is one event with both as sources."""
+    timeline = ferry.timeline("the Lakeside ferry strike").timeline
+    articles = [e.citation.article_id for e in timeline.events]
+    assert "rates" not in articles and set(articles) == {"walkout", "talks"}
+    first = articles[0]
+    cut = articles.index(next(a for a in articles if a != first))
+    assert set(articles[:cut]) == {first} and first not in articles[cut:]  # two blocks
+    walked = timeline.events[line_of(timeline.events, "walked out on strike")]
+    assert walked.sources == 2 and set(walked.source_ids) == {"walkout", "talks"}
+    for article in ("walkout", "talks"):
+        told = [e.text for e in timeline.events if e.citation.article_id == article]
+        had = next(i for i, t in enumerate(told) if " had " in t)
+        assert had == 0, told  # what had happened comes first
+        assert "face" in told[-1] or "continues" in told[-1], told  # what goes on, last
+    assert "cannot be ordered among themselves" in timeline.note
+    assert next(e for e in timeline.events if "before Friday" in e.text).stated == \
+        "before Friday"
+
+
+def test_an_undated_timeline_shows_at_most_timeline_events(ferry: RagSystem) -> None:
+    ferry.config = ferry.retriever.config = ferry.config.replace(timeline_events=3)
+    try:
+        events = ferry.timeline("the Lakeside ferry strike").timeline.events
+    finally:
+        ferry.config = ferry.retriever.config = ferry.config.replace(timeline_events=8)
+    assert len(events) == 3
+    # Each article's best line is kept before the lead article's others.
+    assert {e.citation.article_id for e in events} == {"walkout", "talks"}
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -182,11 +304,44 @@ def test_the_real_model_tells_the_story(real_story: RagSystem) -> None:
         assert article.text[event.citation.start:event.citation.end] == event.text
 
 
-def test_the_real_sample_corpus_answers_the_water_polo_question(sample_system: RagSystem
-                                                                ) -> None:
+def test_the_real_sample_corpus_tells_the_water_polo_story(sample_system: RagSystem) -> None:
     """The sample articles carry no publication date and state no day of the water polo
-    matches: no timeline can be dated, so the question is answered (cited) as a question."""
-    answer = sample_system.ask("What happened with Iran's water polo team?")
-    assert answer.timeline is None and not answer.abstained
-    assert any("16-13" in c.quote for c in answer.citations)
-    assert "asked as a timeline" in answer.notes[-1]
+    matches with its year: the timeline is the water polo article's events, undated, in the
+    order it tells them: the group-stage wins, then the 16-13 loss to Japan, then what goes
+    on (the tournament runs until March 2)."""
+    answer = sample_system.ask(WATER_POLO)
+    timeline = answer.timeline
+    assert timeline is not None and timeline.undated
+    events = timeline.events
+    titles = {e.citation.title for e in events}
+    assert titles == {"Iran Falls to Japan in Thrilling Match at 2025 Asian Water Polo "
+                      "Championship"}
+    wins = line_of(events, "South Korea (19-6), Chinese Taipei (37-5), and Uzbekistan (33-9)")
+    assert "second in Group B" in events[wins].text
+    loss, runs = line_of(events, "lost to Japan 16-13"), line_of(events, "until March 2")
+    assert wins == 0 and wins < loss < runs
+    assert events[runs].stated == "until March 2" and events[runs].day is None
+    assert answer.text.splitlines()[runs].startswith('- undated (states "until March 2"): ')
+    for event in events:
+        article = sample_system.index.get_article(event.citation.article_id)
+        assert event.citation.verified and event.date_source == "undated"
+        assert article.text[event.citation.start:event.citation.end] == event.text
+    assert "carries no date" in timeline.note
+
+
+def test_the_real_sample_corpus_tells_the_u20_story(sample_system: RagSystem) -> None:
+    """The U-20 story: the 3-0 opening win over Indonesia and its scorers, then the coach's
+    remarks, then what the team aims for; no other article's events."""
+    answer = sample_system.ask("Give me a timeline of Iran's U-20 team at the Asian Cup")
+    timeline = answer.timeline
+    assert timeline is not None and timeline.topic == "Iran's U-20 team at the Asian Cup"
+    texts = [e.text for e in timeline.events]
+    assert {e.citation.title for e in timeline.events} == {
+        "Abdi Calls for Greater Performance from Iran’s U-20 Team in Asian Cup Showdown"}
+    assert "Iran defeated Indonesia 3-0" in texts[0]
+    assert texts[1].startswith("Goals from Hesam Nafari, Esmaeil Gholizadeh, and Mobin Dehghan")
+    remarks = [line_of(timeline.events, w) for w in ("Abdi noted", "Abdi emphasized",
+                                                     "He praised")]
+    assert remarks == [2, 3, 4]
+    assert "aim to enhance their scoring" in texts[-1]
+    assert all(e.citation.verified and e.day is None for e in timeline.events)

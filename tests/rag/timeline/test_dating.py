@@ -3,11 +3,12 @@ the article's publication date, else the publication date."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
 
-from rag.timeline.dating import event_day, stated_day, weekday_before
+from rag.timeline.dating import event_day, stated_day, stated_phrase, weekday_before
 
 WEDNESDAY = "2022-09-14"  # a Wednesday
 
@@ -63,6 +64,22 @@ def test_an_undated_article_gives_only_full_dates(sentence: str, day: str | None
     found = stated_day(sentence, None)
     assert (found.isoformat() if found else None) == day
     assert event_day(sentence, None) == (None if day is None else (found, "stated"))
+
+
+@pytest.mark.parametrize(("sentence", "phrase"), [
+    # An undated event shows the date its sentence states as it states it: no year made up.
+    ("The tournament, ongoing in Zhaoqing, runs until March 2 and is vital.", "until March 2"),
+    ("The final is on Sunday in Zhaoqing.", "on Sunday"),
+    ("Talks resume on Monday, Aug. 29, in Vienna.", "on Monday, Aug. 29"),
+    ("The league starts 5 May with eight teams.", "5 May"),
+    ("On May 13, 2025, the sports world experienced thrilling developments.", "On May 13, 2025"),
+    ("Iran lost to Japan 16-13.", None),
+    ("Fans may march 2 miles to the stadium.", None),  # no month: lower-case words
+])
+def test_the_date_a_sentence_states_as_it_states_it(sentence: str, phrase: str | None) -> None:
+    assert stated_phrase(sentence) == phrase
+    if phrase and not re.search(r"\d{4}", phrase):  # no year, no publication day: no day
+        assert event_day(sentence, None) is None
 
 
 def test_weekday_before_counts_the_day_itself() -> None:
