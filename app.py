@@ -429,6 +429,7 @@ def briefing_tab(system: RagSystem, feeds: PageFeeds, collection: gr.Dropdown,
             return f"⚠ {escape_markdown(str(exc))}", menu_of(topics, topic_id)
         return f"Stopped following {code(removed.topic)}.", menu_of(topics, None)
 
+    @page_errors
     def show_followed(topic_id: str | None, picked: str = "",
                       request: gr.Request = None) -> tuple[str, str]:  # type: ignore[assignment]
         try:
