@@ -27,7 +27,9 @@ from rag.feeds import (
     CollectionFeeds,
     FeedService,
     FetchError,
+    FollowedTopics,
     brief_feed,
+    brief_topic,
     format_interval,
     load_urls,
 )
@@ -46,12 +48,14 @@ from ui.feeds import (
     FEED_HEADERS,
     MAX_LINKS,
     chosen_feed,
+    chosen_topic,
     code,
     failures_markdown,
     feed_choices,
     feed_rows,
     split_links,
     sync_markdown,
+    topic_choices,
 )
 from ui.render import (
     Turn,
@@ -169,7 +173,8 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
             with gr.Tab("Chat"), gr.Row(equal_height=False):
                 asked = chat_tab(system, access)
             with gr.Tab("Briefing") as briefing, gr.Row(equal_height=False):
-                feed_menu = briefing_tab(system, page_feeds, collection, access)
+                feed_menu, topic_menu = briefing_tab(system, page_feeds, collection, access,
+                                                     writers=writers)
             with gr.Tab("Articles"), gr.Row(equal_height=False):
                 view = articles_tab(system, page_feeds, header_stats, collection, access,
                                     max_upload_mb=max_upload_mb,
@@ -200,8 +205,10 @@ def build_app(system: RagSystem, *, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
         # The followed feeds change on the Feeds tab, in other browsers and with the
         # collection picked: read again.
         menu = feed_menu_updater(page_feeds, access)
+        topics = topic_menu_updater(page_feeds, access)
         for event in (demo.load, briefing.select, collection.change):
             event(menu, [feed_menu, collection], [feed_menu], api_visibility="private")
+            event(topics, [topic_menu, collection], [topic_menu], api_visibility="private")
     return demo
 
 
@@ -217,6 +224,20 @@ def feed_menu_updater(feeds: PageFeeds, access: PageAccess | None = None
         return gr.Dropdown(choices=choices, value=chosen_feed(choices, current))
 
     return refresh_feed_menu
+
+
+def topic_menu_updater(feeds: PageFeeds, access: PageAccess | None = None
+                       ) -> Callable[..., gr.Dropdown]:
+    """The event that refreshes the Briefing tab's menu of followed topics: those the
+    collection picked follows now, the chosen one kept while it is still followed."""
+    access = access or PageAccess(feeds.system)
+
+    def refresh_topic_menu(current: str | None, collection: str = "",
+                           request: gr.Request = None) -> gr.Dropdown:  # type: ignore[assignment]
+        choices = topic_choices(feeds(access.one(request, collection)).topics.list())
+        return gr.Dropdown(choices=choices, value=chosen_topic(choices, current))
+
+    return refresh_topic_menu
 
 
 def header(system: RagSystem, access: PageAccess | None = None
@@ -315,12 +336,14 @@ FIRST_VISIT = "The first briefing asked from this browser: the last 24 hours."
 
 
 def briefing_tab(system: RagSystem, feeds: PageFeeds, collection: gr.Dropdown,
-                 access: PageAccess | None = None) -> gr.Dropdown:
+                 access: PageAccess | None = None, *, writers: list[gr.Button] | None = None
+                 ) -> tuple[gr.Dropdown, gr.Dropdown]:
     """The Briefing tab, of the ``collection`` picked: what's new in the last day or week, or
     since this browser last asked, on everything or a topic, of every article or one followed
     feed's (its stored briefing for the last 24 hours, as ``POST /v1/brief`` serves it), each
-    story a cited line with its sources; the ``brief`` API. Returns the feed menu (the Feeds
-    tab and the collection picked change its choices)."""
+    story a cited line with its sources; the ``brief`` API. Below, the collection's followed
+    topics (:func:`topics_panel`). Returns the feed menu (the Feeds tab and the collection
+    picked change its choices) and the topic menu."""
     # The day this browser last asked for a briefing, in its localStorage (Gradio encrypts it
     # with a key made at each start, so a restarted server starts afresh).
     checked = gr.BrowserState(None, storage_key="news-rag-last-briefing")
@@ -339,6 +362,7 @@ def briefing_tab(system: RagSystem, feeds: PageFeeds, collection: gr.Dropdown,
                            label="Articles of", elem_id="rag-brief-feed",
                            info="every article, or those one followed feed brought in")
         go = gr.Button("What's new", variant="primary", elem_id="rag-brief-go")
+        topic_menu, show_topic, follow, unfollow, topic_status = topics_panel()
         shown = gr.HTML(briefing_panel(None), elem_id="rag-briefing", padding=True,
                         container=True)
     with gr.Column(scale=2, min_width=300):
@@ -366,23 +390,123 @@ def briefing_tab(system: RagSystem, feeds: PageFeeds, collection: gr.Dropdown,
         """What's new ``since`` (24h, 7d, a date...), of one followed ``feed`` if given, in
         ``collection`` (default: the page's); the JSON of ``rag brief --json``."""
         briefed = access.over(request, collection)
-        return page_brief(briefed, since or "24h", _blank(topic), _blank(as_of),
+        return page_brief(briefed, _blank(since), _blank(topic), _blank(as_of),
                           _blank(feed)).to_json()
+
+    def topics_of(picked: str, request: gr.Request | None, *, role: str = "read",
+                  what: str = "this") -> FollowedTopics:
+        return feeds(access.one(request, picked, role=role, what=what)).topics
+
+    def menu_of(topics: FollowedTopics, current: str | None) -> gr.Dropdown:
+        choices = topic_choices(topics.list())
+        return gr.Dropdown(choices=choices, value=chosen_topic(choices, current))
+
+    @page_errors
+    def follow_topic(text: str, span_label: str, picked: str = "",
+                     request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
+        topics = topics_of(picked, request, role="write", what="following topics")
+        since = BRIEFING_SPANS.get(span_label)
+        if since is None:
+            return ("⚠ A followed topic's briefing covers a fixed period: choose "
+                    f"{' or '.join(BRIEFING_SPANS)} above.", gr.skip())
+        try:
+            topic = topics.follow(text or "", since)
+        except SHOWN_ERRORS as exc:
+            return f"⚠ {escape_markdown(str(exc))}", gr.skip()
+        return (f"Following {code(topic.topic)} ({escape_markdown(topic.period)}): its "
+                "briefing is kept current; pick it in the menu to read it.",
+                menu_of(topics, str(topic.id)))
+
+    @page_errors
+    def unfollow_topic(topic_id: str | None, picked: str = "",
+                       request: gr.Request = None) -> tuple[Any, ...]:  # type: ignore[assignment]
+        topics = topics_of(picked, request, role="write", what="removing topics")
+        if not (topic_id or "").strip():
+            return "Pick a followed topic in the menu first.", gr.skip()
+        try:
+            removed = topics.remove(topic_id.strip())
+        except SHOWN_ERRORS as exc:
+            return f"⚠ {escape_markdown(str(exc))}", menu_of(topics, topic_id)
+        return f"Stopped following {code(removed.topic)}.", menu_of(topics, None)
+
+    @page_errors
+    def show_followed(topic_id: str | None, picked: str = "",
+                      request: gr.Request = None) -> tuple[str, str]:  # type: ignore[assignment]
+        try:
+            if not (topic_id or "").strip():
+                raise BadInputError("pick a followed topic in the menu first")
+            answer = topics_of(picked, request).briefing(topic_id.strip())
+        except SHOWN_ERRORS as exc:
+            return briefing_panel(None, error=str(exc)), gr.skip()
+        return briefing_panel(answer), sources_html(answer)
+
+    @page_errors
+    def api_topics(collection: str = "",
+                   request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
+        """The topics ``collection`` follows (default: the page's): id, topic, since (its
+        period) and built_at (when its stored briefing was built)."""
+        return {"topics": [{"id": t.id, "topic": t.topic, "since": t.since,
+                            "built_at": t.built_at}
+                           for t in topics_of(collection, request).list()]}
+
+    @page_errors
+    def api_topic_briefing(topic: str, collection: str = "",
+                           request: gr.Request = None  # type: ignore[assignment]
+                           ) -> dict[str, Any]:
+        """A followed topic's briefing (its id or text), of ``collection`` (default: the
+        page's): its stored one while fresh; the JSON of ``rag brief --topic TOPIC --json``."""
+        return topics_of(collection, request).briefing(topic).to_json()
 
     inputs = [span, topic, as_of, feed, checked, collection]
     go.click(show, inputs, [shown, sources, checked], api_visibility="private")
     topic.submit(show, inputs, [shown, sources, checked], api_visibility="private")
     gr.api(api_brief, api_name="brief")
-    return feed
+    if writers is not None:
+        writers.extend([follow, unfollow])
+    follow.click(follow_topic, [topic, span, collection], [topic_status, topic_menu],
+                 api_name="follow_topic")
+    unfollow.click(unfollow_topic, [topic_menu, collection], [topic_status, topic_menu],
+                   api_name="unfollow_topic")
+    for event in (show_topic.click, topic_menu.input):
+        event(show_followed, [topic_menu, collection], [shown, sources],
+              api_visibility="private")
+    gr.api(api_topics, api_name="topics")
+    gr.api(api_topic_briefing, api_name="topic_briefing")
+    return feed, topic_menu
 
 
-def page_brief(system: RagSystem, since: str, topic: str | None, as_of: str | None,
+def topics_panel() -> tuple[gr.Dropdown, gr.Button, gr.Button, gr.Button, gr.Markdown]:
+    """The Briefing tab's followed topics: a menu of them (built empty: the page's load fills
+    in the collection's; picking one shows its stored briefing), **Show its briefing** again,
+    **Follow the topic typed above** over the period chosen ("Since"), **Unfollow** the one
+    picked, and a status line."""
+    with gr.Column(elem_id="rag-topics"):
+        # allow_custom_value: a value outside the choices reaches the handlers, which refuse
+        # it as an unknown topic (Gradio's own refusal would list the choices).
+        menu = gr.Dropdown([], value=None, label="Followed topics",
+                           info="Their briefings are kept current by the background sync: "
+                                "pick one to read it",
+                           elem_id="rag-topic-menu", allow_custom_value=True)
+        with gr.Row():
+            show = gr.Button("Show its briefing", size="sm", elem_id="rag-topic-show")
+            follow = gr.Button("Follow the topic typed above", size="sm",
+                               elem_id="rag-topic-follow")
+            unfollow = gr.Button("Unfollow", size="sm", variant="stop",
+                                 elem_id="rag-topic-unfollow")
+        status = gr.Markdown(elem_id="rag-topic-status")
+    return menu, show, follow, unfollow, status
+
+
+def page_brief(system: RagSystem, since: str | None, topic: str | None, as_of: str | None,
                feed: str | None) -> Answer:
     """The briefing the Briefing tab asks for: of every article, or of one followed ``feed``
     exactly as ``rag brief --feed`` and ``POST /v1/brief`` read it (``rag.feeds.brief_feed``:
-    its stored briefing for the last 24 hours on no topic)."""
+    its stored briefing for the last 24 hours on no topic); on a followed ``topic`` over its
+    period, its stored briefing (``rag.feeds.brief_topic``)."""
     if feed:
         return brief_feed(system, feed, since=since, topic=topic, as_of=as_of)
+    if topic:
+        return brief_topic(system, topic, since=since, as_of=as_of)
     return system.brief(since, topic=topic, as_of=as_of)
 
 

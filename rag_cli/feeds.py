@@ -131,5 +131,8 @@ def sync(
         for failure in report.failures:
             typer.secho(f"skipped {failure}", fg=typer.colors.YELLOW, err=True)
         typer.echo(report.summary(), err=report.status == "failed")
+    rebuilt = sum(r.topics_briefed for r in reports)
+    if rebuilt:
+        typer.echo(f"rebuilt the briefing of {rebuilt} followed topic(s)")
     if any(r.status == "failed" for r in reports):
         raise typer.Exit(code=1)

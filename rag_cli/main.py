@@ -1,5 +1,5 @@
 """The `rag` command: ingest, ask, timeline, brief, stats, list, delete, reindex, serve, mcp, feeds,
-eval. A thin layer over the library."""
+topics, eval. A thin layer over the library."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from rag_cli.common import (
 )
 from rag_cli.feeds import feeds_app, ingest_urls
 from rag_cli.keys import keys_app
+from rag_cli.topics import topics_app
 
 AsOfOption = Annotated[str | None, typer.Option(
     "--as-of", help="Ask as of this day (YYYY-MM-DD): later articles are left out, and "
@@ -151,12 +152,15 @@ def timeline_(
 def brief(
     index: IndexOption = None,
     collection: CollectionsOption = None,
-    since: Annotated[str, typer.Option(help="The briefing's first day: a date (YYYY-MM-DD) or "
-                                       "a span back from --until or today: 24h, 7d, 2w, "
-                                       "yesterday, this week.")] = "24h",
+    since: Annotated[str | None, typer.Option(
+        help="The briefing's first day: a date (YYYY-MM-DD) or a span back from --until or "
+             "today: 24h, 7d, 2w, yesterday, this week. Default: 24h, or the period of a "
+             "followed --topic.")] = None,
     until: Annotated[str | None, typer.Option(help="Its last day (YYYY-MM-DD; default: "
                                               "today, or --as-of).")] = None,
-    topic: Annotated[str | None, typer.Option(help="Only stories on this topic.")] = None,
+    topic: Annotated[str | None, typer.Option(help="Only stories on this topic; a followed "
+                                              "topic (`rag topics list`) over its period is "
+                                              "its stored briefing, when fresh.")] = None,
     feed: Annotated[str | None, typer.Option(help="Only articles that this followed feed "
                                              "(its id or URL: `rag feeds list`) brought in."
                                              )] = None,
@@ -167,7 +171,7 @@ def brief(
     """What's new: the period's main stories, the most widely reported first, each one cited
     sentence with how many sources reported it and the last day they did."""
     from rag.briefing import briefing_window
-    from rag.feeds import brief_feed, followed_feed, index_feed_store
+    from rag.feeds import brief_feed, brief_topic, followed_feed, index_feed_store
     from rag.retrieval.dates import reference_day
     from rag.system import get_system
 
@@ -182,6 +186,8 @@ def brief(
         if feed:  # the last 24 hours on no topic: the feed's stored briefing, when fresh
             answer = brief_feed(system, feed, since=since, until=until, topic=topic,
                                 as_of=as_of, store=store)
+        elif topic is not None:  # a followed topic over its period: its stored briefing
+            answer = brief_topic(system, topic, since=since, until=until, as_of=as_of)
         else:
             answer = system.brief(since, until, topic=topic, as_of=as_of)
     except (RagError, ValueError) as exc:
@@ -207,6 +213,8 @@ def _print(answer: Answer) -> None:
         from rag.briefing.build import briefing_title
 
         typer.secho(clean_line(briefing_title(answer.briefing)), bold=True)
+        if answer.briefing.cached and answer.briefing.built_at:
+            typer.echo(f"(stored briefing, built {_utc(answer.briefing.built_at)})")
         typer.echo()
     evidence = answer.short_answer_citation()
     if evidence is not None:
@@ -227,6 +235,20 @@ def _print(answer: Answer) -> None:
         typer.echo(f"    “{clean_line(c.quote)}”")
         if c.also_in:
             typer.echo("    also in: " + ", ".join(r.source or r.url or r.title for r in c.also_in))
+
+
+def _utc(when: str) -> str:
+    """An ISO 8601 time as ``2026-12-07 13:37 UTC``.
+
+    >>> _utc("2026-12-07T13:37:09+00:00")
+    '2026-12-07 13:37 UTC'
+    """
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.fromisoformat(when).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return clean_line(when)
 
 
 def _window(since: str | None, until: str | None) -> str:
@@ -379,6 +401,7 @@ def mcp(
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(collections_app, name="collections")
 app.add_typer(keys_app, name="keys")
+app.add_typer(topics_app, name="topics")
 
 
 @app.command("eval", add_help_option=False,

@@ -25,7 +25,9 @@ from rag.feeds import (
     Feed,
     FeedService,
     FetchError,
+    FollowedTopic,
     brief_feed,
+    brief_topic,
     format_interval,
 )
 from rag.ingest import IngestReport
@@ -59,6 +61,10 @@ from serve.schemas import (
     IngestRequest,
     IngestResponse,
     Stats,
+    TopicIn,
+    TopicList,
+    TopicOut,
+    TopicRemoved,
 )
 
 logger = logging.getLogger("serve")
@@ -136,12 +142,16 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
     def brief(body: BriefRequest, request: Request) -> dict[str, Any]:
         """What's new: the period's main stories, each a cited sentence with its sources
         (the answer's ``briefing``): exactly the JSON of ``rag brief --json``. A followed
-        ``feed``'s briefing of the last 24 hours on no topic is its stored one while fresh
-        (``briefing.cached``, ``briefing.built_at``); a feed belongs to one collection."""
+        ``feed``'s briefing of the last 24 hours on no topic, and a followed ``topic``'s over
+        its period, are their stored ones while fresh (``briefing.cached``,
+        ``briefing.built_at``); a feed belongs to one collection."""
         target = _over(system, body.collection, _grant(request), one=bool(body.feed))
         if body.feed:
             return brief_feed(target, body.feed, since=body.since, until=body.until,
                               topic=body.topic, as_of=body.as_of).to_json()
+        if body.topic is not None:
+            return brief_topic(target, body.topic, since=body.since, until=body.until,
+                               as_of=body.as_of).to_json()
         return target.brief(body.since, body.until, topic=body.topic,
                             as_of=body.as_of).to_json()
 
@@ -285,6 +295,54 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
                            param="feed_id", code="feed_not_found")
         return service, feed
 
+    @v1.get("/topics", tags=["topics"])
+    def list_topics(request: Request, collection: str | None = None) -> TopicList:
+        """The topics a collection follows (default: the key's first, or the server's), with
+        their period and when their stored briefing was built."""
+        service = feeds_of(_over(system, collection, _grant(request), one=True).collection)
+        return TopicList(data=[_topic_out(t, service) for t in service.topics.list()])
+
+    @v1.post("/topics", tags=["topics"], status_code=201)
+    def follow_topic(body: TopicIn, request: Request) -> TopicOut:
+        """Follow a topic in a collection (a write key): its briefing over its period is kept
+        current by the server's background sync and read with ``GET /v1/topics/{id}/briefing``.
+        A topic followed already has its period updated (and keeps its id)."""
+        target = _over(system, body.collection, _grant(request), role="write", one=True,
+                       what="following topics")
+        service = feeds_of(target.collection)
+        return _topic_out(service.topics.follow(body.topic, body.since), service)
+
+    @v1.get("/topics/{topic_id}/briefing", tags=["topics"], response_model=AnswerResponse)
+    def topic_briefing(topic_id: int, request: Request,
+                       collection: str | None = None) -> dict[str, Any]:
+        """A followed topic's briefing over its period: its stored one while fresh
+        (``briefing.cached`` true, ``briefing.built_at`` when it was built), else built now
+        and stored; exactly the JSON of ``rag brief --topic TOPIC --json``."""
+        service, topic = _topic(topic_id, request, collection, "read", "reading topics")
+        return service.topics.briefing(topic.id).to_json()
+
+    @v1.delete("/topics/{topic_id}", tags=["topics"])
+    def unfollow_topic(topic_id: int, request: Request,
+                       collection: str | None = None) -> TopicRemoved:
+        """Stop following a topic (a write key); its stored briefing goes with it."""
+        service, topic = _topic(topic_id, request, collection, "write", "removing topics")
+        service.topics.remove(topic.id)
+        return TopicRemoved(id=topic.id, topic=topic.topic)
+
+    def _topic(topic_id: int, request: Request, collection: str | None, role: str,
+               what: str) -> tuple[FeedService, FollowedTopic]:
+        """The feed service of the request's collection and its topic ``topic_id``: another
+        collection's topic is exactly the 404 of one that does not exist (ids are each
+        collection's own)."""
+        target = _over(system, collection, _grant(request), role=role, one=True, what=what)
+        service = feeds_of(target.collection)
+        # An id no store could hold (SQLite and PostgreSQL ids are 64-bit) is as unknown.
+        topic = service.store.get_topic(topic_id) if 0 < topic_id < 2**63 else None
+        if topic is None:
+            raise ApiError(404, f"no topic {topic_id} is followed (GET /v1/topics lists them)",
+                           param="topic_id", code="topic_not_found")
+        return service, topic
+
     @v1.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                   include_in_schema=False)
     def unknown(path: str) -> None:
@@ -330,6 +388,11 @@ def _feed_out(feed: Feed, service: FeedService) -> FeedOut:
         feed.every_s), keep_days=feed.keep_days, last_sync_at=feed.last_sync_at,
         last_ok_at=feed.last_ok_at, last_error=feed.last_error, status=feed.status(),
         collection=service.system.collection)
+
+
+def _topic_out(topic: FollowedTopic, service: FeedService) -> TopicOut:
+    return TopicOut(id=topic.id, topic=topic.topic, since=topic.since, added_at=topic.added_at,
+                    built_at=topic.built_at, collection=service.system.collection)
 
 
 def _checked(system: RagSystem, options: AskOptions, question: str,
@@ -498,7 +561,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "No, a wrong or a revoked API key (RAG_API_KEY is set, or keys were made)"),
         (403, "A write from another origin, a Host that is not this server's (serve/access.py), "
               "or a key whose role does not allow it"),
-        (404, "No such model, article, collection, feed or route"),
+        (404, "No such model, article, collection, feed, topic or route"),
         (409, "A collection of that name exists already"),
         (413, "The body, a file or the number of articles is over its limit"),
         (415, "A body that is neither JSON nor multipart"),

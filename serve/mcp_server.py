@@ -1,7 +1,8 @@
 """An MCP server over the index (``rag mcp``): tools ask, timeline, briefing, search,
-list_articles and list_collections; each reads the collection(s) named in its ``collection``
-argument (default: the server's). Given a key (``rag mcp`` with ``RAG_MCP_KEY``), its tools
-read only the key's collections, checked again on every call (a revoked key is refused).
+list_articles, list_collections and list_topics; each reads the collection(s) named in its
+``collection`` argument (default: the server's). Given a key (``rag mcp`` with
+``RAG_MCP_KEY``), its tools read only the key's collections, checked again on every call (a
+revoked key is refused).
 
 Built with the official ``mcp`` SDK; stdio by default (an agent starts it as a subprocess), or
 streamable HTTP on 127.0.0.1.
@@ -18,7 +19,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from rag.errors import RagError
-from rag.feeds import brief_feed
+from rag.feeds import FollowedTopics, brief_feed, brief_topic, index_feed_store
 from rag.keys import Grant
 from rag.retrieval import make_filters
 from rag.system import RagSystem
@@ -28,7 +29,8 @@ INSTRUCTIONS = (
     "the exact sentence of an article that supports it, and the citations were checked against "
     "their sources. Use `ask` for an answer, `timeline` for what happened in a story (dated "
     "events, oldest first), `briefing` for what's new in a period (the main stories, most "
-    "widely reported first), `search` to read the most relevant passages yourself, "
+    "widely reported first; `list_topics` names the topics kept current), `search` to read "
+    "the most relevant passages yourself, "
     "`list_articles` to see what the index holds. Each tool takes an optional `collection`: one "
     "collection's name or a list of them asked as one (`list_collections` shows them). When "
     "`ask` returns abstained=true, the articles do not answer the question: say so rather than "
@@ -102,7 +104,7 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem],
             return system.timeline(topic, since, until, as_of=as_of).to_json()
 
     @server.tool(title="Briefing: what's new")
-    def briefing(since: str = "24h", until: str | None = None, topic: str | None = None,
+    def briefing(since: str | None = None, until: str | None = None, topic: str | None = None,
                  as_of: str | None = None, feed: str | None = None,
                  collection: str | list[str] | None = None) -> dict[str, Any]:
         """What's new in the indexed news articles: the main stories of a period, the most
@@ -113,18 +115,22 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem],
         `stories`, each with `headline_text`, `day` (YYYY-MM-DD, the last day it was
         reported), `sources` (how many articles reported it), `source_ids`, `events` and its
         `citation`. `answer` is the same list as text. `since`: YYYY-MM-DD or a span back
-        from `until` or today (24h, 7d, 2w, yesterday, this week); `until` YYYY-MM-DD;
-        `topic`: only stories on it; `as_of` a day (later articles are left out); `feed`: only
-        the articles that followed feed (its id or URL) brought in; `collection`: one or a list
-        (a feed belongs to one). A feed's briefing of the last 24 hours on no topic is the one
-        its sync keeps while it is fresh: then `briefing.cached` is true and
-        `briefing.built_at` says when it was built.
+        from `until` or today (24h, 7d, 2w, yesterday, this week; default 24h, or a followed
+        topic's period); `until` YYYY-MM-DD; `topic`: only stories on it; `as_of` a day (later
+        articles are left out); `feed`: only the articles that followed feed (its id or URL)
+        brought in; `collection`: one or a list (a feed or a followed topic belongs to one). A
+        feed's briefing of the last 24 hours on no topic, and a topic the collection follows
+        over its period, are the ones the server keeps current, while fresh: then
+        `briefing.cached` is true and `briefing.built_at` says when it was built.
         """
         with _told():
             system = _over(rag(), collection, allowed())
             if feed:
                 return brief_feed(system, feed, since=since, until=until, topic=topic,
                                   as_of=as_of).to_json()
+            if topic is not None:
+                return brief_topic(system, topic, since=since, until=until,
+                                   as_of=as_of).to_json()
             return system.brief(since, until, topic=topic, as_of=as_of).to_json()
 
     @server.tool(title="Search the news articles")
@@ -178,6 +184,18 @@ def build_mcp(system: RagSystem | Callable[[], RagSystem],
                 {"name": name, "articles": (s := system.over(name).stats()).articles,
                  "chunks": s.chunks} for name in system.collection_names()
                 if opened.opens(name)]}
+
+    @server.tool(title="List the followed topics")
+    def list_topics(collection: str | None = None) -> dict[str, Any]:
+        """The topics a collection follows (`collection`: one; default the server's), whose
+        briefings the server keeps current: each `id`, `topic`, `since` (its period) and
+        `built_at` (when its stored briefing was built, null before). Pass a `topic` to
+        `briefing` for its stored briefing."""
+        with _told():
+            system = _over(rag(), collection, allowed())
+            topics = FollowedTopics(system, index_feed_store(system.config)).list()
+        return {"topics": [{"id": t.id, "topic": t.topic, "since": t.since,
+                            "built_at": t.built_at} for t in topics]}
 
     return server
 

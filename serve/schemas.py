@@ -88,8 +88,9 @@ class AnswerResponse(BaseModel):
         None, description="A briefing's stories: {since, until, topic, feed, built_at, "
         "cached, stories: [{headline_text, day, sources, source_ids, events, citation}]}, the "
         "most widely reported first; null for any other answer. `built_at` (UTC, ISO 8601): "
-        "when a followed feed's briefing of the last 24 hours, the one kept for it, was built "
-        "(null for any other briefing); `cached`: true when it was served from that store.")
+        "when a stored briefing was built, the one kept for a followed feed (the last 24 hours) "
+        "or a followed topic (its period) (null for any other briefing); `cached`: true when "
+        "it was served from that store.")
 
 
 class ChatRequest(AskOptions):
@@ -213,10 +214,14 @@ class BriefRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"since": "7d", "as_of": "2022-09-11"}]})
-    since: str = Field("24h", description="The first day: YYYY-MM-DD, or a span back from "
-                       "`until` or today: 24h, 7d, 2w, yesterday, this week.")
+    since: str | None = Field(None, description="The first day: YYYY-MM-DD, or a span back "
+                              "from `until` or today: 24h, 7d, 2w, yesterday, this week "
+                              "(default: 24h, or a followed `topic`'s period).")
     until: str | None = Field(None, description="The last day (YYYY-MM-DD; default: today).")
-    topic: str | None = Field(None, description="Only stories on this topic.")
+    topic: str | None = Field(None, description="Only stories on this topic. A topic the "
+                              "collection follows (`GET /v1/topics`), over its period up to "
+                              "today: its stored briefing while it is fresh "
+                              "(`briefing.cached`).")
     as_of: str | None = Field(None, description="Brief as of this day (YYYY-MM-DD).")
     feed: str | None = Field(None, description="Only the articles this followed feed (its id "
                              "or URL, as `rag feeds list` shows) brought in. With the default "
@@ -283,3 +288,40 @@ class FeedRemoved(BaseModel):
     removed: bool = True
     articles_deleted: int = Field(0, description="With purge=true: the articles only this "
                                   "feed brought in, deleted.")
+
+
+class TopicIn(BaseModel):
+    """``POST /v1/topics``: follow a topic (in one collection: topics belong to one)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"topic": "Iran nuclear talks", "since": "7d"}]})
+    topic: str = Field(description="The topic, a phrase (at most 200 characters). One "
+                       "followed already (the same words, whatever their case) has its period "
+                       "updated.")
+    since: str | None = Field(None, description="The period of its briefing: 24h (default), "
+                              "7d, 2w, this week... or a first day (YYYY-MM-DD).")
+    collection: str | None = written_collection()
+
+
+class TopicOut(BaseModel):
+    """A followed topic (``rag topics list``): its id in its collection, its period and when
+    its stored briefing was built."""
+
+    id: int
+    topic: str
+    since: str = Field(description="The period of its briefing, e.g. 24h.")
+    added_at: float = Field(description="Epoch seconds when it was followed.")
+    built_at: str | None = Field(description="When its stored briefing was built (UTC, ISO "
+                                 "8601); null before the first build.")
+    collection: str
+
+
+class TopicList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[TopicOut]
+
+
+class TopicRemoved(BaseModel):
+    id: int
+    topic: str
+    removed: bool = True

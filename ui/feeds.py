@@ -12,7 +12,7 @@ import re
 import time
 
 from rag.articles import LoadFailure, clean_line
-from rag.feeds import Feed, FeedSyncReport, format_interval
+from rag.feeds import Feed, FeedSyncReport, FollowedTopic, format_interval
 from ui.render import escape_markdown
 
 FEED_HEADERS = ["ID", "URL", "Title", "Every", "Keep", "Last sync", "Status"]
@@ -94,3 +94,29 @@ def chosen_feed(choices: list[tuple[str, str]], current: str | None) -> str:
     """
     values = {value for _, value in choices}
     return current if current in values else ALL_ARTICLES[1]
+
+
+def topic_choices(topics: list[FollowedTopic]) -> list[tuple[str, str]]:
+    """The Briefing tab's menu of followed topics: each as (label, its id): the topic on one
+    line, cut short, its period and its id. The menu shows labels as text, never markup.
+
+    >>> topic_choices([FollowedTopic(3, "Valby\u202e storm", "7d", 0.0)])
+    [('Valby storm (the last 7d, topic 3)', '3')]
+    """
+    choices = []
+    for t in topics:
+        name = clean_line(t.topic)
+        if len(name) > MENU_LABEL_CHARS:
+            name = name[: MENU_LABEL_CHARS - 1].rstrip() + "…"
+        choices.append((f"{name} ({t.period}, topic {t.id})", str(t.id)))
+    return choices
+
+
+def chosen_topic(choices: list[tuple[str, str]], current: str | None) -> str | None:
+    """The topic menu's value once its choices change: the topic chosen before while it is
+    still followed, else none.
+
+    >>> chosen_topic([("Valby storm (the last 7d, topic 3)", "3")], "3"), chosen_topic([], "3")
+    ('3', None)
+    """
+    return current if current in {value for _, value in choices} else None

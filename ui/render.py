@@ -164,8 +164,9 @@ def briefing_html(briefing: Briefing, shown: int | None = None) -> str:
 
 
 def built_text(briefing: Briefing) -> str | None:
-    """When a followed feed's briefing of the last 24 hours was built, and whether this one
-    came from the store; None for any other briefing.
+    """When a stored briefing (a followed feed's of the last 24 hours, a followed topic's over
+    its period) was built, and whether this one came from the store; None for any other
+    briefing.
 
     >>> b = Briefing("2022-09-10", "2022-09-11", feed="2", built_at="2022-09-11T08:05:09+00:00")
     >>> built_text(b), built_text(Briefing("2022-09-10", "2022-09-11"))
@@ -173,6 +174,8 @@ def built_text(briefing: Briefing) -> str | None:
     >>> import dataclasses
     >>> built_text(dataclasses.replace(b, cached=True))
     "the feed's stored briefing, built 2022-09-11 08:05 UTC"
+    >>> built_text(dataclasses.replace(b, feed=None, topic="Valby storm", cached=True))
+    "the topic's stored briefing, built 2022-09-11 08:05 UTC"
     """
     if not briefing.built_at:
         return None
@@ -182,7 +185,7 @@ def built_text(briefing: Briefing) -> str | None:
     except ValueError:
         when = briefing.built_at
     if briefing.cached:
-        return f"the feed's stored briefing, built {when}"
+        return f"the {'feed' if briefing.feed else 'topic'}'s stored briefing, built {when}"
     return f"built {when}"
 
 

@@ -1,6 +1,7 @@
 """Per-feed state: which feeds, their schedule and validators (ETag / Last-Modified), last sync
-and error, which entry became which article, and each feed's stored briefing. Every change is
-one transaction, so a restart resumes where the last sync left off.
+and error, which entry became which article, and each feed's stored briefing; beside them the
+collection's followed topics and their stored briefings (``rag.feeds.topics.TopicState``).
+Every change is one transaction, so a restart resumes where the last sync left off.
 
 :class:`FeedState` is the interface; :class:`FeedStore` keeps it in its own SQLite file beside
 a FAISS index (one machine syncs it), ``rag.feeds.pg_state.PostgresFeedStore`` in the tables of
@@ -32,6 +33,7 @@ from typing import Protocol
 
 from rag.briefing.build import ArticleSet
 from rag.errors import BadInputError
+from rag.feeds.topics import FollowedTopic, TopicState, topic_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (
@@ -61,6 +63,18 @@ CREATE TABLE IF NOT EXISTS items (
     PRIMARY KEY (feed_id, entry_key)
 );
 CREATE INDEX IF NOT EXISTS items_article ON items(article_id);
+CREATE TABLE IF NOT EXISTS topics (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    topic_key TEXT NOT NULL UNIQUE,
+    since TEXT NOT NULL,
+    added_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS topic_briefings (
+    topic_id INTEGER PRIMARY KEY REFERENCES topics(id) ON DELETE CASCADE,
+    built_at TEXT NOT NULL,
+    body TEXT NOT NULL
+);
 """
 # A failing feed is retried sooner than its schedule: 1, 2, 4... minutes, at most its interval.
 RETRY_BASE_S = 60
@@ -136,10 +150,11 @@ class Item:
     removed: bool = False
 
 
-class FeedState(Protocol):
-    """Where the feeds of one collection and their items are kept. Every method is one
-    transaction. ``shared``: several servers read and sync this state (pgvector), so a sync
-    takes the feed's :meth:`lease` first; a local store's lease is always granted.
+class FeedState(TopicState, Protocol):
+    """Where the feeds of one collection and their items are kept, and its followed topics
+    (:class:`rag.feeds.topics.TopicState`). Every method is one transaction. ``shared``:
+    several servers read and sync this state (pgvector), so a sync takes the feed's
+    :meth:`lease` first; a local store's lease is always granted.
 
     >>> import tempfile, pathlib
     >>> state: FeedState = FeedStore(pathlib.Path(tempfile.mkdtemp()) / "feeds.sqlite")
@@ -195,9 +210,10 @@ class FeedState(Protocol):
 
 class FeedStore:
     """The feeds and their items, in one SQLite file (created on first use), and the feeds'
-    stored briefings, one JSON file each in ``feed-briefings/`` beside it. One machine syncs
-    it: the lease is always granted (the index's write lock keeps two processes' writes
-    apart).
+    stored briefings, one JSON file each in ``feed-briefings/`` beside it; the followed topics
+    and their stored briefings in the file's ``topics`` and ``topic_briefings`` tables (a file
+    made before them gains them on its next write). One machine syncs it: the leases are
+    always granted (the index's write lock keeps two processes' writes apart).
 
     >>> import tempfile, pathlib
     >>> store = FeedStore(pathlib.Path(tempfile.mkdtemp()) / "feeds.sqlite")
@@ -362,6 +378,71 @@ class FeedStore:
         return {row[0] for row in rows}
 
 
+    # --- followed topics (rag.feeds.topics) ----------------------------------------------------
+    def follow_topic(self, topic: str, *, since: str) -> FollowedTopic:
+        self._ensure()
+        with self._db() as db:  # an update first: a topic followed again uses no new id
+            if not db.execute("UPDATE topics SET topic=?, since=? WHERE topic_key=?",
+                              (topic, since, topic_key(topic))).rowcount:
+                db.execute("INSERT INTO topics (topic, topic_key, since, added_at) "
+                           "VALUES (?,?,?,?)", (topic, topic_key(topic), since, time.time()))
+        found = self.find_topic(topic)
+        assert found is not None
+        return found
+
+    def topics(self) -> list[FollowedTopic]:
+        return self._topic_rows("", ())
+
+    def get_topic(self, topic_id: int) -> FollowedTopic | None:
+        found = self._topic_rows("WHERE t.id = ?", (int(topic_id),))
+        return found[0] if found else None
+
+    def find_topic(self, topic: str) -> FollowedTopic | None:
+        found = self._topic_rows("WHERE t.topic_key = ?", (topic_key(topic),))
+        return found[0] if found else None
+
+    def _topic_rows(self, where: str, args: tuple) -> list[FollowedTopic]:
+        with self._db() as db:
+            if not _has_table(db, "topics"):  # a file made before topics: none followed
+                return []
+            rows = db.execute(f"SELECT {TOPIC_ROW} FROM topics t LEFT JOIN topic_briefings b "
+                              f"ON b.topic_id = t.id {where} ORDER BY t.id", args).fetchall()
+        return [FollowedTopic(*row) for row in rows]
+
+    def unfollow_topic(self, topic_id: int) -> None:
+        with self._db() as db:
+            if _has_table(db, "topics"):
+                db.execute("DELETE FROM topic_briefings WHERE topic_id = ?", (topic_id,))
+                db.execute("DELETE FROM topics WHERE id = ?", (topic_id,))
+
+    @contextmanager
+    def topic_lease(self, topic_id: int) -> Iterator[FollowedTopic | None]:
+        yield self.get_topic(topic_id)
+
+    def read_topic_briefing(self, topic_id: int) -> str | None:
+        with self._db() as db:
+            if not _has_table(db, "topic_briefings"):
+                return None
+            row = db.execute("SELECT body FROM topic_briefings WHERE topic_id = ?",
+                             (topic_id,)).fetchone()
+        return row[0] if row else None
+
+    def write_topic_briefing(self, topic_id: int, text: str, *, built_at: str) -> None:
+        self._ensure()
+        with self._db() as db:
+            db.execute("INSERT INTO topic_briefings (topic_id, built_at, body) SELECT ?, ?, ? "
+                       "WHERE EXISTS (SELECT 1 FROM topics WHERE id = ?) "
+                       "ON CONFLICT(topic_id) DO UPDATE SET built_at=excluded.built_at, "
+                       "body=excluded.body", (topic_id, built_at, text, topic_id))
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                      (name,)).fetchone() is not None
+
+
+# A followed topic with when its stored briefing was built (t: topics, b: topic_briefings).
+TOPIC_ROW = "t.id, t.topic, t.since, t.added_at, b.built_at"
 _FEED_COLUMNS = ("id, url, title, every_s, keep_days, added_at, etag, last_modified, "
                  "last_sync_at, last_ok_at, last_error, failures, last_counts")
 _ITEM_COLUMNS = ("feed_id, entry_key, fingerprint, link, article_id, published_at, seen_at, "

@@ -37,6 +37,7 @@ from rag.feeds.fetch import (
 )
 from rag.feeds.state import Feed, FeedState, Item
 from rag.feeds.stores import index_feed_store
+from rag.feeds.topic_briefs import FollowedTopics
 
 if TYPE_CHECKING:
     from rag.system import RagSystem
@@ -70,6 +71,14 @@ class FeedSyncReport:
     error: str | None = None
     seconds: float = 0.0
     briefed: bool = False  # the feed's stored briefing was rebuilt (rag.feeds.briefs)
+    # Followed topics whose stored briefing was rebuilt after this sync (rag.feeds.topics;
+    # of a batch of syncs, counted on the last one that changed articles).
+    topics_briefed: int = 0
+
+    @property
+    def changed(self) -> bool:
+        """Whether the sync added, changed or removed articles."""
+        return bool(self.added or self.updated or self.removed)
 
     def summary(self) -> str:
         if self.status == "failed":
@@ -132,8 +141,9 @@ class FeedService:
     (``Feed.last_error``) and retried later; it never stops the others. Articles are ingested
     through ``system.ingest``, so only changed chunks are embedded and questions keep being
     answered meanwhile. A sync that adds, changes or removes a feed's articles rebuilds the
-    feed's stored briefing (``briefings``, ``rag.feeds.briefs``); the background sync also
-    rebuilds any that is out of date (the day has turned).
+    feed's stored briefing (``briefings``, ``rag.feeds.briefs``) and then those of the
+    collection's followed topics (``topics``, ``rag.feeds.topic_briefs``); the background sync
+    also rebuilds any that is out of date (the day has turned, an upload changed the index).
 
     Each sync holds the feed's lease (``FeedState.lease``): with pgvector several servers
     share the feeds, and a feed another server is syncing is skipped (``busy``); a due feed
@@ -150,6 +160,7 @@ class FeedService:
         self.store = store or index_feed_store(config)  # its one collection's
         self.fetcher = fetcher or fetcher_for(config)
         self.briefings = FeedBriefings(system, self.store)
+        self.topics = FollowedTopics(system, self.store)
         self.default_every = parse_interval(config.feed_every)
         self.tick_s = config.feeds_tick_s
         self._write_lock = threading.Lock()
@@ -190,18 +201,32 @@ class FeedService:
     # --- syncing -----------------------------------------------------------------------------
     def sync(self, feeds: Iterable[Feed] | None = None, *,
              due_only: bool = False) -> list[FeedSyncReport]:
-        """Sync ``feeds`` (default: all followed; ``due_only``: those whose time has come)."""
+        """Sync ``feeds`` (default: all followed; ``due_only``: those whose time has come);
+        then, once, rebuild the followed topics' briefings if a sync changed articles."""
         chosen = list(self.store.feeds() if feeds is None else feeds)
         if due_only:
             now = time.time()
             chosen = [f for f in chosen if f.is_due(now)]
-        reports = [self.sync_feed(f, due_only=due_only) for f in chosen]
-        return [r for r in reports if r is not None]
+        done = [self.sync_feed(f, due_only=due_only, topics=False) for f in chosen]
+        reports = [r for r in done if r is not None]
+        changed = [r for r in reports if r.changed]
+        if changed:
+            changed[-1].topics_briefed = self.refresh_topic_briefings()
+        return reports
 
-    def sync_feed(self, feed: Feed, *, due_only: bool = False) -> FeedSyncReport | None:
+    def sync_feed(self, feed: Feed, *, due_only: bool = False,
+                  topics: bool = True) -> FeedSyncReport | None:
         """One sync of one feed, under its lease: a feed another server is syncing is a
         ``busy`` report (None with ``due_only``, as is one no longer due once leased: another
-        server has just synced it). Every error is caught and recorded in its state."""
+        server has just synced it). Every error is caught and recorded in its state. A sync
+        that changed articles rebuilds the followed topics' briefings after it (unless
+        ``topics`` is false: :meth:`sync` does it once for all)."""
+        report = self._leased_sync(feed, due_only=due_only)
+        if topics and report is not None and report.changed:
+            report.topics_briefed = self.refresh_topic_briefings()
+        return report
+
+    def _leased_sync(self, feed: Feed, *, due_only: bool) -> FeedSyncReport | None:
         with self.store.lease(feed.id) as current:
             if current is not None:
                 return None if due_only and not current.is_due() else self._synced(current)
@@ -229,7 +254,7 @@ class FeedService:
         if report.status == "failed":
             with self._write_lock:
                 self.store.record_sync(feed.id, error=report.error)
-        elif report.added or report.updated or report.removed:
+        elif report.changed:
             report.briefed = self.refresh_briefing(feed)
         report.seconds = time.perf_counter() - started
         return report
@@ -244,6 +269,15 @@ class FeedService:
         except Exception:
             log.exception("the briefing of feed %s failed", feed.id)
         return False
+
+    def refresh_topic_briefings(self) -> int:
+        """Rebuild the followed topics' briefings that are stale (each under its lease); how
+        many were built. A failure is logged, never raised."""
+        try:
+            return self.topics.refresh_stale()
+        except Exception:  # the state store unreadable...: the next round tries again
+            log.exception("the followed topics' briefings could not be refreshed")
+            return 0
 
     def _followed(self, feed: Feed) -> Feed:
         current = self.store.get(feed.id)
@@ -365,6 +399,7 @@ class FeedService:
                     (log.warning if report.status == "failed" else log.info)(report.summary())
                 for feed in self.store.feeds():  # the day has turned: a new window
                     self._refresh_stale_briefing(feed)
+                self.refresh_topic_briefings()  # the day turned, or the index changed
             except Exception:  # the state store unreadable...: said, then tried again
                 log.exception("feed sync failed")
             self._stop.wait(tick_s)
@@ -391,8 +426,9 @@ class FeedService:
 class CollectionFeeds:
     """The feeds of each collection of ``system``'s index (feeds belong to one): a FeedService
     per collection, made on first use and, with ``background``, syncing in a thread of its own
-    from then on (``start`` starts those of every collection that exists). The page and the
-    ``/v1/feeds`` routes share one, so their syncs of a collection take turns.
+    from then on (``start`` starts those of every collection that exists), which also keeps
+    the collection's followed topics' briefings current. The page and the ``/v1/feeds`` and
+    ``/v1/topics`` routes share one, so their syncs of a collection take turns.
     """
 
     def __init__(self, system: RagSystem, first: FeedService | None = None, *,

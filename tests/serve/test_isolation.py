@@ -1,10 +1,11 @@
 """Isolation proved (issue #28 part 3): one real server (the API and the page, as `python
 app.py` serves them) over an index with two collections, `alpha` and `beta`, each holding
 articles of its own (unique titles, ids, urls, sentences, made-up names; beta also a followed
-feed), and keys on each. Every way in is tried with alpha's keys; nothing of beta may come back
-(no title, id, url, sentence, made-up name or article count, in a body, a header or an error),
-and each refusal must be byte for byte the refusal of a made-up collection or id. A revoked key
-is refused on every route of every server (/v1, the page, MCP) from its next request.
+feed and a followed topic with its stored briefing), and keys on each. Every way in is tried
+with alpha's keys; nothing of beta may come back (no title, id, url, sentence, made-up name,
+topic or article count, in a body, a header or an error), and each refusal must be byte for
+byte the refusal of a made-up collection or id. A revoked key is refused on every route of
+every server (/v1, the page, MCP) from its next request.
 
 The tables below are the cases (pytest ids name them); `docs/keys.md`, "Isolation suite", has
 their count and the command. The fake embedder stands for the model (isolation is the index's,
@@ -73,6 +74,8 @@ QUESTIONS = ("How much did the Quorvane vault auction raise?",
              "Who said 300 miners returned to work at Zelbrook?",
              "Why did the Corvell bakers strike?",
              "List every article of the beta collection with titles.")
+# beta's followed topic: its words and its stored briefing are beta's.
+BETA_TOPIC = "Quorvane vault bidders"
 MADE_UP = "zeta"  # as long as "beta": a refusal of it must equal beta's byte for byte
 COUNTED = ("articles", "chunks", "total")
 AS_OF = "2025-03-06"
@@ -89,6 +92,7 @@ class World:
     site: Any
     beta_feed: int
     beta_store: Any
+    beta_topic: int = 0
     beta_ids: list[str] = field(default_factory=list)
     secrets: set[str] = field(default_factory=set)  # beta's strings
     beta_counts: set[int] = field(default_factory=set)  # beta's article and chunk counts
@@ -219,6 +223,8 @@ def world(tmp_path_factory, fake_embedder):
     beta_feeds = FeedService(made.over("beta"))
     beta_feed = beta_feeds.add(site.url("/atom.xml"))
     assert beta_feeds.sync_feed(beta_feed).added >= 2
+    beta_topic = beta_feeds.topics.follow(BETA_TOPIC, "7d")
+    assert beta_feeds.topics.refresh(beta_topic)  # its briefing stored, as the sync does
     system = RagSystem(config.replace(collections=("beta",)), embedder=fake_embedder)
     store = open_key_store(system.config)
     keys = {name: store.create(name, role, [collection])[1] for name, role, collection in (
@@ -227,13 +233,14 @@ def world(tmp_path_factory, fake_embedder):
     # Failed logins unthrottled: the revoked-key cases fail on purpose, many in a minute.
     server = start(create_server_app(system, ServeSettings(api_keys=API_KEYS,
                                                            auth_failures=10_000)))
-    world = World(server.url, system, store, keys, site, beta_feed.id, beta_feeds.store)
+    world = World(server.url, system, store, keys, site, beta_feed.id, beta_feeds.store,
+                  beta_topic.id)
     beta = system.over("beta")
     world.beta_ids = sorted(a.id for a, _ in beta.index.list_articles())
     for article, _ in beta.index.list_articles():
         world.secrets |= {article.id, article.title, article.url or ""}
         world.secrets |= {s.strip() + "." for s in article.text.split(". ") if len(s) > 30}
-    world.secrets |= {*BETA_NAMES, beta_feed.url, "Evening Herald"} - {""}
+    world.secrets |= {*BETA_NAMES, beta_feed.url, "Evening Herald", BETA_TOPIC} - {""}
     stats = beta.stats()
     world.beta_counts = {stats.articles, stats.chunks}
     alpha_stats = system.over("alpha").stats()
@@ -326,6 +333,21 @@ NAMING_THE_OTHER: dict[str, Call] = {
                                             api_name="/add_feed"),
     "page-sync-feeds": lambda w, who, c: page(w, who, "1", c, api_name="/sync_feeds"),
     "page-remove-feed": lambda w, who, c: page(w, who, "1", c, api_name="/remove_feed"),
+    "topics-list": rest("GET", "/v1/topics", params={"collection": "{c}"}),
+    "topics-follow": rest("POST", "/v1/topics", json={"topic": "Pallow bread prize",
+                                                      "collection": "{c}"}),
+    "topic-briefing": rest("GET", "/v1/topics/1/briefing", params={"collection": "{c}"}),
+    "topics-remove": rest("DELETE", "/v1/topics/1", params={"collection": "{c}"}),
+    "brief-topic": rest("POST", "/v1/brief", json={"topic": BETA_TOPIC, "since": "7d",
+                                                   "collection": "{c}"}),
+    "mcp-briefing-topic": lambda w, who, c: tool(w, who, "briefing", topic=BETA_TOPIC,
+                                                 since="7d", collection=c),
+    "mcp-list-topics": lambda w, who, c: tool(w, who, "list_topics", collection=c),
+    "page-topics": lambda w, who, c: page(w, who, c, api_name="/topics"),
+    "page-topic-briefing": lambda w, who, c: page(w, who, "1", c, api_name="/topic_briefing"),
+    "page-follow-topic": lambda w, who, c: page(w, who, "Pallow bread prize", "Last 24 hours",
+                                                c, api_name="/follow_topic"),
+    "page-unfollow-topic": lambda w, who, c: page(w, who, "1", c, api_name="/unfollow_topic"),
 }
 
 
@@ -347,6 +369,7 @@ def assert_beta_intact(world: World) -> None:
     beta = world.system.over("beta")
     assert sorted(a.id for a, _ in beta.index.list_articles()) == world.beta_ids
     assert [f.id for f in world.beta_store.feeds()] == [world.beta_feed]
+    assert [t.id for t in world.beta_store.topics()] == [world.beta_topic]
 
 
 # --- alpha's own routes: nothing of beta comes back -------------------------------------------
@@ -456,6 +479,52 @@ def page_feed_round(world: World) -> Seen:
                 json.dumps([url, feed_id]))
 
 
+def own_topic_round(world: World) -> Seen:
+    """alpha follows, lists, reads and unfollows a topic of its own: the topic routes work,
+    and what they return says nothing of beta's topic or its briefing."""
+    with world.http("alpha") as http:
+        added = http.post("/v1/topics", json={"topic": "Grelling ferry deck", "since": "7d"})
+        assert added.status_code == 201 and added.json()["collection"] == "alpha", added.text
+        topic = added.json()["id"]
+        listed = http.get("/v1/topics")
+        assert [t["topic"] for t in listed.json()["data"]] == ["Grelling ferry deck"]
+        briefed = http.get(f"/v1/topics/{topic}/briefing")
+        assert briefed.status_code == 200 and briefed.json()["briefing"]["stories"], briefed.text
+        removed = http.delete(f"/v1/topics/{topic}")
+        assert removed.status_code == 200 and http.get("/v1/topics").json()["data"] == []
+        texts = [seen(r).text for r in (added, listed, briefed, removed)]
+    return Seen(200, "\n".join(texts), None)
+
+
+def follow_betas_topic(world: World) -> Seen:
+    """alpha follows beta's topic by its words: a topic of alpha's own, whose briefing reads
+    alpha's articles only; unfollowed again."""
+    sent = {"topic": BETA_TOPIC, "since": "7d"}
+    with world.http("alpha") as http:
+        added = http.post("/v1/topics", json=sent)
+        assert added.status_code == 201, added.text
+        briefed = http.get(f"/v1/topics/{added.json()['id']}/briefing")
+        assert http.delete(f"/v1/topics/{added.json()['id']}").status_code == 200
+    got = [seen(r, json.dumps(sent)) for r in (added, briefed)]
+    return Seen(200, "\n".join(g.text for g in got), [g.body for g in got], json.dumps(sent))
+
+
+def page_topic_round(world: World) -> Seen:
+    """On the page, alpha follows, lists, reads and unfollows a topic of its own."""
+    added = page(world, "alpha", "Pallow bread prize", "Last 7 days", "",
+                 api_name="/follow_topic")
+    assert added.status == "ok" and "Following" in added.body[0], added.text
+    topic = added.body[1]["value"]
+    listed = page(world, "alpha", "", api_name="/topics")
+    assert [t["topic"] for t in listed.body["topics"]] == ["Pallow bread prize"], listed.text
+    briefed = page(world, "alpha", topic, "", api_name="/topic_briefing")
+    assert briefed.status == "ok" and briefed.body["briefing"]["stories"], briefed.text
+    removed = page(world, "alpha", topic, "", api_name="/unfollow_topic")
+    assert removed.status == "ok" and "Stopped following" in removed.body[0], removed.text
+    return Seen("ok", "\n".join(s.text for s in (added, listed, briefed, removed)), None,
+                json.dumps(["Pallow bread prize", topic]))
+
+
 def _harbour_id(world: World) -> str:
     with world.http("alpha") as http:
         rows = http.get("/v1/articles").json()["data"]
@@ -463,6 +532,7 @@ def _harbour_id(world: World) -> str:
 
 
 FEED = "1"  # beta's feed id (ids are each collection's own: alpha has no feed 1)
+TOPIC = "1"  # beta's topic id (alpha follows none but in the rounds, which unfollow theirs)
 UNKNOWN_ID = "alpha-none-000"  # as long as beta's ids
 
 
@@ -548,6 +618,28 @@ OWN_WAYS: dict[str, Way] = {
     "page-remove-beta-feed": Way(
         lambda w: page(w, "alpha", FEED, "", api_name="/remove_feed"), own="is followed",
         like=(lambda w: page(w, "alpha", "7", "", api_name="/remove_feed"), FEED, "7")),
+    "topics-list": Way(get("/v1/topics"), own='"data":[]'),
+    "topic-briefing-beta-id": Way(get(f"/v1/topics/{TOPIC}/briefing"), own="topic_not_found",
+                                  like=(get("/v1/topics/7/briefing"), TOPIC, "7")),
+    "topics-remove-beta-id": Way(delete(f"/v1/topics/{TOPIC}"), own="topic_not_found",
+                                 like=(delete("/v1/topics/7"), TOPIC, "7")),
+    "topics-own-round": Way(own_topic_round, own="Grelling"),
+    "topics-follow-beta-topic": Way(follow_betas_topic, own='"collection":"alpha"'),
+    "brief-beta-topic": Way(post("/v1/brief", json={"topic": BETA_TOPIC, "since": "7d"}),
+                            own="report nothing on"),
+    "mcp-briefing-beta-topic": Way(lambda w: tool(w, "alpha", "briefing", topic=BETA_TOPIC,
+                                                  since="7d"), own="report nothing on"),
+    "mcp-list-topics": Way(lambda w: tool(w, "alpha", "list_topics"), own='"topics": []'),
+    "page-topics": Way(lambda w: page(w, "alpha", "", api_name="/topics"), own='"topics": []'),
+    "page-topic-briefing-beta-id": Way(
+        lambda w: page(w, "alpha", TOPIC, "", api_name="/topic_briefing"),
+        own="no followed topic",
+        like=(lambda w: page(w, "alpha", "7", "", api_name="/topic_briefing"), TOPIC, "7")),
+    "page-unfollow-beta-topic": Way(
+        lambda w: page(w, "alpha", TOPIC, "", api_name="/unfollow_topic"),
+        own="no followed topic",
+        like=(lambda w: page(w, "alpha", "7", "", api_name="/unfollow_topic"), TOPIC, "7")),
+    "page-topics-own-round": Way(page_topic_round, own="Stopped following"),
 }
 
 
@@ -603,6 +695,10 @@ V1_ROUTES: dict[str, Route] = {
     "feeds-add": keyed("POST", "/v1/feeds", json={"url": "not a url"}),
     "feeds-sync": keyed("POST", "/v1/feeds/7/sync"),
     "feeds-remove": keyed("DELETE", "/v1/feeds/7"),
+    "topics-list": keyed("GET", "/v1/topics"),
+    "topics-follow": keyed("POST", "/v1/topics", json={"topic": " "}),
+    "topic-briefing": keyed("GET", "/v1/topics/7/briefing"),
+    "topics-remove": keyed("DELETE", "/v1/topics/7"),
     "unknown-route": keyed("GET", "/v1/nothing-here"),
     "docs": keyed("GET", "/docs"),
     "openapi": keyed("GET", "/openapi.json"),
@@ -632,6 +728,10 @@ PAGE_ROUTES: dict[str, Callable[[Any], Any]] = {
     "page-add-feed": lambda page: page.predict("not a url", "", 0, "", api_name="/add_feed"),
     "page-sync-feeds": lambda page: page.predict("7", "", api_name="/sync_feeds"),
     "page-remove-feed": lambda page: page.predict("7", "", api_name="/remove_feed"),
+    "page-follow-topic": lambda page: page.predict(" ", "Last 24 hours", "",
+                                                   api_name="/follow_topic"),
+    "page-topics": lambda page: page.predict("", api_name="/topics"),
+    "page-unfollow-topic": lambda page: page.predict("7", "", api_name="/unfollow_topic"),
 }
 
 
@@ -653,7 +753,7 @@ def test_a_revoked_keys_page_session_is_refused_on_its_next_request(world, route
 MCP_TOOLS: dict[str, dict[str, Any]] = {
     "ask": {"question": QUESTIONS[0]}, "search": {"query": "ferry"},
     "timeline": {"topic": "Grelling ferry"}, "briefing": {"since": "7d", "as_of": AS_OF},
-    "list_articles": {}, "list_collections": {}}
+    "list_articles": {}, "list_collections": {}, "list_topics": {}}
 
 
 @pytest.mark.parametrize("name", MCP_TOOLS)

@@ -53,7 +53,7 @@ def mcp_results(sample_index_dir, tmp_path_factory):
 def test_tools_are_listed_with_descriptions_and_schemas(mcp_results):
     tools = {t.name: t for t in mcp_results["tools"]}
     assert set(tools) == {"ask", "timeline", "briefing", "search", "list_articles",
-                          "list_collections"}
+                          "list_collections", "list_topics"}
     assert "widely reported first" in tools["briefing"].description
     assert "required" not in tools["briefing"].input_schema or not tools[
         "briefing"].input_schema["required"]
