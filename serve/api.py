@@ -289,7 +289,8 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
         collection's own)."""
         target = _over(system, collection, _grant(request), role="write", one=True, what=what)
         service = feeds_of(target.collection)
-        feed = service.store.get(feed_id)
+        # An id no store could hold (SQLite and PostgreSQL ids are 64-bit) is as unknown.
+        feed = service.store.get(feed_id) if 0 < feed_id < 2**63 else None
         if feed is None:
             raise ApiError(404, f"no feed {feed_id} is followed (GET /v1/feeds lists them)",
                            param="feed_id", code="feed_not_found")

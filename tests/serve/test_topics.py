@@ -167,3 +167,15 @@ def test_the_mcp_tools_list_topics_and_serve_the_stored_briefing(served):
     assert call("briefing", topic="Ferry strike", since="24h")["briefing"]["cached"] is False
     desk = call("list_topics", collection="desk")["topics"]  # the desk's own only
     assert all(t["topic"].startswith("desk topic") for t in desk)
+
+
+@pytest.mark.parametrize(("method", "path", "code"), [
+    ("GET", "topics/{}/briefing", "topic_not_found"), ("DELETE", "topics/{}", "topic_not_found"),
+    ("POST", "feeds/{}/sync", "feed_not_found"), ("DELETE", "feeds/{}", "feed_not_found"),
+])
+def test_an_id_beyond_64_bits_or_below_1_is_a_404_not_a_500(served, method, path, code):
+    with http(served, "writer") as writer:
+        for bad in ("99999999999999999999", str(2**63), "0", "-5"):
+            got = writer.request(method, path.format(bad))
+            assert got.status_code == 404, (bad, got.text)
+            assert got.json()["error"]["code"] == code
