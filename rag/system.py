@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numbers
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -202,11 +202,16 @@ class RagSystem:
         self.shelf.create(name, model=first.model, dimension=first.dimension)
         return self.over(name)
 
-    def delete_collection(self, name: str) -> None:
+    def delete_collection(self, name: str, *,
+                          before: Callable[[str], None] | None = None) -> None:
         """Delete collection ``name`` whole (articles, vectors, BM25 builds, feeds) and nothing
-        else; ``default`` is refused. Systems over it, this one included, are closed."""
+        else; ``default`` is refused. Systems over it, this one included, are closed.
+        ``before(name)`` runs once the collection is known to be deletable and before anything
+        of it goes (a server stops the collection's feed sync there)."""
         shelf = self.shelf
         shelf.deletable(name)
+        if before is not None:
+            before(name)
         self._shared.forget(name)
         shelf.delete(name)
 

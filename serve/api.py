@@ -234,9 +234,7 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
         """Delete a collection whole (an admin key): its articles, vectors, search data and
         feeds (not ``default``: 422); 404 when there is none."""
         _require(_grant(request), "admin", "deleting collections")
-        system.shelf.deletable(name)  # default, or none such: refused before a feed stops
-        feeds_of.forget(name)
-        system.delete_collection(name)
+        system.delete_collection(name, before=feeds_of.forget)  # refused before a feed stops
         return {"name": name, "deleted": True}
 
     @v1.get("/feeds", tags=["feeds"])

@@ -310,11 +310,21 @@ def test_a_collections_feeds_kept_apart_go_with_it(tmp_path, fake_embedder):
 
 
 def test_the_default_collection_cannot_be_deleted(newsroom):
+    called: list[str] = []
     with pytest.raises(BadInputError, match=r"^the default collection cannot be deleted"):
-        newsroom.delete_collection("default")
+        newsroom.delete_collection("default", before=called.append)
     with pytest.raises(CollectionNotFoundError, match="'sports'"):
-        newsroom.delete_collection("sports")
+        newsroom.delete_collection("sports", before=called.append)
     assert newsroom.stats().articles == 7
+    assert called == []  # refused before the hook (a server's feed sync keeps running)
+
+
+def test_the_hook_runs_once_before_the_collection_goes(newsroom):
+    newsroom.create_collection("scratch")
+    seen: list[tuple[str, bool]] = []
+    newsroom.delete_collection("scratch", before=lambda name: seen.append(
+        (name, name in newsroom.collection_names())))
+    assert seen == [("scratch", True)] and "scratch" not in newsroom.collection_names()
 
 
 def test_what_a_crash_leaves_never_lists_as_a_collection(newsroom):
