@@ -75,18 +75,29 @@ class StoredBriefing:
         TypeError) saying what is wrong."""
         if not isinstance(data, dict) or data.get("version") != VERSION:
             raise ValueError(f"not a stored briefing of version {VERSION}")
-        window = data["window"]
-        if not (isinstance(window, list) and len(window) == 2
-                and all(isinstance(d, str) for d in window)):
-            raise ValueError(f"bad window {window!r}")
+        window = stored_window(data)
         coverage = FeedCoverage(**data["coverage"])
         if not isinstance(coverage.digest, str) or not isinstance(data["settings"], dict):
             raise ValueError("bad coverage or settings")
-        answer = answer_from_json(data["answer"], str(data["question"]))
-        if answer.briefing is None or answer.briefing.built_at is None:
-            raise ValueError("the stored answer is not a built briefing")
-        return cls(int(data["feed_id"]), answer, coverage, (window[0], window[1]),
-                   data["settings"])
+        answer = stored_answer(data, str(data["question"]))
+        return cls(int(data["feed_id"]), answer, coverage, window, data["settings"])
+
+
+def stored_window(data: dict[str, Any]) -> tuple[str, str]:
+    """A stored briefing's ``window`` (two ISO days), else a ValueError."""
+    window = data["window"]
+    if not (isinstance(window, list) and len(window) == 2
+            and all(isinstance(d, str) for d in window)):
+        raise ValueError(f"bad window {window!r}")
+    return window[0], window[1]
+
+
+def stored_answer(data: dict[str, Any], question: str) -> Answer:
+    """A stored briefing's answer, which must be a built briefing, else a ValueError."""
+    answer = answer_from_json(data["answer"], question)
+    if answer.briefing is None or answer.briefing.built_at is None:
+        raise ValueError("the stored answer is not a built briefing")
+    return answer
 
 
 def briefing_settings(config: Config) -> dict[str, Any]:

@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from rag.answer_json import answer_from_json
 from rag.briefing.span import DEFAULT_SINCE, briefing_window
 from rag.errors import BadInputError, RagError
-from rag.feeds.briefs import briefing_settings
+from rag.feeds.briefs import briefing_settings, stored_answer, stored_window
 from rag.feeds.stores import index_feed_store
 from rag.feeds.topics import FollowedTopic, TopicState, check_period, check_topic
 from rag.retrieval.dates import reference_day
@@ -67,18 +66,12 @@ class StoredTopicBriefing:
         TypeError) saying what is wrong."""
         if not isinstance(data, dict) or data.get("version") != VERSION:
             raise ValueError(f"not a stored topic briefing of version {VERSION}")
-        window = data["window"]
-        if not (isinstance(window, list) and len(window) == 2
-                and all(isinstance(d, str) for d in window)):
-            raise ValueError(f"bad window {window!r}")
+        window = stored_window(data)
         topic, since, generation = data["topic"], data["since"], data["generation"]
         if not (isinstance(topic, str) and isinstance(since, str)
                 and isinstance(generation, int) and isinstance(data["settings"], dict)):
             raise ValueError("bad topic, since, generation or settings")
-        answer = answer_from_json(data["answer"], topic)
-        if answer.briefing is None or answer.briefing.built_at is None:
-            raise ValueError("the stored answer is not a built briefing")
-        return cls(int(data["topic_id"]), topic, since, answer, (window[0], window[1]),
+        return cls(int(data["topic_id"]), topic, since, stored_answer(data, topic), window,
                    generation, data["settings"])
 
 
