@@ -368,7 +368,8 @@ def mcp(
     port: Annotated[int, typer.Option(help="With --http: port.")] = 8765,
 ) -> None:
     """MCP server over the index (stdio): tools ask, timeline, search, list_articles. With
-    RAG_MCP_KEY set (a key of `rag keys create`), its tools read only that key's collections."""
+    RAG_MCP_KEY set (a key of `rag keys create`), its tools read only that key's collections;
+    over --http an index that has keys is served only with one."""
     import os
 
     from rag.index import check_index
@@ -381,16 +382,21 @@ def mcp(
         check_index(config.index_backend, config.index_dir, create=is_default_index(config))
     except RagError as exc:
         raise fail(str(exc)) from None
+    from rag.keys import open_key_store
+
     grant = None
     if os.environ.get("RAG_MCP_KEY", "").strip():
-        from rag.keys import open_key_store
-
         store, given = open_key_store(config), os.environ["RAG_MCP_KEY"].strip()
         try:
             store.grant_of(given, "RAG_MCP_KEY")  # a wrong key is named now
         except RagError as exc:
             raise fail(str(exc)) from None
         grant = lambda: store.grant_of(given, "RAG_MCP_KEY")  # noqa: E731 - on every call
+    if http and grant is None and open_key_store(config).any():
+        # As `rag serve`: an index with keys is never served over the network without one.
+        raise fail("this index has API keys (`rag keys list`), so `rag mcp --http` serves "
+                   "only as one of them: set RAG_MCP_KEY to a key; without one every "
+                   f"collection would be open to anyone who can reach {host}:{port}")
     server = build_mcp(lambda: get_system(config, create=False), grant)
     if http:
         server.run("streamable-http", host=host, port=port)

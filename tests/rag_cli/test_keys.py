@@ -43,3 +43,19 @@ def test_bad_keys_are_refused_by_name(tmp_path: Path) -> None:
         assert "Traceback" not in refused.stderr
     gone = rag("keys", "revoke", "nope", "--index", index)
     assert gone.returncode == 1 and "no key 'nope'" in gone.stderr
+
+
+def test_mcp_over_http_refuses_an_index_with_keys_unless_given_one(tmp_path: Path) -> None:
+    """As `rag serve`, `rag mcp --http` never opens an index that has keys to whoever reaches
+    its port; a wrong key is named; stdio (the user's own process) is not concerned."""
+    index = str(tmp_path / "index")
+    assert rag("collections", "create", "desk", "--index", index).returncode == 0
+    made = rag("keys", "create", "--role", "read", "--collections", "desk", "--index", index)
+    assert made.returncode == 0, made.stderr
+    refused = rag("mcp", "--http", "--port", "1", "--index", index, env={"RAG_MCP_KEY": ""})
+    assert refused.returncode == 1, refused.stderr
+    assert "this index has API keys" in refused.stderr and "RAG_MCP_KEY" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    wrong = rag("mcp", "--http", "--port", "1", "--index", index,
+                env={"RAG_MCP_KEY": "rag_not_a_key"})
+    assert wrong.returncode == 1 and "RAG_MCP_KEY" in wrong.stderr, wrong.stderr
