@@ -125,8 +125,9 @@ def test_the_readme_feed_example_runs_as_written(shipped_feed: str, tmp_path) ->
     assert again.stdout.startswith(f"{shipped_feed}: not modified (HTTP 304) in ")
     answer = rag("ask", "How often will the Sandby ferry run?", "--index", index)
     assert answer.returncode == 0, answer.stderr
-    # No bold line: the readers are below the threshold on this one (the README says so).
-    assert answer.stdout.startswith("The Sandby ferry will run every twenty minutes from June, ")
+    # The short answer first, cited to its sentence (the README shows it so).
+    assert answer.stdout.startswith("every twenty minutes [1]\n\nThe Sandby ferry will run "
+                                    "every twenty minutes from June, ")
     assert ("[1] Ferries every twenty minutes from June (Norrvik Herald, "
             f"2025-06-05T09:00:00+00:00, {base}/news/ferries.html)") in answer.stdout
     listed = rag("list", "--index", index).stdout
