@@ -38,6 +38,15 @@ def cli_index(sample_index_dir: Path, tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def intact_index(sample_index_dir: Path, tmp_path_factory) -> Path:
+    """Another copy of the sample index, never written to: for commands whose output depends
+    on all seven articles being there (``test_delete`` removes one from ``cli_index``)."""
+    path = tmp_path_factory.mktemp("cli-intact") / "index"
+    shutil.copytree(sample_index_dir, path)
+    return path
+
+
 def test_console_script_is_installed() -> None:
     assert RAG, "the `rag` console script is not on PATH: pip install -e ."
 
@@ -356,11 +365,11 @@ def test_ask_prints_a_timeline_when_asked_what_happened(tunnel_index: Path) -> N
 
 
 # --- issue 27: undated timelines over the sample corpus -----------------------------------------
-def test_timeline_of_an_undated_story_prints_it_in_the_order_it_is_told(cli_index: Path) -> None:
+def test_timeline_of_an_undated_story_prints_it_in_the_order_it_is_told(intact_index: Path) -> None:
     """The sample articles carry no dates: the water polo timeline is its article's events,
     each saying it is undated, the group-stage wins before the loss to Japan, the date the
     article states shown as stated, under a note saying how they are ordered."""
-    result = rag("timeline", "Iran's water polo team", "--index", str(cli_index))
+    result = rag("timeline", "Iran's water polo team", "--index", str(intact_index))
     assert result.returncode == 0, result.stderr
     heading, events, sources = result.stdout.split("\n\n", 2)
     assert heading == ("Timeline: Iran's water polo team\nUndated: the article carries no "
@@ -378,9 +387,9 @@ def test_timeline_of_an_undated_story_prints_it_in_the_order_it_is_told(cli_inde
     assert result.stderr == ""
 
 
-def test_ask_tells_the_undated_u20_story_and_its_json(cli_index: Path) -> None:
+def test_ask_tells_the_undated_u20_story_and_its_json(intact_index: Path) -> None:
     question = "Give me a timeline of Iran's U-20 team at the Asian Cup"
-    told = rag("ask", question, "--index", str(cli_index))
+    told = rag("ask", question, "--index", str(intact_index))
     assert told.returncode == 0, told.stderr
     heading, events, _ = told.stdout.split("\n\n", 2)
     assert heading.startswith("Timeline: Iran's U-20 team at the Asian Cup\nUndated: ")
@@ -390,16 +399,16 @@ def test_ask_tells_the_undated_u20_story_and_its_json(cli_index: Path) -> None:
                                "Mobin Dehghan secured the victory.")
     assert [line.split(": ", 1)[1].split()[:2] for line in lines[2:5]] == [
         ["Coach", "Hossein"], ["Abdi", "emphasized"], ["He", "praised"]]
-    data = json.loads(rag("ask", question, "--json", "--index", str(cli_index)).stdout)
+    data = json.loads(rag("ask", question, "--json", "--index", str(intact_index)).stdout)
     assert data["timeline"]["note"].startswith("Undated: the article carries no date")
     assert {(e["day"], e["date_source"]) for e in data["timeline"]["events"]} == {
         (None, "undated")}
     assert data["answer"] == events and data["abstained"] is False
 
 
-def test_a_window_over_undated_articles_says_it_cannot_place_them(cli_index: Path) -> None:
+def test_a_window_over_undated_articles_says_it_cannot_place_them(intact_index: Path) -> None:
     result = rag("timeline", "Iran's water polo team", "--since", "2025-01-01", "--index",
-                 str(cli_index))
+                 str(intact_index))
     assert result.returncode == 0, result.stderr
     assert result.stdout == ("Timeline: Iran's water polo team (since 2025-01-01)\n\nThe "
                              "articles report no dated event of Iran's water polo team since "
