@@ -58,6 +58,7 @@ from rag.feeds.state import (
     FeedStore,
     Item,
     coverage_of,
+    storable_id,
 )
 from rag.feeds.topics import FollowedTopic, topic_key
 
@@ -239,6 +240,8 @@ class PostgresFeedStore:
         """A feed by its URL or its id (as shown by `rag feeds list`)."""
         key = str(url_or_id).strip()
         column = "id" if key.isdigit() else "url"
+        if column == "id" and storable_id(key) is None:
+            return None
         with self._db() as db:
             row = None if db is None else db.execute(
                 f"SELECT {_FEED_COLUMNS} FROM feeds WHERE {column} = %s",
@@ -418,6 +421,8 @@ class PostgresFeedStore:
         return self._topic_rows("", ())
 
     def get_topic(self, topic_id: int) -> FollowedTopic | None:
+        if storable_id(topic_id) is None:
+            return None
         found = self._topic_rows("WHERE t.id = %s", (int(topic_id),))
         return found[0] if found else None
 

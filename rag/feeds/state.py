@@ -81,6 +81,21 @@ RETRY_BASE_S = 60
 BRIEFINGS_FOLDER = "feed-briefings"  # beside feeds.sqlite: <feed id>.json
 
 
+# Ids are 64-bit integers in both stores: a larger number names no feed or topic (and would
+# overflow SQLite's INTEGER).
+MAX_ID = 2**63 - 1
+
+
+def storable_id(value: str | int) -> int | None:
+    """``value`` as a feed or topic id, or None when no store could hold it.
+
+    >>> storable_id("12"), storable_id(0), storable_id("99999999999999999999")
+    (12, None, None)
+    """
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
+
+
 @dataclass(frozen=True)
 class Feed:
     """One followed feed and where its syncing stands."""
@@ -300,6 +315,8 @@ class FeedStore:
         """A feed by its URL or its id (as shown by `rag feeds list`)."""
         key = str(url_or_id).strip()
         column = "id" if key.isdigit() else "url"
+        if column == "id" and storable_id(key) is None:
+            return None
         with self._db() as db:
             row = db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE {column} = ?",
                              (int(key) if key.isdigit() else key,)).fetchone()
@@ -394,6 +411,8 @@ class FeedStore:
         return self._topic_rows("", ())
 
     def get_topic(self, topic_id: int) -> FollowedTopic | None:
+        if storable_id(topic_id) is None:
+            return None
         found = self._topic_rows("WHERE t.id = ?", (int(topic_id),))
         return found[0] if found else None
 

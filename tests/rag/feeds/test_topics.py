@@ -77,6 +77,9 @@ def exercise(store) -> list:
     feed = store.add("https://a.example/rss", every_s=60)
     seen.append(([f.url for f in store.feeds()], [t.topic for t in store.topics()]))
     store.remove(feed.id)
+    # Ids no store could hold name nothing (SQLite would overflow on them).
+    seen.append((store.get_topic(2**64), store.get_topic(0), store.get("99999999999999999999"),
+                 store.get(str(2**63))))
     return [_untimed(s) for s in seen]
 
 
@@ -98,6 +101,7 @@ def test_following_topics_on_sqlite(tmp_path):
     assert got[4:6] == ["the storm over Valby", None]
     assert got[6] == (None, None, ["the storm over Valby"])
     assert got[7] == (True, None)
+    assert got[-1] == (None, None, None, None)
 
 
 def test_postgres_answers_as_sqlite_does(schema, tmp_path):
