@@ -117,6 +117,15 @@ def is_default_request(since: str | None, until: str | None, topic: str | None,
             and not (topic or "").strip() and not (as_of or "").strip())
 
 
+def served_from_store(answer: Answer, started: float) -> Answer:
+    """A stored briefing ``answer`` as served: ``briefing.cached`` true and its total time the
+    time since ``started`` (a ``time.perf_counter()`` reading), in milliseconds."""
+    assert answer.briefing is not None
+    return dataclasses.replace(
+        answer, briefing=dataclasses.replace(answer.briefing, cached=True),
+        timings_ms={"total": (time.perf_counter() - started) * 1000})
+
+
 class FeedBriefings:
     """The stored briefings of the followed feeds of ``system``'s index, whose feed state is
     ``store``. A read-only index's are read, never written.
@@ -177,11 +186,7 @@ class FeedBriefings:
         found = followed_feed(self.store, feed)
         stored = self.stored(found.id)
         if stored is not None and self.is_fresh(stored):
-            answer = stored.answer
-            assert answer.briefing is not None
-            return dataclasses.replace(
-                answer, briefing=dataclasses.replace(answer.briefing, cached=True),
-                timings_ms={"total": (time.perf_counter() - started) * 1000})
+            return served_from_store(stored.answer, started)
         return self.build(found).answer
 
     def refresh(self, feed: Feed) -> bool:

@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from rag.briefing.span import DEFAULT_SINCE, briefing_window
 from rag.errors import BadInputError, RagError
-from rag.feeds.briefs import briefing_settings, stored_answer, stored_window
+from rag.feeds.briefs import (
+    briefing_settings,
+    served_from_store,
+    stored_answer,
+    stored_window,
+)
 from rag.feeds.stores import index_feed_store
 from rag.feeds.topics import FollowedTopic, TopicState, check_period, check_topic
 from rag.retrieval.dates import reference_day
@@ -157,11 +162,7 @@ class FollowedTopics:
         found = self.get(topic)
         stored = self.stored(found)
         if stored is not None and self.is_fresh(stored, found):
-            answer = stored.answer
-            assert answer.briefing is not None
-            return dataclasses.replace(
-                answer, briefing=dataclasses.replace(answer.briefing, cached=True),
-                timings_ms={"total": (time.perf_counter() - started) * 1000})
+            return served_from_store(stored.answer, started)
         return self.build(found).answer
 
     def needs_refresh(self, topic: FollowedTopic) -> bool:
