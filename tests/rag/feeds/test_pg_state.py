@@ -9,7 +9,6 @@ import logging
 import os
 import threading
 import time
-import uuid
 
 import pytest
 
@@ -17,20 +16,6 @@ from rag.feeds.pg_state import PostgresFeedStore
 from rag.feeds.state import FeedStore, Item
 
 pytestmark = pytest.mark.pgvector
-
-
-@pytest.fixture
-def schema():
-    if not os.environ.get("RAG_PG_DSN"):
-        if os.environ.get("CI"):
-            pytest.fail("in CI the pgvector tests must run: RAG_PG_DSN is not set")
-        pytest.skip("RAG_PG_DSN is not set: no PostgreSQL server")
-    name = f"rag_test_feeds_{uuid.uuid4().hex[:8]}"
-    yield name
-    import psycopg
-
-    with psycopg.connect(os.environ["RAG_PG_DSN"], autocommit=True) as db:
-        db.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
 def exercise(store) -> list:

@@ -8,10 +8,8 @@ is stale; and, with several servers over one PostgreSQL, built by one of them.""
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
-import uuid
 
 import pytest
 from feedsite import FeedSite
@@ -228,20 +226,6 @@ def test_the_background_sync_refreshes_a_followed_topics_briefing(site, tmp_path
 
 
 # --- several servers over one PostgreSQL ------------------------------------------------------
-@pytest.fixture
-def schema():
-    if not os.environ.get("RAG_PG_DSN"):
-        if os.environ.get("CI"):
-            pytest.fail("in CI the pgvector tests must run: RAG_PG_DSN is not set")
-        pytest.skip("RAG_PG_DSN is not set: no PostgreSQL server")
-    name = f"rag_test_topic_briefs_{uuid.uuid4().hex[:8]}"
-    yield name
-    import psycopg
-
-    with psycopg.connect(os.environ["RAG_PG_DSN"], autocommit=True) as db:
-        db.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-
-
 @pytest.mark.pgvector
 def test_one_of_several_servers_builds_a_stale_topic(week, schema, monkeypatch):
     """Four servers' background rounds find the same shared topic stale at once: one builds

@@ -10,7 +10,6 @@ import os
 import sqlite3
 import threading
 import time
-import uuid
 
 import pytest
 
@@ -31,20 +30,6 @@ CREATE TABLE items (feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASC
     PRIMARY KEY (feed_id, entry_key));
 INSERT INTO feeds (url, every_s, added_at) VALUES ('https://old.example/rss', 1800, 1.0);
 """
-
-
-@pytest.fixture
-def schema():
-    if not os.environ.get("RAG_PG_DSN"):
-        if os.environ.get("CI"):
-            pytest.fail("in CI the pgvector tests must run: RAG_PG_DSN is not set")
-        pytest.skip("RAG_PG_DSN is not set: no PostgreSQL server")
-    name = f"rag_test_topics_{uuid.uuid4().hex[:8]}"
-    yield name
-    import psycopg
-
-    with psycopg.connect(os.environ["RAG_PG_DSN"], autocommit=True) as db:
-        db.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
 def exercise(store) -> list:
