@@ -287,8 +287,7 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
         collection's own)."""
         target = _over(system, collection, _grant(request), role="write", one=True, what=what)
         service = feeds_of(target.collection)
-        # An id no store could hold (SQLite and PostgreSQL ids are 64-bit) is as unknown.
-        feed = service.store.get(feed_id) if 0 < feed_id < 2**63 else None
+        feed = service.store.get(feed_id)  # None too for an id no store could hold
         if feed is None:
             raise ApiError(404, f"no feed {feed_id} is followed (GET /v1/feeds lists them)",
                            param="feed_id", code="feed_not_found")
@@ -335,8 +334,7 @@ def create_api(system: RagSystem, settings: ServeSettings | None = None,
         collection's own)."""
         target = _over(system, collection, _grant(request), role=role, one=True, what=what)
         service = feeds_of(target.collection)
-        # An id no store could hold (SQLite and PostgreSQL ids are 64-bit) is as unknown.
-        topic = service.store.get_topic(topic_id) if 0 < topic_id < 2**63 else None
+        topic = service.store.get_topic(topic_id)  # None too for an id no store could hold
         if topic is None:
             raise ApiError(404, f"no topic {topic_id} is followed (GET /v1/topics lists them)",
                            param="topic_id", code="topic_not_found")
