@@ -1,5 +1,6 @@
-"""The typed factoid set (eval/questions/typed/): every answer stated in one sentence of its
-article, every asked kind covered, near-miss unanswerable questions the articles do not answer."""
+"""The typed factoid sets, graded (eval/questions/typed/) and dev (eval/questions/typed-dev/): every
+answer stated in one sentence of its article, every asked kind covered, near-miss unanswerable
+questions the articles do not answer, and nothing shared between the two sets."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rag.sentences import sentence_spans
 from rag.text import content_terms
 
 TYPED = REPO / "eval" / "questions" / "typed"
+TYPED_DEV = REPO / "eval" / "questions" / "typed-dev"
 SAMPLE = REPO / "data" / "sample"
 # Each kind and the words its questions start with (and, for "which", the noun they ask about).
 KINDS = {
@@ -26,14 +28,19 @@ KINDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def articles():
-    return {a.id: a for a in load_corpus(TYPED / "corpus.jsonl")}
+@pytest.fixture(scope="module", params=[TYPED, TYPED_DEV], ids=["typed", "typed-dev"])
+def folder(request):
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def questions():
-    return load_questions(TYPED / "questions.jsonl")
+def articles(folder):
+    return {a.id: a for a in load_corpus(folder / "corpus.jsonl")}
+
+
+@pytest.fixture(scope="module")
+def questions(folder):
+    return load_questions(folder / "questions.jsonl")
 
 
 def test_sizes_and_kinds(articles, questions):
@@ -86,3 +93,16 @@ def test_names_and_facts_differ_from_the_sample_corpus(questions):
     names = {a for q in questions for a in q.answers if not re.search(r"\d", a) and len(a) > 4}
     assert len(names) > 40
     assert not [a for a in names if a.lower() in sample.lower()]
+
+
+def test_the_graded_and_dev_sets_share_no_story_and_no_answer():
+    """The dev set calibrates and compares; nothing in it may leak into the graded set."""
+    def titles(folder):
+        return {normalize_answer(a.title) for a in load_corpus(folder / "corpus.jsonl")}
+
+    def answers(folder):
+        return {normalize_answer(a) for q in load_questions(folder / "questions.jsonl")
+                for a in q.answers}
+
+    assert not titles(TYPED) & titles(TYPED_DEV)
+    assert not answers(TYPED) & answers(TYPED_DEV)
