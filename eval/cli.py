@@ -207,15 +207,23 @@ def calibrate(
 
 @app.command("calibrate-short")
 def calibrate_short(
-    run: Annotated[Path, typer.Argument(help="A run folder made with short_answer_threshold=0.")],
+    runs: Annotated[list[Path], typer.Argument(
+        help="Run folders made with short_answer_threshold=0 (the limits hold on each).")],
     precision: Annotated[float, typer.Option(
         help="Shown short answers must be right this often.")] = 0.65,
+    min_shown: Annotated[int, typer.Option(
+        help="Fewest answers shown for a precision to count.")] = 5,
+    max_wrong: Annotated[float | None, typer.Option(
+        help="Most answerable questions given a wrong short answer (a share).")] = None,
+    max_unanswerable: Annotated[float | None, typer.Option(
+        help="Most unanswerable questions given a short answer (a share).")] = None,
 ) -> None:
-    """Pick short_answer_threshold: the widest coverage keeping the target precision."""
+    """Pick short_answer_threshold: the widest coverage keeping the limits on every run."""
+    from eval.short_threshold import Limits
     from eval.short_threshold import calibrate_short as run_calibration
 
     try:
-        result = run_calibration(run, precision)
+        result = run_calibration(runs, Limits(precision, min_shown, max_wrong, max_unanswerable))
     except RagError as exc:
         raise _fail(str(exc)) from None
     typer.echo(json.dumps(result, indent=2))
