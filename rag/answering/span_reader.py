@@ -27,11 +27,11 @@ from rag.errors import RagError
 
 FOLDER = Path(__file__).resolve().parent / "reader_model"
 TOKENIZER_FILE = "tokenizer.json"
-# Written by `python -m training.reader.export [--name reader-v4]`; a file that does not match
+# Written by `python -m training.reader.export [--name reader-v5]`; a file that does not match
 # is refused. Both models share the tokenizer of their base (all-MiniLM-L6-v2).
 MODELS: tuple[tuple[str, str], ...] = (
     ("reader.int8.onnx", "a35b081be554ca5f47fabf8d20443d439f739c99b15f1d5a21e2a84beecafcc7"),
-    ("reader-v4.int8.onnx", "d9d92aa13d70f8871b14b3c0702314532ded8413bd4909f2d69e2ae4ef395e8a"),
+    ("reader-v5.int8.onnx", "276e397f406d7b6853c1fd4b51d96f4ec897d46122e187c4f2eab276bae0accb"),
 )
 MODEL_FILE = MODELS[0][0]
 TOKENIZER_SHA256 = "1aee5500eaeaa0765c4615f30e1d36e1087feda4c509ce53fa57df437d3a38b0"

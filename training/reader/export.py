@@ -3,7 +3,7 @@
     python -m training.reader.export --model training/runs/reader/final
 
 writes ``rag/answering/reader_model/{NAME.int8.onnx, tokenizer.json, NAME.json}`` (``--name``,
-default ``reader``; the shipped pair is ``reader`` and ``reader-v4``, whose logits the library
+default ``reader``; the shipped pair is ``reader`` and ``reader-v5``, whose logits the library
 averages); the sha256 values it prints are the ones pinned in rag/answering/span_reader.py's
 ``MODELS`` (the loader refuses files that do not match them).
 """
