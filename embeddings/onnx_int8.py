@@ -7,10 +7,15 @@ graph's MatMul weights are then quantized to int8, per output channel (dynamic q
 activations are quantized on the fly). Per channel keeps cosine >= 0.98 with the torch vectors
 on short and long texts; per tensor dropped to 0.91 (docs/embedding-backends.md).
 
+Passages and sentences, the many texts, are embedded in int8. A question, one short text, is
+embedded by the fp32 graph kept beside it (the same vector as torch's within 1e-5, a few ms):
+with only one side quantized, int8 keeps more of torch's ranking (docs/embedding-backends.md,
+"Questions in fp32").
+
 The result lives in ``$NEWS_RAG_MODEL_CACHE`` (else ~/.cache/news-rag/models) under
 ``onnx/<model>-<digest>/``, the digest naming the source folder, its weights and the recipe.
-Beside it, ``model.int8.json`` records the file's size, sha256 and mtime; a file that does not
-match is exported again. The export writes to a unique temporary name and renames it into place,
+Beside them, ``model.int8.json`` records each file's size, sha256 and mtime; a file that does
+not match is exported again. The export writes to a unique temporary name and renames it into place,
 under a cross-process lock, so two processes starting at once export once and neither sees half
 a file.
 
@@ -32,21 +37,27 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from embeddings.sentence_transformers import quiet_loading, resolve_model_path, stay_offline
 from embeddings.shared import LocalEmbedderBase
 
+if TYPE_CHECKING:
+    import onnxruntime as ort
+
 BACKEND = "onnx-int8"
 # Bump when the export or quantization changes: older cached files are then not reused.
-RECIPE = "torchscript-opset17+mean|cls+l2/matmul-qint8-per-channel/v1"
+RECIPE = "torchscript-opset17+mean|cls+l2/matmul-qint8-per-channel/v1+fp32-queries"
 CACHE_ENV = "NEWS_RAG_MODEL_CACHE"
 MODEL_FILE = "model.int8.onnx"
+QUERY_FILE = "model.fp32.onnx"
 META_FILE = "model.int8.json"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -123,20 +134,27 @@ class ModelSpec:
 
 
 def cached_export_ok(folder: Path) -> bool:
-    """True when ``folder`` holds an export whose size and sha256 match its record. As for the
-    GGUF cache, a file whose size and mtime are those recorded when it was last hashed is not
-    hashed again (0.1-0.4 s per start); any write to it changes its mtime."""
-    model, meta = folder / MODEL_FILE, folder / META_FILE
+    """True when ``folder`` holds an export whose files' sizes and sha256 match its record. As
+    for the GGUF cache, a file whose size and mtime are those recorded when it was last hashed is
+    not hashed again (0.1-0.4 s per start); any write to it changes its mtime."""
+    meta = folder / META_FILE
     try:
         record = json.loads(meta.read_text())
-        stat = model.stat()
-        if stat.st_size != record["size"] or record["recipe"] != RECIPE:
+        if record["recipe"] != RECIPE:
             return False
-        if stat.st_mtime_ns == record.get("mtime_ns"):
-            return True
-        if _sha256(model) != record["sha256"]:
-            return False
-        _write_json(meta, {**record, "mtime_ns": stat.st_mtime_ns})
+        files = {MODEL_FILE: record, QUERY_FILE: record["query_model"]}
+        rehashed = False
+        for name, entry in files.items():
+            stat = (folder / name).stat()
+            if stat.st_size != entry["size"]:
+                return False
+            if stat.st_mtime_ns == entry.get("mtime_ns"):
+                continue
+            if _sha256(folder / name) != entry["sha256"]:
+                return False
+            entry["mtime_ns"], rehashed = stat.st_mtime_ns, True
+        if rehashed:
+            _write_json(meta, record)
         return True
     except (OSError, ValueError, KeyError, TypeError):
         return False
@@ -156,8 +174,9 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 def ensure_export(name: str, root: Path | None = None) -> Path:
-    """The int8 ONNX file of model ``name``: the cached one when it checks out, else exported
-    and quantized now (a few seconds), under a lock so that concurrent starts export once."""
+    """The int8 ONNX file of model ``name`` (its fp32 graph for questions, ``QUERY_FILE``,
+    beside it): the cached ones when they check out, else exported and quantized now (a few
+    seconds), under a lock so that concurrent starts export once."""
     from filelock import FileLock
 
     spec = ModelSpec(name)
@@ -178,10 +197,13 @@ def ensure_export(name: str, root: Path | None = None) -> Path:
             _quantize(fp32, int8)
             record = {"model": name, "source": str(spec.folder), "recipe": RECIPE,
                       "size": int8.stat().st_size, "sha256": _sha256(int8),
+                      "query_model": {"size": fp32.stat().st_size, "sha256": _sha256(fp32)},
                       "pooling": spec.pooling, "max_seq_length": spec.max_seq_length,
                       "versions": _versions()}
             os.replace(int8, folder / MODEL_FILE)
+            os.replace(fp32, folder / QUERY_FILE)
             record["mtime_ns"] = (folder / MODEL_FILE).stat().st_mtime_ns
+            record["query_model"]["mtime_ns"] = (folder / QUERY_FILE).stat().st_mtime_ns
             _write_json(folder / META_FILE, record)
         print(f"Prepared it in {time.monotonic() - started:.1f} s: {folder / MODEL_FILE}",
               file=sys.stderr, flush=True)
@@ -269,6 +291,8 @@ class OnnxInt8Embedder(LocalEmbedderBase):
     :class:`embeddings.base.Embedder` interface. ``name`` is the model's identity in an index
     manifest: ``<model>+onnx-int8``, so an index of torch vectors refuses it and vice versa.
 
+    ``embed`` runs the int8 graph; ``embed_query`` the fp32 one, loaded on the first question
+    (questions are few and short; only one side of each comparison is then quantized).
     ``threads``: onnxruntime's intra-op threads (0: the cores this process may run on).
     Load it with ``get_embedder(name, "onnx-int8")`` (one per process, shared).
     """
@@ -278,7 +302,6 @@ class OnnxInt8Embedder(LocalEmbedderBase):
     def __init__(self, model: str, *, threads: int = 0, cache_dir: Path | None = None) -> None:
         super().__init__()
         stay_offline()
-        import onnxruntime as ort
         from transformers import AutoTokenizer
 
         self.model_name = model
@@ -286,20 +309,33 @@ class OnnxInt8Embedder(LocalEmbedderBase):
         spec = ModelSpec(model)
         self.path = ensure_export(model, cache_dir)
         self.threads = threads if threads > 0 else available_cores()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(self.path), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = self._session(self.path)
+        self._query_session: ort.InferenceSession | None = None
+        self._query_lock = threading.Lock()
         self.tokenizer = AutoTokenizer.from_pretrained(str(spec.folder))
         self.max_tokens = spec.max_seq_length
         self.do_lower_case = spec.do_lower_case
         self.dimension = int(self.session.get_outputs()[0].shape[-1] or 0) or len(
             self._run(["dimension probe"])[0])
 
-    def _run(self, texts: list[str]) -> np.ndarray:
+    def _session(self, path: Path) -> ort.InferenceSession:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """One question through the fp32 graph (loaded on the first call, about 0.3 s)."""
+        with self._query_lock:
+            if self._query_session is None:
+                self._query_session = self._session(self.path.parent / QUERY_FILE)
+        return self._run([text], self._query_session)[0]
+
+    def _run(self, texts: list[str], session: ort.InferenceSession | None = None) -> np.ndarray:
         # As sentence-transformers' Transformer.tokenize: stripped, truncated, padded per batch.
         texts = [t.strip().lower() if self.do_lower_case else t.strip() for t in texts]
         encoded = self.tokenizer(texts, padding=True, truncation="longest_first",
@@ -309,7 +345,7 @@ class OnnxInt8Embedder(LocalEmbedderBase):
                 "attention_mask": encoded["attention_mask"].astype(np.int64),
                 "token_type_ids": (encoded["token_type_ids"].astype(np.int64)
                                    if "token_type_ids" in encoded else np.zeros_like(ids))}
-        return self.session.run(None, feed)[0]
+        return (session or self.session).run(None, feed)[0]
 
     def embed(self, texts: list[str], *, batch_size: int = 32,
               show_progress: bool = False) -> np.ndarray:

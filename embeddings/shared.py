@@ -32,12 +32,17 @@ class LocalEmbedderBase:
             if cached is not None:
                 self._query_cache.move_to_end(text)
                 return cached
-        vector = self.embed([text])[0]
+        vector = self.query_vector(text)
         with self._lock:
             self._query_cache[text] = vector
             if len(self._query_cache) > QUERY_CACHE_SIZE:
                 self._query_cache.popitem(last=False)
         return vector
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """The vector of one question, not cached: ``embed([text])[0]`` unless a backend
+        embeds questions another way."""
+        return self.embed([text])[0]
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         if not texts:

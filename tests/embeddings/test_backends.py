@@ -12,7 +12,14 @@ import pytest
 
 from embeddings import canonical_backend, get_embedder, model_identity
 from embeddings.base import Embedder
-from embeddings.onnx_int8 import META_FILE, MODEL_FILE, ModelSpec, cached_export_ok, ensure_export
+from embeddings.onnx_int8 import (
+    META_FILE,
+    MODEL_FILE,
+    QUERY_FILE,
+    ModelSpec,
+    cached_export_ok,
+    ensure_export,
+)
 from eval.cache import index_key
 from rag import SAMPLE_CORPUS, Config, RagSystem
 from rag.collections import FOLDER
@@ -79,6 +86,19 @@ def test_int8_vectors_match_torch(torch_embedder, embedder) -> None:
 
 
 @pytest.mark.slow
+def test_int8_questions_are_embedded_in_fp32(torch_embedder, embedder) -> None:
+    """A question goes through the fp32 graph: torch's vector, where the int8 graph's moves by
+    about 0.005 in cosine; passages stay int8, so only one side of a comparison is quantized."""
+    for text in TEXTS:
+        query, reference = embedder.embed_query(text), torch_embedder.embed_query(text)
+        assert query.dtype == np.float32 and query.shape == (384,)
+        assert np.abs(query - reference).max() < 1e-5, text
+        as_passage = embedder.embed([text])[0]
+        assert float(as_passage @ reference) < 0.9999, text  # the int8 graph: not the same path
+    assert float(embedder.embed_query(TEXTS[3]) @ embedder.embed([TEXTS[3]])[0]) > 0.98
+
+
+@pytest.mark.slow
 def test_int8_tokenizes_as_torch(torch_embedder, embedder) -> None:
     """Token for token: the ids sentence-transformers feeds its model, and the chunker's
     token counts."""
@@ -104,11 +124,21 @@ def test_a_damaged_or_missing_export_is_rebuilt(embedder, tmp_path) -> None:
     assert not cached_export_ok(folder)
     path = ensure_export(MODEL, tmp_path)  # exported and quantized again
     assert cached_export_ok(folder) and path.read_bytes() == good  # deterministic
+    query_graph = (folder / QUERY_FILE).read_bytes()
+    with open(folder / QUERY_FILE, "r+b") as fh:  # the fp32 graph of questions, damaged
+        fh.seek(len(query_graph) // 3)
+        fh.write(b"\x00" * 16)
+    assert not cached_export_ok(folder)
+    ensure_export(MODEL, tmp_path)
+    assert cached_export_ok(folder) and (folder / QUERY_FILE).read_bytes() == query_graph
+    (folder / QUERY_FILE).unlink()
+    assert not cached_export_ok(folder)
+    ensure_export(MODEL, tmp_path)
     (folder / MODEL_FILE).unlink()
     assert not cached_export_ok(folder)
     (folder / META_FILE).unlink()
     assert not cached_export_ok(folder)
-    assert sorted(p.name for p in folder.iterdir()) == []
+    assert sorted(p.name for p in folder.iterdir()) == [QUERY_FILE]
 
 
 @pytest.fixture(scope="module")
