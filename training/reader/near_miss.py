@@ -21,7 +21,6 @@ Seeded: the same input and arguments give the same file.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 from collections import Counter
@@ -31,6 +30,7 @@ from typing import Annotated
 
 import typer
 
+from rag.files import atomic_write
 from training.reader.generate import Example
 
 KINDS = ("year", "ordinal", "number", "role")
@@ -150,12 +150,9 @@ def main(data: Annotated[Path, typer.Option(help="generate.py's output.")] = Pat
                 made[kind] += 1
     rng.shuffle(pairs)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for row, twin in pairs:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-            f.write(json.dumps(asdict(twin), ensure_ascii=False) + "\n")
-    os.replace(tmp, out)
+    lines = [json.dumps(d, ensure_ascii=False) + "\n" for row, twin in pairs
+             for d in (row, asdict(twin))]
+    atomic_write(out, lambda tmp: tmp.write_text("".join(lines), encoding="utf-8"))
     summary = {"from": str(data), "seed": seed, "per_kind": per_kind, "twins": dict(made),
                "examples": 2 * len(pairs)}
     out.with_suffix(".summary.json").write_text(json.dumps(summary, indent=2) + "\n")
